@@ -1,0 +1,19 @@
+import { isRelaybenchError } from '../../../relay/protocol/src/relaybench-error.js';
+import { ExitCode, type ExitCodeValue } from './exit-codes.js';
+
+/** Maps an error to its exit code: bad input → 2, infrastructure → 3, anything unexpected → 4. */
+export function exitCodeFor(e: unknown): ExitCodeValue {
+  if (!isRelaybenchError(e)) return ExitCode.INTERNAL;
+  if (/^RB_(KAFKA|KCLIENT|RELAY_START|RUN_INFRA)/.test(e.code) && !/BAD_/.test(e.code)) return ExitCode.INFRA;
+  return ExitCode.INVALID;
+}
+
+/** Prints `error RB_X: sentence` (no stack for known errors) and exits with the mapped code. */
+export function failAndExit(e: unknown): never {
+  if (isRelaybenchError(e)) {
+    process.stderr.write(`error ${e.code}: ${e.message}\n`);
+  } else {
+    process.stderr.write(`internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  }
+  process.exit(exitCodeFor(e));
+}

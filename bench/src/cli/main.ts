@@ -1,0 +1,25 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { registerKafka } from './commands/kafka.js';
+import { ExitCode } from './exit-codes.js';
+
+const program = new Command();
+program
+  .name('relaybench')
+  .description('Load, break and measure an end-to-end encrypted messenger relay on Kafka: latency from Send to ✓ ✓✓ read.')
+  .version('0.1.0')
+  .showHelpAfterError()
+  .addHelpText(
+    'after',
+    `
+Exit codes: ${ExitCode.OK} ok · ${ExitCode.GATE_FAILED} objective/regression failed · ${ExitCode.INVALID} bad input or invalid run · ${ExitCode.INFRA} infrastructure failed · ${ExitCode.INTERNAL} internal error · ${ExitCode.INTERRUPTED} interrupted`,
+  );
+program.exitOverride((err) => {
+  // commander's own usage errors (unknown option, missing argument) are bad input.
+  if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') process.exit(ExitCode.OK);
+  process.exit(ExitCode.INVALID);
+});
+
+registerKafka(program);
+
+await program.parseAsync(process.argv);

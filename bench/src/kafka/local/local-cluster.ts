@@ -1,0 +1,184 @@
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, mkdirSync, writeFileSync, readFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createKafkajsAdapter } from '../../../../relay/kafka/src/index.js';
+import { kafkaError } from '../errors.js';
+import type { LocalKafkaCluster, LocalNode } from '../cluster.js';
+import { freePorts } from '../../process/ports.js';
+import { spawnSupervised, stopSupervised, type Supervised } from '../../process/supervisor.js';
+import { checkJava, ensureKafkaJars, kafkaClasspath, KAFKA_VERSION } from './jars.js';
+import { LOG4J2_PROPERTIES, nodeProperties, randomClusterId, type NodePorts } from './properties.js';
+
+export interface LocalClusterOptions {
+  /** 1 (latency gating) or 3 (replication and failover). */
+  readonly brokers: 1 | 3;
+  /** Folder for data and logs; a fresh temporary folder by default. */
+  readonly dir?: string;
+  /** Heap per JVM; default 512 MiB for one node, 384 MiB each for three (2-core, small machine). */
+  readonly heapMb?: number;
+  readonly readyTimeoutMs?: number;
+  readonly log?: (line: string) => void;
+}
+
+/**
+ * Real Apache Kafka in KRaft mode from the official jars: combined broker+controller JVMs on
+ * loopback with free ports. Readiness = the cluster's metadata lists every broker.
+ */
+export async function startLocalCluster(options: LocalClusterOptions): Promise<LocalKafkaCluster> {
+  const log = options.log ?? (() => {});
+  checkJava();
+  await ensureKafkaJars({ log });
+  const count = options.brokers;
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'relaybench-kafka-'));
+  mkdirSync(dir, { recursive: true });
+  const heapMb = options.heapMb ?? (count === 1 ? 512 : 384);
+  const ports = await freePorts(count * 2);
+  const nodes: NodePorts[] = Array.from({ length: count }, (_, i) => ({
+    nodeId: i + 1,
+    brokerPort: ports[2 * i]!,
+    controllerPort: ports[2 * i + 1]!,
+  }));
+  const log4j = join(dir, 'log4j2.properties');
+  writeFileSync(log4j, LOG4J2_PROPERTIES);
+  const clusterId = randomClusterId(randomBytes(16));
+  const cp = kafkaClasspath();
+
+  for (const node of nodes) {
+    const nodeDir = join(dir, `node-${node.nodeId}`);
+    mkdirSync(nodeDir, { recursive: true });
+    writeFileSync(join(nodeDir, 'server.properties'), nodeProperties(node, nodes, join(nodeDir, 'data')));
+  }
+  // Formatting is a short JVM run per node: run them together.
+  const run = promisify(execFile);
+  const formats = nodes.map(async (node) => {
+    const props = join(dir, `node-${node.nodeId}`, 'server.properties');
+    try {
+      await run('java', ['-Xmx128m', `-Dlog4j2.configurationFile=${log4j}`, '-cp', cp, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props, '--ignore-formatted']);
+    } catch (e) {
+      const err = e as { stderr?: string; stdout?: string };
+      throw kafkaError('RB_KAFKA_START_FAILED', `Formatting node ${node.nodeId} failed: ${(err.stderr ?? err.stdout ?? String(e)).slice(-800)}`);
+    }
+  });
+  await Promise.all(formats);
+
+  const procs = new Map<number, Supervised>();
+  const launch = (node: NodePorts): Supervised => {
+    const nodeDir = join(dir, `node-${node.nodeId}`);
+    const out = createWriteStream(join(nodeDir, 'server.log'), { flags: 'a' });
+    const jvm = [
+      `-Xms${heapMb}m`,
+      `-Xmx${heapMb}m`,
+      '-XX:+UseG1GC',
+      '-XX:MaxGCPauseMillis=20',
+      '-XX:InitiatingHeapOccupancyPercent=35',
+      '-XX:+ExplicitGCInvokesConcurrent',
+      '-XX:MaxInlineLevel=15',
+      '-XX:+ExitOnOutOfMemoryError',
+      '-XX:ActiveProcessorCount=2',
+      '-Djava.awt.headless=true',
+      `-Dlog4j2.configurationFile=${log4j}`,
+      `-Drelaybench.cluster=${dir}`,
+      '-cp',
+      cp,
+      'kafka.Kafka',
+      join(nodeDir, 'server.properties'),
+    ];
+    const s = spawnSupervised(`kafka-${node.nodeId}`, 'java', jvm);
+    s.child.stdout?.pipe(out);
+    s.child.stderr?.pipe(out);
+    procs.set(node.nodeId, s);
+    return s;
+  };
+  for (const node of nodes) launch(node);
+
+  const brokers = nodes.map((n) => `127.0.0.1:${n.brokerPort}`);
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    // Controlled shutdown first (fast on an idle cluster); SIGKILL after a grace period.
+    await Promise.all([...procs.values()].map((p) => stopSupervised(p, 8000)));
+    // A temporary folder of ours goes with the cluster; a folder the caller named is kept.
+    if (options.dir === undefined && process.env.RELAYBENCH_KEEP_KAFKA_DIR === undefined) rmSync(dir, { recursive: true, force: true });
+  };
+
+  try {
+    await waitReady(brokers, count, options.readyTimeoutMs ?? 90_000, () => {
+      for (const [id, p] of procs) {
+        if (p.child.exitCode !== null) {
+          const tail = tailOf(join(dir, `node-${id}`, 'server.log'));
+          throw kafkaError('RB_KAFKA_START_FAILED', `Broker ${id} exited with code ${p.child.exitCode}. Log tail:\n${tail}`);
+        }
+      }
+    });
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  log(`Kafka ${KAFKA_VERSION}: ${count} broker(s) ready at ${brokers.join(',')} (logs in ${dir})`);
+
+  const localNodes: LocalNode[] = nodes.map((n) => ({
+    nodeId: n.nodeId,
+    broker: `127.0.0.1:${n.brokerPort}`,
+    pid: () => {
+      const p = procs.get(n.nodeId);
+      return p !== undefined && p.child.exitCode === null && p.child.signalCode === null ? p.pid : undefined;
+    },
+  }));
+
+  return {
+    provider: 'local',
+    brokers,
+    logDir: dir,
+    kafkaVersion: KAFKA_VERSION,
+    nodes: localNodes,
+    stop,
+    async kill(nodeId: number, signal: NodeJS.Signals = 'SIGKILL') {
+      const p = procs.get(nodeId);
+      if (p === undefined) throw kafkaError('RB_KAFKA_BAD_OPTION', `No node ${nodeId}.`);
+      await stopSupervised(p, 10_000, signal);
+    },
+    async restart(nodeId: number) {
+      const node = nodes.find((n) => n.nodeId === nodeId);
+      if (node === undefined) throw kafkaError('RB_KAFKA_BAD_OPTION', `No node ${nodeId}.`);
+      const p = procs.get(nodeId);
+      if (p !== undefined) await stopSupervised(p, 10_000);
+      launch(node);
+      await waitReady(brokers, count, options.readyTimeoutMs ?? 90_000, () => {});
+    },
+  };
+}
+
+function tailOf(file: string, bytes = 3000): string {
+  if (!existsSync(file)) return '(no log)';
+  const text = readFileSync(file, 'utf8');
+  return text.slice(-bytes);
+}
+
+/** Polls cluster metadata until `count` brokers answer. `check` throws if a JVM died meanwhile. */
+export async function waitReady(brokers: readonly string[], count: number, timeoutMs: number, check: () => void): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError = '';
+  while (Date.now() < deadline) {
+    check();
+    try {
+      const adapter = createKafkajsAdapter({ brokers, clientId: 'relaybench-ready', connectionTimeoutMs: 1000, retries: 0 });
+      const admin = await adapter.admin();
+      try {
+        const info = await admin.describeCluster();
+        if (info.brokers.length >= count) return;
+        lastError = `${info.brokers.length}/${count} brokers registered`;
+      } finally {
+        await admin.close();
+      }
+    } catch (e) {
+      lastError = e instanceof Error ? e.message : String(e);
+    }
+    await sleep(300);
+  }
+  throw kafkaError('RB_KAFKA_NOT_READY', `Last answer: ${lastError}`);
+}

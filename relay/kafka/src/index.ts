@@ -1,0 +1,3 @@
+export * from './types.js';
+export { createKafkajsAdapter } from './kafkajs-adapter.js';
+export { kafkaClientErrors } from './errors.js';

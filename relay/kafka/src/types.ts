@@ -1,0 +1,137 @@
+/**
+ * The narrow Kafka surface the project uses. kafkajs sits behind it today (kafkajs-adapter.ts);
+ * another client (e.g. @platformatic/kafka) can be put behind it and compared without touching
+ * the relay. Offsets are decimal strings (int64 does not fit a JS number).
+ */
+
+export interface OutRecord {
+  readonly topic: string;
+  /** Explicit partition: the relay chooses it from the recipient id, so all writers agree. */
+  readonly partition?: number;
+  readonly key: string;
+  /** null = tombstone (compaction deletes the key). */
+  readonly value: Buffer | null;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+export interface InRecord {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+  readonly key: string | null;
+  readonly value: Buffer | null;
+  readonly timestampMs: number;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/** acks=all, idempotent. `send` resolves only once every record is durable (all in-sync replicas). */
+export interface Producer {
+  /** Records may span topics and partitions; one request per broker. Rejects with RB_KCLIENT_PRODUCE. */
+  send(records: readonly OutRecord[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface Assignment {
+  /** Grows with each assignment this member receives (kafkajs hides Kafka's own generation id). */
+  readonly generationId: number;
+  readonly memberId: string;
+  readonly partitions: Readonly<Record<string, readonly number[]>>;
+}
+
+export interface BatchContext {
+  readonly topic: string;
+  readonly partition: number;
+  /** The partition's high watermark when the batch was fetched (lag = hw - last offset - 1). */
+  readonly highWatermark: string;
+  /** Keep the group membership alive during long work inside a batch. */
+  heartbeat(): Promise<void>;
+  /** False once a rebalance or stop has begun: stop working on this batch. */
+  isRunning(): boolean;
+}
+
+export interface ConsumerHandlers {
+  /**
+   * Called synchronously when the member gets a new assignment (every rebalance), before
+   * records of the new generation are handed over. Never commits: state is rebuilt from the log.
+   */
+  onAssigned?(assignment: Assignment): void;
+  /** Records of one partition in offset order. Partitions are handled concurrently. */
+  onBatch(records: readonly InRecord[], ctx: BatchContext): Promise<void>;
+  onCrash?(error: Error): void;
+}
+
+export interface ConsumerOptions {
+  readonly groupId: string;
+  readonly topics: readonly string[];
+  /** Start at the log start when the group has no committed offset (the relay never commits). */
+  readonly fromBeginning: boolean;
+  readonly sessionTimeoutMs?: number;
+  readonly heartbeatIntervalMs?: number;
+  readonly maxWaitMs?: number;
+  readonly partitionsConsumedConcurrently?: number;
+}
+
+export interface GroupConsumer {
+  start(handlers: ConsumerHandlers): Promise<void>;
+  /** Leaves the group (a clean leave makes the rebalance immediate). */
+  stop(): Promise<void>;
+}
+
+export interface TopicSpec {
+  readonly name: string;
+  readonly partitions: number;
+  readonly replicationFactor: number;
+  readonly configs?: Readonly<Record<string, string>>;
+}
+
+export interface ClusterInfo {
+  readonly clusterId: string;
+  readonly controller: number | null;
+  readonly brokers: readonly { nodeId: number; host: string; port: number }[];
+}
+
+export interface PartitionOffsets {
+  readonly partition: number;
+  readonly low: string;
+  readonly high: string;
+}
+
+export interface GroupMember {
+  readonly memberId: string;
+  readonly clientId: string;
+  readonly partitions: Readonly<Record<string, readonly number[]>>;
+}
+
+export interface Admin {
+  /** Creates the topics that do not exist yet; existing ones are left as they are. */
+  createTopics(specs: readonly TopicSpec[]): Promise<void>;
+  deleteTopics(names: readonly string[]): Promise<void>;
+  listTopics(): Promise<string[]>;
+  describeCluster(): Promise<ClusterInfo>;
+  topicOffsets(topic: string): Promise<PartitionOffsets[]>;
+  partitionCount(topic: string): Promise<number>;
+  describeGroup(groupId: string): Promise<{ state: string; members: GroupMember[] }>;
+  close(): Promise<void>;
+}
+
+export interface ProducerOptions {
+  /** Send-side batching is the caller's (each send is one request); this only bounds retries. */
+  readonly requestTimeoutMs?: number;
+}
+
+export interface KafkaAdapter {
+  readonly brokers: readonly string[];
+  producer(options?: ProducerOptions): Promise<Producer>;
+  consumer(options: ConsumerOptions): GroupConsumer;
+  admin(): Promise<Admin>;
+}
+
+export interface AdapterOptions {
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  /** Bounds the first connection, so an unreachable broker fails fast with a clear error. */
+  readonly connectionTimeoutMs?: number;
+  readonly retries?: number;
+  /** kafkajs' own logging; off unless RELAYBENCH_KAFKA_LOG=debug|info|warn|error. */
+  readonly logLevel?: 'nothing' | 'error' | 'warn' | 'info' | 'debug';
+}

@@ -1,0 +1,30 @@
+import { startLocalCluster } from '../../bench/src/kafka/local/local-cluster.js';
+import type { LocalKafkaCluster } from '../../bench/src/kafka/cluster.js';
+import { createKafkajsAdapter, type KafkaAdapter } from '../../relay/kafka/src/index.js';
+import { isAlive } from '../../bench/src/process/supervisor.js';
+
+/**
+ * A real local Kafka for one test file. The file owns it: call `stop()` in `after()`; the
+ * supervisor also kills the JVMs if the test process dies.
+ */
+export async function startTestKafka(brokers: 1 | 3 = 1): Promise<LocalKafkaCluster> {
+  return startLocalCluster({ brokers, log: (l) => process.stderr.write(`# ${l}\n`) });
+}
+
+export function adapterFor(cluster: { brokers: readonly string[] }, clientId = 'test'): KafkaAdapter {
+  return createKafkajsAdapter({ brokers: cluster.brokers, clientId });
+}
+
+/** PIDs of this cluster's JVMs that are still running (should be none after stop()). */
+export function survivingJvms(pids: readonly number[]): number[] {
+  return pids.filter((p) => isAlive(p));
+}
+
+export async function waitFor(what: string, predicate: () => boolean | Promise<boolean>, timeoutMs = 30_000, stepMs = 50): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await predicate()) return;
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
