@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { registerKafka } from './commands/kafka.js';
+import { registerRelay } from './commands/relay.js';
 import { ExitCode } from './exit-codes.js';
 
 const program = new Command();
@@ -21,5 +22,6 @@ program.exitOverride((err) => {
 });
 
 registerKafka(program);
+registerRelay(program);
 
 await program.parseAsync(process.argv);

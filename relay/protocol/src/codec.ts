@@ -14,7 +14,9 @@
  *   optional field sent as nil counts as absent.
  * - Buffer ownership: binary fields of a decoded frame are views into the input bytes (zero
  *   copy). Do not reuse or mutate the input buffer while the frame is in use; copy to keep.
- * - Frame size is not limited here: the WebSocket layer enforces `maxPayload` (close 1009).
+ * - Input is a Uint8Array or Buffer (ws `binaryType` "nodebuffer", the default); anything else is
+ *   RB_PROTO_MALFORMED. Frame size is not limited here: the WebSocket layer enforces `maxPayload`
+ *   (close 1009).
  */
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import { protocolError } from './errors.js';

@@ -87,7 +87,9 @@ const bin = (min: number, max: number): FieldCheck => (v) =>
   v instanceof Uint8Array && v.byteLength >= min && v.byteLength <= max ? v : INVALID;
 
 function checkStamps(v: unknown): unknown {
-  if (typeof v !== 'object' || v === null || Object.getPrototypeOf(v) !== Object.prototype) return INVALID;
+  if (typeof v !== 'object' || v === null) return INVALID;
+  const proto: unknown = Object.getPrototypeOf(v);
+  if (proto !== Object.prototype && proto !== null) return INVALID;
   const src = v as Record<string, unknown>;
   const out: Record<string, number> = {};
   for (const name of STAMP_FIELDS) {

@@ -1,0 +1,48 @@
+import type { Command } from 'commander';
+import { runRelayProcess } from '../../../../relay/src/main.js';
+import { RELAY_DEFAULTS, type RelayOptions } from '../../../../relay/src/config.js';
+import { failAndExit } from '../fail.js';
+
+const int = (v: string) => Number(v);
+
+export function registerRelay(program: Command): void {
+  program
+    .command('relay')
+    .description('run one relay process (gateway + router) until SIGTERM; several processes scale out over the same Kafka')
+    .option('--host <host>', 'listen address', RELAY_DEFAULTS.host)
+    .option('-p, --port <port>', 'WebSocket + HTTP port (0 = any free port)', int)
+    .option('--brokers <list>', 'Kafka bootstrap servers host:port,... (or KAFKA_BROKERS)')
+    .option('--partitions <n>', 'partitions of relay.mailbox', int)
+    .option('--replication-factor <n>', 'replication factor of the relay topics', int)
+    .option('--gateway-id <id>', 'this process id (default: host name + random suffix)')
+    .option('--public-url <url>', 'how clients reach this process (for /routes)')
+    .option('--token-secret <secret>', 'HMAC secret for client tokens (or RELAY_TOKEN_SECRET)')
+    .option('--max-payload <bytes>', 'largest WebSocket frame; above it the connection closes with 1009', int)
+    .option('--max-connections <n>', 'connection cap of this process', int)
+    .option('--rate-limit <frames/s>', 'per-connection frame rate limit (close 4008 above it)', int)
+    .option('--high-water <bytes>', 'send buffer high-water mark (slow readers are closed with 4009)', int)
+    .addHelpText('after', '\nEndpoints on the same port: ws:// / (clients), GET /healthz, /readyz, /metrics, /routes.\nSIGTERM drains: stop accepting, finish produces, close clients with 1012, leave the group, exit 0.')
+    .action(async (o: Record<string, string | number | undefined>) => {
+      try {
+        const flags: RelayOptions = Object.fromEntries(
+          Object.entries({
+            host: o.host,
+            port: o.port,
+            brokers: o.brokers,
+            partitions: o.partitions,
+            replicationFactor: o.replicationFactor,
+            gatewayId: o.gatewayId,
+            publicUrl: o.publicUrl,
+            tokenSecret: o.tokenSecret,
+            maxPayloadBytes: o.maxPayload,
+            maxConnections: o.maxConnections,
+            rateLimitPerSec: o.rateLimit,
+            highWaterBytes: o.highWater,
+          }).filter(([, v]) => v !== undefined),
+        );
+        await runRelayProcess(flags);
+      } catch (e) {
+        failAndExit(e);
+      }
+    });
+}

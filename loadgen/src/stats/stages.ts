@@ -1,0 +1,22 @@
+// Latency stages recorded per worker, all in µs. One histogram per stage; see DESIGN §4.
+export const STAGES = [
+  'scheduleLag', // actual send − intended send (generator health)
+  'ack', // ✓ received − intended send
+  'e2eCorrected', // delivered − intended send (coordinated-omission-free)
+  'e2eUncorrected', // delivered − actual send
+  'deliveredReceipt', // ✓✓ back at sender − intended send
+  'readReceipt', // read receipt back at sender − intended send
+  'storeForward', // delivered − intended send, for messages held while the recipient was offline
+  'hopGatewayToProduce', // relay stamps: gateway receive → Kafka produce acked
+  'hopProduceToRouter', // produce → router consume
+  'hopRouterToGateway', // router → recipient's gateway
+  'hopGatewayToClient', // recipient gateway send → client receive
+] as const;
+export type Stage = (typeof STAGES)[number];
+
+/** Histogram range shared by every stage so that histograms always add: 1 µs … 1 h, 3 digits. */
+export const HISTOGRAM_RANGE = {
+  lowestDiscernibleValueUs: 1,
+  highestTrackableValueUs: 3_600_000_000,
+  significantDigits: 3,
+} as const;

@@ -1,0 +1,128 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { DEFAULT_MAX_FRAME_BYTES, GATEWAY_ID_PATTERN } from '../protocol/src/index.js';
+import { relayError } from './errors.js';
+
+/**
+ * Relay configuration: defaults → environment (RELAY_*) → explicit options (CLI flags).
+ * Validated once, frozen, and passed down; only this file and main.ts read process.env.
+ */
+export interface RelayConfig {
+  readonly host: string;
+  /** One port for WebSocket upgrades and HTTP (/healthz, /readyz, /metrics, /routes). 0 = any free port. */
+  readonly port: number;
+  /** How clients reach this process (for /routes and redirects); defaults to ws://host:port/. */
+  readonly publicUrl?: string;
+  readonly brokers: readonly string[];
+  readonly gatewayId: string;
+  readonly partitions: number;
+  readonly replicationFactor: number;
+  readonly tokenSecret: string;
+  readonly maxPayloadBytes: number;
+  readonly maxConnections: number;
+  /** Token bucket per connection: sustained frames per second and burst. */
+  readonly rateLimitPerSec: number;
+  readonly rateBurst: number;
+  readonly heartbeatMs: number;
+  readonly helloTimeoutMs: number;
+  /** A socket whose unsent bytes exceed this is a slow reader: closed with 4009, its mail stays pending. */
+  readonly highWaterBytes: number;
+  readonly sessionTimeoutMs: number;
+  /** Delivered-but-unconfirmed message ids remembered per connection (for received/read checks). */
+  readonly maxUnconfirmedPerConnection: number;
+  readonly drainTimeoutMs: number;
+  /** Test hooks, off by default: make the router drop or duplicate given message ids (ledger tests). */
+  readonly testHooks: { readonly drop: readonly string[]; readonly duplicate: readonly string[] };
+  readonly topics: { readonly mailbox: string; readonly keys: string; readonly deliverPrefix: string };
+}
+
+export const RELAY_DEFAULTS = {
+  host: '127.0.0.1',
+  port: 8080,
+  partitions: 12,
+  replicationFactor: 1,
+  maxPayloadBytes: DEFAULT_MAX_FRAME_BYTES,
+  maxConnections: 200_000,
+  rateLimitPerSec: 2000,
+  rateBurst: 4000,
+  heartbeatMs: 15_000,
+  helloTimeoutMs: 10_000,
+  highWaterBytes: 4 * 1024 * 1024,
+  sessionTimeoutMs: 6000,
+  maxUnconfirmedPerConnection: 20_000,
+  drainTimeoutMs: 10_000,
+  topics: { mailbox: 'relay.mailbox', keys: 'relay.keys', deliverPrefix: 'relay.deliver.' },
+} as const;
+
+export type RelayOptions = Partial<Omit<RelayConfig, 'brokers'>> & { brokers?: readonly string[] | string };
+
+function envNumber(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const v = env[name];
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw relayError('RB_RELAY_BAD_CONFIG', `${name}="${v}" is not a number.`);
+  return n;
+}
+
+function defined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+export function fromEnv(env: NodeJS.ProcessEnv): RelayOptions {
+  const hooks = env.RELAY_TEST_HOOKS;
+  let testHooks: RelayConfig['testHooks'] | undefined;
+  if (hooks !== undefined && hooks !== '') {
+    try {
+      const parsed = JSON.parse(hooks) as { drop?: string[]; duplicate?: string[] };
+      testHooks = { drop: parsed.drop ?? [], duplicate: parsed.duplicate ?? [] };
+    } catch {
+      throw relayError('RB_RELAY_BAD_CONFIG', 'RELAY_TEST_HOOKS is not JSON like {"drop":["id"],"duplicate":["id"]}.');
+    }
+  }
+  return defined({
+    host: env.RELAY_HOST,
+    port: envNumber(env, 'RELAY_PORT'),
+    publicUrl: env.RELAY_PUBLIC_URL,
+    brokers: env.RELAY_BROKERS ?? env.KAFKA_BROKERS,
+    gatewayId: env.RELAY_GATEWAY_ID,
+    partitions: envNumber(env, 'RELAY_PARTITIONS'),
+    replicationFactor: envNumber(env, 'RELAY_REPLICATION_FACTOR'),
+    tokenSecret: env.RELAY_TOKEN_SECRET,
+    maxPayloadBytes: envNumber(env, 'RELAY_MAX_PAYLOAD_BYTES'),
+    maxConnections: envNumber(env, 'RELAY_MAX_CONNECTIONS'),
+    rateLimitPerSec: envNumber(env, 'RELAY_RATE_LIMIT_PER_SEC'),
+    highWaterBytes: envNumber(env, 'RELAY_HIGH_WATER_BYTES'),
+    heartbeatMs: envNumber(env, 'RELAY_HEARTBEAT_MS'),
+    testHooks,
+  });
+}
+
+/** Merges layers (later wins), validates, freezes. */
+export function resolveConfig(...layers: RelayOptions[]): RelayConfig {
+  const merged: RelayOptions = Object.assign({}, ...layers.map((l) => defined(l)));
+  const brokers = typeof merged.brokers === 'string' ? merged.brokers.split(',').map((s) => s.trim()).filter(Boolean) : [...(merged.brokers ?? [])];
+  if (brokers.length === 0) throw relayError('RB_RELAY_BAD_CONFIG', 'No Kafka brokers: pass --brokers or set KAFKA_BROKERS.');
+  if (merged.tokenSecret === undefined || merged.tokenSecret.length < 16) throw relayError('RB_RELAY_NO_SECRET', 'It must be at least 16 characters.');
+  const gatewayId = merged.gatewayId ?? `${hostname().replace(/[^A-Za-z0-9_.-]/g, '-')}-${randomBytes(4).toString('hex')}`;
+  if (!GATEWAY_ID_PATTERN.test(gatewayId)) throw relayError('RB_RELAY_BAD_CONFIG', `gatewayId "${gatewayId}" must match ${GATEWAY_ID_PATTERN}.`);
+  const config: RelayConfig = {
+    ...RELAY_DEFAULTS,
+    testHooks: { drop: [], duplicate: [] },
+    ...merged,
+    brokers,
+    gatewayId,
+    tokenSecret: merged.tokenSecret,
+  };
+  const positive: (keyof RelayConfig)[] = ['partitions', 'replicationFactor', 'maxPayloadBytes', 'maxConnections', 'rateLimitPerSec', 'rateBurst', 'heartbeatMs', 'highWaterBytes'];
+  for (const k of positive) {
+    const v = config[k];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw relayError('RB_RELAY_BAD_CONFIG', `${k} must be a positive integer, not ${String(v)}.`);
+  }
+  if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65535) throw relayError('RB_RELAY_BAD_CONFIG', `port ${config.port} is out of range.`);
+  return Object.freeze(config);
+}
+
+/** The config as printed at start: the secret never appears. */
+export function printable(config: RelayConfig): Record<string, unknown> {
+  return { ...config, tokenSecret: '(set)' };
+}

@@ -1,0 +1,100 @@
+import type { WebSocket } from 'ws';
+import type { RelayConfig } from '../config.js';
+import type { RelayMetrics } from '../metrics.js';
+import type { BatchingProducer } from '../kafka/batching-producer.js';
+import type { PendingItem } from '../router/records.js';
+import { KeyStore } from './keystore.js';
+import { Session, type GatewayContext } from './session.js';
+
+/**
+ * The gateway role: holds client sockets, one live session per user on this process.
+ * Pushes arrive from the local router (fast path) or from this gateway's relay.deliver topic.
+ */
+export class Gateway implements GatewayContext {
+  readonly config: RelayConfig;
+  readonly metrics: RelayMetrics;
+  readonly producer: BatchingProducer;
+  readonly keys = new KeyStore();
+  readonly log: (line: string) => void;
+  readonly #byUser = new Map<string, Session>();
+  readonly #all = new Set<Session>();
+  #heartbeat: NodeJS.Timeout | null = null;
+  #draining = false;
+
+  constructor(config: RelayConfig, metrics: RelayMetrics, producer: BatchingProducer, log: (line: string) => void) {
+    this.config = config;
+    this.metrics = metrics;
+    this.producer = producer;
+    this.log = log;
+  }
+
+  get connectionCount(): number {
+    return this.#all.size;
+  }
+
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  accept(ws: WebSocket): void {
+    const session = new Session(ws, this);
+    this.#all.add(session);
+    this.metrics.connections.set(this.#all.size);
+    this.metrics.connectionsTotal.inc();
+    ws.once('close', () => {
+      this.#all.delete(session);
+      this.metrics.connections.set(this.#all.size);
+    });
+  }
+
+  register(session: Session): Session | undefined {
+    const user = session.user as string;
+    const previous = this.#byUser.get(user);
+    this.#byUser.set(user, session);
+    return previous === session ? undefined : previous;
+  }
+
+  unregister(session: Session): void {
+    const user = session.user;
+    if (user === null || this.#byUser.get(user) !== session) return; // replaced: the newer one owns presence
+    this.#byUser.delete(user);
+    session.presenceOffline().catch(() => {
+      // Kafka unavailable: the next connection's presence (higher epoch) supersedes this one anyway.
+    });
+  }
+
+  /** Delivers items to the user's session here, if it is connected here; otherwise they stay pending. */
+  pushLocal(user: string, items: readonly PendingItem[]): boolean {
+    const session = this.#byUser.get(user);
+    if (session === undefined) return false;
+    session.push(items);
+    return true;
+  }
+
+  startHeartbeat(): void {
+    this.#heartbeat = setInterval(() => {
+      for (const s of this.#all) {
+        if (!s.alive) {
+          s.ws.terminate();
+          continue;
+        }
+        s.alive = false;
+        s.ws.ping();
+      }
+    }, this.config.heartbeatMs);
+    this.#heartbeat.unref();
+  }
+
+  /** Closes every client (1012: restart; clients reconnect elsewhere and their mail follows them). */
+  closeAll(code: 'SERVICE_RESTART' | 'GOING_AWAY' = 'SERVICE_RESTART'): void {
+    this.#draining = true;
+    if (this.#heartbeat !== null) clearInterval(this.#heartbeat);
+    for (const s of this.#all) s.close(code, 'relay draining');
+  }
+
+  async waitClosed(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.#all.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    for (const s of this.#all) s.ws.terminate();
+  }
+}

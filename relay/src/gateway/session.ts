@@ -1,0 +1,292 @@
+import type { WebSocket } from 'ws';
+import {
+  CLOSE_CODES,
+  FRAME_TYPES,
+  PROTOCOL_VERSION,
+  RECEIPT_KIND,
+  WIRE_ERRORS,
+  WIRE_ERROR_FOR_PROTOCOL_ERROR,
+  decodeClientFrame,
+  encodeFrame,
+  frameName,
+  isRelaybenchError,
+  mailboxKey,
+  nowUs,
+  partitionFor,
+  presenceKey,
+  receiptKey,
+  verifyToken,
+  type ClientFrame,
+  type CloseCodeName,
+  type ProtocolErrorCode,
+  type ReceiptKind,
+  type ServerFrame,
+  type WireErrorName,
+} from '../../protocol/src/index.js';
+import type { RelayConfig } from '../config.js';
+import type { RelayMetrics } from '../metrics.js';
+import type { BatchingProducer } from '../kafka/batching-producer.js';
+import { encodeValue, type PendingItem } from '../router/records.js';
+import type { KeyStore } from './keystore.js';
+import { encodeKeyBundle } from './key-records.js';
+import { TokenBucket } from './token-bucket.js';
+
+/** What a session needs from its gateway (one per process). */
+export interface GatewayContext {
+  readonly config: RelayConfig;
+  readonly metrics: RelayMetrics;
+  readonly producer: BatchingProducer;
+  readonly keys: KeyStore;
+  readonly log: (line: string) => void;
+  /** Registers the session as the user's connection on this gateway; returns the one it replaced. */
+  register(session: Session): Session | undefined;
+  unregister(session: Session): void;
+}
+
+/**
+ * One client connection: hello/auth, then frame dispatch. The sender is always the token's
+ * subject, never a frame field. Client input never throws out of here: a bad frame gets an error
+ * frame with a stable code, then the connection closes.
+ */
+export class Session {
+  readonly ws: WebSocket;
+  readonly #ctx: GatewayContext;
+  readonly #bucket: TokenBucket;
+  #user: string | null = null;
+  #epoch = 0;
+  #closed = false;
+  #helloTimer: NodeJS.Timeout | null;
+  /** Messages delivered on this connection and not yet read: msgId → sender and ✓✓ state. Bounded. */
+  #unconfirmed = new Map<string, { from: string; received: boolean }>();
+  alive = true;
+
+  constructor(ws: WebSocket, ctx: GatewayContext) {
+    this.ws = ws;
+    this.#ctx = ctx;
+    this.#bucket = new TokenBucket(ctx.config.rateLimitPerSec, ctx.config.rateBurst, performance.now());
+    this.#helloTimer = setTimeout(() => this.#fail('NOT_AUTHENTICATED', 'POLICY', 'no hello in time'), ctx.config.helloTimeoutMs);
+    ws.on('message', (data, isBinary) => this.#onMessage(data as Buffer, isBinary));
+    ws.on('pong', () => (this.alive = true));
+    ws.on('close', (code) => this.#onClose(code));
+    ws.on('error', () => {
+      /* 'close' follows; ws reports 1009 etc. through the close code */
+    });
+  }
+
+  get user(): string | null {
+    return this.#user;
+  }
+  get epoch(): number {
+    return this.#epoch;
+  }
+
+  /** Pushes pending items (from the router, local or via relay.deliver). */
+  push(items: readonly PendingItem[]): void {
+    if (this.#closed) return;
+    for (const item of items) {
+      const stamps = { ...item.stamps, gwOutUs: nowUs() };
+      if (item.type === 'message') {
+        const v = item.value as { from: string; header: Uint8Array; ciphertext: Uint8Array };
+        this.#remember(item.msgId, v.from);
+        this.send({ t: FRAME_TYPES.deliver, msgId: item.msgId, from: v.from, header: v.header, ciphertext: v.ciphertext, stamps });
+      } else {
+        const v = item.value as { by: string };
+        this.send({ t: FRAME_TYPES.receipt, msgId: item.msgId, kind: item.kind as ReceiptKind, by: v.by, stamps });
+      }
+      if (this.#closed) return;
+    }
+  }
+
+  send(frame: ServerFrame): void {
+    if (this.#closed) return;
+    const bytes = encodeFrame(frame);
+    this.ws.send(bytes);
+    this.#ctx.metrics.framesOut.inc({ type: frameName(frame.t) ?? 'unknown' });
+    this.#ctx.metrics.bytesOut.inc(bytes.byteLength);
+    // A reader that falls this far behind is closed; its mail stays pending in Kafka.
+    if (this.ws.bufferedAmount > this.#ctx.config.highWaterBytes) {
+      this.#ctx.metrics.slowReaders.inc();
+      this.close('SLOW_READER', 'send buffer over the high-water mark');
+    }
+  }
+
+  close(name: CloseCodeName, reason: string): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.ws.close(CLOSE_CODES[name].code, reason.slice(0, 120));
+    // A peer that never answers the close handshake is cut off.
+    setTimeout(() => this.ws.terminate(), 2000).unref();
+  }
+
+  #error(name: WireErrorName, reason?: string, ids: { msgId?: string; reqId?: number } = {}): void {
+    this.#ctx.metrics.wireErrors.inc({ error: name });
+    this.send({ t: FRAME_TYPES.error, code: WIRE_ERRORS[name].code, reason: reason ?? WIRE_ERRORS[name].message, ...ids });
+  }
+
+  #fail(error: WireErrorName, close: CloseCodeName, reason: string): void {
+    this.#error(error, reason);
+    this.close(close, reason);
+  }
+
+  #onMessage(data: Buffer, isBinary: boolean): void {
+    if (this.#closed) return;
+    this.#ctx.metrics.bytesIn.inc(data.byteLength);
+    if (!this.#bucket.take(performance.now())) {
+      this.#fail('RATE_LIMITED', 'RATE_LIMITED', `more than ${this.#ctx.config.rateLimitPerSec} frames/s`);
+      return;
+    }
+    if (!isBinary) {
+      this.#ctx.metrics.framesIn.inc({ type: 'invalid' });
+      return this.#fail('MALFORMED_FRAME', 'POLICY', 'frames are binary MessagePack maps');
+    }
+    let frame: ClientFrame;
+    try {
+      frame = decodeClientFrame(data);
+    } catch (e) {
+      const name: WireErrorName = isRelaybenchError(e) ? (WIRE_ERROR_FOR_PROTOCOL_ERROR[e.code as ProtocolErrorCode] ?? 'MALFORMED_FRAME') : 'MALFORMED_FRAME';
+      this.#ctx.metrics.framesIn.inc({ type: 'invalid' });
+      this.#fail(name, 'PROTOCOL_ERROR', isRelaybenchError(e) ? e.message : 'Frames are binary MessagePack maps.');
+      return;
+    }
+    this.#ctx.metrics.framesIn.inc({ type: frameName(frame.t) ?? 'unknown' });
+    try {
+      this.#dispatch(frame);
+    } catch (e) {
+      this.#ctx.log(`session ${this.#user ?? '?'}: ${e instanceof Error ? e.message : String(e)}`);
+      this.#fail('INTERNAL', 'INTERNAL', 'internal error');
+    }
+  }
+
+  #dispatch(frame: ClientFrame): void {
+    if (frame.t === FRAME_TYPES.hello) return this.#hello(frame.v, frame.token, frame.epoch);
+    if (this.#user === null) return this.#fail('NOT_AUTHENTICATED', 'PROTOCOL_ERROR', 'hello must come first');
+    const user = this.#user;
+    switch (frame.t) {
+      case FRAME_TYPES.send:
+        return void this.#send(user, frame.msgId, frame.to, frame.header, frame.ciphertext);
+      case FRAME_TYPES.received:
+        return void this.#confirm(user, frame.msgId, RECEIPT_KIND.delivered);
+      case FRAME_TYPES.read:
+        return void this.#confirm(user, frame.msgId, RECEIPT_KIND.read);
+      case FRAME_TYPES.receiptSeen:
+        return void this.#produce({ key: receiptKey(user, frame.msgId, frame.kind), to: user, value: null }, 'tombstone').catch(() => {});
+      case FRAME_TYPES.publishKeys:
+        return void this.#publishKeys(user, frame.reqId, { identityKey: frame.identityKey, signedPrekey: frame.signedPrekey, signature: frame.signature });
+      case FRAME_TYPES.fetchKeys:
+        return void this.#fetchKeys(frame.reqId, frame.userId);
+      case FRAME_TYPES.ping:
+        return this.send({ t: FRAME_TYPES.pong, n: frame.n });
+      case FRAME_TYPES.pong:
+        return;
+    }
+  }
+
+  #hello(v: number, token: string, epoch: number): void {
+    if (this.#user !== null) return this.#fail('DUPLICATE_HELLO', 'PROTOCOL_ERROR', 'hello was already accepted');
+    if (v !== PROTOCOL_VERSION) return this.#fail('UNSUPPORTED_VERSION', 'PROTOCOL_ERROR', `this relay speaks version ${PROTOCOL_VERSION}`);
+    let sub: string;
+    try {
+      sub = verifyToken(token, this.#ctx.config.tokenSecret, Date.now()).sub;
+    } catch (e) {
+      const expired = isRelaybenchError(e) && e.code === 'RB_PROTO_TOKEN_EXPIRED';
+      return this.#fail(expired ? 'TOKEN_EXPIRED' : 'AUTH_FAILED', 'AUTH', expired ? 'token expired' : 'invalid token');
+    }
+    if (this.#helloTimer !== null) clearTimeout(this.#helloTimer);
+    this.#helloTimer = null;
+    this.#user = sub;
+    this.#epoch = epoch;
+    const replaced = this.#ctx.register(this);
+    replaced?.close('REPLACED', 'a newer connection of this user');
+    // Welcome only once the presence record is durable: from then on the router pushes here.
+    this.#produce({ key: presenceKey(sub), to: sub, value: { k: 'p', gatewayId: this.#ctx.config.gatewayId, epoch } }, 'presence').then(
+      () => this.send({ t: FRAME_TYPES.welcome, v: PROTOCOL_VERSION, userId: sub, gatewayId: this.#ctx.config.gatewayId, serverTimeUs: nowUs() }),
+      () => this.#fail('UNAVAILABLE', 'SERVICE_RESTART', 'Kafka is unavailable'),
+    );
+  }
+
+  async #send(from: string, msgId: string, to: string, header: Uint8Array, ciphertext: Uint8Array): Promise<void> {
+    const gwInUs = nowUs();
+    try {
+      await this.#produce({ key: mailboxKey(to, msgId), to, value: { k: 'm', from, msgId, header, ciphertext, gwInUs } }, 'message');
+    } catch {
+      return this.#error('UNAVAILABLE', undefined, { msgId });
+    }
+    this.send({ t: FRAME_TYPES.ack, msgId, stamps: { gwInUs, producedUs: nowUs() } });
+  }
+
+  /**
+   * received / read: only for a message delivered to this user on this connection. The receipt
+   * to the sender is written before the tombstone, so a crash between them re-delivers (the
+   * client drops the duplicate) instead of losing the receipt.
+   */
+  async #confirm(user: string, msgId: string, kind: ReceiptKind): Promise<void> {
+    const entry = this.#unconfirmed.get(msgId);
+    if (entry === undefined) return this.#error('FORBIDDEN', 'no such message delivered to you on this connection', { msgId });
+    const gwInUs = nowUs();
+    const receipt = (k: ReceiptKind) =>
+      this.#produce({ key: receiptKey(entry.from, msgId, k), to: entry.from, value: { k: 'r', msgId, kind: k, by: user, gwInUs } }, 'receipt');
+    try {
+      // read without an earlier received implies received.
+      if (!entry.received) {
+        entry.received = true;
+        await receipt(RECEIPT_KIND.delivered);
+        await this.#produce({ key: mailboxKey(user, msgId), to: user, value: null }, 'tombstone');
+      }
+      if (kind === RECEIPT_KIND.read) {
+        this.#unconfirmed.delete(msgId);
+        await receipt(RECEIPT_KIND.read);
+      }
+    } catch {
+      entry.received = false;
+      this.#error('UNAVAILABLE', undefined, { msgId });
+    }
+  }
+
+  async #publishKeys(user: string, reqId: number, bundle: { identityKey: Uint8Array; signedPrekey: Uint8Array; signature: Uint8Array }): Promise<void> {
+    try {
+      await this.#ctx.producer.produce({ topic: this.#ctx.config.topics.keys, key: user, value: encodeKeyBundle(bundle) }, 'keys');
+    } catch {
+      return this.#error('UNAVAILABLE', undefined, { reqId });
+    }
+    this.#ctx.keys.set(user, bundle);
+    this.send({ t: FRAME_TYPES.keysPublished, reqId });
+  }
+
+  async #fetchKeys(reqId: number, userId: string): Promise<void> {
+    const bundle = await this.#ctx.keys.get(userId, 3000);
+    if (bundle === undefined) return this.#error('KEYS_NOT_FOUND', undefined, { reqId });
+    this.send({ t: FRAME_TYPES.keys, reqId, userId, identityKey: bundle.identityKey, signedPrekey: bundle.signedPrekey, signature: bundle.signature });
+  }
+
+  #produce(r: { key: string; to: string; value: Parameters<typeof encodeValue>[0] | null }, kind: string): Promise<void> {
+    const { config, producer } = this.#ctx;
+    return producer.produce(
+      { topic: config.topics.mailbox, partition: partitionFor(r.to, config.partitions), key: r.key, value: r.value === null ? null : encodeValue(r.value) },
+      kind,
+    );
+  }
+
+  #remember(msgId: string, from: string): void {
+    if (this.#unconfirmed.has(msgId)) return; // a re-delivery keeps its ✓✓ state
+    this.#unconfirmed.set(msgId, { from, received: false });
+    if (this.#unconfirmed.size > this.#ctx.config.maxUnconfirmedPerConnection) {
+      const oldest = this.#unconfirmed.keys().next().value;
+      if (oldest !== undefined) this.#unconfirmed.delete(oldest);
+    }
+  }
+
+  #onClose(code: number): void {
+    this.#closed = true;
+    if (this.#helloTimer !== null) clearTimeout(this.#helloTimer);
+    this.#ctx.metrics.closes.inc({ code: String(code) });
+    const user = this.#user;
+    if (user === null) return;
+    this.#ctx.unregister(this);
+  }
+
+  /** The clean-disconnect presence record (not for a connection replaced by a newer one). */
+  presenceOffline(): Promise<void> {
+    if (this.#user === null) return Promise.resolve();
+    return this.#produce({ key: presenceKey(this.#user), to: this.#user, value: { k: 'p', gatewayId: null, epoch: this.#epoch } }, 'presence');
+  }
+}

@@ -1,0 +1,221 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer } from 'ws';
+import { Registry } from 'prom-client';
+import { createKafkajsAdapter, type Admin, type GroupConsumer, type KafkaAdapter, type TopicSpec } from '../kafka/src/index.js';
+import type { RelayConfig } from './config.js';
+import { relayError } from './errors.js';
+import { createRelayMetrics, type RelayMetrics } from './metrics.js';
+import { BatchingProducer } from './kafka/batching-producer.js';
+import { Gateway } from './gateway/gateway.js';
+import { Router } from './router/router.js';
+import type { Push } from './router/mailbox.js';
+import { decodeDeliverValue, encodeValue } from './router/records.js';
+import { clientIdFor, readRoutes, type RoutesTable } from './routes.js';
+import { decodeKeyBundle } from './gateway/key-records.js';
+
+export interface RelayHandle {
+  readonly config: RelayConfig;
+  readonly port: number;
+  readonly url: string;
+  readonly metrics: RelayMetrics;
+  readonly gateway: Gateway;
+  readonly router: Router;
+  ready(): boolean;
+  routes(): Promise<RoutesTable>;
+  /** Graceful drain: stop accepting, finish produces, close clients (1012), leave the group. */
+  stop(): Promise<void>;
+}
+
+/**
+ * One relay process = gateway + router (Centrifugo-style: a connection holder that is also a
+ * broker client). Topics are created if missing. Resolves once listening and the router started.
+ */
+export async function startRelay(config: RelayConfig, log: (line: string) => void = () => {}): Promise<RelayHandle> {
+  const registry = new Registry();
+  const metrics = createRelayMetrics(registry, config.gatewayId);
+  const deliverTopic = `${config.topics.deliverPrefix}${config.gatewayId}`;
+
+  const server: Server = createServer();
+  const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxPayloadBytes, perMessageDeflate: false, clientTracking: false });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (e) => reject(relayError('RB_RELAY_START_FAILED', `Cannot listen on ${config.host}:${config.port}: ${e.message}`, e)));
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = config.publicUrl ?? `ws://${config.host}:${port}/`;
+
+  const kafka: KafkaAdapter = createKafkajsAdapter({ brokers: config.brokers, clientId: clientIdFor(config.gatewayId, url) });
+  let admin: Admin;
+  try {
+    admin = await kafka.admin();
+    await ensureTopics(admin, config, deliverTopic);
+  } catch (e) {
+    server.close();
+    throw relayError('RB_RELAY_START_FAILED', `Kafka at ${config.brokers.join(',')}: ${e instanceof Error ? e.message : String(e)}`, e);
+  }
+  const producer = new BatchingProducer(await kafka.producer(), metrics);
+  const gateway = new Gateway(config, metrics, producer, log);
+
+  const deliver = (push: Push): void => {
+    const kind = push.items[0]?.type ?? 'message';
+    if (push.gatewayId === config.gatewayId) {
+      gateway.pushLocal(push.user, push.items);
+      metrics.delivered.inc({ path: 'fast', kind }, push.items.length);
+      return;
+    }
+    // Another gateway holds the user: one record per push on that gateway's own topic.
+    metrics.delivered.inc({ path: 'topic', kind }, push.items.length);
+    for (const item of push.items) {
+      producer
+        .produce({ topic: `${config.topics.deliverPrefix}${push.gatewayId}`, key: push.user, value: encodeValue({ to: push.user, item }) }, 'deliver')
+        .catch(() => {
+          // The gateway is gone (its topic too): the item stays pending and replays on reconnect.
+        });
+    }
+  };
+  const router = new Router(config, kafka, metrics, deliver, log);
+
+  // This gateway's consumer: its own relay.deliver topic, and relay.keys (public keys, compacted).
+  let gatewayJoined = false;
+  const gatewayConsumer: GroupConsumer = kafka.consumer({
+    groupId: `relay-gw-${config.gatewayId}`,
+    topics: [config.topics.keys, deliverTopic],
+    fromBeginning: true,
+    sessionTimeoutMs: config.sessionTimeoutMs,
+    heartbeatIntervalMs: 1000,
+    maxWaitMs: 200,
+    partitionsConsumedConcurrently: 4,
+  });
+
+  let draining = false;
+  let routesCache: { at: number; table: RoutesTable } | null = null;
+  const routes = async (): Promise<RoutesTable> => {
+    if (routesCache !== null && Date.now() - routesCache.at < 500) return routesCache.table;
+    const table = await readRoutes(admin, config.topics.mailbox, router.generation);
+    routesCache = { at: Date.now(), table };
+    return table;
+  };
+  const ready = () => !draining && gatewayJoined && router.ready;
+
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    void handleHttp(req, res);
+  });
+  const handleHttp = async (req: IncomingMessage, res: ServerResponse) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const json = (status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    try {
+      if (path === '/healthz') return json(200, { ok: true, gatewayId: config.gatewayId });
+      if (path === '/readyz') return json(ready() ? 200 : 503, { ready: ready(), draining, gatewayJoined, router: router.ownership() });
+      if (path === '/metrics') {
+        res.writeHead(200, { 'content-type': registry.contentType });
+        return res.end(await registry.metrics());
+      }
+      if (path === '/routes') return json(200, { partitionCount: config.partitions, ...(await routes()) });
+      json(404, { error: 'not found', paths: ['/healthz', '/readyz', '/metrics', '/routes', 'ws: /'] });
+    } catch (e) {
+      json(500, { error: e instanceof Error ? e.message : String(e) });
+    }
+  };
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (draining) return refuse(socket, 503, 'draining');
+    if (gateway.connectionCount >= config.maxConnections) return refuse(socket, 503, 'connection limit');
+    wss.handleUpgrade(req, socket, head, (ws) => gateway.accept(ws));
+  });
+
+  await gatewayConsumer.start({
+    onAssigned: () => {
+      gatewayJoined = true;
+    },
+    onBatch: async (records) => {
+      for (const r of records) {
+        if (r.topic === config.topics.keys) {
+          const bundle = r.value === null ? undefined : decodeKeyBundle(r.value);
+          if (r.key !== null && bundle !== undefined) gateway.keys.set(r.key, bundle);
+          else if (r.key !== null && r.value === null) gateway.keys.delete(r.key);
+        } else if (r.value !== null) {
+          const d = decodeDeliverValue(r.value);
+          if (d !== undefined) gateway.pushLocal(d.to, [d.item]);
+        }
+      }
+    },
+  });
+  await router.start();
+  gateway.startHeartbeat();
+  log(`relay ${config.gatewayId} listening on ${url} (brokers ${config.brokers.join(',')})`);
+
+  let stopped: Promise<void> | null = null;
+  const stop = (): Promise<void> => {
+    stopped ??= (async () => {
+      draining = true;
+      log(`relay ${config.gatewayId}: draining`);
+      await producer.flush(); // in-flight sends get their ✓ first
+      gateway.closeAll('SERVICE_RESTART');
+      await gateway.waitClosed(config.drainTimeoutMs);
+      await producer.flush(); // presence-offline records
+      await router.stop(); // leave the group: partitions move at once
+      await gatewayConsumer.stop();
+      try {
+        await admin.deleteTopics([deliverTopic]);
+      } catch {
+        // best effort
+      }
+      await producer.close();
+      await admin.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      log(`relay ${config.gatewayId}: stopped`);
+    })();
+    return stopped;
+  };
+
+  return { config, port, url, metrics, gateway, router, ready, routes, stop };
+}
+
+function refuse(socket: Duplex, status: number, reason: string): void {
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
+async function ensureTopics(admin: Admin, config: RelayConfig, deliverTopic: string): Promise<void> {
+  const rf = config.replicationFactor;
+  const minIsr = String(Math.max(1, rf - 1));
+  const specs: TopicSpec[] = [
+    {
+      name: config.topics.mailbox,
+      partitions: config.partitions,
+      replicationFactor: rf,
+      configs: {
+        'cleanup.policy': 'compact,delete',
+        'retention.ms': String(30 * 24 * 3600 * 1000),
+        // Segments roll in minutes so compaction can delete delivered mail soon (default: 7 days).
+        'segment.ms': '60000',
+        'min.cleanable.dirty.ratio': '0.1',
+        'delete.retention.ms': '300000',
+        'min.insync.replicas': minIsr,
+        // The broker's append time is the "produced" stamp of the per-hop breakdown.
+        'message.timestamp.type': 'LogAppendTime',
+      },
+    },
+    { name: config.topics.keys, partitions: config.partitions, replicationFactor: rf, configs: { 'cleanup.policy': 'compact', 'min.insync.replicas': minIsr } },
+    { name: deliverTopic, partitions: 1, replicationFactor: rf, configs: { 'retention.ms': '3600000', 'min.insync.replicas': minIsr } },
+  ];
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await admin.createTopics(specs);
+      break;
+    } catch (e) {
+      // Several relays starting together race to create the shared topics.
+      if (attempt >= 5) throw e;
+      await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
+    }
+  }
+  const actual = await admin.partitionCount(config.topics.mailbox);
+  if (actual !== config.partitions) {
+    throw relayError('RB_RELAY_BAD_CONFIG', `${config.topics.mailbox} has ${actual} partitions but this relay is configured for ${config.partitions}.`);
+  }
+}

@@ -1,0 +1,158 @@
+import { parseKey } from '../../protocol/src/index.js';
+import { decodeMailboxValue, type PendingItem } from './records.js';
+
+/**
+ * The state of ONE owned `relay.mailbox` partition, as a fold over its records: per user, the
+ * pending (undelivered) messages and receipts in log order, and the user's presence.
+ * Pure and synchronous: `apply()` returns what to push; the router does the I/O.
+ *
+ * While folding (rebuilding after an assignment) nothing is pushed; `goLive()` then returns a
+ * replay for every online user with pending items. Live, a new item for an online user is pushed
+ * at once, and a newer presence replays everything pending, in order.
+ */
+export interface Presence {
+  readonly gatewayId: string | null;
+  readonly epoch: number;
+}
+
+interface UserBox {
+  /** Keyed by msgId for messages, `r/<msgId>/<kind>` for receipts; Map keeps log order. */
+  readonly pending: Map<string, PendingItem>;
+  presence: Presence | null;
+}
+
+export interface Push {
+  readonly user: string;
+  readonly gatewayId: string;
+  readonly items: readonly PendingItem[];
+  readonly replay: boolean;
+}
+
+export type ApplyResult =
+  | { readonly kind: 'push'; readonly push: Push }
+  | { readonly kind: 'duplicate'; readonly user: string; readonly msgId: string }
+  | { readonly kind: 'none' }
+  | { readonly kind: 'malformed' };
+
+const NONE: ApplyResult = { kind: 'none' };
+
+/** How many resolved (tombstoned) ids to remember per partition, to drop late duplicate sends. */
+const RECENT_DONE_LIMIT = 100_000;
+
+export class PartitionMailbox {
+  readonly partition: number;
+  #users = new Map<string, UserBox>();
+  #recentDone = new Set<string>();
+  #live = false;
+  #pendingCount = 0;
+  #onlineCount = 0;
+
+  constructor(partition: number) {
+    this.partition = partition;
+  }
+
+  get live(): boolean {
+    return this.#live;
+  }
+  get pendingCount(): number {
+    return this.#pendingCount;
+  }
+  get onlineCount(): number {
+    return this.#onlineCount;
+  }
+
+  presenceOf(user: string): Presence | null {
+    return this.#users.get(user)?.presence ?? null;
+  }
+
+  pendingOf(user: string): PendingItem[] {
+    return [...(this.#users.get(user)?.pending.values() ?? [])];
+  }
+
+  apply(key: string | null, value: Buffer | null, timestampMs: number, routedUs: number): ApplyResult {
+    if (key === null) return { kind: 'malformed' };
+    let parsed;
+    try {
+      parsed = parseKey(key);
+    } catch {
+      return { kind: 'malformed' };
+    }
+    const user = parsed.user;
+    if (parsed.kind === 'presence') {
+      const v = value === null ? undefined : decodeMailboxValue(value);
+      if (v === undefined || v.k !== 'p') return { kind: 'malformed' };
+      return this.#presence(user, { gatewayId: v.gatewayId, epoch: v.epoch });
+    }
+    const slot = parsed.kind === 'mailbox' ? parsed.msgId : `r/${parsed.msgId}/${parsed.receiptKind}`;
+    const doneKey = `${user}/${slot}`;
+    if (value === null) {
+      const box = this.#users.get(user);
+      if (box?.pending.delete(slot) === true) this.#pendingCount--;
+      this.#remember(doneKey);
+      if (box !== undefined) this.#maybeForget(user, box);
+      return NONE;
+    }
+    const v = decodeMailboxValue(value);
+    if (v === undefined || v.k === 'p') return { kind: 'malformed' };
+    const box = this.#box(user);
+    if (box.pending.has(slot) || this.#recentDone.has(doneKey)) return { kind: 'duplicate', user, msgId: parsed.msgId };
+    const item: PendingItem =
+      v.k === 'm'
+        ? { type: 'message', msgId: v.msgId, value: v, stamps: { gwInUs: v.gwInUs, producedUs: timestampMs * 1000, routedUs } }
+        : { type: 'receipt', msgId: v.msgId, kind: v.kind, value: v, stamps: { gwInUs: v.gwInUs, producedUs: timestampMs * 1000, routedUs } };
+    box.pending.set(slot, item);
+    this.#pendingCount++;
+    const gw = box.presence?.gatewayId ?? null;
+    if (this.#live && gw !== null) return { kind: 'push', push: { user, gatewayId: gw, items: [item], replay: false } };
+    return NONE;
+  }
+
+  /** Ends the fold: returns one replay per online user with pending items, in log order. */
+  goLive(): Push[] {
+    this.#live = true;
+    const pushes: Push[] = [];
+    for (const [user, box] of this.#users) {
+      const gw = box.presence?.gatewayId ?? null;
+      if (gw !== null && box.pending.size > 0) pushes.push({ user, gatewayId: gw, items: [...box.pending.values()], replay: true });
+    }
+    return pushes;
+  }
+
+  #presence(user: string, next: Presence): ApplyResult {
+    const box = this.#box(user);
+    const current = box.presence;
+    // A late disconnect of an older connection must not hide a newer one: highest epoch wins.
+    if (current !== null && next.epoch < current.epoch) return NONE;
+    const wasOnline = current?.gatewayId != null;
+    box.presence = next;
+    const isOnline = next.gatewayId !== null;
+    this.#onlineCount += (isOnline ? 1 : 0) - (wasOnline ? 1 : 0);
+    if (!isOnline) {
+      this.#maybeForget(user, box);
+      return NONE;
+    }
+    if (this.#live && box.pending.size > 0) {
+      return { kind: 'push', push: { user, gatewayId: next.gatewayId as string, items: [...box.pending.values()], replay: true } };
+    }
+    return NONE;
+  }
+
+  #box(user: string): UserBox {
+    let box = this.#users.get(user);
+    if (box === undefined) this.#users.set(user, (box = { pending: new Map(), presence: null }));
+    return box;
+  }
+
+  /** An offline user with nothing pending needs no memory. */
+  #maybeForget(user: string, box: UserBox): void {
+    if (box.pending.size === 0 && (box.presence === null || box.presence.gatewayId === null)) this.#users.delete(user);
+  }
+
+  #remember(doneKey: string): void {
+    this.#recentDone.add(doneKey);
+    if (this.#recentDone.size > RECENT_DONE_LIMIT) {
+      const oldest = this.#recentDone.values().next().value;
+      if (oldest !== undefined) this.#recentDone.delete(oldest);
+    }
+  }
+}

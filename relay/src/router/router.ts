@@ -1,0 +1,196 @@
+import type { Admin, Assignment, BatchContext, GroupConsumer, InRecord, KafkaAdapter } from '../../kafka/src/index.js';
+import { nowUs } from '../../protocol/src/index.js';
+import type { RelayConfig } from '../config.js';
+import type { RelayMetrics } from '../metrics.js';
+import { PartitionMailbox, type Push } from './mailbox.js';
+
+/**
+ * The router role: a member of consumer group `relay` on `relay.mailbox`. For each owned
+ * partition it folds the log from the start into a PartitionMailbox (until the high watermark
+ * seen at assignment), then goes live and hands pushes to `deliver`.
+ *
+ * kafkajs re-reads every assigned partition from the start after each rebalance (nothing is
+ * committed), so every assignment resets every owned partition: the state is the log.
+ */
+export type Deliver = (push: Push) => void;
+
+interface Owned {
+  readonly mailbox: PartitionMailbox;
+  readonly generation: number;
+  readonly startedMs: number;
+  /** Offset of the last record at assignment time; live once it has been applied. -1 = empty. */
+  target: Promise<bigint>;
+}
+
+export class Router {
+  readonly #config: RelayConfig;
+  readonly #kafka: KafkaAdapter;
+  readonly #metrics: RelayMetrics;
+  readonly #deliver: Deliver;
+  readonly #log: (line: string) => void;
+  #consumer: GroupConsumer | null = null;
+  #admin: Admin | null = null;
+  #owned = new Map<number, Owned>();
+  #generation = 0;
+  #assignedOnce = false;
+
+  constructor(config: RelayConfig, kafka: KafkaAdapter, metrics: RelayMetrics, deliver: Deliver, log: (line: string) => void) {
+    this.#config = config;
+    this.#kafka = kafka;
+    this.#metrics = metrics;
+    this.#deliver = deliver;
+    this.#log = log;
+  }
+
+  get generation(): number {
+    return this.#generation;
+  }
+
+  /** Partitions owned now, and whether each has finished its fold. */
+  ownership(): { partition: number; live: boolean; pending: number; online: number }[] {
+    return [...this.#owned.values()]
+      .map((o) => ({ partition: o.mailbox.partition, live: o.mailbox.live, pending: o.mailbox.pendingCount, online: o.mailbox.onlineCount }))
+      .sort((a, b) => a.partition - b.partition);
+  }
+
+  /** Ready = assigned at least once and every owned partition folded. */
+  get ready(): boolean {
+    return this.#assignedOnce && [...this.#owned.values()].every((o) => o.mailbox.live);
+  }
+
+  async start(): Promise<void> {
+    this.#admin = await this.#kafka.admin();
+    this.#consumer = this.#kafka.consumer({
+      groupId: 'relay',
+      topics: [this.#config.topics.mailbox],
+      fromBeginning: true,
+      sessionTimeoutMs: this.#config.sessionTimeoutMs,
+      heartbeatIntervalMs: Math.max(300, Math.floor(this.#config.sessionTimeoutMs / 6)),
+      maxWaitMs: 200,
+      partitionsConsumedConcurrently: this.#config.partitions,
+    });
+    await this.#consumer.start({
+      onAssigned: (a) => this.#onAssigned(a),
+      onBatch: (records, ctx) => this.#onBatch(records, ctx),
+      onCrash: (e) => this.#log(`router consumer crashed: ${e.message}`),
+    });
+  }
+
+  #onAssigned(a: Assignment): void {
+    this.#generation++;
+    this.#assignedOnce = true;
+    this.#metrics.rebalances.inc();
+    const partitions = a.partitions[this.#config.topics.mailbox] ?? [];
+    const targets = this.#fetchTargets();
+    this.#owned.clear();
+    this.#metrics.consumerLag.reset();
+    for (const p of partitions) {
+      const mailbox = new PartitionMailbox(p);
+      const owned: Owned = {
+        mailbox,
+        generation: this.#generation,
+        startedMs: performance.now(),
+        target: targets.then((t) => t.get(p) ?? -1n),
+      };
+      this.#owned.set(p, owned);
+      // An empty partition has nothing to fold: live as soon as its target is known.
+      void owned.target.then((target) => {
+        if (target < 0n && this.#owned.get(p) === owned && !mailbox.live) this.#finishFold(owned);
+      });
+    }
+    this.#metrics.ownedPartitions.set(partitions.length);
+    this.#log(`router: generation ${this.#generation}, partitions [${partitions.join(',')}]`);
+    this.#updateGauges();
+  }
+
+  async #fetchTargets(): Promise<Map<number, bigint>> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const offsets = await this.#admin!.topicOffsets(this.#config.topics.mailbox);
+        return new Map(offsets.map((o) => [o.partition, BigInt(o.high) - 1n]));
+      } catch (e) {
+        if (attempt >= 20) throw e;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+  }
+
+  async #onBatch(records: readonly InRecord[], ctx: BatchContext): Promise<void> {
+    const owned = this.#owned.get(ctx.partition);
+    if (owned === undefined) return;
+    const target = await owned.target;
+    if (this.#owned.get(ctx.partition) !== owned || !ctx.isRunning()) return; // a rebalance overtook us
+    const mailbox = owned.mailbox;
+    let count = 0;
+    for (const r of records) {
+      const routedUs = nowUs();
+      const result = mailbox.apply(r.key, r.value, r.timestampMs, routedUs);
+      if (!mailbox.live) {
+        this.#metrics.foldRecords.inc();
+        if (BigInt(r.offset) >= target) this.#finishFold(owned);
+      } else if (result.kind === 'push') {
+        const push = result.push;
+        const first = push.items[0];
+        if (first !== undefined && first.type === 'message' && !push.replay && first.stamps.gwInUs !== undefined) {
+          this.#metrics.routerLatency.observe(Math.max(0, routedUs - first.stamps.gwInUs) / 1e6);
+        }
+        if (push.replay) this.#metrics.replayed.inc(push.items.length);
+        this.#push(push);
+      } else if (result.kind === 'duplicate') {
+        this.#metrics.duplicatesDropped.inc();
+      }
+      if (++count % 500 === 0) await ctx.heartbeat();
+    }
+    const last = records.at(-1);
+    if (last !== undefined) {
+      const lag = Number(BigInt(ctx.highWatermark) - BigInt(last.offset) - 1n);
+      this.#metrics.consumerLag.set({ partition: String(ctx.partition) }, Math.max(0, lag));
+    }
+    this.#updateGauges();
+  }
+
+  #finishFold(owned: Owned): void {
+    const pushes = owned.mailbox.goLive();
+    this.#metrics.foldSeconds.observe((performance.now() - owned.startedMs) / 1000);
+    for (const push of pushes) {
+      this.#metrics.replayed.inc(push.items.length);
+      this.#push(push);
+    }
+  }
+
+  #push(push: Push): void {
+    const hooks = this.#config.testHooks;
+    if (hooks.drop.length === 0 && hooks.duplicate.length === 0) this.#deliver(push);
+    else this.#deliverWithHooks(push);
+  }
+
+  /** Test hooks (off by default): drop = never push; duplicate = push again under a new id. */
+  #deliverWithHooks(push: Push): void {
+    const hooks = this.#config.testHooks;
+    const items = push.items.filter((i) => !(i.type === 'message' && hooks.drop.includes(i.msgId)));
+    if (items.length > 0) this.#deliver({ ...push, items });
+    for (const i of items) {
+      if (i.type === 'message' && hooks.duplicate.includes(i.msgId)) {
+        const copyId = `${i.msgId}.dup`;
+        this.#deliver({ ...push, items: [{ ...i, msgId: copyId, value: { ...i.value, msgId: copyId } }] });
+      }
+    }
+  }
+
+  #updateGauges(): void {
+    let pending = 0;
+    let online = 0;
+    for (const o of this.#owned.values()) {
+      pending += o.mailbox.pendingCount;
+      online += o.mailbox.onlineCount;
+    }
+    this.#metrics.pending.set(pending);
+    this.#metrics.onlineUsers.set(online);
+  }
+
+  async stop(): Promise<void> {
+    await this.#consumer?.stop();
+    await this.#admin?.close();
+    this.#owned.clear();
+  }
+}

@@ -1,0 +1,102 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import type { LocalKafkaCluster } from '../../../bench/src/kafka/cluster.js';
+import { adapterFor, startTestKafka } from '../../../test/helpers/kafka.js';
+import { connectUser, isAck, isDeliver, isReceipt, type TestClient } from '../../../test/helpers/client.js';
+import { startRelayProcess, waitAllReady, type RelayProcess } from '../../../test/helpers/relays.js';
+import { FRAME_TYPES, RECEIPT_KIND, mailboxKey, partitionFor } from '../../protocol/src/index.js';
+import type { InRecord } from '../../kafka/src/index.js';
+
+let kafka: LocalKafkaCluster;
+let relays: RelayProcess[] = [];
+const clients: TestClient[] = [];
+
+before(async () => {
+  kafka = await startTestKafka(1);
+  relays = [await startRelayProcess(kafka.brokers, { gatewayId: 'r1' }), await startRelayProcess(kafka.brokers, { gatewayId: 'r2' })];
+  await waitAllReady(relays);
+});
+after(async () => {
+  for (const c of clients) c.ws.terminate();
+  await Promise.all(relays.map((r) => r.stop()));
+  await kafka?.stop();
+});
+
+async function readPartition(partition: number, until: (records: InRecord[]) => boolean): Promise<InRecord[]> {
+  const consumer = adapterFor(kafka, 'reader').consumer({ groupId: `reader-${Date.now()}`, topics: ['relay.mailbox'], fromBeginning: true });
+  const records: InRecord[] = [];
+  let done: () => void;
+  const finished = new Promise<void>((r) => (done = r));
+  await consumer.start({
+    onBatch: async (batch) => {
+      for (const r of batch) if (r.partition === partition) records.push(r);
+      if (until(records)) done();
+    },
+  });
+  await Promise.race([finished, new Promise((r) => setTimeout(r, 20_000))]);
+  await consumer.stop();
+  return records;
+}
+
+test('integration: online A→B — ✓ when durable, exact ciphertext, ✓✓ after received, read after read, then tombstoned in Kafka', async () => {
+  const a = await connectUser(relays[0]!.url, 'alice');
+  const b = await connectUser(relays[1]!.url, 'bob');
+  clients.push(a, b);
+  const ciphertext = new Uint8Array([1, 2, 3, 250, 251, 252]);
+  const header = new Uint8Array([9, 8, 7]);
+  a.send({ t: FRAME_TYPES.send, msgId: 'alice:1:1', to: 'bob', header, ciphertext });
+  const ack = await a.waitFor(isAck, 'ack');
+  assert.equal(ack.msgId, 'alice:1:1');
+  assert.ok(ack.stamps.producedUs! >= ack.stamps.gwInUs!, 'ack after the produce');
+
+  const d = await b.waitFor(isDeliver, 'deliver');
+  assert.equal(d.msgId, 'alice:1:1');
+  assert.equal(d.from, 'alice', 'the sender comes from the token');
+  assert.deepEqual([...d.ciphertext], [...ciphertext]);
+  assert.deepEqual([...d.header], [...header]);
+  for (const k of ['gwInUs', 'producedUs', 'routedUs', 'gwOutUs'] as const) assert.equal(typeof d.stamps[k], 'number', `stamp ${k}`);
+  assert.equal(a.frames.filter(isReceipt).length, 0, 'no ✓✓ before received');
+
+  b.send({ t: FRAME_TYPES.received, msgId: d.msgId });
+  const delivered = await a.waitFor((f) => isReceipt(f) && f.kind === RECEIPT_KIND.delivered, '✓✓');
+  assert.equal((delivered as { by: string }).by, 'bob');
+  assert.equal(a.frames.filter((f) => isReceipt(f) && f.kind === RECEIPT_KIND.read).length, 0, 'no read receipt before read');
+  b.send({ t: FRAME_TYPES.read, msgId: d.msgId });
+  await a.waitFor((f) => isReceipt(f) && f.kind === RECEIPT_KIND.read, 'read receipt');
+  a.send({ t: FRAME_TYPES.receiptSeen, msgId: d.msgId, kind: RECEIPT_KIND.delivered });
+  a.send({ t: FRAME_TYPES.receiptSeen, msgId: d.msgId, kind: RECEIPT_KIND.read });
+
+  const key = mailboxKey('bob', 'alice:1:1');
+  const records = await readPartition(partitionFor('bob', 12), (rs) => rs.some((r) => r.key === key && r.value === null));
+  const mine = records.filter((r) => r.key === key);
+  assert.ok(mine.length >= 1 && mine.at(-1)!.value === null, 'the message key ends in a tombstone');
+});
+
+test('integration: a retried send with the same msgId is acked again but delivered once', async () => {
+  const a = await connectUser(relays[1]!.url, 'carol');
+  const b = await connectUser(relays[1]!.url, 'dave');
+  clients.push(a, b);
+  const frame = { t: FRAME_TYPES.send, msgId: 'carol:1:7', to: 'dave', header: new Uint8Array([1]), ciphertext: new Uint8Array([2]) } as const;
+  a.send(frame);
+  await b.waitFor(isDeliver, 'first delivery');
+  a.send(frame);
+  await a.waitCount(isAck, 2, 'two acks');
+  // A later message proves the router got past the duplicate without delivering it.
+  a.send({ ...frame, msgId: 'carol:1:8' });
+  await b.waitFor((f) => isDeliver(f) && f.msgId === 'carol:1:8', 'the next message');
+  assert.equal(b.frames.filter((f) => isDeliver(f) && f.msgId === 'carol:1:7').length, 1);
+});
+
+test('integration: GET /routes agrees with the consumer group', async () => {
+  const routes = (await (await fetch(`${relays[0]!.httpUrl}/routes`)).json()) as { partitions: Record<string, string>; members: { gatewayId: string; partitions: number[] }[] };
+  const admin = await adapterFor(kafka).admin();
+  const group = await admin.describeGroup('relay');
+  await admin.close();
+  const fromGroup: Record<string, number[]> = {};
+  for (const m of group.members) fromGroup[m.clientId.split('|')[1]!] = [...(m.partitions['relay.mailbox'] ?? [])].sort((x, y) => x - y);
+  const fromRoutes = Object.fromEntries(routes.members.map((m) => [m.gatewayId, m.partitions]));
+  assert.deepEqual(fromRoutes, fromGroup);
+  assert.equal(Object.keys(routes.partitions).length, 12);
+  const urls = new Set(Object.values(routes.partitions));
+  assert.deepEqual([...urls].sort(), relays.map((r) => r.url).sort());
+});
