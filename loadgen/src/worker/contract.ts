@@ -1,0 +1,118 @@
+import type { LedgerCounts } from '../ledger.js';
+import type { IntervalSnapshot } from '../stats/recorder.js';
+
+/**
+ * The contract between the bench (orchestrator) and load-generator workers, local or remote
+ * (STYLE §10: one Worker interface). A worker gets a WorkerPlan, reports WorkerProgress about
+ * once a second, and ends with one WorkerResult. Histograms travel encoded (HdrHistogram V2,
+ * compressed base64) and are merged by the bench by decoding and adding — never by averaging
+ * percentiles. All times: ms since the Unix epoch (wall clock) unless the name says Us.
+ */
+
+export type RecipientChoice =
+  | { readonly kind: 'uniform' }
+  | { readonly kind: 'zipf'; readonly s: number }
+  | { readonly kind: 'pairs' }
+  | { readonly kind: 'groups'; readonly groupSize: number };
+
+export type SizeDistribution =
+  | { readonly kind: 'fixed'; readonly bytes: number }
+  | { readonly kind: 'uniform'; readonly minBytes: number; readonly maxBytes: number }
+  | { readonly kind: 'lognormal'; readonly medianBytes: number; readonly sigma: number; readonly maxBytes: number };
+
+export interface WorkloadShape {
+  /** Virtual users held by this worker (both ends of every conversation it measures). */
+  readonly users: number;
+  /** Aggregate send rate of this worker (messages/s) after the ramp; a group send counts once per recipient. */
+  readonly ratePerSec: number;
+  readonly arrivals: 'poisson' | 'constant';
+  readonly rampUpMs: number;
+  readonly durationMs: number;
+  /** Excluded from results (histograms and rates); the ledger still tracks every message. */
+  readonly warmupMs: number;
+  /** After the last send: how long to wait for deliveries and receipts before counting loss. */
+  readonly drainMs: number;
+  /** Share of users connected at the start (0..1]; the others connect later (store and forward). */
+  readonly onlineFraction: number;
+  /** Per-user probability per second of dropping offline for `offlineMs` (churn). */
+  readonly churnPerSec: number;
+  readonly offlineMs: number;
+  readonly recipients: RecipientChoice;
+  readonly sizes: SizeDistribution;
+  /** Delay from delivery to `read` (ms); 0 = read at once. */
+  readonly readDelayMs: number;
+  readonly seed: number;
+}
+
+export interface WorkerPlan {
+  readonly workerId: string;
+  /** Distinct prefix for user ids, so several workers never share a user. */
+  readonly userPrefix: string;
+  readonly mode: 'relay' | 'kafka-direct';
+  /** Relay WebSocket URLs (mode relay); the worker uses GET /routes of the first for the routing hint. */
+  readonly relays: readonly string[];
+  /** Kafka bootstrap servers (mode kafka-direct). */
+  readonly brokers: readonly string[];
+  readonly tokenSecret: string;
+  /** Local source addresses to spread sockets over (127.0.0.x) when ephemeral ports run out. */
+  readonly sourceAddresses: readonly string[];
+  readonly workload: WorkloadShape;
+  /** Common start instant (ms since epoch) so that several workers begin together. */
+  readonly startAtMs: number;
+  /** Port for this worker's /metrics (0 = any; -1 = none). */
+  readonly metricsPort: number;
+  /** Schedule lag (µs) above which the run is generator-bound. */
+  readonly maxScheduleLagUs: number;
+}
+
+export interface WorkerProgress {
+  readonly workerId: string;
+  readonly elapsedMs: number;
+  readonly phase: 'connecting' | 'warmup' | 'measuring' | 'draining' | 'done';
+  readonly sentPerSec: number;
+  readonly deliveredPerSec: number;
+  readonly p50Us: number;
+  readonly p99Us: number;
+  readonly errors: number;
+  readonly connected: number;
+}
+
+export interface IntervalCounts {
+  readonly startMs: number;
+  readonly endMs: number;
+  readonly sent: number;
+  readonly delivered: number;
+  readonly acked: number;
+}
+
+export interface WorkerResult {
+  readonly workerId: string;
+  readonly mode: WorkerPlan['mode'];
+  readonly startedMs: number;
+  readonly measureStartMs: number;
+  readonly endedMs: number;
+  readonly plan: WorkerPlan;
+  readonly ledger: LedgerCounts;
+  /** Interval histograms of the measured window (warm-up excluded), one snapshot per second. */
+  readonly intervals: readonly IntervalSnapshot[];
+  readonly counts: readonly IntervalCounts[];
+  readonly targetRatePerSec: number;
+  readonly achievedRatePerSec: number;
+  readonly generatorBound: boolean;
+  readonly maxScheduleLagUs: number;
+  /** Connected sockets at the peak, and the worker's resident memory at the end. */
+  readonly peakConnections: number;
+  readonly rssBytes: number;
+  readonly metricsUrl?: string;
+}
+
+/** Local and remote workers look the same to the bench. */
+export interface Worker {
+  readonly id: string;
+  start(plan: WorkerPlan): Promise<void>;
+  onProgress(listener: (p: WorkerProgress) => void): void;
+  /** Resolves with the result when the plan has run to its end (or after stop()). */
+  result(): Promise<WorkerResult>;
+  /** Ends the run early; result() still resolves with what was measured. */
+  stop(): Promise<void>;
+}
