@@ -105,10 +105,13 @@ export function resolveConfig(...layers: RelayOptions[]): RelayConfig {
   if (merged.tokenSecret === undefined || merged.tokenSecret.length < 16) throw relayError('RB_RELAY_NO_SECRET', 'It must be at least 16 characters.');
   const gatewayId = merged.gatewayId ?? `${hostname().replace(/[^A-Za-z0-9_.-]/g, '-')}-${randomBytes(4).toString('hex')}`;
   if (!GATEWAY_ID_PATTERN.test(gatewayId)) throw relayError('RB_RELAY_BAD_CONFIG', `gatewayId "${gatewayId}" must match ${GATEWAY_ID_PATTERN}.`);
+  // The burst follows the rate unless set: two seconds' worth.
+  const rateBurst = merged.rateBurst ?? (merged.rateLimitPerSec !== undefined ? merged.rateLimitPerSec * 2 : RELAY_DEFAULTS.rateBurst);
   const config: RelayConfig = {
     ...RELAY_DEFAULTS,
     testHooks: { drop: [], duplicate: [] },
     ...merged,
+    rateBurst,
     brokers,
     gatewayId,
     tokenSecret: merged.tokenSecret,

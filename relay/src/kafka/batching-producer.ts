@@ -15,11 +15,17 @@ export class BatchingProducer {
   readonly #producer: Producer;
   readonly #metrics: RelayMetrics | undefined;
   readonly #maxBatch: number;
+  readonly #maxBatchBytes: number;
 
-  constructor(producer: Producer, metrics?: RelayMetrics, maxBatch = 1000) {
+  /**
+   * `maxBatchBytes` keeps every request under the broker's `message.max.bytes` (1 MiB by default):
+   * a record batch for one partition above it is rejected whole.
+   */
+  constructor(producer: Producer, metrics?: RelayMetrics, maxBatch = 1000, maxBatchBytes = 768 * 1024) {
     this.#producer = producer;
     this.#metrics = metrics;
     this.#maxBatch = maxBatch;
+    this.#maxBatchBytes = maxBatchBytes;
   }
 
   produce(record: OutRecord, kind = 'message'): Promise<void> {
@@ -40,7 +46,15 @@ export class BatchingProducer {
 
   async #drain(): Promise<void> {
     while (this.#queue.length > 0) {
-      const batch = this.#queue.splice(0, this.#maxBatch);
+      let take = 0;
+      let bytes = 0;
+      while (take < this.#queue.length && take < this.#maxBatch) {
+        const r = this.#queue[take]!.record;
+        bytes += (r.value?.byteLength ?? 0) + r.key.length + 64;
+        if (take > 0 && bytes > this.#maxBatchBytes) break;
+        take++;
+      }
+      const batch = this.#queue.splice(0, take);
       const start = performance.now();
       try {
         await this.#producer.send(batch.map((b) => b.record));
