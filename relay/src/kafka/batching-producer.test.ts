@@ -1,0 +1,66 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { BatchingProducer } from './batching-producer.js';
+import type { OutRecord, Producer } from '../../kafka/src/index.js';
+
+/** A fake Producer below the adapter: records each request, resolves when told to. */
+function fakeProducer() {
+  const requests: OutRecord[][] = [];
+  const release: (() => void)[] = [];
+  let fail = false;
+  const producer: Producer = {
+    send: (records) =>
+      new Promise<void>((resolve, reject) => {
+        requests.push([...records]);
+        release.push(() => (fail ? reject(new Error('broker down')) : resolve()));
+      }),
+    close: async () => {},
+  };
+  return { producer, requests, release, setFail: (f: boolean) => (fail = f) };
+}
+
+const rec = (key: string, bytes = 10): OutRecord => ({ topic: 't', partition: 0, key, value: Buffer.alloc(bytes) });
+const tick = () => new Promise((r) => setImmediate(r));
+
+test('records queued while a request is in flight go together in the next one, in call order', async () => {
+  const f = fakeProducer();
+  const p = new BatchingProducer(f.producer);
+  const first = p.produce(rec('a'));
+  const rest = [p.produce(rec('b')), p.produce(rec('c'))];
+  await tick();
+  assert.deepEqual(f.requests.map((r) => r.map((x) => x.key)), [['a']]);
+  f.release.shift()!();
+  await first;
+  await tick();
+  assert.deepEqual(f.requests.map((r) => r.map((x) => x.key)), [['a'], ['b', 'c']]);
+  f.release.shift()!();
+  await Promise.all(rest);
+});
+
+test('a request never exceeds the byte cap (the broker rejects oversized batches whole)', async () => {
+  const f = fakeProducer();
+  const p = new BatchingProducer(f.producer, undefined, 1000, 100_000);
+  const all = Array.from({ length: 10 }, (_, i) => p.produce(rec(`k${i}`, 30_000)));
+  for (let i = 0; i < 10; i++) {
+    await tick();
+    f.release.shift()?.();
+  }
+  await Promise.all(all);
+  assert.ok(f.requests.every((r) => r.reduce((s, x) => s + (x.value?.byteLength ?? 0), 0) <= 100_000));
+  assert.equal(f.requests.flat().length, 10);
+});
+
+test('a failed request rejects exactly the records in it', async () => {
+  const f = fakeProducer();
+  const p = new BatchingProducer(f.producer);
+  f.setFail(true);
+  const a = p.produce(rec('a'));
+  await tick();
+  f.release.shift()!();
+  await assert.rejects(a, /broker down/);
+  f.setFail(false);
+  const b = p.produce(rec('b'));
+  await tick();
+  f.release.shift()!();
+  await b;
+});

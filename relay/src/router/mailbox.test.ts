@@ -1,0 +1,64 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PartitionMailbox } from './mailbox.js';
+import { encodeValue } from './records.js';
+import { mailboxKey, presenceKey, receiptKey } from '../../protocol/src/index.js';
+
+const msg = (from: string, msgId: string) => encodeValue({ k: 'm', from, msgId, header: new Uint8Array([1]), ciphertext: new Uint8Array([2]), gwInUs: 1 });
+const presence = (gatewayId: string | null, epoch: number) => encodeValue({ k: 'p', gatewayId, epoch });
+
+test('while folding nothing is pushed; going live replays pending mail of online users in log order', () => {
+  const mb = new PartitionMailbox(0);
+  assert.equal(mb.apply(presenceKey('bob'), presence('gw1', 1), 0, 0).kind, 'none');
+  assert.equal(mb.apply(mailboxKey('bob', 'm1'), msg('alice', 'm1'), 0, 0).kind, 'none');
+  mb.apply(mailboxKey('bob', 'm2'), msg('alice', 'm2'), 0, 0);
+  mb.apply(mailboxKey('bob', 'm1'), null, 0, 0); // delivered earlier: tombstone
+  mb.apply(mailboxKey('carol', 'm3'), msg('alice', 'm3'), 0, 0); // carol offline
+  const pushes = mb.goLive();
+  assert.deepEqual(pushes.map((p) => [p.user, p.gatewayId, p.items.map((i) => i.msgId), p.replay]), [['bob', 'gw1', ['m2'], true]]);
+  assert.equal(mb.pendingCount, 2);
+});
+
+test('live: a new message to an online user is pushed at once; to an offline user it stays pending', () => {
+  const mb = new PartitionMailbox(0);
+  mb.goLive();
+  mb.apply(presenceKey('bob'), presence('gw1', 1), 0, 0);
+  const r = mb.apply(mailboxKey('bob', 'm1'), msg('alice', 'm1'), 5, 10);
+  assert.equal(r.kind, 'push');
+  if (r.kind === 'push') {
+    assert.equal(r.push.gatewayId, 'gw1');
+    assert.deepEqual(r.push.items[0]!.stamps, { gwInUs: 1, producedUs: 5000, routedUs: 10 });
+  }
+  assert.equal(mb.apply(mailboxKey('dave', 'm2'), msg('alice', 'm2'), 0, 0).kind, 'none');
+});
+
+test('a newer presence replays everything pending, in order; a late disconnect of an older connection is ignored', () => {
+  const mb = new PartitionMailbox(0);
+  mb.goLive();
+  mb.apply(mailboxKey('bob', 'm1'), msg('alice', 'm1'), 0, 0);
+  mb.apply(receiptKey('bob', 'x9', 1), encodeValue({ k: 'r', msgId: 'x9', kind: 1, by: 'carol', gwInUs: 1 }), 0, 0);
+  mb.apply(mailboxKey('bob', 'm2'), msg('alice', 'm2'), 0, 0);
+  const r = mb.apply(presenceKey('bob'), presence('gw2', 7), 0, 0);
+  assert.equal(r.kind, 'push');
+  if (r.kind === 'push') assert.deepEqual(r.push.items.map((i) => `${i.type}:${i.msgId}`), ['message:m1', 'receipt:x9', 'message:m2']);
+  assert.equal(mb.apply(presenceKey('bob'), presence(null, 6), 0, 0).kind, 'none');
+  assert.deepEqual(mb.presenceOf('bob'), { gatewayId: 'gw2', epoch: 7 });
+});
+
+test('a second copy of a held or recently resolved message id is a duplicate, never pushed twice', () => {
+  const mb = new PartitionMailbox(0);
+  mb.goLive();
+  mb.apply(presenceKey('bob'), presence('gw1', 1), 0, 0);
+  assert.equal(mb.apply(mailboxKey('bob', 'm1'), msg('alice', 'm1'), 0, 0).kind, 'push');
+  assert.equal(mb.apply(mailboxKey('bob', 'm1'), msg('alice', 'm1'), 0, 0).kind, 'duplicate');
+  mb.apply(mailboxKey('bob', 'm1'), null, 0, 0);
+  assert.equal(mb.apply(mailboxKey('bob', 'm1'), msg('alice', 'm1'), 0, 0).kind, 'duplicate');
+});
+
+test('malformed keys and values are reported, not thrown', () => {
+  const mb = new PartitionMailbox(0);
+  assert.equal(mb.apply('no-slash', msg('a', 'b'), 0, 0).kind, 'malformed');
+  assert.equal(mb.apply(null, msg('a', 'b'), 0, 0).kind, 'malformed');
+  assert.equal(mb.apply(mailboxKey('bob', 'm1'), Buffer.from([0xc1]), 0, 0).kind, 'malformed');
+  assert.equal(mb.apply(presenceKey('bob'), null, 0, 0).kind, 'malformed');
+});
