@@ -34,6 +34,9 @@ export interface RelayConfig {
   /** Test hooks, off by default: make the router drop or duplicate given message ids (ledger tests). */
   readonly testHooks: { readonly drop: readonly string[]; readonly duplicate: readonly string[] };
   readonly topics: { readonly mailbox: string; readonly keys: string; readonly deliverPrefix: string };
+  /** PEM files for wss:// and https:// (both or neither). */
+  readonly tlsCertFile?: string;
+  readonly tlsKeyFile?: string;
 }
 
 export const RELAY_DEFAULTS = {
@@ -93,6 +96,8 @@ export function fromEnv(env: NodeJS.ProcessEnv): RelayOptions {
     rateLimitPerSec: envNumber(env, 'RELAY_RATE_LIMIT_PER_SEC'),
     highWaterBytes: envNumber(env, 'RELAY_HIGH_WATER_BYTES'),
     heartbeatMs: envNumber(env, 'RELAY_HEARTBEAT_MS'),
+    tlsCertFile: env.RELAY_TLS_CERT,
+    tlsKeyFile: env.RELAY_TLS_KEY,
     testHooks,
   });
 }
@@ -121,6 +126,7 @@ export function resolveConfig(...layers: RelayOptions[]): RelayConfig {
     const v = config[k];
     if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw relayError('RB_RELAY_BAD_CONFIG', `${k} must be a positive integer, not ${String(v)}.`);
   }
+  if ((config.tlsCertFile === undefined) !== (config.tlsKeyFile === undefined)) throw relayError('RB_RELAY_BAD_CONFIG', 'TLS needs both a certificate and a key file.');
   if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65535) throw relayError('RB_RELAY_BAD_CONFIG', `port ${config.port} is out of range.`);
   return Object.freeze(config);
 }

@@ -1,4 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
+import { readFileSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
@@ -37,14 +39,20 @@ export async function startRelay(config: RelayConfig, log: (line: string) => voi
   const metrics = createRelayMetrics(registry, config.gatewayId);
   const deliverTopic = `${config.topics.deliverPrefix}${config.gatewayId}`;
 
-  const server: Server = createServer();
+  const tls = config.tlsCertFile !== undefined && config.tlsKeyFile !== undefined;
+  let server: Server;
+  try {
+    server = tls ? createTlsServer({ cert: readFileSync(config.tlsCertFile!), key: readFileSync(config.tlsKeyFile!) }) : createServer();
+  } catch (e) {
+    throw relayError('RB_RELAY_BAD_CONFIG', `TLS certificate or key: ${e instanceof Error ? e.message : String(e)}`, e);
+  }
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxPayloadBytes, perMessageDeflate: false, clientTracking: false });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e) => reject(relayError('RB_RELAY_START_FAILED', `Cannot listen on ${config.host}:${config.port}: ${e.message}`, e)));
     server.listen(config.port, config.host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
-  const url = config.publicUrl ?? `ws://${config.host}:${port}/`;
+  const url = config.publicUrl ?? `${tls ? 'wss' : 'ws'}://${config.host}:${port}/`;
 
   const kafka: KafkaAdapter = createKafkajsAdapter({ brokers: config.brokers, clientId: clientIdFor(config.gatewayId, url) });
   let admin: Admin;

@@ -18,8 +18,8 @@ export class TestClient {
   readonly opened: Promise<void>;
   readonly closed: Promise<number>;
 
-  constructor(url: string) {
-    this.ws = new WebSocket(url, { perMessageDeflate: false });
+  constructor(url: string, options: WebSocket.ClientOptions = {}) {
+    this.ws = new WebSocket(url, { perMessageDeflate: false, ...options });
     this.opened = new Promise((resolve, reject) => {
       this.ws.once('open', () => resolve());
       this.ws.once('error', reject);
@@ -95,8 +95,8 @@ export function tokenFor(user: string, secret = TEST_SECRET, ttlMs = 3_600_000):
 }
 
 /** Connects and completes hello → welcome. */
-export async function connectUser(url: string, user: string, secret = TEST_SECRET): Promise<TestClient> {
-  const c = new TestClient(url);
+export async function connectUser(url: string, user: string, secret = TEST_SECRET, options: WebSocket.ClientOptions = {}): Promise<TestClient> {
+  const c = new TestClient(url, options);
   await c.opened;
   c.send({ t: FRAME_TYPES.hello, v: PROTOCOL_VERSION, token: tokenFor(user, secret), epoch: ++epochCounter });
   await c.waitFor((f) => f.t === FRAME_TYPES.welcome, `welcome for ${user}`);

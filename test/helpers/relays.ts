@@ -34,11 +34,11 @@ export async function startRelayProcess(brokers: readonly string[], opts: { gate
     if (process.env.RELAYBENCH_TEST_VERBOSE !== undefined) process.stderr.write(d);
   });
   const lines = createInterface({ input: proc.child.stdout! });
-  const info = await new Promise<{ url: string; port: number }>((resolve, reject) => {
+  const info = await new Promise<{ url: string; httpUrl: string; port: number }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`relay ${opts.gatewayId} did not start: ${stderr.slice(-2000)}`)), 60_000);
     lines.on('line', (line) => {
       try {
-        const msg = JSON.parse(line) as { event?: string; url: string; port: number };
+        const msg = JSON.parse(line) as { event?: string; url: string; httpUrl: string; port: number };
         if (msg.event === 'listening') {
           clearTimeout(timer);
           resolve(msg);
@@ -52,7 +52,7 @@ export async function startRelayProcess(brokers: readonly string[], opts: { gate
   return {
     proc,
     url: info.url,
-    httpUrl: `http://127.0.0.1:${info.port}`,
+    httpUrl: info.httpUrl,
     gatewayId: opts.gatewayId,
     stop: (signal: NodeJS.Signals = 'SIGTERM') => stopSupervised(proc, 20_000, signal),
   };

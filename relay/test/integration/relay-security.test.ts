@@ -180,3 +180,38 @@ test('integration: tokenFor helper round trip works against the relay (sanity)',
   const w = await c.waitFor((f) => f.t === FRAME_TYPES.welcome, 'welcome');
   assert.equal((w as { userId: string }).userId, 'sane');
 });
+
+test('integration: TLS — with a certificate made in the test, clients speak wss:// and the relay serves https://', async () => {
+  const { mkdtempSync, readFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { execFileSync } = await import('node:child_process');
+  const https = await import('node:https');
+  const dir = mkdtempSync(join(tmpdir(), 'relaybench-tls-'));
+  const cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+  const secure = await startRelayProcess(kafka.brokers, { gatewayId: 'tls', args: ['--tls-cert', cert, '--tls-key', key] });
+  try {
+    assert.match(secure.url, /^wss:\/\//);
+    const ca = readFileSync(cert);
+    const health = await new Promise<number>((resolve, reject) => {
+      https.get(`${secure.httpUrl}/healthz`, { ca }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      }).on('error', reject);
+    });
+    assert.equal(health, 200);
+    const a = await connectUser(secure.url, 'tls-a', TEST_SECRET, { ca });
+    const b = await connectUser(relay.url, 'tls-b'); // plain ws on the other relay: both reach the same mail
+    clients.push(a, b);
+    a.send({ t: FRAME_TYPES.send, msgId: 'tls:1:1', to: 'tls-b', header: new Uint8Array([1]), ciphertext: new Uint8Array([42]) });
+    await a.waitFor(isAck, 'ack over wss');
+    assert.deepEqual([...(await b.waitFor(isDeliver, 'delivery')).ciphertext], [42]);
+    // A client that does not trust the certificate cannot connect.
+    const untrusting = new TestClient(secure.url);
+    await assert.rejects(untrusting.opened);
+  } finally {
+    await secure.stop();
+  }
+});

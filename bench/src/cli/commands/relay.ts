@@ -21,6 +21,8 @@ export function registerRelay(program: Command): void {
     .option('--max-connections <n>', 'connection cap of this process', int)
     .option('--rate-limit <frames/s>', 'per-connection frame rate limit (close 4008 above it)', int)
     .option('--high-water <bytes>', 'send buffer high-water mark (slow readers are closed with 4009)', int)
+    .option('--tls-cert <file>', 'PEM certificate: serve wss:// and https:// (with --tls-key)')
+    .option('--tls-key <file>', 'PEM private key for --tls-cert')
     .addHelpText('after', '\nEndpoints on the same port: ws:// / (clients), GET /healthz, /readyz, /metrics, /routes.\nSIGTERM drains: stop accepting, finish produces, close clients with 1012, leave the group, exit 0.')
     .action(async (o: Record<string, string | number | undefined>) => {
       try {
@@ -38,6 +40,8 @@ export function registerRelay(program: Command): void {
             maxConnections: o.maxConnections,
             rateLimitPerSec: o.rateLimit,
             highWaterBytes: o.highWater,
+            tlsCertFile: o.tlsCert,
+            tlsKeyFile: o.tlsKey,
           }).filter(([, v]) => v !== undefined),
         );
         await runRelayProcess(flags);
