@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chooseProvider } from './provider.js';
 import { parseBrokers } from './external.js';
-import { nodeProperties } from './local/properties.js';
+import { nodeProperties, randomClusterId } from './local/properties.js';
 
 const docker = (answers: boolean) => async () => answers;
 
@@ -55,4 +55,14 @@ test('three-node properties form a 3-voter quorum with RF 3 and min ISR 2', () =
   const single = nodeProperties(nodes[0]!, [nodes[0]!], '/tmp/y');
   assert.match(single, /^offsets\.topic\.replication\.factor=1$/m);
   assert.match(single, /^min\.insync\.replicas=1$/m);
+});
+
+test('cluster ids are 22-character base64url and never start with "-" (the storage tool would read an option)', () => {
+  const draws = [Buffer.alloc(16, 0xf8), Buffer.alloc(16, 0x01)];
+  let i = 0;
+  // The first draw encodes to "-…" (0xf8 → '-' in base64url); the generator must try again.
+  const id = randomClusterId(() => draws[i++]!);
+  assert.equal(Buffer.alloc(16, 0xf8).toString('base64url')[0], '-');
+  assert.match(id, /^[A-Za-z0-9_][A-Za-z0-9_-]{21}$/);
+  assert.equal(i, 2);
 });

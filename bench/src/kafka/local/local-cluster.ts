@@ -44,7 +44,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   }));
   const log4j = join(dir, 'log4j2.properties');
   writeFileSync(log4j, LOG4J2_PROPERTIES);
-  const clusterId = randomClusterId(randomBytes(16));
+  const clusterId = randomClusterId(randomBytes);
   const cp = kafkaClasspath();
 
   for (const node of nodes) {

@@ -70,7 +70,14 @@ logger.cleaner.name = kafka.log.LogCleaner
 logger.cleaner.level = warn
 `;
 
-/** A KRaft cluster id: 16 random bytes, base64url without padding (Kafka's Uuid format). */
-export function randomClusterId(bytes: Uint8Array): string {
-  return Buffer.from(bytes).toString('base64url');
+/**
+ * A KRaft cluster id: 16 random bytes, base64url without padding (Kafka's Uuid format). Like
+ * Kafka's `Uuid.randomUuid()`, never one starting with '-': the storage tool's argument parser
+ * would take `-t -abc…` for an option.
+ */
+export function randomClusterId(random: (n: number) => Uint8Array): string {
+  for (;;) {
+    const id = Buffer.from(random(16)).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
