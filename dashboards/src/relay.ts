@@ -101,11 +101,11 @@ export function relayDashboard(): Dashboard {
     })
     .panel({
       title: 'Fold time',
-      description: 'Rebuilding partition state from the log after an assignment: mean time per partition fold since start, and records read per second.',
+      description: 'Rebuilding a partition state from its log after an assignment, since the process started: mean per relay, and p99 over the selected relays (cumulative, so it stays visible between rebalances).',
       unit: 's',
       queries: [
-        { expr: `${byGw('relay_fold_seconds_sum')} / ${byGw('relay_fold_seconds_count')}`, legend: 'mean fold {{gateway}}' },
-        { expr: rateBy('gateway', 'relay_fold_records_total'), legend: 'records/s {{gateway}}' },
+        { expr: `${byGw('relay_fold_seconds_sum')} / ${byGw('relay_fold_seconds_count')}`, legend: 'mean {{gateway}}' },
+        { expr: `histogram_quantile(0.99, sum by (le) (relay_fold_seconds_bucket${R}))`, legend: 'p99' },
       ],
     })
     .row('Mailbox')

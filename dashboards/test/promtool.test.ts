@@ -9,7 +9,7 @@ import { stringify } from 'yaml';
 import { renderPrometheusConfig, renderTargetsFile } from '../../bench/src/prometheus/config.js';
 import { allDashboards } from '../src/index.js';
 import { expand, panelQueries } from '../src/queries.js';
-import { STATIC_PROMETHEUS_YML } from '../src/paths.js';
+import { REPO_ROOT, STATIC_PROMETHEUS_YML } from '../src/paths.js';
 
 // promtool (Debian's prometheus package) checks configs and PromQL offline: no server, no network.
 const run = promisify(execFile);
@@ -52,8 +52,9 @@ test('promtool check config: the generated per-run prometheus.yml (with its file
   }
 });
 
-test('promtool check config: the static example dashboards/prometheus/prometheus.yml', { skip }, async () => {
+test('promtool check config: the static example and the compose config', { skip }, async () => {
   assert.match(await check(['check', 'config', STATIC_PROMETHEUS_YML]), /SUCCESS/);
+  assert.match(await check(['check', 'config', join(REPO_ROOT, 'deploy', 'prometheus.yml')]), /SUCCESS/);
 });
 
 test('promtool check rules: every panel query of every dashboard parses as PromQL', { skip }, async () => {

@@ -59,7 +59,7 @@ export class PrometheusClient implements PrometheusQuerier {
   }
 
   async activeTargets(): Promise<ActiveTarget[]> {
-    const data = await this.#api<{ activeTargets: ActiveTarget[] }>('/api/v1/targets', new URLSearchParams({ state: 'active' }), 'targets');
+    const data = await this.#api<{ activeTargets: ActiveTarget[] }>('/api/v1/targets', new URLSearchParams({ state: 'active' }), 'targets', 'GET');
     return data.activeTargets;
   }
 
@@ -74,15 +74,14 @@ export class PrometheusClient implements PrometheusQuerier {
     }
   }
 
-  async #api<T>(path: string, params: URLSearchParams, what: string): Promise<T> {
+  async #api<T>(path: string, params: URLSearchParams, what: string, method: 'GET' | 'POST' = 'POST'): Promise<T> {
     let body: { status: string; data?: T; error?: string; errorType?: string };
     try {
-      const res = await fetch(`${this.url}${path}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: params.toString(),
-        signal: AbortSignal.timeout(this.#timeoutMs),
-      });
+      const signal = AbortSignal.timeout(this.#timeoutMs);
+      const res =
+        method === 'GET'
+          ? await fetch(`${this.url}${path}?${params.toString()}`, { signal })
+          : await fetch(`${this.url}${path}`, { method, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: params.toString(), signal });
       body = (await res.json()) as typeof body;
     } catch (e) {
       throw prometheusError('RB_PROM_QUERY_FAILED', `${this.url}${path} for ${what}: ${(e as Error).message}`, e);

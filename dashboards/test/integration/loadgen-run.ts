@@ -1,0 +1,85 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { freePort } from '../../../bench/src/process/ports.js';
+import { spawnSupervised, stopSupervised, type Supervised } from '../../../bench/src/process/supervisor.js';
+import { REPO_ROOT } from '../../src/paths.js';
+
+/**
+ * Runs the real loadgen CLI (`relaybench loadgen`) as a supervised process with a /metrics
+ * port, for the dashboard test. Available once dist/bench/src/cli/commands/loadgen.js exists.
+ * Flags are read from `--help` so the test follows the command as it evolves.
+ */
+export const LOADGEN_COMMAND_JS = join(REPO_ROOT, 'dist', 'bench', 'src', 'cli', 'commands', 'loadgen.js');
+const CLI = join(REPO_ROOT, 'dist', 'bench', 'src', 'cli', 'main.js');
+
+export function loadgenAvailable(): boolean {
+  return existsSync(LOADGEN_COMMAND_JS);
+}
+
+export interface LoadgenRun {
+  readonly proc: Supervised;
+  readonly metricsUrl: string;
+  /** True when the CLI accepted our --run-id (otherwise its own run_id label is used). */
+  readonly runIdPassed: boolean;
+  /** Resolves with all stdout when the process ends; rejects on a non-zero exit. */
+  readonly done: Promise<string>;
+  stop(): Promise<void>;
+}
+
+export async function startLoadgen(options: { relays: readonly string[]; users: number; ratePerSec: number; durationS: number; tokenSecret: string; runId: string }): Promise<LoadgenRun> {
+  const { stdout: help } = await promisify(execFile)(process.execPath, [CLI, 'loadgen', '--help'], { cwd: REPO_ROOT, timeout: 30_000 });
+  const flag = (re: RegExp) => re.exec(help)?.[0];
+  const metricsFlag = flag(/--metrics-port\b/) ?? flag(/--metrics\b/);
+  if (metricsFlag === undefined) throw new Error(`relaybench loadgen --help shows no --metrics-port option:\n${help}`);
+  const port = await freePort();
+  const runIdFlag = flag(/--run-id\b/);
+  const args = [
+    CLI,
+    'loadgen',
+    '--relays',
+    options.relays.join(','),
+    '--users',
+    String(options.users),
+    '--rate',
+    String(options.ratePerSec),
+    '--duration',
+    `${options.durationS}s`,
+    '--token-secret',
+    options.tokenSecret,
+    metricsFlag,
+    String(port),
+    ...(runIdFlag === undefined ? [] : [runIdFlag, options.runId]),
+  ];
+  const proc = spawnSupervised('relaybench-loadgen', process.execPath, args, { cwd: REPO_ROOT });
+  let stdout = '';
+  let stderr = '';
+  proc.child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+  proc.child.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString();
+    if (process.env.RELAYBENCH_TEST_VERBOSE !== undefined) process.stderr.write(d);
+  });
+  const done = proc.exited.then(({ code, signal }) => {
+    if (code !== 0) throw new Error(`loadgen exited ${code ?? signal}: ${stderr.slice(-2000)}`);
+    return stdout;
+  });
+  done.catch(() => {}); // observed by the caller
+  return { proc, metricsUrl: `http://127.0.0.1:${port}/metrics`, runIdPassed: runIdFlag !== undefined, done, stop: () => stopSupervised(proc, 10_000) };
+}
+
+/** Waits until the worker's /metrics answers 200 (or the process ends / time runs out). */
+export async function waitForMetrics(url: string, run: LoadgenRun, timeoutMs = 30_000): Promise<void> {
+  let ended = false;
+  void run.proc.exited.then(() => (ended = true));
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && !ended) {
+    const ok = await fetch(url, { signal: AbortSignal.timeout(1000) }).then(
+      async (r) => (await r.arrayBuffer(), r.status === 200),
+      () => false,
+    );
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`loadgen metrics at ${url} never answered`);
+}
