@@ -205,6 +205,42 @@ export class Ledger {
     if (entry !== undefined) entry.flags |= DECRYPT_FAILED;
   }
 
+  /**
+   * A delivery the recipient could not open because the ratchet key of its counter was already
+   * used: a copy of a message it already decrypted. Never counts as delivered. Counted as
+   * redelivered when its msgId was delivered before (transport retry), else as duplicated (the
+   * same content under another msgId — a duplicate that msgId dedupe alone would let through).
+   */
+  onReplay(msgId: string): 'redelivered' | 'duplicate' {
+    const entry = this.#entries.get(msgId);
+    if ((entry !== undefined && entry.flags & DELIVERED) || this.#retired.has(msgId)) {
+      this.#redelivered++;
+      return 'redelivered';
+    }
+    this.#duplicated++;
+    return 'duplicate';
+  }
+
+  /** Running counts without the end-of-run classification (lost and unacked are 0). O(1) except errorsByCode. */
+  liveCounts(): LedgerCounts {
+    return {
+      sent: this.#sent,
+      acked: this.#acked,
+      delivered: this.#delivered,
+      deliveredReceipts: this.#deliveredReceipts,
+      readReceipts: this.#readReceipts,
+      lost: 0,
+      unacked: 0,
+      duplicated: this.#duplicated,
+      redelivered: this.#redelivered,
+      reordered: this.#reordered,
+      misdelivered: this.#misdelivered,
+      unexpected: this.#unexpected,
+      decryptFailures: this.#decryptFailures,
+      errorsByCode: Object.fromEntries(this.#errors),
+    };
+  }
+
   /** An error frame or client-side error, by stable code (e.g. 'RB_…'). */
   onError(code: string): void {
     this.#errors.set(code, (this.#errors.get(code) ?? 0) + 1);

@@ -1,7 +1,12 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { registerBaseline } from './commands/baseline.js';
+import { registerCompare } from './commands/compare.js';
 import { registerKafka } from './commands/kafka.js';
+import { registerLoadgen } from './commands/loadgen.js';
 import { registerRelay } from './commands/relay.js';
+import { registerReport } from './commands/report.js';
+import { registerRun } from './commands/run.js';
 import { ExitCode } from './exit-codes.js';
 
 const program = new Command();
@@ -23,5 +28,10 @@ program.exitOverride((err) => {
 
 registerKafka(program);
 registerRelay(program);
+registerLoadgen(program);
+registerRun(program);
+registerReport(program);
+registerCompare(program);
+registerBaseline(program);
 
 await program.parseAsync(process.argv);

@@ -21,7 +21,7 @@ export interface ConnectionEvents {
   /** Every server frame, in arrival order. */
   onFrame(frame: ServerFrame): void;
   /** A (re)connection completed its handshake: welcome received (first time and after every reconnect). */
-  onOpen?(info: { readonly reconnect: boolean; readonly atUs: number }): void;
+  onOpen?(info: { readonly reconnect: boolean; readonly atUs: number; readonly connection: Connection }): void;
   /** The transport went down; `willReconnect` tells whether the driver retries by itself. */
   onDown?(info: { readonly code: number; readonly willReconnect: boolean }): void;
   /** A client-side problem worth counting (stable code, e.g. RB_LOADGEN_CONNECT or WIRE_<NAME>). */

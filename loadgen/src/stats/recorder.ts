@@ -57,6 +57,16 @@ export class StageRecorder {
     this.#interval[stage].recordValueWithExpectedInterval(this.#clamp(valueUs), Math.max(0, Math.round(expectedIntervalUs)));
   }
 
+  /**
+   * The open interval's histogram of `stage`, to read percentiles without encoding/decoding (e.g.
+   * progress lines and HDR gauges). Read-only view: do not record into it or keep it across
+   * cutInterval(), which resets it.
+   */
+  peek(stage: Stage): Readonly<Histogram> {
+    this.#assertOpen();
+    return this.#interval[stage];
+  }
+
   /** Close the current interval at `nowMs`: encode, fold into the cumulative histograms, reset. */
   cutInterval(nowMs: number): IntervalSnapshot {
     this.#assertOpen();

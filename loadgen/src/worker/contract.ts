@@ -27,6 +27,7 @@ export interface WorkloadShape {
   readonly ratePerSec: number;
   readonly arrivals: 'poisson' | 'constant';
   readonly rampUpMs: number;
+  /** The measured window, after the warm-up: sends run for warmupMs + durationMs from the start instant. */
   readonly durationMs: number;
   /** Excluded from results (histograms and rates); the ledger still tracks every message. */
   readonly warmupMs: number;
@@ -42,6 +43,12 @@ export interface WorkloadShape {
   /** Delay from delivery to `read` (ms); 0 = read at once. */
   readonly readDelayMs: number;
   readonly seed: number;
+  /**
+   * Sends a user may have in flight (sent, not yet acked); later arrivals wait in the user's
+   * outbox, as in a messenger app (default 1000). Their actual send time is when they leave the
+   * outbox, so e2eUncorrected hides a stall that e2eCorrected (from the intended time) shows.
+   */
+  readonly maxInFlightPerUser?: number;
 }
 
 export interface WorkerPlan {
@@ -63,6 +70,14 @@ export interface WorkerPlan {
   readonly metricsPort: number;
   /** Schedule lag (µs) above which the run is generator-bound. */
   readonly maxScheduleLagUs: number;
+  /** Run id for the `run_id` metrics label (default: workerId). */
+  readonly runId?: string;
+  /** Connect each user to the owner of its partition via GET /routes (default true); off → round robin over `relays`. */
+  readonly routingHint?: boolean;
+  /** Connection attempts started per second during the connect phase (default 500). */
+  readonly connectRatePerSec?: number;
+  /** Partitions of the kafka-direct topic (default 12, like relay.mailbox). */
+  readonly directPartitions?: number;
 }
 
 export interface WorkerProgress {
@@ -75,6 +90,10 @@ export interface WorkerProgress {
   readonly p99Us: number;
   readonly errors: number;
   readonly connected: number;
+  /** Share of the planned run done (0..1), when known. */
+  readonly fraction?: number;
+  /** GET /metrics URL of this worker, when it serves one. */
+  readonly metricsUrl?: string;
 }
 
 export interface IntervalCounts {

@@ -1,0 +1,57 @@
+import type { Command } from 'commander';
+import { join } from 'node:path';
+import { provisionKafka } from '../../kafka/provider.js';
+import { resolveRunConfig, type RunFlags } from '../../orchestrator/config.js';
+import { runScenario } from '../../orchestrator/run.js';
+import { RelayFleet } from '../../orchestrator/sut.js';
+import { ProcessWorker } from '../../orchestrator/worker-process.js';
+import { freePorts } from '../../process/ports.js';
+import { detectPrometheus, startPrometheus } from '../../prometheus/index.js';
+import { DEFAULT_SCENARIO, loadScenario, REPO_ROOT } from '../../scenarios/loader.js';
+import { failAndExit } from '../fail.js';
+
+const CLI = join(REPO_ROOT, 'dist', 'bench', 'src', 'cli', 'main.js');
+
+export function registerRun(program: Command): void {
+  program
+    .command('run')
+    .description('run a scenario end to end: Kafka, relays, workers (and Prometheus when installed); write results/<run-id>/')
+    .argument('[scenario]', 'a name in bench/scenarios/ (smoke, steady, ramp, scale-out, offline-burst, group-fanout) or a path to a .yaml file', DEFAULT_SCENARIO)
+    .option('--brokers <list>', 'use this Kafka (host:port,...) instead of provisioning one (or KAFKA_BROKERS)')
+    .option('--kafka-provider <kind>', 'auto | docker | local | external')
+    .option('--prometheus <mode>', 'auto (start `prometheus` when installed) | off | http://host:9090 (env RELAYBENCH_PROMETHEUS)')
+    .option('--results-dir <dir>', 'parent folder of run folders (env RELAYBENCH_RESULTS_DIR; default results)')
+    .option('--run-id <id>', 'run folder name (default YYYYMMDD-HHMMSS-<scenario>, UTC)')
+    .option('--duration <time>', 'override the measured duration (30s, 5m; env RELAYBENCH_DURATION)')
+    .option('--warmup <time>', 'override the warm-up (env RELAYBENCH_WARMUP)')
+    .option('--rate <msg/s>', 'override the total send rate (env RELAYBENCH_RATE)')
+    .option('--workers <n>', 'override the number of load-generator processes')
+    .option('--relays <n>', 'override the number of relay processes')
+    .option('--reference <mode>', 'kafka-direct | none: run the bare-Kafka reference beside the relay path')
+    .option('--no-progress', 'no live progress lines')
+    .addHelpText(
+      'after',
+      `
+Layers: defaults → scenario file → environment → flags (the effective values are printed first).
+Exit: 0 every objective passed · 1 an objective failed · 2 bad input, or an invalid run (messages
+lost, generator-bound) · 3 infrastructure (Kafka, a relay or a worker failed) · 130 Ctrl-C.`,
+    )
+    .action(async (scenarioArg: string, flags: RunFlags) => {
+      try {
+        const cfg = resolveRunConfig(loadScenario(scenarioArg), flags, process.env);
+        const { summary } = await runScenario(cfg, {
+          provisionKafka,
+          createFleet: (o) => new RelayFleet({ ...o, cli: CLI }),
+          createWorker: (id, dir) => new ProcessWorker(id, { cli: CLI, dir }),
+          freePorts: (n) => freePorts(n),
+          detectPrometheus: (mode) => detectPrometheus(mode),
+          startPrometheus,
+          stderr: process.stderr,
+          stdout: process.stdout,
+        });
+        process.exit(summary.exitCode);
+      } catch (e) {
+        failAndExit(e);
+      }
+    });
+}

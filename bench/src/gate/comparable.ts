@@ -1,0 +1,99 @@
+/**
+ * What `compare` needs from a run, whatever file it came from: a run folder, a summary.json, or
+ * a baseline file (results/baselines/<scenario>.json, which holds one trial per run it was made
+ * from). Several paths on one side add up to several trials.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import type { LedgerCounts } from '../../../loadgen/src/ledger.js';
+import type { Percentiles } from '../../../loadgen/src/stats/period.js';
+import type { Stage } from '../../../loadgen/src/stats/stages.js';
+import { resultsError } from '../results/errors.js';
+import type { StageSeries } from '../results/merge.js';
+import { readSummary } from '../results/store.js';
+import type { RunSummary } from '../results/summary.js';
+
+export const BASELINE_SCHEMA_VERSION = 1;
+
+/** One run's comparable part (also the unit a baseline stores). */
+export interface Trial {
+  readonly runId: string;
+  readonly createdAt: string;
+  readonly valid: boolean;
+  readonly invalidReasons: readonly string[];
+  readonly generatorBound: boolean;
+  readonly ledger: LedgerCounts;
+  readonly rate: RunSummary['rate'];
+  readonly stages: Readonly<Record<Stage, Percentiles>>;
+  readonly histograms: Readonly<Record<Stage, string>>;
+  readonly gating: Readonly<Partial<Record<Stage, StageSeries>>>;
+  /** The in-run kafka-direct reference's percentiles, when the run had one. */
+  readonly reference: { readonly stages: Readonly<Record<Stage, Percentiles>> } | null;
+}
+
+export interface BaselineFile {
+  readonly schemaVersion: typeof BASELINE_SCHEMA_VERSION;
+  readonly kind: 'relaybench-baseline';
+  readonly scenario: string;
+  readonly updatedAt: string;
+  readonly machine: RunSummary['machine'];
+  readonly versions: RunSummary['versions'];
+  readonly note: string;
+  readonly trials: readonly Trial[];
+}
+
+export interface Comparable {
+  /** Paths it was read from. */
+  readonly sources: readonly string[];
+  readonly scenario: string;
+  readonly trials: readonly Trial[];
+}
+
+export function trialOf(s: RunSummary): Trial {
+  return {
+    runId: s.runId,
+    createdAt: s.createdAt,
+    valid: s.valid,
+    invalidReasons: s.invalidReasons,
+    generatorBound: s.generatorBound,
+    ledger: s.ledger,
+    rate: s.rate,
+    stages: s.stages,
+    histograms: s.histograms,
+    gating: s.gating,
+    reference: s.reference === null ? null : { stages: s.reference.stages },
+  };
+}
+
+/** Reads one path (run folder, summary.json or baseline). */
+export async function readComparable(path: string): Promise<Comparable> {
+  let isDir = false;
+  try {
+    isDir = (await stat(path)).isDirectory();
+  } catch {
+    throw resultsError('RB_RESULTS_NOT_FOUND', path);
+  }
+  if (!isDir) {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(await readFile(path, 'utf8'));
+    } catch (e) {
+      throw resultsError('RB_RESULTS_BAD_FILE', `${path}: ${e instanceof Error ? e.message : String(e)}`, e);
+    }
+    const b = raw as Partial<BaselineFile> | null;
+    if (b !== null && typeof b === 'object' && b.kind === 'relaybench-baseline') {
+      if (b.schemaVersion !== BASELINE_SCHEMA_VERSION || !Array.isArray(b.trials) || b.trials.length === 0 || typeof b.scenario !== 'string')
+        throw resultsError('RB_RESULTS_BAD_FILE', `${path}: a baseline needs schemaVersion ${BASELINE_SCHEMA_VERSION}, a scenario and at least one trial.`);
+      return { sources: [path], scenario: b.scenario, trials: b.trials };
+    }
+  }
+  const { summary } = await readSummary(path);
+  return { sources: [path], scenario: summary.scenario.name, trials: [trialOf(summary)] };
+}
+
+/** Several paths (one side of a comparison) → one Comparable with all their trials. */
+export async function readSide(paths: readonly string[]): Promise<Comparable> {
+  const parts = await Promise.all(paths.map(readComparable));
+  const scenarios = new Set(parts.map((p) => p.scenario));
+  if (scenarios.size > 1) throw resultsError('RB_RESULTS_BAD_FILE', `${paths.join(', ')}: mixes scenarios ${[...scenarios].join(', ')}.`);
+  return { sources: parts.flatMap((p) => p.sources), scenario: parts[0]!.scenario, trials: parts.flatMap((p) => p.trials) };
+}

@@ -1,0 +1,51 @@
+// Renders a CompareReport as text (terminal), Markdown (CI comment) or JSON.
+import type { CompareReport, CompareRow } from './compare.js';
+import { formatUs } from './evaluate.js';
+
+export type CompareFormat = 'text' | 'md' | 'json';
+
+const VERDICT_MARK = { pass: 'ok', regression: 'REGRESSION', improvement: 'improved', 'no-data': 'no data' } as const;
+
+function value(row: CompareRow, v: number): string {
+  if (!Number.isFinite(v)) return '—';
+  return row.normalized ? `×${v.toFixed(3)} ref` : formatUs(v);
+}
+
+function change(row: CompareRow): string {
+  if (!Number.isFinite(row.change)) return '—';
+  const pct = (row.change - 1) * 100;
+  return `${pct >= 0 ? '+' : ''}${pct.toFixed(1)}%`;
+}
+
+function pValue(p: number): string {
+  if (!Number.isFinite(p)) return '—';
+  return p < 0.0001 ? '<0.0001' : p.toFixed(4);
+}
+
+function headline(r: CompareReport): string {
+  const what = { pass: 'PASS — no significant regression', regression: 'REGRESSION', invalid: 'INVALID — a run is not valid' }[r.verdict];
+  return `compare ${r.scenario}: ${what} (${r.method}: ${r.base.trials} base trial(s) vs ${r.new.trials} new; thresholds p50 ×${r.options.thresholdP50}, p99 ×${r.options.thresholdP99}; alpha ${r.options.alpha})`;
+}
+
+export function formatCompare(r: CompareReport, format: CompareFormat): string {
+  if (format === 'json') return `${JSON.stringify(r, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 1)}\n`;
+  const header = ['stage', 'pct', 'base', 'new', 'change', 'limit', 'p-value', 'n', 'verdict'];
+  const rows = r.rows.map((x) => [x.stage, x.percentile, value(x, x.base), value(x, x.new), change(x), `+${((x.threshold - 1) * 100).toFixed(0)}%`, pValue(x.pValue), `${x.samples.base}/${x.samples.new}`, x.gated ? VERDICT_MARK[x.verdict] : `${VERDICT_MARK[x.verdict]} (not gated)`]);
+  const lines: string[] = [];
+  if (format === 'md') {
+    const icon = { pass: '✅', regression: '❌', invalid: '⚠️' }[r.verdict];
+    lines.push(`### ${icon} ${headline(r)}`, '');
+    for (const reason of r.invalidReasons) lines.push(`- ${reason}`);
+    if (r.invalidReasons.length > 0) lines.push('');
+    lines.push(`| ${header.join(' | ')} |`, `|${header.map((_, i) => (i >= 2 && i <= 7 ? '---:' : '---')).join('|')}|`);
+    for (const row of rows) lines.push(`| ${row.map((c, i) => (i === 8 && c === 'REGRESSION' ? '**REGRESSION**' : c)).join(' | ')} |`);
+    lines.push('', 'Regression = change above the limit **and** one-sided Mann–Whitney p < alpha. Values marked "ref" are ratios to the in-run kafka-direct reference; with it, stages it lacks (relay hops) are shown but not gated.');
+    return `${lines.join('\n')}\n`;
+  }
+  lines.push(headline(r));
+  for (const reason of r.invalidReasons) lines.push(`  invalid: ${reason}`);
+  const all = [header, ...rows];
+  const widths = header.map((_, i) => Math.max(...all.map((row) => row[i]!.length)));
+  for (const row of all) lines.push(row.map((c, i) => (i >= 2 && i <= 7 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd());
+  return `${lines.join('\n')}\n`;
+}

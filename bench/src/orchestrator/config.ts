@@ -1,0 +1,122 @@
+/**
+ * Run configuration, layered (STYLE §5): defaults → scenario file → environment → flags.
+ * Validated once, frozen, printed at the start of the run. Only this module (and main.ts) reads
+ * process.env; callers pass `env` explicitly so the precedence is testable.
+ *
+ *   env: RELAYBENCH_RESULTS_DIR, RELAYBENCH_PROMETHEUS (auto|off|URL), KAFKA_BROKERS (read by
+ *        the Kafka provider itself), RELAYBENCH_DURATION, RELAYBENCH_RATE.
+ */
+import { parseDurationMs } from '../scenarios/duration.js';
+import type { Scenario } from '../scenarios/scenario.js';
+import { runError } from './errors.js';
+
+export interface RunFlags {
+  readonly brokers?: string;
+  readonly kafkaProvider?: string;
+  readonly prometheus?: string;
+  readonly resultsDir?: string;
+  readonly runId?: string;
+  readonly duration?: string;
+  readonly warmup?: string;
+  readonly rate?: string;
+  readonly workers?: string;
+  readonly relays?: string;
+  readonly reference?: string;
+  readonly progress?: boolean;
+}
+
+export interface RunConfig {
+  readonly scenario: Scenario;
+  readonly brokers: string | undefined;
+  readonly kafkaProvider: 'auto' | 'docker' | 'local' | 'external';
+  readonly prometheus: string;
+  readonly resultsDir: string;
+  readonly runId: string | undefined;
+  readonly progress: boolean;
+  /** Where each setting came from (printed at the start). */
+  readonly sources: Readonly<Record<string, 'default' | 'scenario' | 'env' | 'flag'>>;
+}
+
+export const RUN_DEFAULTS = { resultsDir: 'results', prometheus: 'auto', kafkaProvider: 'auto' } as const;
+
+export function resolveRunConfig(scenario: Scenario, flags: RunFlags, env: NodeJS.ProcessEnv): RunConfig {
+  const sources: Record<string, 'default' | 'scenario' | 'env' | 'flag'> = {};
+  const pick = <T>(key: string, dflt: T, envValue: T | undefined, flagValue: T | undefined): T => {
+    if (flagValue !== undefined) return (sources[key] = 'flag'), flagValue;
+    if (envValue !== undefined && envValue !== '') return (sources[key] = 'env'), envValue;
+    sources[key] = 'default';
+    return dflt;
+  };
+  const layered = <T>(key: string, fromScenario: T, envValue: string | undefined, flagValue: string | undefined, parse: (v: string, from: string) => T): T => {
+    if (flagValue !== undefined) return (sources[key] = 'flag'), parse(flagValue, `--${key}`);
+    if (envValue !== undefined && envValue !== '') return (sources[key] = 'env'), parse(envValue, `RELAYBENCH_${key.toUpperCase()}`);
+    sources[key] = 'scenario';
+    return fromScenario;
+  };
+  const durationMs = layered('duration', scenario.durationMs, env.RELAYBENCH_DURATION, flags.duration, duration);
+  const warmupMs = layered('warmup', scenario.warmupMs, env.RELAYBENCH_WARMUP, flags.warmup, duration);
+  const ratePerSec = layered('rate', scenario.workload.ratePerSec, env.RELAYBENCH_RATE, flags.rate, positive);
+  const workers = layered('workers', scenario.workers, undefined, flags.workers, wholeIn(1, 16));
+  const relays = layered('relays', scenario.relays, undefined, flags.relays, wholeIn(1, 16));
+  const reference = layered('reference', scenario.reference, undefined, flags.reference, (v, from) => {
+    if (v === 'kafka-direct') return 'kafka-direct' as const;
+    if (v === 'none') return undefined;
+    throw runError('RB_RUN_BAD_OPTION', `${from} ${v}: expected kafka-direct or none.`);
+  });
+  const kafkaProvider = pick('kafka-provider', RUN_DEFAULTS.kafkaProvider as RunConfig['kafkaProvider'], undefined, flags.kafkaProvider as RunConfig['kafkaProvider'] | undefined);
+  if (!['auto', 'docker', 'local', 'external'].includes(kafkaProvider)) throw runError('RB_RUN_BAD_OPTION', `--kafka-provider ${kafkaProvider}: expected auto, docker, local or external.`);
+  if (workers * 2 > scenario.workload.users) throw runError('RB_RUN_BAD_OPTION', `--workers ${workers}: needs at least 2 users per worker (${scenario.workload.users} users).`);
+  const merged: Scenario = Object.freeze({
+    ...scenario,
+    durationMs,
+    warmupMs,
+    workers,
+    relays,
+    reference,
+    workload: Object.freeze({ ...scenario.workload, ratePerSec }),
+    // Phases inherit the (possibly overridden) duration, rate and relay count unless they set their own in the file.
+    phases: scenario.phases,
+  });
+  return Object.freeze({
+    scenario: merged,
+    brokers: pick('brokers', undefined as string | undefined, undefined, flags.brokers),
+    kafkaProvider,
+    prometheus: pick('prometheus', RUN_DEFAULTS.prometheus as string, env.RELAYBENCH_PROMETHEUS, flags.prometheus),
+    resultsDir: pick('results-dir', RUN_DEFAULTS.resultsDir as string, env.RELAYBENCH_RESULTS_DIR, flags.resultsDir),
+    runId: pick('run-id', undefined as string | undefined, undefined, flags.runId),
+    progress: flags.progress !== false,
+    sources: Object.freeze(sources),
+  });
+}
+
+function duration(v: string, from: string): number {
+  const ms = parseDurationMs(v);
+  if (ms === undefined || ms < 0) throw runError('RB_RUN_BAD_OPTION', `${from} ${v}: expected a duration like 30s, 500ms or 5m.`);
+  return ms;
+}
+
+function positive(v: string, from: string): number {
+  const n = Number(v);
+  if (!(Number.isFinite(n) && n > 0)) throw runError('RB_RUN_BAD_OPTION', `${from} ${v}: expected a positive number.`);
+  return n;
+}
+
+function wholeIn(min: number, max: number) {
+  return (v: string, from: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max) throw runError('RB_RUN_BAD_OPTION', `${from} ${v}: expected a whole number from ${min} to ${max}.`);
+    return n;
+  };
+}
+
+/** One line per setting for the start of the run: `duration=30000 (scenario)`. */
+export function describeConfig(c: RunConfig): string[] {
+  const s = c.scenario;
+  return [
+    `scenario ${s.name} (${s.file})`,
+    `brokers=${s.brokers} partitions=${s.partitions} relays=${s.relays} (${c.sources.relays}) workers=${s.workers} (${c.sources.workers})`,
+    `rate=${s.workload.ratePerSec}/s (${c.sources.rate}) users=${s.workload.users} duration=${s.durationMs}ms (${c.sources.duration}) warmup=${s.warmupMs}ms (${c.sources.warmup}) drain=${s.drainMs}ms`,
+    `reference=${s.reference ?? 'none'} (${c.sources.reference}) kafka=${c.brokers ?? c.kafkaProvider} prometheus=${c.prometheus} (${c.sources.prometheus}) results=${c.resultsDir} (${c.sources['results-dir']})`,
+    `objectives: ${s.objectives.map((o) => o.expr).join(' · ')}`,
+  ];
+}

@@ -1,0 +1,238 @@
+/**
+ * `relaybench run`: the whole lifecycle of one run, in order —
+ *   Kafka (provider) → relays (supervised) → Prometheus (when installed) → for each segment:
+ *   workers (supervised, common start instant, live progress) → results → merge → objectives
+ *   → results/<run-id>/ (summary.json, .hlog, report.html, summary.md, junit.xml)
+ * and, whatever happens, everything it started is stopped in reverse order (`finally`).
+ * Ctrl-C: the process supervisor SIGKILLs every child and exits 130; this module first marks
+ * the run folder as interrupted (synchronously).
+ * Collaborators are injected (RunDeps) so the lifecycle is tested without Kafka or processes.
+ */
+import { randomBytes } from 'node:crypto';
+import { appendFileSync, copyFileSync, existsSync, writeFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { KafkaCluster } from '../kafka/cluster.js';
+import type { ProvisionOptions } from '../kafka/provider.js';
+import type { PrometheusPlan, PrometheusServer, ScrapeTarget, StartPrometheusOptions } from '../prometheus/index.js';
+import type { Worker, WorkerResult } from '../../../loadgen/src/worker/contract.js';
+import { evaluateAll } from '../gate/evaluate.js';
+import { assembleSummary } from '../results/assemble.js';
+import { mergeWorkerResults } from '../results/merge.js';
+import { makeRunId, writeRunFolder, type SegmentIntervals } from '../results/store.js';
+import { segmentSummary, type RunSummary, type SegmentSummary } from '../results/summary.js';
+import { describeConfig, type RunConfig } from './config.js';
+import { machineInfo, relaybenchVersion } from './environment.js';
+import { runError } from './errors.js';
+import { startLeadMs, workerPlans } from './plans.js';
+import { createProgressView, type ProgressView } from './progress.js';
+import { planSegments, segmentWallMs, type SegmentSpec } from './segments.js';
+import { printableSummary } from './print.js';
+
+/** The relay tier as the run sees it (RelayFleet in production). */
+export interface Fleet {
+  readonly relays: readonly { readonly url: string; readonly httpUrl: string }[];
+  readonly failed: Promise<never>;
+  scaleTo(count: number): Promise<void>;
+  metricsUrls(): string[];
+  stop(): Promise<void>;
+}
+
+export interface RunDeps {
+  provisionKafka(options: ProvisionOptions): Promise<KafkaCluster>;
+  createFleet(options: { brokers: readonly string[]; partitions: number; tokenSecret: string; logDir: string; idPrefix: string; log: (l: string) => void }): Fleet;
+  createWorker(id: string, dir: string): Worker;
+  freePorts(count: number): Promise<number[]>;
+  detectPrometheus(mode: string): Promise<PrometheusPlan>;
+  startPrometheus(options: StartPrometheusOptions): Promise<PrometheusServer>;
+  /** Progress and log lines (stderr in the CLI). */
+  readonly stderr: NodeJS.WriteStream;
+  /** Final summary lines (stdout in the CLI). */
+  readonly stdout: NodeJS.WritableStream;
+  readonly now?: () => Date;
+}
+
+export interface RunOutcome {
+  readonly summary: RunSummary;
+  readonly dir: string;
+}
+
+export async function runScenario(cfg: RunConfig, deps: RunDeps): Promise<RunOutcome> {
+  const s = cfg.scenario;
+  const runId = cfg.runId ?? makeRunId(s.name, deps.now?.() ?? new Date());
+  const dir = resolve(cfg.resultsDir, runId);
+  if (existsSync(dir)) throw runError('RB_RUN_BAD_OPTION', `${dir} already exists; pass another --run-id.`);
+  // Resolved before anything starts: a bad --prometheus value is bad input, not a late failure.
+  const plan = await deps.detectPrometheus(cfg.prometheus);
+  await mkdir(join(dir, 'workers'), { recursive: true });
+  await mkdir(join(dir, 'logs'), { recursive: true });
+  copyFileSync(s.file, join(dir, 'scenario.yaml'));
+  const logFile = join(dir, 'run.log');
+  const log = (line: string) => {
+    deps.stderr.write(`${line}\n`);
+    appendFileSync(logFile, `${new Date().toISOString()} ${line}\n`);
+  };
+  const onSigint = () => writeFileSync(join(dir, 'INTERRUPTED'), `Interrupted by SIGINT at ${new Date().toISOString()}; every child process was killed.\n`);
+  process.prependOnceListener('SIGINT', onSigint);
+
+  const segments = planSegments(s);
+  log(`run ${runId} → ${dir}`);
+  for (const line of describeConfig(cfg)) log(`  ${line}`);
+  log(`  plan: ${segments.map((g) => `${g.name} (${g.mode}${g.mode === 'relay' ? `, ${g.relays} relay(s)` : ''}, ${g.ratePerSec}/s, ~${Math.round(segmentWallMs(g, s) / 1000)} s)`).join(' → ')}`);
+
+  const notes: string[] = [];
+  let kafka: KafkaCluster | undefined;
+  let fleet: Fleet | undefined;
+  let prometheus: PrometheusServer | undefined;
+  let prometheusInfo: RunSummary['prometheus'] = { status: 'off', url: null };
+  let prometheusVersion: string | null = null;
+  const running: Worker[] = [];
+  try {
+    kafka = await deps.provisionKafka({
+      ...(cfg.brokers === undefined ? {} : { brokers: cfg.brokers }),
+      provider: cfg.kafkaProvider,
+      count: s.brokers,
+      dir: join(dir, 'kafka'),
+      log,
+    });
+    log(`kafka: ${kafka.provider}, ${kafka.brokers.join(',')}${kafka.kafkaVersion === undefined ? '' : `, Kafka ${kafka.kafkaVersion}`}`);
+    const tokenSecret = randomBytes(24).toString('hex');
+    fleet = deps.createFleet({ brokers: kafka.brokers, partitions: s.partitions, tokenSecret, logDir: join(dir, 'logs'), idPrefix: runId.replace(/[^A-Za-z0-9_.-]/g, '_'), log });
+    const firstRelays = segments.find((g) => g.mode === 'relay')?.relays ?? s.relays;
+    await Promise.race([fleet.scaleTo(firstRelays), fleet.failed]);
+    log(`relays ready: ${fleet.relays.map((r) => r.url).join(' ')}`);
+
+    if (plan.kind === 'none') {
+      log(`prometheus: ${plan.message}`);
+      prometheusInfo = { status: plan.reason === 'off' ? 'off' : 'not installed', url: null };
+    } else if (plan.kind === 'external') {
+      log(`prometheus: using ${plan.url} (it must scrape the relays and workers itself)`);
+      prometheusInfo = { status: 'external', url: plan.url };
+    } else {
+      try {
+        prometheus = await deps.startPrometheus({ runDir: dir, targets: relayTargets(fleet), runId, scenario: s.name, binary: plan.binary });
+        prometheusVersion = plan.version;
+        prometheusInfo = { status: 'started', url: prometheus.url };
+        log(`prometheus ${plan.version}: ${prometheus.url} (data in ${prometheus.dataDir})`);
+      } catch (e) {
+        log(`prometheus: could not start (${e instanceof Error ? e.message : String(e)}); the run continues without it`);
+        prometheusInfo = { status: 'failed to start', url: null };
+      }
+    }
+
+    const done: SegmentSummary[] = [];
+    const intervals: SegmentIntervals[] = [];
+    for (const [index, seg] of segments.entries()) {
+      if (seg.mode === 'relay' && seg.relays !== fleet.relays.length) {
+        log(`scaling the relay tier to ${seg.relays}`);
+        await Promise.race([fleet.scaleTo(seg.relays), fleet.failed]);
+      }
+      const results = await runSegment(cfg, deps, { seg, index, runId, dir, kafka, fleet, tokenSecret, prometheus, running, log, notes });
+      const merged = mergeWorkerResults(results);
+      const verdicts = seg.mode === 'relay' ? evaluateAll(s.objectives, merged, seg.name) : [];
+      const summary = segmentSummary({ name: seg.name, mode: seg.mode, relays: seg.relays, durationMs: seg.durationMs }, merged, verdicts);
+      done.push(summary);
+      intervals.push({ segment: seg.name, intervals: merged.intervals });
+      log(`segment ${seg.name}: sent ${merged.ledger.sent} delivered ${merged.ledger.delivered} lost ${merged.ledger.lost} · ${merged.achievedRatePerSec}/${merged.targetRatePerSec} msg/s · e2e p99 ${(merged.stages.e2eCorrected.p99 / 1000).toFixed(1)} ms${seg.mode === 'relay' ? ` · objectives ${summary.held ? 'held' : 'BROKEN'}` : ''}${merged.generatorBound ? ' · GENERATOR-BOUND' : ''}`);
+      if (seg.stopWhenBroken && (!summary.held || merged.generatorBound)) {
+        log(`ramp: ${seg.name} did not hold; stopping the ramp here`);
+        break;
+      }
+    }
+    const summary = assembleSummary(
+      {
+        runId,
+        createdAt: (deps.now?.() ?? new Date()).toISOString(),
+        scenario: s,
+        versions: { relaybench: relaybenchVersion(), node: process.versions.node, kafka: kafka.kafkaVersion ?? null, prometheus: prometheusVersion },
+        machine: machineInfo(),
+        kafka: { provider: kafka.provider, brokers: kafka.brokers.length, partitions: s.partitions },
+        prometheus: prometheusInfo,
+        interrupted: false,
+        notes,
+      },
+      done,
+    );
+    await writeRunFolder(dir, summary, intervals);
+    deps.stdout.write(printableSummary(summary, dir));
+    return { summary, dir };
+  } finally {
+    process.off('SIGINT', onSigint);
+    const quietly = async (what: string, f: () => Promise<void>) => {
+      try {
+        await f();
+      } catch (e) {
+        log(`stopping ${what}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    };
+    await Promise.all(running.map((w) => quietly(`worker ${w.id}`, () => w.stop())));
+    if (prometheus !== undefined) await quietly('prometheus', () => prometheus!.stop());
+    if (fleet !== undefined) await quietly('relays', () => fleet!.stop());
+    if (kafka !== undefined) await quietly('kafka', () => kafka!.stop());
+    log('every process of the run is stopped');
+  }
+}
+
+interface SegmentContext {
+  readonly seg: SegmentSpec;
+  readonly index: number;
+  readonly runId: string;
+  readonly dir: string;
+  readonly kafka: KafkaCluster;
+  readonly fleet: Fleet;
+  readonly tokenSecret: string;
+  readonly prometheus: PrometheusServer | undefined;
+  readonly running: Worker[];
+  readonly log: (line: string) => void;
+  readonly notes: string[];
+}
+
+async function runSegment(cfg: RunConfig, deps: RunDeps, c: SegmentContext): Promise<WorkerResult[]> {
+  const s = cfg.scenario;
+  const ports = await deps.freePorts(s.workers);
+  const lead = startLeadMs(s);
+  const plans = workerPlans(s, c.seg, {
+    runId: c.runId,
+    segmentIndex: c.index,
+    relayUrls: c.fleet.relays.map((r) => r.url),
+    brokers: c.kafka.brokers,
+    tokenSecret: c.tokenSecret,
+    startAtMs: Date.now() + lead,
+    metricsPorts: ports,
+  });
+  // The view starts after the last log line of the segment, so a TTY bar is not interleaved.
+  let view: ProgressView | undefined;
+  const workers = plans.map((p) => deps.createWorker(p.workerId, join(c.dir, 'workers')));
+  c.running.splice(0, c.running.length, ...workers);
+  try {
+    for (const [i, w] of workers.entries()) {
+      w.onProgress((p) => view?.update(p));
+      await w.start(plans[i]!);
+    }
+    c.log(`segment ${c.seg.name}: ${workers.length} worker(s) start sending in ${Math.round(lead / 1000)} s`);
+    view = createProgressView({ label: c.seg.name, workers: plans.length, stream: deps.stderr, enabled: cfg.progress });
+    if (c.prometheus !== undefined) {
+      const targets = [...relayTargets(c.fleet), ...ports.map((port, i): ScrapeTarget => ({ url: `http://127.0.0.1:${port}/metrics`, role: 'loadgen', labels: { worker: plans[i]!.workerId } }))];
+      c.prometheus.updateTargets(targets).catch((e: unknown) => c.log(`prometheus: targets not updated (${e instanceof Error ? e.message : String(e)})`));
+    }
+    // A hard deadline: the planned wall time plus slack; past it, workers are stopped (they still write results).
+    const deadlineMs = lead + segmentWallMs(c.seg, s) + 120_000;
+    let timer: NodeJS.Timeout | undefined;
+    const overrun = new Promise<void>((resolve) => (timer = setTimeout(resolve, deadlineMs)));
+    const all = Promise.all(workers.map((w) => w.result()));
+    const first = await Promise.race([all.then(() => 'done' as const), overrun.then(() => 'overrun' as const), c.fleet.failed]);
+    clearTimeout(timer);
+    if (first === 'overrun') {
+      c.notes.push(`segment ${c.seg.name} overran its planned time by 2 minutes; its workers were stopped early`);
+      c.log(`segment ${c.seg.name}: overran; stopping the workers`);
+      await Promise.all(workers.map((w) => w.stop()));
+    }
+    return await Promise.race([all, c.fleet.failed]);
+  } finally {
+    view?.end();
+  }
+}
+
+function relayTargets(fleet: Fleet): ScrapeTarget[] {
+  return fleet.metricsUrls().map((url) => ({ url, role: 'relay' as const }));
+}

@@ -1,0 +1,43 @@
+/**
+ * The execution plan, computed before any load starts (STYLE §11): the scenario → an ordered
+ * list of segments. Each segment runs fresh worker processes (fresh user ids) against the
+ * relay tier at its size. Plain scenario: one `main` segment. Phases: one per phase. Ramp: one
+ * per rate step (the run stops after the first step that does not hold). Reference: one
+ * `reference` segment in kafka-direct mode at the first segment's rate, at the end.
+ */
+import type { Scenario } from '../scenarios/scenario.js';
+
+export interface SegmentSpec {
+  readonly name: string;
+  readonly mode: 'relay' | 'kafka-direct';
+  /** Relay processes running during the segment (0 for kafka-direct). */
+  readonly relays: number;
+  readonly ratePerSec: number;
+  readonly durationMs: number;
+  readonly warmupMs: number;
+  /** Stop the run after this segment when one of its objectives fails (ramp steps). */
+  readonly stopWhenBroken: boolean;
+}
+
+export function planSegments(s: Scenario): SegmentSpec[] {
+  const out: SegmentSpec[] = [];
+  if (s.ramp !== undefined) {
+    const r = s.ramp;
+    for (let rate = r.fromPerSec, i = 0; rate <= r.toPerSec + 1e-9 && i < 1000; rate += r.stepPerSec, i++)
+      out.push({ name: `rate-${Math.round(rate)}`, mode: 'relay', relays: s.relays, ratePerSec: rate, durationMs: r.stepDurationMs, warmupMs: s.warmupMs, stopWhenBroken: true });
+  } else if (s.phases.length > 0) {
+    for (const p of s.phases) out.push({ name: p.name, mode: 'relay', relays: p.relays, ratePerSec: p.ratePerSec, durationMs: p.durationMs, warmupMs: s.warmupMs, stopWhenBroken: false });
+  } else {
+    out.push({ name: 'main', mode: 'relay', relays: s.relays, ratePerSec: s.workload.ratePerSec, durationMs: s.durationMs, warmupMs: s.warmupMs, stopWhenBroken: false });
+  }
+  if (s.reference === 'kafka-direct') {
+    const first = out[0]!;
+    out.push({ name: 'reference', mode: 'kafka-direct', relays: 0, ratePerSec: first.ratePerSec, durationMs: first.durationMs, warmupMs: s.warmupMs, stopWhenBroken: false });
+  }
+  return out;
+}
+
+/** Rough wall time of a segment (ms), for progress fractions and the printed plan. */
+export function segmentWallMs(seg: SegmentSpec, s: Scenario): number {
+  return seg.warmupMs + seg.durationMs + s.drainMs;
+}

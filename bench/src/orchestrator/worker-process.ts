@@ -1,0 +1,109 @@
+/**
+ * A load-generator worker as a child process (`relaybench loadgen --plan … --result …`) behind
+ * the contract's Worker interface (STYLE §10), under the process supervisor. Progress comes
+ * from its stdout JSON lines; the result from the file it writes. stop() sends SIGTERM: the
+ * worker ends early and still writes its result (SIGKILL after `stopGraceMs`).
+ * Listeners run synchronously on the event loop; one start() per instance.
+ */
+import { createWriteStream } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Worker, WorkerPlan, WorkerProgress, WorkerResult } from '../../../loadgen/src/worker/contract.js';
+import { spawnSupervised, stopSupervised, type Supervised } from '../process/supervisor.js';
+import { runError } from './errors.js';
+
+export interface ProcessWorkerOptions {
+  readonly cli: string;
+  /** Folder for the plan, the result and the log. */
+  readonly dir: string;
+  readonly stopGraceMs?: number;
+}
+
+export class ProcessWorker implements Worker {
+  readonly id: string;
+  readonly #o: ProcessWorkerOptions;
+  readonly #listeners: ((p: WorkerProgress) => void)[] = [];
+  #proc: Supervised | undefined;
+  #result: Promise<WorkerResult> | undefined;
+
+  constructor(id: string, options: ProcessWorkerOptions) {
+    this.id = id;
+    this.#o = options;
+  }
+
+  get pid(): number | undefined {
+    return this.#proc?.pid;
+  }
+
+  onProgress(listener: (p: WorkerProgress) => void): void {
+    this.#listeners.push(listener);
+  }
+
+  async start(plan: WorkerPlan): Promise<void> {
+    if (this.#proc !== undefined) throw new Error(`worker ${this.id} already started`);
+    const planPath = join(this.#o.dir, `${this.id}.plan.json`);
+    const resultPath = join(this.#o.dir, `${this.id}.result.json`);
+    await writeFile(planPath, `${JSON.stringify(plan, null, 1)}\n`);
+    const proc = spawnSupervised(`loadgen-${this.id}`, process.execPath, [this.#o.cli, 'loadgen', '--plan', planPath, '--result', resultPath]);
+    this.#proc = proc;
+    const log = createWriteStream(join(this.#o.dir, `${this.id}.log`));
+    let tail = '';
+    proc.child.stderr?.on('data', (d: Buffer) => {
+      log.write(d);
+      tail = (tail + d.toString()).slice(-3000);
+    });
+    let done: string | undefined;
+    createInterface({ input: proc.child.stdout! }).on('line', (line) => {
+      let msg: { event?: string; result?: string } & Partial<WorkerProgress>;
+      try {
+        msg = JSON.parse(line) as typeof msg;
+      } catch {
+        log.write(`${line}\n`);
+        return;
+      }
+      if (msg.event === 'progress') {
+        const { event: _e, ...progress } = msg;
+        for (const l of this.#listeners) l(progress as WorkerProgress);
+      } else if (msg.event === 'done' && typeof msg.result === 'string') done = msg.result;
+    });
+    this.#result = proc.exited.then(async ({ code, signal }) => {
+      log.end();
+      const lastLines = tail.trim().split('\n').slice(-6).join(' | ');
+      if (code !== 0 && done === undefined) throw runError('RB_RUN_INFRA_WORKER', `${this.id} exited ${code ?? signal} without a result: ${lastLines}`);
+      return readWorkerResult(done ?? resultPath, this.id);
+    });
+    this.#result.catch(() => {}); // observed through result()
+  }
+
+  result(): Promise<WorkerResult> {
+    if (this.#result === undefined) return Promise.reject(new Error(`worker ${this.id} not started`));
+    return this.#result;
+  }
+
+  async stop(): Promise<void> {
+    if (this.#proc !== undefined) await stopSupervised(this.#proc, this.#o.stopGraceMs ?? 30_000);
+  }
+}
+
+/** Reads and sanity-checks a WorkerResult file (the fields the bench relies on). */
+export async function readWorkerResult(path: string, id: string): Promise<WorkerResult> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(path, 'utf8'));
+  } catch (e) {
+    throw runError('RB_RUN_INFRA_RESULT', `${id}: ${path}: ${e instanceof Error ? e.message : String(e)}`, e);
+  }
+  const r = raw as Partial<WorkerResult> | null;
+  const problems: string[] = [];
+  if (r === null || typeof r !== 'object') problems.push('not an object');
+  else {
+    if (!Array.isArray(r.intervals)) problems.push('intervals is not a list');
+    if (!Array.isArray(r.counts)) problems.push('counts is not a list');
+    if (r.ledger === undefined || typeof r.ledger.sent !== 'number') problems.push('ledger.sent is missing');
+    for (const k of ['measureStartMs', 'startedMs', 'endedMs', 'targetRatePerSec', 'achievedRatePerSec', 'maxScheduleLagUs'] as const) if (typeof r[k] !== 'number') problems.push(`${k} is not a number`);
+    if (typeof r.generatorBound !== 'boolean') problems.push('generatorBound is not a boolean');
+  }
+  if (problems.length > 0) throw runError('RB_RUN_INFRA_RESULT', `${id}: ${path}: ${problems.join('; ')}.`);
+  return raw as WorkerResult;
+}

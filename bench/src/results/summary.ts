@@ -1,0 +1,110 @@
+/**
+ * summary.json: the versioned result of one run (schemaVersion 1). Everything the report, the
+ * CI comment, junit.xml and `compare` need, plus the cumulative encoded histograms per stage so
+ * figures can be recomputed. Interval histograms live in the `<stage>.hlog` files beside it.
+ * Latencies in µs.
+ */
+import type { LedgerCounts } from '../../../loadgen/src/ledger.js';
+import type { Percentiles } from '../../../loadgen/src/stats/period.js';
+import type { Stage } from '../../../loadgen/src/stats/stages.js';
+import type { Verdict } from '../gate/evaluate.js';
+import type { MergedSegment, SeriesPoint, StageSeries } from './merge.js';
+
+export const SUMMARY_SCHEMA_VERSION = 1;
+
+export type RunStatus = 'pass' | 'fail' | 'invalid' | 'interrupted';
+
+export interface SegmentSummary {
+  readonly name: string;
+  readonly mode: 'relay' | 'kafka-direct';
+  readonly relays: number;
+  readonly workers: number;
+  readonly durationMs: number;
+  readonly startedMs: number;
+  readonly measureStartMs: number;
+  readonly endedMs: number;
+  readonly targetRatePerSec: number;
+  readonly achievedRatePerSec: number;
+  readonly generatorBound: boolean;
+  readonly maxScheduleLagUs: number;
+  readonly peakConnections: number;
+  readonly maxRssBytes: number;
+  readonly ledger: LedgerCounts;
+  readonly stages: Readonly<Record<Stage, Percentiles>>;
+  readonly histograms: Readonly<Record<Stage, string>>;
+  readonly series: readonly SeriesPoint[];
+  readonly gating: Readonly<Partial<Record<Stage, StageSeries>>>;
+  readonly objectives: readonly Verdict[];
+  /** All objectives of this segment passed. */
+  readonly held: boolean;
+}
+
+export interface ReferenceSummary {
+  readonly segment: string;
+  readonly stages: Readonly<Record<Stage, Percentiles>>;
+  /** relay ÷ kafka-direct per stage present in both (e.g. e2eCorrected p99 ratio 3.2). */
+  readonly ratios: Readonly<Partial<Record<Stage, { readonly p50: number; readonly p90: number; readonly p99: number }>>>;
+}
+
+export interface RunSummary {
+  readonly schemaVersion: typeof SUMMARY_SCHEMA_VERSION;
+  readonly kind: 'relaybench-run';
+  readonly runId: string;
+  readonly createdAt: string;
+  readonly scenario: { readonly name: string; readonly description: string; readonly file: string; readonly config: unknown };
+  readonly versions: { readonly relaybench: string; readonly node: string; readonly kafka: string | null; readonly prometheus: string | null };
+  readonly machine: { readonly cores: number; readonly cpuModel: string; readonly memoryBytes: number; readonly os: string; readonly arch: string };
+  readonly kafka: { readonly provider: string; readonly brokers: number; readonly partitions: number };
+  readonly prometheus: { readonly status: string; readonly url: string | null };
+  readonly status: RunStatus;
+  readonly exitCode: number;
+  readonly valid: boolean;
+  readonly invalidReasons: readonly string[];
+  readonly generatorBound: boolean;
+  /** The segment the top-level figures and the gate series come from. */
+  readonly primary: string;
+  /** Summed over every relay segment. */
+  readonly ledger: LedgerCounts;
+  readonly rate: { readonly targetPerSec: number; readonly achievedPerSec: number };
+  /** Primary segment's merged percentiles per stage. */
+  readonly stages: Readonly<Record<Stage, Percentiles>>;
+  readonly histograms: Readonly<Record<Stage, string>>;
+  readonly series: readonly SeriesPoint[];
+  readonly gating: Readonly<Partial<Record<Stage, StageSeries>>>;
+  /** Every verdict of every segment. */
+  readonly objectives: readonly Verdict[];
+  readonly segments: readonly SegmentSummary[];
+  readonly reference: ReferenceSummary | null;
+  readonly ramp: { readonly highestRateHeldPerSec: number | null; readonly steps: readonly { readonly ratePerSec: number; readonly held: boolean }[] } | null;
+  readonly notes: readonly string[];
+}
+
+export function segmentSummary(
+  spec: { name: string; mode: 'relay' | 'kafka-direct'; relays: number; durationMs: number },
+  merged: MergedSegment,
+  objectives: readonly Verdict[],
+): SegmentSummary {
+  return {
+    name: spec.name,
+    mode: spec.mode,
+    relays: spec.relays,
+    workers: merged.workers,
+    durationMs: spec.durationMs,
+    startedMs: merged.startedMs,
+    measureStartMs: merged.measureStartMs,
+    endedMs: merged.endedMs,
+    targetRatePerSec: merged.targetRatePerSec,
+    achievedRatePerSec: merged.achievedRatePerSec,
+    generatorBound: merged.generatorBound,
+    maxScheduleLagUs: merged.maxScheduleLagUs,
+    peakConnections: merged.peakConnections,
+    maxRssBytes: merged.maxRssBytes,
+    ledger: merged.ledger,
+    stages: merged.stages,
+    histograms: merged.histograms,
+    series: merged.series,
+    gating: merged.gating,
+    objectives,
+    held: objectives.every((v) => v.pass),
+  };
+}

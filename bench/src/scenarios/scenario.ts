@@ -1,0 +1,61 @@
+import type { RecipientChoice, SizeDistribution } from '../../../loadgen/src/worker/contract.js';
+import type { Objective } from './objectives.js';
+
+/**
+ * A validated, frozen scenario (loader.ts builds it from a YAML file). Rates and user counts are
+ * totals over all workers; the orchestrator splits them into one WorkerPlan per worker.
+ * Times in ms unless the name says Us.
+ */
+export interface Scenario {
+  readonly name: string;
+  readonly description: string;
+  /** Absolute path of the file it came from. */
+  readonly file: string;
+  readonly brokers: 1 | 3;
+  readonly partitions: number;
+  readonly relays: number;
+  readonly workers: number;
+  readonly durationMs: number;
+  readonly warmupMs: number;
+  readonly drainMs: number;
+  readonly maxScheduleLagUs: number;
+  readonly connectRatePerSec: number | undefined;
+  readonly routingHint: boolean;
+  readonly workload: ScenarioWorkload;
+  readonly objectives: readonly Objective[];
+  readonly reference: 'kafka-direct' | undefined;
+  readonly phases: readonly ScenarioPhase[];
+  readonly ramp: ScenarioRamp | undefined;
+}
+
+export interface ScenarioWorkload {
+  /** Users over all workers. */
+  readonly users: number;
+  /** Messages/s over all workers. */
+  readonly ratePerSec: number;
+  readonly arrivals: 'poisson' | 'constant';
+  readonly rampUpMs: number;
+  readonly onlineFraction: number;
+  readonly churnPerSec: number;
+  readonly offlineMs: number;
+  readonly recipients: RecipientChoice;
+  readonly sizes: SizeDistribution;
+  readonly readDelayMs: number;
+  readonly seed: number;
+}
+
+/** One phase of a phased scenario (scale-out); unset fields inherit the scenario's. */
+export interface ScenarioPhase {
+  readonly name: string;
+  readonly relays: number;
+  readonly ratePerSec: number;
+  readonly durationMs: number;
+}
+
+/** Rate steps from `fromPerSec` to `toPerSec`; stops at the first step that breaks an objective. */
+export interface ScenarioRamp {
+  readonly fromPerSec: number;
+  readonly stepPerSec: number;
+  readonly toPerSec: number;
+  readonly stepDurationMs: number;
+}

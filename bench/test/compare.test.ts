@@ -1,0 +1,148 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { runCompare } from '../src/cli/commands/compare.js';
+import { updateBaseline } from '../src/gate/baseline.js';
+import { REPO_ROOT } from '../src/scenarios/loader.js';
+import { writeRunFolder } from '../src/results/store.js';
+import { syntheticRun, type SyntheticRunOptions } from './synthetic-run.js';
+
+let dir: string;
+let n = 0;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'rb-compare-'));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Writes one synthetic run's summary.json; returns its path. */
+async function run(o: SyntheticRunOptions): Promise<string> {
+  const { summary } = syntheticRun({ intervals: 20, ratePerSec: 200, ...o, runId: `20261127-0000${String(n).padStart(2, '0')}-smoke` });
+  const path = join(dir, `run-${n++}.json`);
+  await writeFile(path, JSON.stringify(summary));
+  return path;
+}
+
+/** `count` trials with seeds from `seed0`; `scaleOf(i)` per trial. */
+async function trials(count: number, seed0: number, scaleOf: (i: number) => number, extra: SyntheticRunOptions = {}): Promise<string> {
+  const paths: string[] = [];
+  for (let i = 0; i < count; i++) paths.push(await run({ intervals: 8, seed: seed0 + i, scale: scaleOf(i), ...extra }));
+  return paths.join(',');
+}
+
+test('identical inputs pass (exit 0)', async () => {
+  const a = await run({ seed: 1 });
+  const r = await runCompare(a, a, {});
+  assert.equal(r.exitCode, 0, r.text);
+  assert.ok(r.report.rows.every((x) => x.verdict === 'pass' && x.change === 1));
+  assert.equal(r.report.method, 'intervals');
+});
+
+test('same build, different seeds (A/A) passes', async () => {
+  const r = await runCompare(await run({ seed: 2 }), await run({ seed: 3 }), {});
+  assert.equal(r.exitCode, 0, r.text);
+});
+
+test('a 25 % shift in every interval fails with exit 1', async () => {
+  const r = await runCompare(await run({ seed: 4 }), await run({ seed: 5, scale: 1.25 }), { format: 'md' });
+  assert.equal(r.exitCode, 1, r.text);
+  const p99 = r.report.rows.find((x) => x.stage === 'e2eCorrected' && x.percentile === 'p99')!;
+  assert.equal(p99.verdict, 'regression');
+  assert.ok(p99.change > 1.15 && p99.change < 1.4, String(p99.change));
+  assert.ok(p99.pValue < 0.01);
+  assert.match(r.text, /\*\*REGRESSION\*\*/);
+});
+
+test('a 25 % shift across all of 7 trials fails with exit 1 (per-trial test)', async () => {
+  const base = await trials(7, 100, () => 1);
+  const cand = await trials(7, 200, () => 1.25);
+  const r = await runCompare(base, cand, {});
+  assert.equal(r.report.method, 'trials');
+  assert.equal(r.exitCode, 1, r.text);
+  const p99 = r.report.rows.find((x) => x.stage === 'e2eCorrected' && x.percentile === 'p99')!;
+  assert.equal(p99.verdict, 'regression');
+  assert.ok(Math.abs(p99.pValue - 1 / 3432) < 1e-9, `fully separated 7 vs 7: p = 1/3432, got ${p99.pValue}`);
+});
+
+test('a single noisy outlier trial does not fail', async () => {
+  const base = await trials(7, 300, () => 1);
+  const cand = await trials(7, 400, (i) => (i === 3 ? 3 : 1));
+  const r = await runCompare(base, cand, {});
+  assert.equal(r.exitCode, 0, r.text);
+});
+
+test('a single noisy interval does not fail either', async () => {
+  const r = await runCompare(await run({ seed: 6 }), await run({ seed: 7, scale: (i) => (i === 10 ? 5 : 1) }), {});
+  assert.equal(r.exitCode, 0, r.text);
+});
+
+test('a small shift (5 %) below the threshold passes even when significant', async () => {
+  const r = await runCompare(await run({ seed: 8 }), await run({ seed: 9, scale: 1.05 }), {});
+  assert.equal(r.exitCode, 0, r.text);
+});
+
+test('lost > 0 or generator-bound on either side exits 2', async () => {
+  const good = await run({ seed: 10 });
+  const lost = await runCompare(good, await run({ seed: 11, lost: 2 }), {});
+  assert.equal(lost.exitCode, 2);
+  assert.match(lost.text, /INVALID/);
+  assert.match(lost.text, /2 message\(s\) lost/);
+  const bound = await runCompare(await run({ seed: 12, generatorBound: true }), good, {});
+  assert.equal(bound.exitCode, 2);
+  assert.match(bound.text, /generator-bound/);
+});
+
+test('with the in-run reference on both sides, ratios are compared: a uniformly slower machine passes', async () => {
+  const base = await run({ seed: 13, reference: true, referenceScale: 0.3 });
+  // Everything 25 % slower, the bare Kafka path included: the relay's overhead is unchanged.
+  const slowerMachine = await run({ seed: 14, reference: true, scale: 1.25, referenceScale: 0.375 });
+  const r = await runCompare(base, slowerMachine, { format: 'json' });
+  assert.equal(r.exitCode, 0, r.text);
+  assert.ok(r.report.rows.find((x) => x.stage === 'e2eCorrected')!.normalized);
+  // A relay that got 25 % slower while Kafka did not is still caught.
+  const slowerRelay = await runCompare(base, await run({ seed: 15, reference: true, scale: 1.25, referenceScale: 0.3 }), {});
+  assert.equal(slowerRelay.exitCode, 1, slowerRelay.text);
+});
+
+test('a baseline file works as BASE; bad flags and scenario mismatch are bad input', async () => {
+  const runDir = join(dir, 'run-dir');
+  const { summary, segments } = syntheticRun({ intervals: 6, seed: 20 });
+  await writeRunFolder(runDir, summary, segments);
+  const out = join(dir, 'baselines', 'smoke.json');
+  const { baseline } = await updateBaseline([runDir], { out });
+  assert.equal(baseline.trials.length, 1);
+  await updateBaseline([runDir], { out, append: true });
+  const r = await runCompare(out, runDir, {});
+  assert.equal(r.exitCode, 0, r.text);
+  await assert.rejects(runCompare(out, runDir, { thresholdP99: '0.5' }), /RB_GATE_BAD_OPTION|ratio ≥ 1/);
+  await assert.rejects(runCompare(out, runDir, { format: 'xml' }), /expected md, json or text/);
+  const other = syntheticRun({ intervals: 3, scenario: 'group-fanout' }).summary;
+  const otherPath = join(dir, 'other.json');
+  await writeFile(otherPath, JSON.stringify(other));
+  await assert.rejects(runCompare(out, otherPath, {}), (e: Error & { code?: string }) => e.code === 'RB_GATE_SCENARIO_MISMATCH');
+  await assert.rejects(runCompare(join(dir, 'nope'), runDir, {}), (e: Error & { code?: string }) => e.code === 'RB_RESULTS_NOT_FOUND');
+  const invalid = join(dir, 'invalid-dir');
+  const bad = syntheticRun({ intervals: 3, seed: 21, lost: 1 });
+  await writeRunFolder(invalid, bad.summary, bad.segments);
+  await assert.rejects(updateBaseline([invalid], { out }), (e: Error & { code?: string }) => e.code === 'RB_GATE_INVALID_BASELINE_RUN');
+});
+
+test('the CLI maps verdicts to exit codes (0 pass, 1 regression, 2 invalid)', async () => {
+  const cli = join(REPO_ROOT, 'dist', 'bench', 'src', 'cli', 'main.js');
+  const exec = promisify(execFile);
+  const code = async (...args: string[]) =>
+    exec(process.execPath, [cli, ...args]).then(
+      () => 0,
+      (e: { code: number }) => e.code,
+    );
+  const a = await run({ seed: 30 });
+  assert.equal(await code('compare', a, a), 0);
+  assert.equal(await code('compare', a, await run({ seed: 31, scale: 1.25 })), 1);
+  assert.equal(await code('compare', a, await run({ seed: 32, lost: 1 })), 2);
+  assert.equal(await code('compare', a, join(dir, 'missing.json')), 2);
+});

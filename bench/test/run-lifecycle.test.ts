@@ -1,0 +1,195 @@
+// The run lifecycle with fake Kafka, relays and workers: files written, exit codes, segments,
+// and — on success or failure — everything that was started is stopped.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import type { Worker, WorkerPlan, WorkerProgress, WorkerResult } from '../../loadgen/src/worker/contract.js';
+import { RelaybenchError } from '../../relay/protocol/src/relaybench-error.js';
+import { resolveRunConfig } from '../src/orchestrator/config.js';
+import { runError } from '../src/orchestrator/errors.js';
+import { runScenario, type Fleet, type RunDeps } from '../src/orchestrator/run.js';
+import { loadScenario } from '../src/scenarios/loader.js';
+import { syntheticWorkerResult } from './synthetic.js';
+
+interface Fakes {
+  deps: RunDeps;
+  events: string[];
+  out: () => string;
+}
+
+function fakes(o: { latencyScale?: (rate: number) => number; failWorker?: boolean; lost?: number } = {}): Fakes {
+  const events: string[] = [];
+  let out = '';
+  const sink = (collect: boolean) =>
+    Object.assign(
+      new Writable({
+        write(chunk, _enc, cb) {
+          if (collect) out += String(chunk);
+          cb();
+        },
+      }),
+      { isTTY: false },
+    ) as unknown as NodeJS.WriteStream;
+  const relays: { url: string; httpUrl: string }[] = [];
+  const fleet: Fleet = {
+    relays,
+    failed: new Promise<never>(() => {}),
+    async scaleTo(n) {
+      while (relays.length < n) relays.push({ url: `ws://127.0.0.1:${7000 + relays.length}/`, httpUrl: `http://127.0.0.1:${7000 + relays.length}` });
+      events.push(`relays=${n}`);
+    },
+    metricsUrls: () => relays.map((r) => `${r.httpUrl}/metrics`),
+    async stop() {
+      events.push('relays stopped');
+    },
+  };
+  const createWorker = (id: string): Worker => {
+    let listener: ((p: WorkerProgress) => void) | undefined;
+    let result: Promise<WorkerResult> | undefined;
+    return {
+      id,
+      onProgress: (l) => (listener = l),
+      async start(plan: WorkerPlan) {
+        events.push(`start ${id} ${plan.mode} ${plan.workload.ratePerSec}/s prefix=${plan.userPrefix}`);
+        listener?.({ workerId: id, elapsedMs: 1000, phase: 'measuring', sentPerSec: plan.workload.ratePerSec, deliveredPerSec: plan.workload.ratePerSec, p50Us: 10_000, p99Us: 20_000, errors: 0, connected: plan.workload.users, fraction: 0.5 });
+        if (o.failWorker === true) {
+          result = Promise.reject(runError('RB_RUN_INFRA_WORKER', `${id} exited 1 without a result`));
+          result.catch(() => {});
+          return;
+        }
+        const rate = plan.workload.ratePerSec;
+        const r = syntheticWorkerResult({ workerId: id, mode: plan.mode, intervals: 3, ratePerSec: 40, seed: plan.workload.seed, scale: o.latencyScale?.(rate * 2) ?? 1, lost: o.lost ?? 0 });
+        result = Promise.resolve({ ...r, plan, targetRatePerSec: rate, achievedRatePerSec: rate });
+      },
+      result: () => result!,
+      async stop() {
+        events.push(`stop ${id}`);
+      },
+    };
+  };
+  const deps: RunDeps = {
+    provisionKafka: async (opts) => {
+      events.push(`kafka count=${opts.count}`);
+      return { provider: 'external', brokers: ['127.0.0.1:9'], kafkaVersion: '3.9.1', stop: async () => void events.push('kafka stopped') };
+    },
+    createFleet: () => fleet,
+    createWorker,
+    freePorts: async (n) => Array.from({ length: n }, (_, i) => 9400 + i),
+    detectPrometheus: async () => ({ kind: 'none', reason: 'not-installed', message: 'No Prometheus found' }),
+    startPrometheus: async () => assert.fail('not installed'),
+    stderr: sink(false),
+    stdout: sink(true),
+  };
+  return { deps, events, out: () => out };
+}
+
+async function withDir<T>(f: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), 'rb-run-'));
+  try {
+    return await f(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+test('smoke with fakes: every output file, exit 0, everything stopped', () =>
+  withDir(async (dir) => {
+    const f = fakes();
+    const cfg = resolveRunConfig(loadScenario('smoke'), { resultsDir: dir, runId: 'r1' }, {});
+    const { summary, dir: runDir } = await runScenario(cfg, f.deps);
+    assert.equal(summary.exitCode, 0, JSON.stringify(summary.objectives.filter((v) => !v.pass)));
+    for (const file of ['summary.json', 'report.html', 'summary.md', 'junit.xml', 'e2eCorrected.hlog', 'ack.hlog', 'scenario.yaml', 'run.log']) assert.ok(existsSync(join(runDir, file)), file);
+    assert.deepEqual(f.events.slice(0, 2), ['kafka count=1', 'relays=2']);
+    assert.ok(f.events.includes('relays stopped') && f.events.includes('kafka stopped') && f.events.includes('stop main-w0'));
+    assert.ok(f.events.indexOf('relays stopped') < f.events.indexOf('kafka stopped'), 'relays stop before Kafka');
+    assert.match(f.out(), /PASS — smoke \(r1\), exit 0/);
+    assert.equal(summary.prometheus.status, 'not installed');
+  }));
+
+test('phases scale the relay tier out; the reference runs in kafka-direct mode', () =>
+  withDir(async (dir) => {
+    const f = fakes();
+    const scaleOut = await runScenario(resolveRunConfig(loadScenario('scale-out'), { resultsDir: dir, runId: 'so' }, {}), f.deps);
+    assert.deepEqual(f.events.filter((e) => e.startsWith('relays=')), ['relays=1', 'relays=2', 'relays=3']);
+    assert.deepEqual(scaleOut.summary.segments.map((s) => s.relays), [1, 2, 3]);
+    const prefixes = f.events.filter((e) => e.startsWith('start')).map((e) => e.split('prefix=')[1]);
+    assert.equal(new Set(prefixes).size, prefixes.length, 'distinct user prefixes per segment and worker');
+    const g = fakes();
+    const fanout = await runScenario(resolveRunConfig(loadScenario('group-fanout'), { resultsDir: dir, runId: 'gf' }, {}), g.deps);
+    assert.deepEqual(fanout.summary.segments.map((s) => `${s.name}:${s.mode}`), ['main:relay', 'reference:kafka-direct']);
+    assert.ok(fanout.summary.reference?.ratios.e2eCorrected !== undefined);
+  }));
+
+test('ramp stops at the first step that breaks and reports the highest rate that held', () =>
+  withDir(async (dir) => {
+    // Latency grows with the rate: ×1 up to 1,500 msg/s, ×30 (p99 ≫ 250 ms) above.
+    const f = fakes({ latencyScale: (rate) => (rate <= 1500 ? 1 : 30) });
+    const { summary } = await runScenario(resolveRunConfig(loadScenario('ramp'), { resultsDir: dir, runId: 'ramp' }, {}), f.deps);
+    assert.deepEqual(summary.segments.map((s) => s.name), ['rate-500', 'rate-1000', 'rate-1500', 'rate-2000']);
+    assert.equal(summary.ramp?.highestRateHeldPerSec, 1500);
+    assert.equal(summary.exitCode, 0);
+  }));
+
+test('lost messages make the run invalid (exit 2)', () =>
+  withDir(async (dir) => {
+    const { summary } = await runScenario(resolveRunConfig(loadScenario('smoke'), { resultsDir: dir, runId: 'lost' }, {}), fakes({ lost: 1 }).deps);
+    assert.equal(summary.exitCode, 2);
+    assert.equal(summary.status, 'invalid');
+  }));
+
+test('a worker that fails is an infrastructure error, and everything is still stopped', () =>
+  withDir(async (dir) => {
+    const f = fakes({ failWorker: true });
+    await assert.rejects(runScenario(resolveRunConfig(loadScenario('smoke'), { resultsDir: dir, runId: 'bad' }, {}), f.deps), (e: unknown) => e instanceof RelaybenchError && e.code === 'RB_RUN_INFRA_WORKER');
+    assert.ok(f.events.includes('relays stopped') && f.events.includes('kafka stopped') && f.events.includes('stop main-w0'));
+    assert.ok(!readdirSync(join(dir, 'bad')).includes('summary.json'));
+  }));
+
+test('config layers: defaults → scenario → env → flags', () => {
+  const s = loadScenario('smoke');
+  const plain = resolveRunConfig(s, {}, {});
+  assert.equal(plain.scenario.durationMs, 30_000);
+  assert.equal(plain.sources.duration, 'scenario');
+  assert.equal(plain.resultsDir, 'results');
+  assert.equal(plain.sources['results-dir'], 'default');
+  const env = resolveRunConfig(s, {}, { RELAYBENCH_DURATION: '10s', RELAYBENCH_RESULTS_DIR: '/tmp/r', RELAYBENCH_PROMETHEUS: 'off' });
+  assert.equal(env.scenario.durationMs, 10_000);
+  assert.equal(env.sources.duration, 'env');
+  assert.equal(env.resultsDir, '/tmp/r');
+  assert.equal(env.prometheus, 'off');
+  const flags = resolveRunConfig(s, { duration: '5s', resultsDir: '/tmp/f', rate: '50', reference: 'kafka-direct' }, { RELAYBENCH_DURATION: '10s', RELAYBENCH_RESULTS_DIR: '/tmp/r' });
+  assert.equal(flags.scenario.durationMs, 5_000);
+  assert.equal(flags.sources.duration, 'flag');
+  assert.equal(flags.resultsDir, '/tmp/f');
+  assert.equal(flags.scenario.workload.ratePerSec, 50);
+  assert.equal(flags.scenario.reference, 'kafka-direct');
+  assert.ok(Object.isFrozen(flags) && Object.isFrozen(flags.scenario));
+  assert.throws(() => resolveRunConfig(s, { duration: 'forever' }, {}), /RB_RUN_BAD_OPTION|expected a duration/);
+  assert.throws(() => resolveRunConfig(s, { workers: '101' }, {}), /whole number from 1 to 16/);
+});
+
+test('progress board: rates add up, the slowest phase and the worst latency show', async () => {
+  const { ProgressBoard, describeSnapshot } = await import('../src/orchestrator/progress.js');
+  const b = new ProgressBoard(2);
+  const p = { elapsedMs: 5000, sentPerSec: 100, deliveredPerSec: 90, p50Us: 5000, p99Us: 20_000, errors: 1, connected: 100, fraction: 0.5 };
+  b.update({ ...p, workerId: 'a', phase: 'measuring' });
+  assert.equal(b.snapshot().phase, 'connecting', 'until every worker reports');
+  assert.equal(b.snapshot().fraction, 0.25);
+  b.update({ ...p, workerId: 'b', phase: 'warmup', p99Us: 40_000 });
+  const s = b.snapshot();
+  assert.deepEqual([s.phase, s.sentPerSec, s.deliveredPerSec, s.p99Us, s.connected, s.errors, s.fraction], ['warmup', 200, 180, 40_000, 200, 2, 0.5]);
+  assert.match(describeSnapshot(s), /sent 200\/s delivered 180\/s · e2e p50 5 ms p99 40 ms · 200 connected · 2 errors/);
+});
+
+test('a bad --prometheus value fails before anything starts', () =>
+  withDir(async (dir) => {
+    const f = fakes();
+    const deps = { ...f.deps, detectPrometheus: async () => Promise.reject(runError('RB_RUN_BAD_OPTION', 'bad mode')) };
+    await assert.rejects(runScenario(resolveRunConfig(loadScenario('smoke'), { resultsDir: dir, runId: 'p' }, {}), deps), /bad mode/);
+    assert.deepEqual(f.events, []);
+    assert.ok(!existsSync(join(dir, 'p')));
+  }));

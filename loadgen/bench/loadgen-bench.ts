@@ -1,0 +1,107 @@
+/**
+ * Loadgen benchmarks (not tests; run by hand, numbers go in the notes):
+ *   1. CPU per encrypted message round trip in the loadgen process (encrypt + send + ack +
+ *      receive + decrypt + received/read + both receipts + histogram/ledger records), measured
+ *      with process.cpuUsage() over measured intervals → sends per core-second.
+ *   2. The largest rate one worker holds without going generator-bound (schedule lag p99 ≤ 10 ms).
+ *   3. Memory per idle connected user (identity keys + socket + state), after GC.
+ * The relay is a protocol stand-in (fake-relay.ts) in its own process, so only the loadgen's CPU
+ * is counted. Run: node --expose-gc dist/loadgen/bench/loadgen-bench.js [--quick]
+ */
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { Ledger } from '../src/ledger.js';
+import { systemClock } from '../src/rate/clock.js';
+import { RelayTarget } from '../src/driver/relay-driver.js';
+import { DelayQueue } from '../src/users/delay-queue.js';
+import { VirtualUser } from '../src/users/virtual-user.js';
+import { LocalWorker } from '../src/worker/local-worker.js';
+import { makePlan } from '../src/worker/plan.js';
+import type { WorkerResult } from '../src/worker/contract.js';
+import { runPaced } from '../src/worker/pacing.js';
+
+const SECRET = 'bench-secret-0123456789';
+const quick = process.argv.includes('--quick');
+
+async function startFakeRelay(): Promise<{ url: string; stop(): void }> {
+  const child = spawn(process.execPath, [new URL('./fake-relay.js', import.meta.url).pathname], { env: { ...process.env, RELAY_TOKEN_SECRET: SECRET }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (l) => resolve((JSON.parse(l) as { url: string }).url));
+    child.once('exit', (c) => reject(new Error(`fake relay exited ${c}`)));
+  });
+  return { url, stop: () => child.kill('SIGTERM') };
+}
+
+async function runAt(url: string, ratePerSec: number, durationMs: number, users: number, onCpu?: (usPerMsg: number) => void): Promise<WorkerResult> {
+  const plan = makePlan({
+    workerId: `bench${ratePerSec}`,
+    userPrefix: `b${Date.now().toString(36)}r${ratePerSec}-u`,
+    relays: [url],
+    tokenSecret: SECRET,
+    routingHint: false,
+    startAtMs: Date.now(),
+    connectRatePerSec: 5000,
+    workload: { users, ratePerSec, durationMs, warmupMs: 2000, drainMs: 5000, arrivals: 'poisson', recipients: { kind: 'pairs' }, sizes: { kind: 'fixed', bytes: 200 }, readDelayMs: 100 },
+  });
+  const w = new LocalWorker(plan.workerId);
+  let last = process.cpuUsage();
+  const perMsg: number[] = [];
+  w.onProgress((p) => {
+    const now = process.cpuUsage();
+    const cpuUs = now.user - last.user + (now.system - last.system);
+    last = now;
+    if (p.phase === 'measuring' && p.sentPerSec > 0) perMsg.push(cpuUs / p.sentPerSec); // intervals are ~1 s
+  });
+  await w.start(plan);
+  const r = await w.result();
+  perMsg.sort((a, b) => a - b);
+  if (onCpu !== undefined && perMsg.length > 0) onCpu(perMsg[Math.floor(perMsg.length / 2)]!);
+  return r;
+}
+
+async function idleMemoryPerUser(url: string, n: number): Promise<{ bytesPerUser: number; rssPerUser: number }> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  const settle = async () => {
+    for (let i = 0; i < 3; i++) {
+      gc?.();
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  const target = new RelayTarget({ relays: [url], routingHint: false });
+  const deps = { target, tokenSecret: SECRET, ledger: new Ledger(), sink: { latency() {}, sent() {}, acked() {}, delivered() {}, error() {} }, clock: systemClock, readQueue: new DelayQueue(0), plaintext: () => new Uint8Array(1) };
+  await settle();
+  const before = process.memoryUsage();
+  const users = Array.from({ length: n }, (_, i) => new VirtualUser(`idle${Date.now().toString(36)}-${i}`, deps));
+  const failures = await runPaced(n, 5000, 64, (i) => users[i]!.connect());
+  if (failures.length > 0) throw failures[0]!.error;
+  await settle();
+  const after = process.memoryUsage();
+  const heap = after.heapUsed + after.external + after.arrayBuffers - (before.heapUsed + before.external + before.arrayBuffers);
+  await target.close();
+  return { bytesPerUser: heap / n, rssPerUser: (after.rss - before.rss) / n };
+}
+
+const relay = await startFakeRelay();
+try {
+  process.stderr.write(`fake relay at ${relay.url}\n`);
+  // 1. CPU per message at a rate well inside the generator's reach.
+  let cpuUs = 0;
+  const r1 = await runAt(relay.url, 2000, quick ? 5000 : 10_000, 200, (v) => (cpuUs = v));
+  console.log(`1. CPU per encrypted message (full round trip incl. ack, ✓✓, read, records) at 2000 msg/s: ${cpuUs.toFixed(1)} µs → ${(1e6 / cpuUs).toFixed(0)} messages per core-second (lost ${r1.ledger.lost}, generator-bound ${r1.generatorBound})`);
+  // 2. Largest rate held without going generator-bound.
+  let best = 0;
+  for (const rate of quick ? [2000, 4000, 6000, 8000] : [1000, 2000, 3000, 4000, 5000, 6000, 8000]) {
+    const r = await runAt(relay.url, rate, 5000, 400);
+    const ok = !r.generatorBound && r.achievedRatePerSec >= 0.95 * rate;
+    console.log(`2. rate ${rate}/s: achieved ${r.achievedRatePerSec.toFixed(0)}/s, max schedule lag ${(r.maxScheduleLagUs / 1000).toFixed(1)} ms, generator-bound ${r.generatorBound}, delivered ${r.ledger.delivered}/${r.ledger.sent} → ${ok ? 'held' : 'NOT held'}`);
+    if (!ok) break;
+    best = rate;
+  }
+  console.log(`2. largest rate held by one worker (one core for the loadgen, the stand-in relay on the other): ${best} msg/s`);
+  // 3. Memory per idle connected user.
+  const n = quick ? 1000 : 3000;
+  const mem = await idleMemoryPerUser(relay.url, n);
+  console.log(`3. memory per idle connected user (${n} users): ${(mem.bytesPerUser / 1024).toFixed(1)} KiB heap+external, ${(mem.rssPerUser / 1024).toFixed(1)} KiB RSS`);
+} finally {
+  relay.stop();
+}

@@ -1,0 +1,81 @@
+/**
+ * One virtual user's conversations: per peer, a ConversationSender (me → peer) and a
+ * ConversationReceiver (peer → me), keyed from the peer's X25519 identity key, which is fetched
+ * once per peer over the protocol (`fetchKeys`) and cached. Single-threaded.
+ *
+ * Key bundle layout on the wire (publishKeys/keys): identityKey = raw X25519 identity key,
+ * signedPrekey = raw X25519 prekey, signature = Ed25519 signing public key (32 B) || Ed25519
+ * signature over signedPrekey (64 B). node:crypto has no XEdDSA, so the signing key travels in the
+ * signature field (crypto/identity.ts); the fetching client verifies it as the protocol asks.
+ */
+import { FRAME_TYPES, type KeysFrame, type PublishKeysFrame } from '../../../relay/protocol/src/index.js';
+import { ConversationReceiver, ConversationSender } from '../crypto/conversation.js';
+import { verifySignedPrekey, type Identity } from '../crypto/identity.js';
+import { loadgenError } from '../errors.js';
+
+export interface PeerSession {
+  readonly sender: ConversationSender;
+  readonly receiver: ConversationReceiver;
+}
+
+/** The publishKeys frame for `identity` (reqId chosen by the caller). */
+export function publishKeysFrame(identity: Identity, reqId: number): PublishKeysFrame {
+  const signature = new Uint8Array(32 + identity.signedPrekey.signature.length);
+  signature.set(identity.signingPublicKey, 0);
+  signature.set(identity.signedPrekey.signature, 32);
+  return { t: FRAME_TYPES.publishKeys, reqId, identityKey: identity.publicKey, signedPrekey: identity.signedPrekey.publicKey, signature };
+}
+
+/** True when the bundle's prekey signature verifies against the signing key it carries. */
+export function verifyBundle(keys: Pick<KeysFrame, 'signedPrekey' | 'signature'>): boolean {
+  if (keys.signature.length !== 96) return false;
+  return verifySignedPrekey(keys.signature.subarray(0, 32), keys.signedPrekey, keys.signature.subarray(32));
+}
+
+export class Conversations {
+  readonly #me: string;
+  readonly #identity: Identity;
+  readonly #fetch: (peerId: string) => Promise<KeysFrame>;
+  readonly #ready = new Map<string, PeerSession>();
+  readonly #loading = new Map<string, Promise<PeerSession>>();
+
+  /** `fetch` asks the target for a peer's bundle (rejects on error/timeout). */
+  constructor(me: string, identity: Identity, fetch: (peerId: string) => Promise<KeysFrame>) {
+    this.#me = me;
+    this.#identity = identity;
+    this.#fetch = fetch;
+  }
+
+  /** The session with `peerId` if its keys are already here (synchronous fast path). */
+  get(peerId: string): PeerSession | undefined {
+    return this.#ready.get(peerId);
+  }
+
+  get size(): number {
+    return this.#ready.size;
+  }
+
+  /** The session with `peerId`, fetching and verifying its keys once. Rejects with RB_LOADGEN_KEYS. */
+  ensure(peerId: string): Promise<PeerSession> {
+    const ready = this.#ready.get(peerId);
+    if (ready !== undefined) return Promise.resolve(ready);
+    let loading = this.#loading.get(peerId);
+    if (loading === undefined) {
+      loading = this.#load(peerId).finally(() => this.#loading.delete(peerId));
+      this.#loading.set(peerId, loading);
+    }
+    return loading;
+  }
+
+  async #load(peerId: string): Promise<PeerSession> {
+    const keys = await this.#fetch(peerId);
+    if (!verifyBundle(keys)) throw loadgenError('RB_LOADGEN_KEYS', `The prekey signature of ${peerId} does not verify.`);
+    const own = this.#identity.privateKey;
+    const session: PeerSession = {
+      sender: new ConversationSender({ ownPrivateKey: own, peerPublicKey: keys.identityKey, fromId: this.#me, toId: peerId }),
+      receiver: new ConversationReceiver({ ownPrivateKey: own, peerPublicKey: keys.identityKey, fromId: peerId, toId: this.#me }),
+    };
+    this.#ready.set(peerId, session);
+    return session;
+  }
+}

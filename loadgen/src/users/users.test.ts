@@ -1,0 +1,45 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { generateIdentity } from '../crypto/identity.js';
+import { publishKeysFrame, verifyBundle } from './conversations.js';
+import { DelayQueue } from './delay-queue.js';
+import { Ledger } from '../ledger.js';
+
+test('key bundle: signing key travels in the signature field and verifies; a forged prekey does not', () => {
+  const id = generateIdentity();
+  const f = publishKeysFrame(id, 7);
+  assert.equal(f.reqId, 7);
+  assert.equal(f.signature.length, 96);
+  assert.ok(verifyBundle(f));
+  const other = generateIdentity();
+  assert.equal(verifyBundle({ ...f, signedPrekey: other.signedPrekey.publicKey }), false);
+  assert.equal(verifyBundle({ ...f, signature: f.signature.subarray(32) }), false);
+});
+
+test('delay queue: runs in push order after the delay, one timer; 0 delay runs at once; flush runs all', async () => {
+  const out: number[] = [];
+  const q = new DelayQueue(30);
+  q.push(() => out.push(1));
+  q.push(() => out.push(2));
+  assert.equal(out.length, 0);
+  await new Promise((r) => setTimeout(r, 60));
+  assert.deepEqual(out, [1, 2]);
+  q.push(() => out.push(3));
+  q.flush();
+  assert.deepEqual(out, [1, 2, 3]);
+  q.close();
+  new DelayQueue(0).push(() => out.push(4));
+  assert.deepEqual(out, [1, 2, 3, 4]);
+});
+
+test('ledger.onReplay: a copy of a delivered msgId is a re-delivery, a copy under another msgId is a duplicate; neither is delivered', () => {
+  const l = new Ledger();
+  l.expect('a:0', { from: 'a', to: 'b', counter: 0, intendedUs: 1, sentUs: 2 });
+  l.onAck('a:0', 3);
+  assert.equal(l.onDeliver('a:0', 'b', 0, 4).outcome, 'first');
+  assert.equal(l.onReplay('a:0'), 'redelivered');
+  assert.equal(l.onReplay('a:0.dup'), 'duplicate');
+  const c = l.finish();
+  assert.deepEqual([c.delivered, c.redelivered, c.duplicated, c.lost], [1, 1, 1, 0]);
+  assert.equal(l.liveCounts().duplicated, 1);
+});

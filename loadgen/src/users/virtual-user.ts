@@ -1,0 +1,377 @@
+/**
+ * One virtual user: an identity (published with publishKeys on its first connection), one
+ * connection to the target, per-peer E2EE sessions (conversations.ts), and the client side of the
+ * protocol: ack ✓, deliver → decrypt → received (→ read after readDelayMs), receipt → receiptSeen.
+ * Every event goes to the worker's Ledger (exact counts) and MeasurementSink (latencies, µs).
+ *
+ * Latency definitions (one clock: the worker holds both ends of every conversation):
+ *   ack              = ack arrival − intended send
+ *   e2eCorrected     = decrypted at recipient − intended send (coordinated-omission-free)
+ *   e2eUncorrected   = decrypted at recipient − actual send (the frame handed to the socket)
+ *   storeForward     = decrypted − intended, instead of e2e*, when the message was intended before
+ *                      the recipient's current connection came up (it waited for the recipient)
+ *   deliveredReceipt / readReceipt = receipt arrival at the sender − intended send
+ *   hop*             = differences of the relay stamps; hopGatewayToClient = arrival − gwOutUs
+ *                      (hops only for live deliveries, not store-and-forward)
+ * msgIds are `<userId>:<n>` with n = 0, 1, 2, … per user object: deterministic, unique per
+ * recipient as long as user ids are unique per run (the plan's userPrefix).
+ * Single-threaded; every method returns without blocking.
+ */
+import {
+  FRAME_TYPES,
+  RECEIPT_KIND,
+  isRelaybenchError,
+  signToken,
+  wireError,
+  type ClientFrame,
+  type DeliverFrame,
+  type KeysFrame,
+  type SendFrame,
+  type ServerFrame,
+} from '../../../relay/protocol/src/index.js';
+import { generateIdentity, type Identity } from '../crypto/identity.js';
+import { loadgenError } from '../errors.js';
+import type { Ledger } from '../ledger.js';
+import type { Clock } from '../rate/clock.js';
+import type { Connection, Target } from '../driver/target.js';
+import { Conversations, publishKeysFrame, type PeerSession } from './conversations.js';
+import type { DelayQueue } from './delay-queue.js';
+import type { MeasurementSink } from './sink.js';
+
+export interface VirtualUserDeps {
+  readonly target: Target;
+  readonly tokenSecret: string;
+  readonly ledger: Ledger;
+  readonly sink: MeasurementSink;
+  readonly clock: Clock;
+  /** Shared FIFO that runs `read` confirmations readDelayMs after delivery. */
+  readonly readQueue: DelayQueue;
+  /** Plaintext bytes for the next message (the content is irrelevant; its size matters). */
+  readonly plaintext: () => Uint8Array;
+  /** Request (publishKeys/fetchKeys) timeout, ms (default 10 s). */
+  readonly requestTimeoutMs?: number;
+  /** Sends in flight (not yet acked) before later ones wait in the outbox (default 1000). */
+  readonly maxInFlight?: number;
+}
+
+type Pending = { resolve: (f: ServerFrame) => void; reject: (e: unknown) => void; timer: NodeJS.Timeout };
+
+export class VirtualUser {
+  readonly id: string;
+  readonly identity: Identity;
+  readonly #deps: VirtualUserDeps;
+  readonly #convs: Conversations;
+  readonly #requests = new Map<number, Pending>();
+  /** Deliveries waiting for the sender's keys, per peer, in arrival order. */
+  readonly #inbox = new Map<string, { frame: DeliverFrame; arrivalUs: number }[]>();
+  /** msgId → connection generation it was delivered on (read is only valid on that connection). */
+  readonly #pendingReads = new Map<string, number>();
+  #conn: Connection | null = null;
+  /** Grows with every connect() (a connection object, reconnecting by itself inside). */
+  #connGen = 0;
+  /** Grows with every welcome: a `read` is valid only on the socket that got the deliver. */
+  #socketGen = 0;
+  #connectedSinceUs = Number.POSITIVE_INFINITY;
+  #published = false;
+  /** Arrivals not yet handed to the connection (FIFO; `#outHead` is the next one). */
+  #outbox: { to: string; intendedUs: number }[] = [];
+  #outHead = 0;
+  /** Sent, not yet acked: msgId → frame, resent after this user's own reconnect. */
+  readonly #inFlight = new Map<string, SendFrame>();
+  #waitingKeys = false;
+  #connecting: Promise<void> | null = null;
+  #seq = 0;
+  #reqId = 0;
+
+  constructor(id: string, deps: VirtualUserDeps, identity: Identity = generateIdentity()) {
+    this.id = id;
+    this.identity = identity;
+    this.#deps = deps;
+    this.#convs = new Conversations(id, identity, (peer) => this.#fetchKeys(peer));
+  }
+
+  get online(): boolean {
+    return this.#conn !== null && this.#conn.state === 'open';
+  }
+
+  /** True while a connection object exists (open or reconnecting by itself). */
+  get connected(): boolean {
+    return this.#conn !== null;
+  }
+
+  get unacked(): number {
+    return this.#conn?.unacked ?? 0;
+  }
+
+  /** Connect (new epoch), and publish keys the first time. Rejects with RB_LOADGEN_*. Concurrent calls share one attempt. */
+  connect(): Promise<void> {
+    if (this.#conn !== null) return Promise.resolve();
+    if (this.#connecting === null) this.#connecting = this.#connect().finally(() => (this.#connecting = null));
+    return this.#connecting;
+  }
+
+  async #connect(): Promise<void> {
+    const token = signToken({ sub: this.id, expMs: Date.now() + 24 * 3_600_000 }, this.#deps.tokenSecret);
+    const connGen = ++this.#connGen;
+    const conn = await this.#deps.target.connect(
+      { userId: this.id, token },
+      {
+        // Frames still arriving on a connection this user is leaving are ignored: without our
+        // `received` the relay keeps those messages and replays them on the next connection.
+        onFrame: (f) => {
+          if (this.#connGen === connGen) this.#onFrame(f);
+        },
+        onOpen: ({ atUs, connection }) => {
+          if (this.#connGen !== connGen) return;
+          this.#conn = connection; // before connect() resolves: replayed deliveries may follow welcome at once
+          this.#connectedSinceUs = atUs;
+          this.#socketGen++;
+        },
+        onError: (code) => this.#error(code),
+      },
+    );
+    if (this.#connGen !== connGen) {
+      await conn.close(); // went offline while connecting
+      return;
+    }
+    this.#conn = conn;
+    for (const frame of this.#inFlight.values()) conn.send(frame);
+    if (this.#connectedSinceUs === Number.POSITIVE_INFINITY) this.#connectedSinceUs = this.#deps.clock.nowUs();
+    if (!this.#published) {
+      await this.#request(publishKeysFrame(this.identity, ++this.#reqId));
+      this.#published = true;
+    }
+    this.#pump();
+  }
+
+  /** Go offline on purpose (churn): confirm pending reads first (the user read before leaving), then close. */
+  async goOffline(): Promise<void> {
+    const conn = this.#conn;
+    if (conn === null) return;
+    for (const [msgId, gen] of this.#pendingReads) if (gen === this.#socketGen) conn.send({ t: FRAME_TYPES.read, msgId });
+    this.#pendingReads.clear();
+    this.#conn = null;
+    this.#connGen++;
+    this.#socketGen++;
+    this.#connectedSinceUs = Number.POSITIVE_INFINITY;
+    for (const [id, p] of this.#requests) {
+      clearTimeout(p.timer);
+      p.reject(loadgenError('RB_LOADGEN_TIMEOUT', 'The user went offline.'));
+      this.#requests.delete(id);
+    }
+    await conn.close();
+  }
+
+  /** Fetch peers' keys ahead of traffic (e.g. fixed pairs, groups). */
+  async prefetch(peerIds: readonly string[]): Promise<void> {
+    await Promise.all(peerIds.map((p) => this.#convs.ensure(p)));
+  }
+
+  /**
+   * One scheduled message to `to`, intended at `intendedUs`: queued in the outbox and sent as soon
+   * as the in-flight window and the peer's keys allow (fetchKeys once per peer; that wait counts
+   * in ack/e2e latency, not in schedule lag). Returns false when this user has no connection.
+   */
+  send(to: string, intendedUs: number): boolean {
+    if (this.#conn === null) return false;
+    this.#outbox.push({ to, intendedUs });
+    this.#pump();
+    return true;
+  }
+
+  /** Messages waiting in the outbox. */
+  get queued(): number {
+    return this.#outbox.length - this.#outHead;
+  }
+
+  /** Confirm every pending read now (end of run). */
+  flushReads(): void {
+    for (const msgId of [...this.#pendingReads.keys()]) this.#read(msgId);
+  }
+
+  #pump(): void {
+    const window = this.#deps.maxInFlight ?? 1000;
+    while (this.#outHead < this.#outbox.length && this.#inFlight.size < window && this.#conn !== null && !this.#waitingKeys) {
+      const item = this.#outbox[this.#outHead]!;
+      const session = this.#convs.get(item.to);
+      if (session === undefined) {
+        // Head-of-line: keep the user's send order while its keys arrive.
+        this.#waitingKeys = true;
+        this.#convs.ensure(item.to).then(
+          () => {
+            this.#waitingKeys = false;
+            this.#pump();
+          },
+          (e) => {
+            this.#waitingKeys = false;
+            this.#error(isRelaybenchError(e) ? e.code : 'RB_LOADGEN_KEYS');
+            if (this.#outbox[this.#outHead] === item) this.#outHead++; // give this message up
+            this.#pump();
+          },
+        );
+        return;
+      }
+      this.#outHead++;
+      this.#sendWith(session, item.to, item.intendedUs);
+    }
+    if (this.#outHead > 1024 && this.#outHead * 2 > this.#outbox.length) {
+      this.#outbox = this.#outbox.slice(this.#outHead);
+      this.#outHead = 0;
+    }
+  }
+
+  #sendWith(session: PeerSession, to: string, intendedUs: number): void {
+    const conn = this.#conn!;
+    const msg = session.sender.encrypt(this.#deps.plaintext(), { sentAtUs: intendedUs });
+    const msgId = `${this.id}:${this.#seq++}`;
+    const sentUs = this.#deps.clock.nowUs();
+    this.#deps.ledger.expect(msgId, { from: this.id, to, counter: msg.counter, intendedUs, sentUs });
+    const frame: SendFrame = { t: FRAME_TYPES.send, msgId, to, header: msg.header, ciphertext: msg.ciphertext };
+    this.#inFlight.set(msgId, frame);
+    conn.send(frame);
+    this.#deps.sink.sent();
+  }
+
+  #onFrame(f: ServerFrame): void {
+    switch (f.t) {
+      case FRAME_TYPES.deliver:
+        return this.#onDeliver(f, this.#deps.clock.nowUs());
+      case FRAME_TYPES.ack: {
+        if (this.#inFlight.delete(f.msgId)) this.#pump();
+        const nowUs = this.#deps.clock.nowUs();
+        const timing = this.#deps.ledger.onAck(f.msgId, nowUs);
+        if (timing !== undefined) {
+          this.#deps.sink.acked();
+          this.#deps.sink.latency('ack', nowUs - timing.intendedUs);
+        }
+        return;
+      }
+      case FRAME_TYPES.receipt: {
+        const nowUs = this.#deps.clock.nowUs();
+        const read = f.kind === RECEIPT_KIND.read;
+        const timing = this.#deps.ledger.onReceipt(f.msgId, read ? 'read' : 'delivered');
+        if (timing !== undefined) this.#deps.sink.latency(read ? 'readReceipt' : 'deliveredReceipt', nowUs - timing.intendedUs);
+        return this.#send({ t: FRAME_TYPES.receiptSeen, msgId: f.msgId, kind: f.kind });
+      }
+      case FRAME_TYPES.keys:
+      case FRAME_TYPES.keysPublished:
+        return this.#settle(f.reqId, f);
+      case FRAME_TYPES.error: {
+        const spec = wireError(f.code);
+        this.#error(`WIRE_${spec.name}`);
+        if (f.reqId !== undefined) this.#settle(f.reqId, f);
+        // A refused send will never be acked: free its slot (retriable ones are resent by the driver).
+        if (f.msgId !== undefined && !spec.retriable && this.#inFlight.delete(f.msgId)) this.#pump();
+        return;
+      }
+      default:
+        return; // welcome (handled by the driver), pong
+    }
+  }
+
+  #onDeliver(frame: DeliverFrame, arrivalUs: number): void {
+    const session = this.#convs.get(frame.from);
+    const waiting = this.#inbox.get(frame.from);
+    if (session !== undefined && waiting === undefined) return this.#open(session, frame, arrivalUs);
+    if (waiting !== undefined) return void waiting.push({ frame, arrivalUs });
+    const queue = [{ frame, arrivalUs }];
+    this.#inbox.set(frame.from, queue);
+    this.#convs.ensure(frame.from).then(
+      (s) => {
+        this.#inbox.delete(frame.from);
+        for (const item of queue) this.#open(s, item.frame, item.arrivalUs);
+      },
+      (e) => {
+        this.#inbox.delete(frame.from);
+        this.#error(isRelaybenchError(e) ? e.code : 'RB_LOADGEN_KEYS');
+        for (const item of queue) this.#deps.ledger.onDecryptFailure(item.frame.msgId);
+      },
+    );
+  }
+
+  /** Decrypt and account one delivery; always answers `received` (a duplicate too, or the relay keeps re-delivering it). */
+  #open(session: PeerSession, f: DeliverFrame, arrivalUs: number): void {
+    const { ledger, sink, clock } = this.#deps;
+    const result = session.receiver.decrypt(f.header, f.ciphertext);
+    const nowUs = clock.nowUs();
+    if (result.ok) {
+      const { outcome, timing } = ledger.onDeliver(f.msgId, this.id, result.counter, nowUs);
+      if (outcome === 'first' && timing !== undefined) {
+        sink.delivered();
+        if (timing.intendedUs < this.#connectedSinceUs) sink.latency('storeForward', nowUs - timing.intendedUs);
+        else {
+          sink.latency('e2eCorrected', nowUs - timing.intendedUs);
+          sink.latency('e2eUncorrected', nowUs - timing.sentUs);
+          const s = f.stamps;
+          if (s.gwInUs !== undefined && s.producedUs !== undefined) sink.latency('hopGatewayToProduce', s.producedUs - s.gwInUs);
+          if (s.producedUs !== undefined && s.routedUs !== undefined) sink.latency('hopProduceToRouter', s.routedUs - s.producedUs);
+          if (s.routedUs !== undefined && s.gwOutUs !== undefined) sink.latency('hopRouterToGateway', s.gwOutUs - s.routedUs);
+          if (s.gwOutUs !== undefined) sink.latency('hopGatewayToClient', arrivalUs - s.gwOutUs);
+        }
+        this.#pendingReads.set(f.msgId, this.#socketGen);
+        this.#deps.readQueue.push(() => this.#read(f.msgId));
+      }
+    } else if (result.reason === 'replay') {
+      ledger.onReplay(f.msgId);
+    } else {
+      ledger.onDecryptFailure(f.msgId);
+      this.#error('RB_LOADGEN_DECRYPT');
+    }
+    this.#send({ t: FRAME_TYPES.received, msgId: f.msgId });
+  }
+
+  #read(msgId: string): void {
+    const gen = this.#pendingReads.get(msgId);
+    if (gen === undefined) return;
+    this.#pendingReads.delete(msgId);
+    if (gen === this.#socketGen) this.#send({ t: FRAME_TYPES.read, msgId });
+  }
+
+  #send(frame: ClientFrame): void {
+    this.#conn?.send(frame);
+  }
+
+  #error(code: string): void {
+    this.#deps.ledger.onError(code);
+    this.#deps.sink.error(code);
+  }
+
+  async #fetchKeys(peerId: string): Promise<KeysFrame> {
+    let last: unknown;
+    for (let attempt = 0; attempt < 6; attempt++) {
+      try {
+        const f = await this.#request({ t: FRAME_TYPES.fetchKeys, reqId: ++this.#reqId, userId: peerId });
+        if (f.t === FRAME_TYPES.keys) return f;
+        last = new Error(`error ${f.t === FRAME_TYPES.error ? wireError(f.code).name : f.t}`);
+      } catch (e) {
+        last = e;
+        if (this.#conn === null) break;
+      }
+      await new Promise((r) => setTimeout(r, 250 * (attempt + 1)));
+    }
+    throw loadgenError('RB_LOADGEN_KEYS', `fetchKeys ${peerId}: ${last instanceof Error ? last.message : String(last)}.`, last);
+  }
+
+  /** Send a request frame with a reqId; resolves with its answer (keys/keysPublished or error). */
+  #request(frame: ClientFrame & { reqId: number }): Promise<ServerFrame> {
+    const conn = this.#conn;
+    if (conn === null) return Promise.reject(loadgenError('RB_LOADGEN_CONNECT', `${this.id} is offline.`));
+    return new Promise((resolve, reject) => {
+      const timeoutMs = this.#deps.requestTimeoutMs ?? 10_000;
+      const timer = setTimeout(() => {
+        this.#requests.delete(frame.reqId);
+        reject(loadgenError('RB_LOADGEN_TIMEOUT', `No answer to request ${frame.reqId} of ${this.id} in ${timeoutMs} ms.`));
+      }, timeoutMs);
+      this.#requests.set(frame.reqId, { resolve, reject, timer });
+      conn.send(frame);
+    });
+  }
+
+  #settle(reqId: number, f: ServerFrame): void {
+    const p = this.#requests.get(reqId);
+    if (p === undefined) return;
+    this.#requests.delete(reqId);
+    clearTimeout(p.timer);
+    p.resolve(f);
+  }
+}

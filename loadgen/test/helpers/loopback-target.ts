@@ -1,0 +1,109 @@
+/**
+ * An in-memory Target for unit tests: plays a perfect relay in-process (welcome, key directory,
+ * ack, deliver to the recipient's connection or hold until it connects, ✓✓ and read receipts).
+ * Answers are asynchronous (setImmediate), as over a socket. `tamper(msgId)` flips a ciphertext
+ * bit of that message's delivery.
+ */
+import { FRAME_TYPES, PROTOCOL_VERSION, RECEIPT_KIND, WIRE_ERRORS, nowUs, type ClientFrame, type DeliverFrame, type ServerFrame } from '../../../relay/protocol/src/index.js';
+import type { Connection, ConnectionEvents, ConnectionState, Target, UserCredentials } from '../../src/driver/target.js';
+
+export class LoopbackTarget implements Target {
+  readonly kind = 'relay' as const;
+  readonly #conns = new Map<string, LoopConn>();
+  readonly #pending = new Map<string, ServerFrame[]>();
+  readonly #keys = new Map<string, { identityKey: Uint8Array; signedPrekey: Uint8Array; signature: Uint8Array }>();
+  readonly #from = new Map<string, string>();
+  readonly tampered = new Set<string>();
+
+  async init(): Promise<void> {}
+
+  get openConnections(): number {
+    return this.#conns.size;
+  }
+
+  async connect(user: UserCredentials, events: ConnectionEvents): Promise<Connection> {
+    const c = new LoopConn(this, user.userId, events);
+    this.#conns.set(user.userId, c);
+    await new Promise((r) => setImmediate(r));
+    events.onFrame({ t: FRAME_TYPES.welcome, v: PROTOCOL_VERSION, userId: user.userId, gatewayId: 'loop', serverTimeUs: nowUs() });
+    events.onOpen?.({ reconnect: false, atUs: nowUs(), connection: c });
+    for (const f of this.#pending.get(user.userId)?.splice(0) ?? []) c.later(f);
+    return c;
+  }
+
+  #to(user: string, f: ServerFrame): void {
+    const c = this.#conns.get(user);
+    if (c !== undefined) return c.later(f);
+    let q = this.#pending.get(user);
+    if (q === undefined) this.#pending.set(user, (q = []));
+    q.push(f);
+  }
+
+  handle(c: LoopConn, f: ClientFrame): void {
+    switch (f.t) {
+      case FRAME_TYPES.publishKeys:
+        this.#keys.set(c.userId, { identityKey: f.identityKey, signedPrekey: f.signedPrekey, signature: f.signature });
+        return c.later({ t: FRAME_TYPES.keysPublished, reqId: f.reqId });
+      case FRAME_TYPES.fetchKeys: {
+        const k = this.#keys.get(f.userId);
+        return c.later(k === undefined ? { t: FRAME_TYPES.error, code: WIRE_ERRORS.KEYS_NOT_FOUND.code, reason: 'none', reqId: f.reqId } : { t: FRAME_TYPES.keys, reqId: f.reqId, userId: f.userId, ...k });
+      }
+      case FRAME_TYPES.send: {
+        const gwInUs = nowUs();
+        this.#from.set(f.msgId, c.userId);
+        c.later({ t: FRAME_TYPES.ack, msgId: f.msgId, stamps: { gwInUs, producedUs: nowUs() } });
+        let ciphertext = f.ciphertext;
+        if (this.tampered.has(f.msgId)) {
+          ciphertext = Uint8Array.from(ciphertext);
+          ciphertext[0]! ^= 1;
+        }
+        const d: DeliverFrame = { t: FRAME_TYPES.deliver, msgId: f.msgId, from: c.userId, header: f.header, ciphertext, stamps: { gwInUs, producedUs: gwInUs, routedUs: gwInUs, gwOutUs: nowUs() } };
+        return this.#to(f.to, d);
+      }
+      case FRAME_TYPES.received:
+      case FRAME_TYPES.read: {
+        const sender = this.#from.get(f.msgId);
+        if (sender === undefined) return;
+        const kind = f.t === FRAME_TYPES.read ? RECEIPT_KIND.read : RECEIPT_KIND.delivered;
+        return this.#to(sender, { t: FRAME_TYPES.receipt, msgId: f.msgId, kind, by: c.userId, stamps: {} });
+      }
+      default:
+        return;
+    }
+  }
+
+  drop(c: LoopConn): void {
+    if (this.#conns.get(c.userId) === c) this.#conns.delete(c.userId);
+  }
+
+  async close(): Promise<void> {
+    this.#conns.clear();
+  }
+}
+
+class LoopConn implements Connection {
+  #state: ConnectionState = 'open';
+  constructor(
+    readonly target: LoopbackTarget,
+    readonly userId: string,
+    readonly events: ConnectionEvents,
+  ) {}
+  get state(): ConnectionState {
+    return this.#state;
+  }
+  get unacked(): number {
+    return 0;
+  }
+  send(frame: ClientFrame): void {
+    if (this.#state === 'open') this.target.handle(this, frame);
+  }
+  later(f: ServerFrame): void {
+    setImmediate(() => {
+      if (this.#state === 'open') this.events.onFrame(f);
+    });
+  }
+  async close(): Promise<void> {
+    this.#state = 'closed';
+    this.target.drop(this);
+  }
+}
