@@ -26,15 +26,15 @@ kafka-jars: build
 # Unit tests run concurrently; integration tests (real Kafka JVMs) one file at a time,
 # since two cores cannot host several clusters at once without timing out.
 test: build kafka-jars lint
-	node --test --test-concurrency=2 $$(find dist -name '*.test.js' -not -path '*/integration/*' | sort)
-	node --test --test-concurrency=1 $$(find dist -path '*/integration/*' -name '*.test.js' | sort)
+	node --test --test-concurrency=2 --test-timeout=300000 $$(find dist -name '*.test.js' -not -path '*/integration/*' | sort)
+	node --test --test-concurrency=1 --test-timeout=600000 $$(find dist -path '*/integration/*' -name '*.test.js' | sort)
 	@$(MAKE) --no-print-directory check-leftovers
 
 test-unit: build
 	node --test $$(find dist -name '*.test.js' -not -path '*/integration/*' | sort)
 
 test-integration: build kafka-jars
-	node --test --test-concurrency=1 $$(find dist -path '*/integration/*' -name '*.test.js' | sort)
+	node --test --test-concurrency=1 --test-timeout=600000 $$(find dist -path '*/integration/*' -name '*.test.js' | sort)
 
 bench: build kafka-jars
 	$(CLI) run

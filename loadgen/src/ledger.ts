@@ -83,12 +83,15 @@ interface Entry {
   readonly sentUs: number;
   readonly conversation: ConversationState;
   flags: number;
+  producedUs?: number;
 }
 
 /** Timing of an expected message, returned by onAck/onDeliver for latency recording. */
 export interface EntryTiming {
   readonly intendedUs: number;
   readonly sentUs: number;
+  /** The relay's `ack.stamps.producedUs` (µs, when the produce was acknowledged), if the ack came first. */
+  readonly producedUs?: number;
 }
 
 export class Ledger {
@@ -135,10 +138,11 @@ export class Ledger {
   }
 
   /** ✓ from the relay. Returns the timing on the first ack of a known msgId, else undefined. */
-  onAck(msgId: string, _nowUs: number): EntryTiming | undefined {
+  onAck(msgId: string, _nowUs: number, producedUs?: number): EntryTiming | undefined {
     const entry = this.#entries.get(msgId);
     if (entry === undefined || entry.flags & ACKED) return undefined;
     entry.flags |= ACKED;
+    if (producedUs !== undefined) entry.producedUs = producedUs;
     this.#acked++;
     this.#maybeRetire(msgId, entry);
     return entry;

@@ -47,7 +47,10 @@ export async function startRelayProcess(brokers: readonly string[], opts: { gate
         // not ours
       }
     });
-    proc.exited.then(({ code }) => reject(new Error(`relay ${opts.gatewayId} exited ${code}: ${stderr.slice(-2000)}`)));
+    proc.exited.then(({ code }) => {
+      clearTimeout(timer);
+      reject(new Error(`relay ${opts.gatewayId} exited ${code}: ${stderr.slice(-2000)}`));
+    });
   });
   return {
     proc,

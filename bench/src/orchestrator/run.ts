@@ -204,6 +204,7 @@ async function runSegment(cfg: RunConfig, deps: RunDeps, c: SegmentContext): Pro
   let view: ProgressView | undefined;
   const workers = plans.map((p) => deps.createWorker(p.workerId, join(c.dir, 'workers')));
   c.running.splice(0, c.running.length, ...workers);
+  let timer: NodeJS.Timeout | undefined;
   try {
     for (const [i, w] of workers.entries()) {
       w.onProgress((p) => view?.update(p));
@@ -217,7 +218,6 @@ async function runSegment(cfg: RunConfig, deps: RunDeps, c: SegmentContext): Pro
     }
     // A hard deadline: the planned wall time plus slack; past it, workers are stopped (they still write results).
     const deadlineMs = lead + segmentWallMs(c.seg, s) + 120_000;
-    let timer: NodeJS.Timeout | undefined;
     const overrun = new Promise<void>((resolve) => (timer = setTimeout(resolve, deadlineMs)));
     const all = Promise.all(workers.map((w) => w.result()));
     const first = await Promise.race([all.then(() => 'done' as const), overrun.then(() => 'overrun' as const), c.fleet.failed]);
@@ -229,6 +229,8 @@ async function runSegment(cfg: RunConfig, deps: RunDeps, c: SegmentContext): Pro
     }
     return await Promise.race([all, c.fleet.failed]);
   } finally {
+    // Also on failure: a pending deadline timer would keep the process alive for minutes.
+    clearTimeout(timer);
     view?.end();
   }
 }

@@ -239,7 +239,7 @@ export class VirtualUser {
       case FRAME_TYPES.ack: {
         if (this.#inFlight.delete(f.msgId)) this.#pump();
         const nowUs = this.#deps.clock.nowUs();
-        const timing = this.#deps.ledger.onAck(f.msgId, nowUs);
+        const timing = this.#deps.ledger.onAck(f.msgId, nowUs, f.stamps.producedUs);
         if (timing !== undefined) {
           this.#deps.sink.acked();
           this.#deps.sink.latency('ack', nowUs - timing.intendedUs);
@@ -303,8 +303,11 @@ export class VirtualUser {
           sink.latency('e2eCorrected', nowUs - timing.intendedUs);
           sink.latency('e2eUncorrected', nowUs - timing.sentUs);
           const s = f.stamps;
-          if (s.gwInUs !== undefined && s.producedUs !== undefined) sink.latency('hopGatewayToProduce', s.producedUs - s.gwInUs);
-          if (s.producedUs !== undefined && s.routedUs !== undefined) sink.latency('hopProduceToRouter', s.routedUs - s.producedUs);
+          // The ack's producedUs (µs, the gateway's clock when acks=all came back) beats the
+          // deliver's, which is the broker's millisecond LogAppendTime.
+          const producedUs = timing.producedUs ?? s.producedUs;
+          if (s.gwInUs !== undefined && producedUs !== undefined) sink.latency('hopGatewayToProduce', producedUs - s.gwInUs);
+          if (producedUs !== undefined && s.routedUs !== undefined) sink.latency('hopProduceToRouter', s.routedUs - producedUs);
           if (s.routedUs !== undefined && s.gwOutUs !== undefined) sink.latency('hopRouterToGateway', s.gwOutUs - s.routedUs);
           if (s.gwOutUs !== undefined) sink.latency('hopGatewayToClient', arrivalUs - s.gwOutUs);
         }

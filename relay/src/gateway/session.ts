@@ -59,6 +59,8 @@ export class Session {
   /** Messages delivered on this connection and not yet read: msgId → sender and ✓✓ state. Bounded. */
   #unconfirmed = new Map<string, { from: string; received: boolean }>();
   alive = true;
+  /** Pushes that arrive between registration and welcome wait here (PROTOCOL §5.1: welcome first). */
+  #early: PendingItem[] | null = [];
 
   constructor(ws: WebSocket, ctx: GatewayContext) {
     this.ws = ws;
@@ -83,6 +85,10 @@ export class Session {
   /** Pushes pending items (from the router, local or via relay.deliver). */
   push(items: readonly PendingItem[]): void {
     if (this.#closed) return;
+    if (this.#early !== null) {
+      this.#early.push(...items);
+      return;
+    }
     for (const item of items) {
       const stamps = { ...item.stamps, gwOutUs: nowUs() };
       if (item.type === 'message') {
@@ -199,7 +205,12 @@ export class Session {
     replaced?.close('REPLACED', 'a newer connection of this user');
     // Welcome only once the presence record is durable: from then on the router pushes here.
     this.#produce({ key: presenceKey(sub), to: sub, value: { k: 'p', gatewayId: this.#ctx.config.gatewayId, epoch } }, 'presence').then(
-      () => this.send({ t: FRAME_TYPES.welcome, v: PROTOCOL_VERSION, userId: sub, gatewayId: this.#ctx.config.gatewayId, serverTimeUs: nowUs() }),
+      () => {
+        this.send({ t: FRAME_TYPES.welcome, v: PROTOCOL_VERSION, userId: sub, gatewayId: this.#ctx.config.gatewayId, serverTimeUs: nowUs() });
+        const early = this.#early ?? [];
+        this.#early = null;
+        if (early.length > 0) this.push(early);
+      },
       () => this.#fail('UNAVAILABLE', 'SERVICE_RESTART', 'Kafka is unavailable'),
     );
   }

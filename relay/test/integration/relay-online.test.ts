@@ -114,6 +114,7 @@ test('integration: offline B gets 100 messages on reconnect to a different relay
   const b = await connectUser(relays[1]!.url, 'erin');
   clients.push(b);
   const delivered = await b.waitCount(isDeliver, 100, '100 deliveries');
+  assert.equal(b.frames[0]!.t, FRAME_TYPES.welcome, 'welcome comes before any replayed delivery');
   assert.deepEqual(delivered.map((d) => (d as { msgId: string }).msgId), ids, 'all 100, in send order');
   for (const d of delivered) b.send({ t: FRAME_TYPES.received, msgId: (d as { msgId: string }).msgId });
   const receipts = await a.waitCount((f) => isReceipt(f) && f.kind === RECEIPT_KIND.delivered, 100, '100 ✓✓');
