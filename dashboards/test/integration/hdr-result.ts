@@ -1,9 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { mergeSnapshots, percentiles } from '../../../loadgen/src/stats/period.js';
 import type { WorkerResult } from '../../../loadgen/src/worker/contract.js';
 
 /**
  * Finds the WorkerResult in the loadgen CLI's stdout: a JSON line that is the result itself, or
- * wraps it as `{ "result": … }` (any `event`). Returns the merged HDR e2eCorrected p99 (seconds)
+ * wraps it as `{ "result": … }` or names its file as `{ "event": "done", "result": "<path>" }`. Returns the merged HDR e2eCorrected p99 (seconds)
  * over the measured window and that window; throws with the expected shape when absent.
  */
 export function hdrP99FromLoadgenStdout(stdout: string, stage: 'e2eCorrected' = 'e2eCorrected'): { p99Seconds: number; count: number; measureStartMs: number; endedMs: number } {
@@ -12,8 +13,10 @@ export function hdrP99FromLoadgenStdout(stdout: string, stage: 'e2eCorrected' = 
     const t = line.trim();
     if (!t.startsWith('{')) continue;
     try {
-      const o = JSON.parse(t) as Partial<WorkerResult> & { result?: WorkerResult };
-      const candidate = Array.isArray(o.intervals) ? (o as WorkerResult) : o.result !== undefined && Array.isArray(o.result.intervals) ? o.result : undefined;
+      const o = JSON.parse(t) as Partial<WorkerResult> & { result?: WorkerResult | string };
+      // The CLI's last line is {"event":"done","result":"<path of the result file>"}.
+      const inner = typeof o.result === 'string' ? (JSON.parse(readFileSync(o.result, 'utf8')) as WorkerResult) : o.result;
+      const candidate = Array.isArray(o.intervals) ? (o as WorkerResult) : inner !== undefined && Array.isArray(inner.intervals) ? inner : undefined;
       if (candidate !== undefined) result = candidate;
     } catch {
       // not JSON
