@@ -16,6 +16,9 @@ import { connectUser, isAck, isDeliver, type TestClient } from '../../test/helpe
 import { FRAME_TYPES, partitionFor, nowUs } from '../../relay/protocol/src/index.js';
 
 const seconds = Number(process.argv[2] ?? 20);
+/** Scrape the relay's /metrics every N ms during the throughput test (0 = no scraper), as Prometheus would. */
+const scrapeMs = Number(process.argv[3] ?? 0);
+const onlyThroughput = process.argv.includes('--throughput-only');
 
 async function cpuSeconds(relay: RelayProcess): Promise<number> {
   const text = await (await fetch(`${relay.httpUrl}/metrics`)).text();
@@ -60,6 +63,19 @@ async function throughput(relay: RelayProcess): Promise<void> {
     pump();
   }
   await new Promise((res) => setTimeout(res, 3000)); // warm-up
+  let scrapes = 0;
+  let scrapeMsTotal = 0;
+  const scraper =
+    scrapeMs > 0
+      ? setInterval(() => {
+          const t = performance.now();
+          void fetch(`${relay.httpUrl}/metrics`).then(async (r) => {
+            await r.text();
+            scrapes++;
+            scrapeMsTotal += performance.now() - t;
+          });
+        }, scrapeMs)
+      : undefined;
   const cpu0 = await cpuSeconds(relay);
   const d0 = delivered;
   const t0 = performance.now();
@@ -68,6 +84,8 @@ async function throughput(relay: RelayProcess): Promise<void> {
   const cpu = (await cpuSeconds(relay)) - cpu0;
   const rate = (delivered - d0) / elapsed;
   running = false;
+  clearInterval(scraper);
+  if (scrapes > 0) console.log(`scraper: every ${scrapeMs} ms, ${scrapes} scrapes, ${(scrapeMsTotal / scrapes).toFixed(1)} ms per scrape (round trip)`);
   console.log(`throughput: ${rate.toFixed(0)} msg/s delivered (send + ✓ + deliver + received + ✓✓ receipt each), relay CPU ${(cpu / elapsed).toFixed(2)} cores → ${((delivered - d0) / cpu).toFixed(0)} msgs per relay core-second`);
   for (const [s, r] of pairs) {
     s.ws.terminate();
@@ -123,9 +141,11 @@ try {
   relays.push(await startRelayProcess(kafka.brokers, { gatewayId: 'bench-a' }));
   await waitAllReady(relays);
   await throughput(relays[0]!);
-  relays.push(await startRelayProcess(kafka.brokers, { gatewayId: 'bench-b' }));
-  await waitAllReady(relays);
-  await paths(relays);
+  if (!onlyThroughput) {
+    relays.push(await startRelayProcess(kafka.brokers, { gatewayId: 'bench-b' }));
+    await waitAllReady(relays);
+    await paths(relays);
+  }
 } finally {
   await Promise.all(relays.map((r) => r.stop()));
   await kafka.stop();
