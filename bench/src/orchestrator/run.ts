@@ -14,7 +14,8 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { KafkaCluster } from '../kafka/cluster.js';
 import type { ProvisionOptions } from '../kafka/provider.js';
-import type { PrometheusPlan, PrometheusServer, ScrapeTarget, StartPrometheusOptions } from '../prometheus/index.js';
+import type { CrossCheckResult, PrometheusPlan, PrometheusServer, ScrapeTarget, StartPrometheusOptions } from '../prometheus/index.js';
+import { crossCheck } from '../prometheus/index.js';
 import type { Worker, WorkerResult } from '../../../loadgen/src/worker/contract.js';
 import { evaluateAll } from '../gate/evaluate.js';
 import { assembleSummary } from '../results/assemble.js';
@@ -139,6 +140,7 @@ export async function runScenario(cfg: RunConfig, deps: RunDeps): Promise<RunOut
         break;
       }
     }
+    if (prometheus !== undefined) prometheusInfo = { ...prometheusInfo, crossCheck: await prometheusCrossCheck(prometheus, runId, done, intervals, log) };
     const summary = assembleSummary(
       {
         runId,
@@ -232,6 +234,27 @@ async function runSegment(cfg: RunConfig, deps: RunDeps, c: SegmentContext): Pro
     // Also on failure: a pending deadline timer would keep the process alive for minutes.
     clearTimeout(timer);
     view?.end();
+  }
+}
+
+/**
+ * Prometheus' own view of the first relay segment (histogram_quantile over the classic buckets,
+ * sent/delivered increases) beside the harness' HDR figures: a cross-check, never a gate.
+ */
+async function prometheusCrossCheck(prom: PrometheusServer, runId: string, done: readonly SegmentSummary[], intervals: readonly SegmentIntervals[], log: (line: string) => void): Promise<(CrossCheckResult & { hdrP99Seconds: number | null }) | { error: string }> {
+  const k = done.findIndex((d) => d.mode === 'relay');
+  const snaps = intervals[k]?.intervals ?? [];
+  const startMs = snaps[0]?.startMs ?? Date.now() - 1000;
+  const endMs = snaps.at(-1)?.endMs ?? Date.now();
+  try {
+    const result = await crossCheck(prom, { startMs, endMs, runId });
+    const hdrP99 = done[k]?.stages.e2eCorrected.p99;
+    log(`prometheus cross-check: histogram_quantile p99 ${result.p99Seconds === null ? 'n/a' : `${(result.p99Seconds * 1000).toFixed(1)} ms`} vs HDR p99 ${hdrP99 === undefined ? 'n/a' : `${(hdrP99 / 1000).toFixed(1)} ms`}`);
+    return { ...result, hdrP99Seconds: hdrP99 === undefined ? null : hdrP99 / 1e6 };
+  } catch (e) {
+    const error = e instanceof Error ? e.message : String(e);
+    log(`prometheus cross-check failed: ${error}`);
+    return { error };
   }
 }
 

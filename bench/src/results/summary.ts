@@ -55,7 +55,8 @@ export interface RunSummary {
   readonly versions: { readonly relaybench: string; readonly node: string; readonly kafka: string | null; readonly prometheus: string | null };
   readonly machine: { readonly cores: number; readonly cpuModel: string; readonly memoryBytes: number; readonly os: string; readonly arch: string };
   readonly kafka: { readonly provider: string; readonly brokers: number; readonly partitions: number };
-  readonly prometheus: { readonly status: string; readonly url: string | null };
+  /** `crossCheck`: Prometheus' histogram_quantile and counters over the first relay segment, beside the HDR p99. */
+  readonly prometheus: { readonly status: string; readonly url: string | null; readonly crossCheck?: unknown };
   readonly status: RunStatus;
   readonly exitCode: number;
   readonly valid: boolean;
