@@ -14,26 +14,12 @@ export const SUMMARY_SCHEMA_VERSION = 1;
 
 export type RunStatus = 'pass' | 'fail' | 'invalid' | 'interrupted';
 
-export interface SegmentSummary {
+/** One segment as stored: the merged figures (without per-interval histograms) plus its verdicts. */
+export interface SegmentSummary extends Omit<MergedSegment, 'intervals' | 'metricsUrls'> {
   readonly name: string;
   readonly mode: 'relay' | 'kafka-direct';
   readonly relays: number;
-  readonly workers: number;
   readonly durationMs: number;
-  readonly startedMs: number;
-  readonly measureStartMs: number;
-  readonly endedMs: number;
-  readonly targetRatePerSec: number;
-  readonly achievedRatePerSec: number;
-  readonly generatorBound: boolean;
-  readonly maxScheduleLagUs: number;
-  readonly peakConnections: number;
-  readonly maxRssBytes: number;
-  readonly ledger: LedgerCounts;
-  readonly stages: Readonly<Record<Stage, Percentiles>>;
-  readonly histograms: Readonly<Record<Stage, string>>;
-  readonly series: readonly SeriesPoint[];
-  readonly gating: Readonly<Partial<Record<Stage, StageSeries>>>;
   readonly objectives: readonly Verdict[];
   /** All objectives of this segment passed. */
   readonly held: boolean;
