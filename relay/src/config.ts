@@ -25,8 +25,12 @@ export interface RelayConfig {
   readonly rateBurst: number;
   readonly heartbeatMs: number;
   readonly helloTimeoutMs: number;
-  /** A socket whose unsent bytes exceed this is a slow reader: closed with 4009, its mail stays pending. */
+  /** Above this many unsent bytes on a socket, pushes wait in the connection's backlog. */
   readonly highWaterBytes: number;
+  /** A socket that stays above the high-water mark without draining this long is a slow reader: closed with 4009, its mail stays pending. */
+  readonly slowReaderMs: number;
+  /** Pushes waiting per connection before it counts as a slow reader whatever the time. */
+  readonly maxBacklogItems: number;
   readonly sessionTimeoutMs: number;
   /** Delivered-but-unconfirmed message ids remembered per connection (for received/read checks). */
   readonly maxUnconfirmedPerConnection: number;
@@ -51,6 +55,8 @@ export const RELAY_DEFAULTS = {
   heartbeatMs: 15_000,
   helloTimeoutMs: 10_000,
   highWaterBytes: 4 * 1024 * 1024,
+  slowReaderMs: 3000,
+  maxBacklogItems: 100_000,
   sessionTimeoutMs: 6000,
   maxUnconfirmedPerConnection: 20_000,
   drainTimeoutMs: 10_000,

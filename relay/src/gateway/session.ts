@@ -61,6 +61,9 @@ export class Session {
   alive = true;
   /** Pushes that arrive between registration and welcome wait here (PROTOCOL §5.1: welcome first). */
   #early: PendingItem[] | null = [];
+  #backlog: PendingItem[] = [];
+  #backlogHead = 0;
+  #drainTimer: NodeJS.Timeout | null = null;
 
   constructor(ws: WebSocket, ctx: GatewayContext) {
     this.ws = ws;
@@ -82,14 +85,29 @@ export class Session {
     return this.#epoch;
   }
 
-  /** Pushes pending items (from the router, local or via relay.deliver). */
+  /**
+   * Pushes pending items (from the router, local or via relay.deliver). Items wait in a backlog
+   * while the socket's send buffer is above the high-water mark, and go out as it drains: a
+   * large replay reaches a client that reads. A client whose buffer makes no progress for
+   * `slowReaderMs` (or whose backlog passes `maxBacklogItems`) is a slow reader: closed with
+   * 4009; whatever it did not confirm stays pending in Kafka and replays on reconnect.
+   */
   push(items: readonly PendingItem[]): void {
     if (this.#closed) return;
     if (this.#early !== null) {
       this.#early.push(...items);
       return;
     }
-    for (const item of items) {
+    for (const item of items) this.#backlog.push(item);
+    if (this.#backlog.length - this.#backlogHead > this.#ctx.config.maxBacklogItems) return this.#slowReader('backlog over its limit');
+    this.#flush();
+  }
+
+  #flush(): void {
+    const highWater = this.#ctx.config.highWaterBytes;
+    while (this.#backlogHead < this.#backlog.length && !this.#closed) {
+      if (this.ws.bufferedAmount > highWater) return this.#awaitDrain();
+      const item = this.#backlog[this.#backlogHead++]!;
       const stamps = { ...item.stamps, gwOutUs: nowUs() };
       if (item.type === 'message') {
         const v = item.value as { from: string; header: Uint8Array; ciphertext: Uint8Array };
@@ -99,8 +117,39 @@ export class Session {
         const v = item.value as { by: string };
         this.send({ t: FRAME_TYPES.receipt, msgId: item.msgId, kind: item.kind as ReceiptKind, by: v.by, stamps });
       }
-      if (this.#closed) return;
     }
+    this.#backlog = [];
+    this.#backlogHead = 0;
+  }
+
+  /** Polls (only while congested) until the send buffer drains below the mark, or gives up. */
+  #awaitDrain(): void {
+    if (this.#drainTimer !== null || this.#closed) return;
+    let lowest = this.ws.bufferedAmount;
+    let progressAt = performance.now();
+    this.#drainTimer = setInterval(() => {
+      const buffered = this.ws.bufferedAmount;
+      if (buffered < lowest) {
+        lowest = buffered;
+        progressAt = performance.now();
+      }
+      if (buffered <= this.#ctx.config.highWaterBytes) {
+        this.#stopDrainTimer();
+        this.#flush();
+      } else if (performance.now() - progressAt > this.#ctx.config.slowReaderMs) {
+        this.#slowReader('send buffer over the high-water mark');
+      }
+    }, 10);
+  }
+
+  #stopDrainTimer(): void {
+    if (this.#drainTimer !== null) clearInterval(this.#drainTimer);
+    this.#drainTimer = null;
+  }
+
+  #slowReader(reason: string): void {
+    this.#ctx.metrics.slowReaders.inc();
+    this.close('SLOW_READER', reason);
   }
 
   send(frame: ServerFrame): void {
@@ -109,16 +158,14 @@ export class Session {
     this.ws.send(bytes);
     this.#ctx.metrics.framesOut.inc({ type: frameName(frame.t) ?? 'unknown' });
     this.#ctx.metrics.bytesOut.inc(bytes.byteLength);
-    // A reader that falls this far behind is closed; its mail stays pending in Kafka.
-    if (this.ws.bufferedAmount > this.#ctx.config.highWaterBytes) {
-      this.#ctx.metrics.slowReaders.inc();
-      this.close('SLOW_READER', 'send buffer over the high-water mark');
-    }
+    if (this.ws.bufferedAmount > this.#ctx.config.highWaterBytes) this.#awaitDrain();
   }
 
   close(name: CloseCodeName, reason: string): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#stopDrainTimer();
+    this.#backlog = [];
     this.ws.close(CLOSE_CODES[name].code, reason.slice(0, 120));
     // A peer that never answers the close handshake is cut off.
     setTimeout(() => this.ws.terminate(), 2000).unref();
@@ -288,6 +335,8 @@ export class Session {
 
   #onClose(code: number): void {
     this.#closed = true;
+    this.#stopDrainTimer();
+    this.#backlog = [];
     if (this.#helloTimer !== null) clearTimeout(this.#helloTimer);
     this.#ctx.metrics.closes.inc({ code: String(code) });
     const user = this.#user;
