@@ -227,22 +227,7 @@ export class Ledger {
 
   /** Running counts without the end-of-run classification (lost and unacked are 0). O(1) except errorsByCode. */
   liveCounts(): LedgerCounts {
-    return {
-      sent: this.#sent,
-      acked: this.#acked,
-      delivered: this.#delivered,
-      deliveredReceipts: this.#deliveredReceipts,
-      readReceipts: this.#readReceipts,
-      lost: 0,
-      unacked: 0,
-      duplicated: this.#duplicated,
-      redelivered: this.#redelivered,
-      reordered: this.#reordered,
-      misdelivered: this.#misdelivered,
-      unexpected: this.#unexpected,
-      decryptFailures: this.#decryptFailures,
-      errorsByCode: Object.fromEntries(this.#errors),
-    };
+    return this.#counts(0, 0);
   }
 
   /** An error frame or client-side error, by stable code (e.g. 'RB_…'). */
@@ -258,6 +243,10 @@ export class Ledger {
       if (!(entry.flags & ACKED)) unacked++;
       else if (!(entry.flags & DELIVERED) && !(entry.flags & DECRYPT_FAILED)) lost++;
     }
+    return this.#counts(lost, unacked);
+  }
+
+  #counts(lost: number, unacked: number): LedgerCounts {
     return {
       sent: this.#sent,
       acked: this.#acked,
