@@ -1,4 +1,4 @@
-import type { RecipientChoice, SizeDistribution } from '../../../loadgen/src/worker/contract.js';
+import type { WorkloadShape } from '../../../loadgen/src/worker/contract.js';
 import type { Objective } from './objectives.js';
 
 /**
@@ -28,21 +28,14 @@ export interface Scenario {
   readonly ramp: ScenarioRamp | undefined;
 }
 
-export interface ScenarioWorkload {
-  /** Users over all workers. */
-  readonly users: number;
-  /** Messages/s over all workers. */
-  readonly ratePerSec: number;
-  readonly arrivals: 'poisson' | 'constant';
-  readonly rampUpMs: number;
-  readonly onlineFraction: number;
-  readonly churnPerSec: number;
-  readonly offlineMs: number;
-  readonly recipients: RecipientChoice;
-  readonly sizes: SizeDistribution;
-  readonly readDelayMs: number;
-  readonly seed: number;
-}
+/**
+ * The workload shape a scenario names, over all workers (users and ratePerSec are totals; the
+ * plans split them per worker). The fields are the workers' own (WorkloadShape), not a copy.
+ */
+export type ScenarioWorkload = Pick<
+  WorkloadShape,
+  'users' | 'ratePerSec' | 'arrivals' | 'rampUpMs' | 'onlineFraction' | 'churnPerSec' | 'offlineMs' | 'recipients' | 'sizes' | 'readDelayMs' | 'seed'
+>;
 
 /** One phase of a phased scenario (scale-out); unset fields inherit the scenario's. */
 export interface ScenarioPhase {
