@@ -142,6 +142,13 @@ export class Session {
     }, 10);
   }
 
+  /** A closed connection sends nothing more; what it held stays pending in Kafka. */
+  #dropBacklog(): void {
+    this.#stopDrainTimer();
+    this.#backlog = [];
+    this.#backlogHead = 0;
+  }
+
   #stopDrainTimer(): void {
     if (this.#drainTimer !== null) clearInterval(this.#drainTimer);
     this.#drainTimer = null;
@@ -164,8 +171,7 @@ export class Session {
   close(name: CloseCodeName, reason: string): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#stopDrainTimer();
-    this.#backlog = [];
+    this.#dropBacklog();
     this.ws.close(CLOSE_CODES[name].code, reason.slice(0, 120));
     // A peer that never answers the close handshake is cut off.
     setTimeout(() => this.ws.terminate(), 2000).unref();
@@ -335,8 +341,7 @@ export class Session {
 
   #onClose(code: number): void {
     this.#closed = true;
-    this.#stopDrainTimer();
-    this.#backlog = [];
+    this.#dropBacklog();
     if (this.#helloTimer !== null) clearTimeout(this.#helloTimer);
     this.#ctx.metrics.closes.inc({ code: String(code) });
     const user = this.#user;
