@@ -78,6 +78,47 @@ export interface WorkerPlan {
   readonly connectRatePerSec?: number;
   /** Partitions of the kafka-direct topic (default 12, like relay.mailbox). */
   readonly directPartitions?: number;
+  /** Faults this worker applies to its own users (client-side faults of a fault scenario). */
+  readonly clientFaults?: readonly ClientFault[];
+}
+
+/**
+ * A fault a worker applies to some of its own users at a planned instant:
+ * - `slow-readers`: a share of online users stop reading their sockets for `durationMs` (the relay
+ *   must close them as slow readers and keep serving the others; their mail waits in Kafka);
+ * - `reconnect-storm`: a share of online users drop their connections within `durationMs`
+ *   (0 = all at once) and reconnect with the driver's backoff and jitter.
+ */
+export interface ClientFault {
+  readonly action: 'slow-readers' | 'reconnect-storm';
+  /** When to apply it (ms since epoch). */
+  readonly atMs: number;
+  /** Share of this worker's online users affected, (0, 1]. */
+  readonly share: number;
+  readonly durationMs: number;
+}
+
+/** A fault or a recovery on the run's timeline (drawn on the report's latency-over-time chart). */
+export interface FaultEvent {
+  /** ms since epoch. */
+  readonly atMs: number;
+  readonly kind: 'fault' | 'recovery';
+  /** e.g. kill-relay, kill-broker, restart-broker, add-relay, drain-relay, slow-readers, reconnect-storm. */
+  readonly action: string;
+  readonly detail: string;
+}
+
+/**
+ * One user's disruption: its connection closed without the user asking (not churn), and when
+ * it worked again — the first ack or delivery for this user on a later connection.
+ */
+export interface Disruption {
+  readonly userId: string;
+  readonly closedAtMs: number;
+  /** Close code seen (1006 when the socket just died). */
+  readonly code: number;
+  /** null: it never worked again before the end of the run. */
+  readonly recoveredAtMs: number | null;
 }
 
 export interface WorkerProgress {
@@ -123,6 +164,10 @@ export interface WorkerResult {
   readonly peakConnections: number;
   readonly rssBytes: number;
   readonly metricsUrl?: string;
+  /** Unplanned connection losses of this worker's users and their recoveries (at most 100,000 kept). */
+  readonly disruptions?: readonly Disruption[];
+  /** Client-side faults this worker applied, and when they ended. */
+  readonly faultEvents?: readonly FaultEvent[];
 }
 
 /** Local and remote workers look the same to the bench. */
