@@ -123,6 +123,11 @@ export class Ledger {
     return this.#entries.size;
   }
 
+  /** Grows with every ack, delivery and receipt: the drain waits while it keeps moving. */
+  get progress(): number {
+    return this.#acked + this.#delivered + this.#deliveredReceipts + this.#readReceipts + this.#redelivered;
+  }
+
   /** Register a message at send time. A msgId already known is ignored (returns false). */
   expect(msgId: string, e: Expectation): boolean {
     if (this.#entries.has(msgId) || this.#retired.has(msgId)) return false;

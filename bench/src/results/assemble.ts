@@ -32,7 +32,12 @@ export function assembleSummary(ctx: RunContext, segments: readonly SegmentSumma
   const isRamp = ctx.scenario.ramp !== undefined;
   const invalidReasons: string[] = [];
   for (const [i, s] of segments.entries()) {
-    if (s.ledger.lost > 0) invalidReasons.push(`${s.ledger.lost} message(s) lost in segment ${s.name}`);
+    if (s.ledger.lost > 0)
+      invalidReasons.push(
+        s.drain?.stillProgressing === true
+          ? `${s.ledger.lost} message(s) undelivered at the end of segment ${s.name}, while deliveries were still arriving when the drain limit (${Math.round(s.drain.waitedMs / 1000)} s) came: late rather than proven lost — the system was overloaded`
+          : `${s.ledger.lost} message(s) lost in segment ${s.name}`,
+      );
     if (s.generatorBound && !(isRamp && s.mode === 'relay' && i > 0))
       invalidReasons.push(`segment ${s.name} was generator-bound (schedule lag up to ${Math.round(s.maxScheduleLagUs / 1000)} ms): the load generator, not the system, was the bottleneck`);
   }

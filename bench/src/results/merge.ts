@@ -52,6 +52,8 @@ export interface MergedSegment {
   readonly maxScheduleLagUs: number;
   readonly peakConnections: number;
   readonly maxRssBytes: number;
+  /** Longest drain of any worker, and whether one ended while messages were still completing. */
+  readonly drain?: { readonly waitedMs: number; readonly stillProgressing: boolean };
   readonly stages: Readonly<Record<Stage, Percentiles>>;
   /** Cumulative merged histogram per stage (compressed base64, V2) so reports and gates can recompute. */
   readonly histograms: Readonly<Record<Stage, string>>;
@@ -158,6 +160,7 @@ export function mergeWorkerResults(results: readonly WorkerResult[]): MergedSegm
     maxScheduleLagUs: Math.max(...results.map((r) => r.maxScheduleLagUs)),
     peakConnections: sum(results.map((r) => r.peakConnections)),
     maxRssBytes: Math.max(...results.map((r) => r.rssBytes)),
+    drain: { waitedMs: Math.max(0, ...results.map((r) => r.drain?.waitedMs ?? 0)), stillProgressing: results.some((r) => r.drain?.stillProgressing === true) },
     stages: Object.fromEntries(STAGES.map((s) => [s, percentiles(cumulative[s])])) as Record<Stage, Percentiles>,
     histograms: Object.fromEntries(STAGES.map((s) => [s, encodeIntoCompressedBase64(cumulative[s])])) as Record<Stage, string>,
     intervals,

@@ -86,6 +86,7 @@ export function segmentSummary(
     maxScheduleLagUs: merged.maxScheduleLagUs,
     peakConnections: merged.peakConnections,
     maxRssBytes: merged.maxRssBytes,
+    ...(merged.drain === undefined ? {} : { drain: merged.drain }),
     ledger: merged.ledger,
     stages: merged.stages,
     histograms: merged.histograms,

@@ -164,6 +164,11 @@ export interface WorkerResult {
   readonly peakConnections: number;
   readonly rssBytes: number;
   readonly metricsUrl?: string;
+  /**
+   * How the drain ended. `stillProgressing`: the drain limit came while acks, deliveries or
+   * receipts were still arriving, so messages counted as lost may only be late.
+   */
+  readonly drain?: { readonly waitedMs: number; readonly pendingAtEnd: number; readonly stillProgressing: boolean };
   /** Unplanned connection losses of this worker's users and their recoveries (at most 100,000 kept). */
   readonly disruptions?: readonly Disruption[];
   /** Client-side faults this worker applied, and when they ended. */

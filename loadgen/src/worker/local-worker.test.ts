@@ -60,6 +60,29 @@ test('a tampered ciphertext is a decrypt failure, never a delivery (and not coun
   assert.equal(mergeSnapshots(result.intervals).e2eCorrected.totalCount, l.sent - 1);
 });
 
+test('the drain waits past drainMs while deliveries keep arriving: a slow relay is late, not lossy', async () => {
+  const plan = testPlan({ relays: ['ws://unused'], workload: { users: 4, ratePerSec: 100, durationMs: 1000, warmupMs: 0, recipients: { kind: 'pairs' }, arrivals: 'constant', drainMs: 1000, readDelayMs: 0 } });
+  const target = new LoopbackTarget();
+  // Deliveries arrive 1.5 s after each send: half of them after the 1 s drain has passed.
+  target.deliverDelayMs = 1500;
+  const { result } = await run(plan, target);
+  assert.equal(result.ledger.lost, 0);
+  assert.equal(result.ledger.delivered, result.ledger.sent);
+  assert.equal(result.drain?.stillProgressing, false);
+  assert.equal(result.drain?.pendingAtEnd, 0);
+});
+
+test('the drain ends once progress stops: a dropped message is lost, and only that one', async () => {
+  const plan = testPlan({ relays: ['ws://unused'], workload: { users: 2, ratePerSec: 50, durationMs: 1000, warmupMs: 0, recipients: { kind: 'pairs' }, arrivals: 'constant', drainMs: 300, readDelayMs: 0 } });
+  const target = new LoopbackTarget();
+  target.dropped.add(`${plan.userPrefix}0:3`);
+  const { result } = await run(plan, target);
+  assert.equal(result.ledger.lost, 1);
+  assert.equal(result.ledger.delivered, result.ledger.sent - 1);
+  assert.equal(result.drain?.stillProgressing, false);
+  assert.equal(result.drain?.pendingAtEnd, 1);
+});
+
 test('stop() ends sending early and still yields a result', async () => {
   const plan = testPlan({ relays: ['ws://unused'], workload: { users: 4, ratePerSec: 100, durationMs: 60_000 } });
   const w = new LocalWorker(plan.workerId, { targetFactory: () => new LoopbackTarget() });

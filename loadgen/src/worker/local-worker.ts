@@ -46,6 +46,11 @@ export interface LocalWorkerOptions {
 
 type Phase = WorkerProgress['phase'];
 const STOP_DRAIN_MS = 2000;
+/** The drain ends once nothing completed for this long (or drainMs, if shorter) after drainMs. */
+const DRAIN_QUIET_MS = 3000;
+/** Hard drain limit: max(drainMs × DRAIN_EXTENSION, drainMs + DRAIN_EXTRA_MS). */
+const DRAIN_EXTENSION = 6;
+const DRAIN_EXTRA_MS = 60_000;
 
 export function defaultTarget(plan: WorkerPlan): Target {
   return plan.mode === 'relay'
@@ -109,6 +114,7 @@ export class LocalWorker implements Worker {
     let errors = 0;
     let peakConnections = 0;
     let loop: OpenLoop | null = null;
+    let drain: WorkerResult['drain'];
     const plannedMs = w.warmupMs + w.durationMs;
     let startMs = Number.NaN;
 
@@ -268,10 +274,30 @@ export class LocalWorker implements Worker {
       timers.clear();
       armCut();
       await Promise.all([...offline].map((i) => users[i]!.connect().catch((e) => sink.error(codeOf(e)))));
-      const drainMs = this.#stopRequested ? Math.min(STOP_DRAIN_MS, w.drainMs) : w.drainMs;
-      const drainEndMs = this.#nowMs() + drainMs;
+      // The drain waits drainMs, and beyond it for as long as messages keep completing (an
+      // overloaded system is late, not lossy: counting its queue as lost would be a false alarm),
+      // up to a hard limit. Only what stays undelivered once progress stops is lost.
+      const drainStartMs = this.#nowMs();
       const busy = (): boolean => ledger.pending > 0 || users.some((u) => u.queued > 0);
-      while (busy() && this.#nowMs() < drainEndMs) await new Promise((r) => setTimeout(r, 50));
+      let lastProgress = ledger.progress;
+      let lastProgressMs = drainStartMs;
+      const quietMs = Math.min(w.drainMs, DRAIN_QUIET_MS);
+      let stillProgressing = false;
+      while (busy()) {
+        const now = this.#nowMs();
+        if (ledger.progress !== lastProgress) {
+          lastProgress = ledger.progress;
+          lastProgressMs = now;
+        }
+        const limitMs = this.#stopRequested ? Math.min(STOP_DRAIN_MS, w.drainMs) : Math.max(w.drainMs * DRAIN_EXTENSION, w.drainMs + DRAIN_EXTRA_MS);
+        if (now - drainStartMs >= limitMs) {
+          stillProgressing = now - lastProgressMs < quietMs;
+          break;
+        }
+        if (now - drainStartMs >= w.drainMs && now - lastProgressMs >= quietMs) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      drain = { waitedMs: this.#nowMs() - drainStartMs, pendingAtEnd: ledger.pending, stillProgressing: stillProgressing && !this.#stopRequested };
     } catch (e) {
       await target.close().catch(() => {});
       recorder.close();
@@ -314,6 +340,7 @@ export class LocalWorker implements Worker {
       maxScheduleLagUs: book.maxScheduleLagUs,
       peakConnections,
       rssBytes: process.memoryUsage().rss,
+      ...(drain === undefined ? {} : { drain }),
       ...(server === null ? {} : { metricsUrl: server.url }),
     };
   }

@@ -14,6 +14,10 @@ export class LoopbackTarget implements Target {
   readonly #keys = new Map<string, { identityKey: Uint8Array; signedPrekey: Uint8Array; signature: Uint8Array }>();
   readonly #from = new Map<string, string>();
   readonly tampered = new Set<string>();
+  /** msgIds acked but never delivered (a lossy relay). */
+  readonly dropped = new Set<string>();
+  /** Extra delay of every delivery, ms (a slow, queueing relay). */
+  deliverDelayMs = 0;
 
   async init(): Promise<void> {}
 
@@ -58,6 +62,8 @@ export class LoopbackTarget implements Target {
           ciphertext[0]! ^= 1;
         }
         const d: DeliverFrame = { t: FRAME_TYPES.deliver, msgId: f.msgId, from: c.userId, header: f.header, ciphertext, stamps: { gwInUs, producedUs: gwInUs, routedUs: gwInUs, gwOutUs: nowUs() } };
+        if (this.dropped.has(f.msgId)) return;
+        if (this.deliverDelayMs > 0) return void setTimeout(() => this.#to(f.to, d), this.deliverDelayMs);
         return this.#to(f.to, d);
       }
       case FRAME_TYPES.received:
