@@ -21,7 +21,7 @@ interface Fakes {
   out: () => string;
 }
 
-function fakes(o: { latencyScale?: (rate: number) => number; failWorker?: boolean; lost?: number } = {}): Fakes {
+function fakes(o: { latencyScale?: (rate: number) => number; failWorker?: boolean; lost?: number; interruptOnStart?: boolean } = {}): Fakes {
   const events: string[] = [];
   let out = '';
   const sink = (collect: boolean) =>
@@ -50,6 +50,7 @@ function fakes(o: { latencyScale?: (rate: number) => number; failWorker?: boolea
   const createWorker = (id: string): Worker => {
     let listener: ((p: WorkerProgress) => void) | undefined;
     let result: Promise<WorkerResult> | undefined;
+    let stopped = () => {};
     return {
       id,
       onProgress: (l) => (listener = l),
@@ -63,11 +64,17 @@ function fakes(o: { latencyScale?: (rate: number) => number; failWorker?: boolea
         }
         const rate = plan.workload.ratePerSec;
         const r = syntheticWorkerResult({ workerId: id, mode: plan.mode, intervals: 3, ratePerSec: 40, seed: plan.workload.seed, scale: o.latencyScale?.(rate * 2) ?? 1, lost: o.lost ?? 0 });
-        result = Promise.resolve({ ...r, plan, targetRatePerSec: rate, achievedRatePerSec: rate });
+        const full = { ...r, plan, targetRatePerSec: rate, achievedRatePerSec: rate };
+        if (o.interruptOnStart === true) {
+          // A worker that runs until stopped, and a Ctrl-C while it runs.
+          result = new Promise((resolve) => (stopped = () => resolve(full)));
+          if (id.endsWith('-w0')) setTimeout(() => process.emit('SIGINT', 'SIGINT'), 20);
+        } else result = Promise.resolve(full);
       },
       result: () => result!,
       async stop() {
         events.push(`stop ${id}`);
+        stopped();
       },
     };
   };
@@ -139,6 +146,19 @@ test('lost messages make the run invalid (exit 2)', () =>
     const { summary } = await runScenario(resolveRunConfig(loadScenario('smoke'), { resultsDir: dir, runId: 'lost' }, {}), fakes({ lost: 1 }).deps);
     assert.equal(summary.exitCode, 2);
     assert.equal(summary.status, 'invalid');
+  }));
+
+test('Ctrl-C during a run stops the workers, writes the partial results as interrupted (130), starts nothing more', () =>
+  withDir(async (dir) => {
+    const f = fakes({ interruptOnStart: true });
+    const { summary, dir: runDir } = await runScenario(resolveRunConfig(loadScenario('scale-out'), { resultsDir: dir, runId: 'int' }, {}), f.deps);
+    assert.equal(summary.status, 'interrupted');
+    assert.equal(summary.exitCode, 130);
+    assert.deepEqual(summary.segments.map((s) => s.name), ['one-relay'], 'later phases never start');
+    assert.ok(summary.ledger.sent > 0);
+    for (const file of ['summary.json', 'report.html', 'summary.md', 'junit.xml', 'INTERRUPTED']) assert.ok(existsSync(join(runDir, file)), file);
+    assert.ok(f.events.indexOf('stop one-relay-w0') < f.events.indexOf('relays stopped'), 'workers stop (and report) before the relays');
+    assert.ok(f.events.includes('kafka stopped'));
   }));
 
 test('a worker that fails is an infrastructure error, and everything is still stopped', () =>

@@ -4,6 +4,7 @@ import { ExitCode, type ExitCodeValue } from './exit-codes.js';
 /** Maps an error to its exit code: bad input → 2, infrastructure → 3, anything unexpected → 4. */
 export function exitCodeFor(e: unknown): ExitCodeValue {
   if (!isRelaybenchError(e)) return ExitCode.INTERNAL;
+  if (e.code === 'RB_RUN_INTERRUPTED') return ExitCode.INTERRUPTED;
   if (/^RB_(KAFKA|KCLIENT|RELAY_START|RUN_INFRA)/.test(e.code) && !/BAD_/.test(e.code)) return ExitCode.INFRA;
   return ExitCode.INVALID;
 }

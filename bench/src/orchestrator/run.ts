@@ -4,8 +4,11 @@
  *   workers (supervised, common start instant, live progress) → results → merge → objectives
  *   → results/<run-id>/ (summary.json, .hlog, report.html, summary.md, junit.xml)
  * and, whatever happens, everything it started is stopped in reverse order (`finally`).
- * Ctrl-C: the process supervisor SIGKILLs every child and exits 130; this module first marks
- * the run folder as interrupted (synchronously).
+ * Ctrl-C (or SIGTERM): the run takes the first signal from the process supervisor, stops the
+ * workers gracefully (they end sending, drain briefly and write their results), writes the
+ * partial results with status `interrupted` (exit 130), then stops the rest. A second Ctrl-C
+ * kills every child at once. Children run in their own process group, so a terminal's Ctrl-C
+ * reaches only this process.
  * Collaborators are injected (RunDeps) so the lifecycle is tested without Kafka or processes.
  */
 import { randomBytes } from 'node:crypto';
@@ -16,6 +19,7 @@ import type { KafkaCluster } from '../kafka/cluster.js';
 import type { ProvisionOptions } from '../kafka/provider.js';
 import type { CrossCheckResult, PrometheusPlan, PrometheusServer, ScrapeTarget, StartPrometheusOptions } from '../prometheus/index.js';
 import { crossCheck } from '../prometheus/index.js';
+import { onInterrupt } from '../process/supervisor.js';
 import type { Worker, WorkerResult } from '../../../loadgen/src/worker/contract.js';
 import { evaluateAll } from '../gate/evaluate.js';
 import { assembleSummary } from '../results/assemble.js';
@@ -73,8 +77,14 @@ export async function runScenario(cfg: RunConfig, deps: RunDeps): Promise<RunOut
     deps.stderr.write(`${line}\n`);
     appendFileSync(logFile, `${new Date().toISOString()} ${line}\n`);
   };
-  const onSigint = () => writeFileSync(join(dir, 'INTERRUPTED'), `Interrupted by SIGINT at ${new Date().toISOString()}; every child process was killed.\n`);
-  process.prependOnceListener('SIGINT', onSigint);
+  const running: Worker[] = [];
+  const interruption = { signal: undefined as NodeJS.Signals | undefined };
+  const giveBackSignals = onInterrupt((signal) => {
+    interruption.signal = signal;
+    writeFileSync(join(dir, 'INTERRUPTED'), `Interrupted by ${signal} at ${new Date().toISOString()}; the workers were stopped and partial results written.\n`);
+    log(`${signal}: stopping the workers; partial results follow (${signal === 'SIGINT' ? 'Ctrl-C again' : 'a second signal'} kills everything at once)`);
+    for (const w of running) void w.stop().catch(() => {});
+  });
 
   const segments = planSegments(s);
   log(`run ${runId} → ${dir}`);
@@ -87,7 +97,6 @@ export async function runScenario(cfg: RunConfig, deps: RunDeps): Promise<RunOut
   let prometheus: PrometheusServer | undefined;
   let prometheusInfo: RunSummary['prometheus'] = { status: 'off', url: null };
   let prometheusVersion: string | null = null;
-  const running: Worker[] = [];
   try {
     kafka = await deps.provisionKafka({
       ...(cfg.brokers === undefined ? {} : { brokers: cfg.brokers }),
@@ -101,6 +110,7 @@ export async function runScenario(cfg: RunConfig, deps: RunDeps): Promise<RunOut
     fleet = deps.createFleet({ brokers: kafka.brokers, partitions: s.partitions, tokenSecret, logDir: join(dir, 'logs'), idPrefix: runId.replace(/[^A-Za-z0-9_.-]/g, '_'), log });
     const firstRelays = segments.find((g) => g.mode === 'relay')?.relays ?? s.relays;
     await Promise.race([fleet.scaleTo(firstRelays), fleet.failed]);
+    throwIfInterrupted(interruption);
     log(`relays ready: ${fleet.relays.map((r) => r.url).join(' ')}`);
 
     if (plan.kind === 'none') {
@@ -124,11 +134,13 @@ export async function runScenario(cfg: RunConfig, deps: RunDeps): Promise<RunOut
     const done: SegmentSummary[] = [];
     const intervals: SegmentIntervals[] = [];
     for (const [index, seg] of segments.entries()) {
+      if (interruption.signal !== undefined) break;
       if (seg.mode === 'relay' && seg.relays !== fleet.relays.length) {
         log(`scaling the relay tier to ${seg.relays}`);
         await Promise.race([fleet.scaleTo(seg.relays), fleet.failed]);
       }
-      const results = await runSegment(cfg, deps, { seg, index, runId, dir, kafka, fleet, tokenSecret, prometheus, running, log, notes });
+      const results = await runSegment(cfg, deps, { seg, index, runId, dir, kafka, fleet, tokenSecret, prometheus, running, log, notes, interruption });
+      if (interruption.signal !== undefined && seg.mode !== 'relay' && done.length === 0) break;
       const merged = mergeWorkerResults(results);
       const verdicts = seg.mode === 'relay' ? evaluateAll(s.objectives, merged, seg.name) : [];
       const summary = segmentSummary({ name: seg.name, mode: seg.mode, relays: seg.relays, durationMs: seg.durationMs }, merged, verdicts);
@@ -140,6 +152,10 @@ export async function runScenario(cfg: RunConfig, deps: RunDeps): Promise<RunOut
         break;
       }
     }
+    if (interruption.signal !== undefined) {
+      notes.push(`interrupted by ${interruption.signal}: the results cover what ran until then`);
+      if (!done.some((d) => d.mode === 'relay')) throw runError('RB_RUN_INTERRUPTED', `Interrupted by ${interruption.signal} before a relay segment produced results; nothing to write.`);
+    }
     if (prometheus !== undefined) prometheusInfo = { ...prometheusInfo, crossCheck: await prometheusCrossCheck(prometheus, runId, done, intervals, log) };
     const summary = assembleSummary(
       {
@@ -150,7 +166,7 @@ export async function runScenario(cfg: RunConfig, deps: RunDeps): Promise<RunOut
         machine: machineInfo(),
         kafka: { provider: kafka.provider, brokers: kafka.brokers.length, partitions: s.partitions },
         prometheus: prometheusInfo,
-        interrupted: false,
+        interrupted: interruption.signal !== undefined,
         notes,
       },
       done,
@@ -159,7 +175,7 @@ export async function runScenario(cfg: RunConfig, deps: RunDeps): Promise<RunOut
     deps.stdout.write(printableSummary(summary, dir));
     return { summary, dir };
   } finally {
-    process.off('SIGINT', onSigint);
+    giveBackSignals();
     const quietly = async (what: string, f: () => Promise<void>) => {
       try {
         await f();
@@ -187,6 +203,11 @@ interface SegmentContext {
   readonly running: Worker[];
   readonly log: (line: string) => void;
   readonly notes: string[];
+  readonly interruption: { readonly signal: NodeJS.Signals | undefined };
+}
+
+function throwIfInterrupted(interruption: { readonly signal: NodeJS.Signals | undefined }): void {
+  if (interruption.signal !== undefined) throw runError('RB_RUN_INTERRUPTED', `Interrupted by ${interruption.signal} before the load started; nothing to write.`);
 }
 
 async function runSegment(cfg: RunConfig, deps: RunDeps, c: SegmentContext): Promise<WorkerResult[]> {
@@ -211,6 +232,8 @@ async function runSegment(cfg: RunConfig, deps: RunDeps, c: SegmentContext): Pro
     for (const [i, w] of workers.entries()) {
       w.onProgress((p) => view?.update(p));
       await w.start(plans[i]!);
+      // Started after the signal's stop(): stop it too (stop() is a no-op before start()).
+      if (c.interruption.signal !== undefined) await w.stop();
     }
     c.log(`segment ${c.seg.name}: ${workers.length} worker(s) start sending in ${Math.round(lead / 1000)} s`);
     view = createProgressView({ label: c.seg.name, workers: plans.length, stream: deps.stderr, enabled: cfg.progress });

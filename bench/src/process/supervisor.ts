@@ -6,7 +6,9 @@ import { once } from 'node:events';
  *
  * Three layers, because each covers a way the parent can end:
  * - `stopAll()` on a normal stop: SIGTERM, then SIGKILL after `graceMs`;
- * - `process.on('exit')` and SIGINT/SIGTERM handlers: SIGKILL whatever is still registered;
+ * - `process.on('exit')` and SIGINT/SIGTERM handlers: SIGKILL whatever is still registered —
+ *   unless an owner took the first signal with `onInterrupt()` (a run that stops its workers
+ *   gracefully to keep partial results); a second signal then kills everything at once;
  * - a detached shell watchdog per child that SIGKILLs it once the parent pid is gone, which covers
  *   the parent itself being SIGKILLed (Node cannot set PR_SET_PDEATHSIG).
  */
@@ -20,6 +22,8 @@ export interface Supervised {
 
 const live = new Set<Supervised>();
 let hooksInstalled = false;
+let interruptHandler: ((signal: NodeJS.Signals) => void) | undefined;
+let interrupted = false;
 
 function installHooks(): void {
   if (hooksInstalled) return;
@@ -28,12 +32,31 @@ function installHooks(): void {
     for (const s of live) killQuietly(s.pid, 'SIGKILL');
   });
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.once(signal, () => {
+    process.on(signal, () => {
+      if (interruptHandler !== undefined && !interrupted) {
+        interrupted = true;
+        interruptHandler(signal);
+        return;
+      }
       for (const s of live) killQuietly(s.pid, 'SIGKILL');
       // Re-raise the default behaviour: exit with 128 + signal number.
       process.exit(signal === 'SIGINT' ? 130 : signal === 'SIGTERM' ? 143 : 129);
     });
   }
+}
+
+/**
+ * Take the first SIGINT/SIGTERM/SIGHUP instead of the kill-everything default (one owner at a
+ * time). The owner must then stop its children itself; a second signal still kills them all
+ * and exits. Returns the function that gives the signals back.
+ */
+export function onInterrupt(handler: (signal: NodeJS.Signals) => void): () => void {
+  installHooks();
+  interruptHandler = handler;
+  interrupted = false;
+  return () => {
+    if (interruptHandler === handler) interruptHandler = undefined;
+  };
 }
 
 function killQuietly(pid: number, signal: NodeJS.Signals): void {
@@ -55,7 +78,9 @@ export function isAlive(pid: number): boolean {
 
 export function spawnSupervised(name: string, command: string, args: readonly string[], options: SpawnOptions = {}): Supervised {
   installHooks();
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
+  // Own process group: a terminal's Ctrl-C reaches only this process, which then stops the
+  // children in order (workers first, so their results are written; then relays and Kafka).
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, ...options });
   if (child.pid === undefined) throw new Error(`could not spawn ${command}`);
   const pid = child.pid;
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
