@@ -4,6 +4,10 @@ import { generateIdentity } from '../crypto/identity.js';
 import { publishKeysFrame, verifyBundle } from './conversations.js';
 import { DelayQueue } from './delay-queue.js';
 import { Ledger } from '../ledger.js';
+import { systemClock } from '../rate/clock.js';
+import { LoopbackTarget } from '../../test/helpers/loopback-target.js';
+import type { MeasurementSink } from './sink.js';
+import { VirtualUser } from './virtual-user.js';
 
 test('key bundle: signing key travels in the signature field and verifies; a forged prekey does not', () => {
   const id = generateIdentity();
@@ -42,4 +46,25 @@ test('ledger.onReplay: a copy of a delivered msgId is a re-delivery, a copy unde
   const c = l.finish();
   assert.deepEqual([c.delivered, c.redelivered, c.duplicated, c.lost], [1, 1, 1, 0]);
   assert.equal(l.liveCounts().duplicated, 1);
+});
+
+test('a user who goes offline while fetching a sender’s keys counts no decrypt failure (the relay replays the unconfirmed deliveries)', async () => {
+  const target = new LoopbackTarget();
+  const ledger = new Ledger();
+  const errors: string[] = [];
+  const sink: MeasurementSink = { latency: () => {}, sent: () => {}, acked: () => {}, delivered: () => {}, error: (c) => errors.push(c) };
+  const readQueue = new DelayQueue(0);
+  const deps = { target, tokenSecret: 'a-test-secret-of-32-bytes-length', ledger, sink, clock: systemClock, readQueue, plaintext: () => new Uint8Array(16) };
+  const a = new VirtualUser('a', deps);
+  const b = new VirtualUser('b', deps);
+  await a.connect();
+  await b.connect();
+  target.withheldKeys.add('a'); // b cannot learn a's keys, so a's message waits in b's inbox
+  assert.ok(a.send('b', systemClock.nowUs()));
+  await new Promise((r) => setTimeout(r, 50));
+  await b.goOffline();
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(ledger.liveCounts().decryptFailures, 0);
+  assert.deepEqual(errors, []);
+  readQueue.close();
 });

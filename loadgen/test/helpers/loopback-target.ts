@@ -16,6 +16,8 @@ export class LoopbackTarget implements Target {
   readonly tampered = new Set<string>();
   /** msgIds acked but never delivered (a lossy relay). */
   readonly dropped = new Set<string>();
+  /** fetchKeys for these users gets no answer (a key directory that hangs). */
+  readonly withheldKeys = new Set<string>();
   /** Extra delay of every delivery, ms (a slow, queueing relay). */
   deliverDelayMs = 0;
 
@@ -49,6 +51,7 @@ export class LoopbackTarget implements Target {
         this.#keys.set(c.userId, { identityKey: f.identityKey, signedPrekey: f.signedPrekey, signature: f.signature });
         return c.later({ t: FRAME_TYPES.keysPublished, reqId: f.reqId });
       case FRAME_TYPES.fetchKeys: {
+        if (this.withheldKeys.has(f.userId)) return;
         const k = this.#keys.get(f.userId);
         return c.later(k === undefined ? { t: FRAME_TYPES.error, code: WIRE_ERRORS.KEYS_NOT_FOUND.code, reason: 'none', reqId: f.reqId } : { t: FRAME_TYPES.keys, reqId: f.reqId, userId: f.userId, ...k });
       }
