@@ -133,11 +133,11 @@ test('phases scale the relay tier out; the reference runs in kafka-direct mode',
 
 test('ramp stops at the first step that breaks and reports the highest rate that held', () =>
   withDir(async (dir) => {
-    // Latency grows with the rate: ×1 up to 1,500 msg/s, ×30 (p99 ≫ 250 ms) above.
-    const f = fakes({ latencyScale: (rate) => (rate <= 1500 ? 1 : 30) });
+    // Latency grows with the rate (the fake sees 2 × the step's rate): ×1 up to 900 msg/s, ×30 (p99 ≫ 250 ms) above.
+    const f = fakes({ latencyScale: (rate) => (rate <= 1800 ? 1 : 30) });
     const { summary } = await runScenario(resolveRunConfig(loadScenario('ramp'), { resultsDir: dir, runId: 'ramp' }, {}), f.deps);
-    assert.deepEqual(summary.segments.map((s) => s.name), ['rate-500', 'rate-1000', 'rate-1500', 'rate-2000']);
-    assert.equal(summary.ramp?.highestRateHeldPerSec, 1500);
+    assert.deepEqual(summary.segments.map((s) => s.name), ['rate-300', 'rate-600', 'rate-900', 'rate-1200']);
+    assert.equal(summary.ramp?.highestRateHeldPerSec, 900);
     assert.equal(summary.exitCode, 0);
   }));
 
