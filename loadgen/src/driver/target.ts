@@ -40,6 +40,14 @@ export interface Connection {
   close(): Promise<void>;
   /** Sends not yet acknowledged by the target. */
   readonly unacked: number;
+  /**
+   * Client-side faults (optional; the relay driver has them). pauseReading: stop reading the
+   * current transport (slow reader) until resumeReading; a reconnect gets a transport that reads.
+   * dropTransport: kill the transport abruptly, as a network loss would; the driver reconnects.
+   */
+  pauseReading?(): void;
+  resumeReading?(): void;
+  dropTransport?(): void;
 }
 
 export interface Target {

@@ -52,6 +52,18 @@ export interface VirtualUserDeps {
   readonly requestTimeoutMs?: number;
   /** Sends in flight (not yet acked) before later ones wait in the outbox (default 1000). */
   readonly maxInFlight?: number;
+  /** Sees unplanned connection losses and the first ack/delivery after them (disruptions, client faults). */
+  readonly health?: UserHealthSink;
+}
+
+/** Connection health of users, for disruption records and client-fault recovery (worker/disruptions.ts, worker/client-faults.ts). */
+export interface UserHealthSink {
+  /** A connection closed without the user asking (not goOffline, not the end of the run). ms since epoch. */
+  disrupted(userId: string, code: number, atMs: number): void;
+  /** The first ack or delivery after a disruption or after watchRecovery(). ms since epoch. */
+  working(userId: string, atMs: number): void;
+  /** The driver reconnected by itself after a disruption (welcome on the new socket). ms since epoch. */
+  reconnected?(userId: string, atMs: number): void;
 }
 
 type Pending = { resolve: (f: ServerFrame) => void; reject: (e: unknown) => void; timer: NodeJS.Timeout };
@@ -82,6 +94,8 @@ export class VirtualUser {
   #connecting: Promise<void> | null = null;
   #seq = 0;
   #reqId = 0;
+  /** Report the next ack or delivery to deps.health (set by a disruption or watchRecovery()). */
+  #watch = false;
 
   constructor(id: string, deps: VirtualUserDeps, identity: Identity = generateIdentity()) {
     this.id = id;
@@ -121,13 +135,20 @@ export class VirtualUser {
         onFrame: (f) => {
           if (this.#connGen === connGen) this.#onFrame(f);
         },
-        onOpen: ({ atUs, connection }) => {
+        onOpen: ({ atUs, connection, reconnect }) => {
           if (this.#connGen !== connGen) return;
+          if (reconnect) this.#deps.health?.reconnected?.(this.id, atUs / 1000);
           this.#conn = connection; // before connect() resolves: replayed deliveries may follow welcome at once
           this.#connectedSinceUs = atUs;
           this.#socketGen++;
         },
         onError: (code) => this.#error(code),
+        // Only closes the driver did not cause on our request (close() is silent): a disruption.
+        onDown: ({ code }) => {
+          if (this.#connGen !== connGen) return;
+          this.#watch = true;
+          this.#deps.health?.disrupted(this.id, code, this.#deps.clock.nowUs() / 1000);
+        },
       },
     );
     if (this.#connGen !== connGen) {
@@ -160,6 +181,31 @@ export class VirtualUser {
       this.#requests.delete(id);
     }
     await conn.close();
+  }
+
+  /** Client fault: stop reading this user's socket (slow reader). False when not online or unsupported. */
+  pauseReading(): boolean {
+    const c = this.#conn;
+    if (c === null || c.state !== 'open' || c.pauseReading === undefined) return false;
+    c.pauseReading();
+    return true;
+  }
+
+  resumeReading(): void {
+    this.#conn?.resumeReading?.();
+  }
+
+  /** Client fault: lose the connection abruptly (the driver reconnects). False when not online or unsupported. */
+  dropConnection(): boolean {
+    const c = this.#conn;
+    if (c === null || c.state !== 'open' || c.dropTransport === undefined) return false;
+    c.dropTransport();
+    return true;
+  }
+
+  /** Report the next ack or delivery to deps.health.working (recovery after a client fault). */
+  watchRecovery(): void {
+    this.#watch = true;
   }
 
   /** Fetch peers' keys ahead of traffic (e.g. fixed pairs, groups). */
@@ -233,6 +279,10 @@ export class VirtualUser {
   }
 
   #onFrame(f: ServerFrame): void {
+    if (this.#watch && (f.t === FRAME_TYPES.deliver || f.t === FRAME_TYPES.ack)) {
+      this.#watch = false;
+      this.#deps.health?.working(this.id, this.#deps.clock.nowUs() / 1000);
+    }
     switch (f.t) {
       case FRAME_TYPES.deliver:
         return this.#onDeliver(f, this.#deps.clock.nowUs());
@@ -276,6 +326,7 @@ export class VirtualUser {
     if (waiting !== undefined) return void waiting.push({ frame, arrivalUs });
     const queue = [{ frame, arrivalUs }];
     this.#inbox.set(frame.from, queue);
+    const connGen = this.#connGen;
     this.#convs.ensure(frame.from).then(
       (s) => {
         this.#inbox.delete(frame.from);
@@ -283,6 +334,10 @@ export class VirtualUser {
       },
       (e) => {
         this.#inbox.delete(frame.from);
+        // Went offline while fetching the sender's keys: these deliveries were never confirmed
+        // (`received`), so the relay replays them on the next connection. Not a decrypt failure
+        // (counting one here was the source of offline-burst's "decrypt failures" under churn).
+        if (this.#connGen !== connGen) return;
         this.#error(isRelaybenchError(e) ? e.code : 'RB_LOADGEN_KEYS');
         for (const item of queue) this.#deps.ledger.onDecryptFailure(item.frame.msgId);
       },

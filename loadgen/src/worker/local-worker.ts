@@ -26,8 +26,10 @@ import { RelayTarget } from '../driver/relay-driver.js';
 import { KafkaDirectTarget } from '../driver/kafka-direct-driver.js';
 import { DelayQueue } from '../users/delay-queue.js';
 import type { MeasurementSink } from '../users/sink.js';
-import { VirtualUser } from '../users/virtual-user.js';
+import { VirtualUser, type UserHealthSink } from '../users/virtual-user.js';
 import { createAudience } from './audience.js';
+import { ClientFaultRunner } from './client-faults.js';
+import { DisruptionLog } from './disruptions.js';
 import type { Worker, WorkerPlan, WorkerProgress, WorkerResult } from './contract.js';
 import { IntervalBook } from './interval-book.js';
 import { OpenLoop } from './open-loop.js';
@@ -157,7 +159,20 @@ export class LocalWorker implements Worker {
     const sizes = createSizeSampler(w.sizes.kind === 'lognormal' ? { ...w.sizes, minBytes: 1 } : w.sizes, prng);
     const maxBytes = w.sizes.kind === 'fixed' ? w.sizes.bytes : w.sizes.maxBytes;
     const pool = new Uint8Array(randomBytes(maxBytes));
-    const deps = { target, tokenSecret: plan.tokenSecret, ledger, sink, clock: this.#clock, readQueue, plaintext: () => pool.subarray(0, sizes()), maxInFlight: w.maxInFlightPerUser ?? 1000 };
+    const disruptions = new DisruptionLog();
+    let faults: ClientFaultRunner | null = null;
+    const health: UserHealthSink = {
+      disrupted: (userId, code, atMs) => {
+        disruptions.disrupted(userId, code, atMs);
+        faults?.disrupted(userId, code, atMs);
+      },
+      working: (userId, atMs) => {
+        disruptions.working(userId, atMs);
+        faults?.working(userId, atMs);
+      },
+      reconnected: (userId, atMs) => faults?.reconnected(userId, atMs),
+    };
+    const deps = { target, tokenSecret: plan.tokenSecret, ledger, sink, clock: this.#clock, readQueue, plaintext: () => pool.subarray(0, sizes()), maxInFlight: w.maxInFlightPerUser ?? 1000, health };
     const users = Array.from({ length: w.users }, (_, i) => new VirtualUser(`${plan.userPrefix}${i}`, deps));
     metrics?.users.set(w.users);
     const audience = createAudience(w.recipients, w.users, prng);
@@ -204,6 +219,12 @@ export class LocalWorker implements Worker {
         timers.add(t);
       };
       for (const i of offline) backOnline(i, w.offlineMs * (0.5 + prng.next()));
+
+      // Client faults run on their own timers: a slow reader's resume must still come during the drain.
+      if ((plan.clientFaults ?? []).length > 0) {
+        faults = new ClientFaultRunner({ faults: plan.clientFaults ?? [], users, seed: w.seed, nowMs: () => this.#nowMs() });
+        faults.arm();
+      }
 
       // Interval cuts: every second, plus one exactly at the end of the warm-up.
       let nextCutMs = Math.min(startMs + 1000, w.warmupMs > 0 ? measureStartMs : Number.POSITIVE_INFINITY);
@@ -304,6 +325,7 @@ export class LocalWorker implements Worker {
       await server?.close();
       throw e;
     } finally {
+      faults?.finish();
       clearInterval(connectTicker);
       for (const t of timers) {
         clearTimeout(t);
@@ -342,6 +364,8 @@ export class LocalWorker implements Worker {
       rssBytes: process.memoryUsage().rss,
       ...(drain === undefined ? {} : { drain }),
       ...(server === null ? {} : { metricsUrl: server.url }),
+      disruptions: disruptions.toArray(),
+      ...(faults === null ? {} : { faultEvents: [...faults.events] }),
     };
   }
 }

@@ -53,6 +53,16 @@ const planSchema = z.object({
   routingHint: z.boolean().optional(),
   connectRatePerSec: finite.refine((v) => v > 0, 'must be > 0').optional(),
   directPartitions: z.number().int().min(1).optional(),
+  clientFaults: z
+    .array(
+      z.object({
+        action: z.enum(['slow-readers', 'reconnect-storm']),
+        atMs: nonNeg,
+        share: finite.refine((v) => v > 0 && v <= 1, 'must be in (0, 1]'),
+        durationMs: ms,
+      }),
+    )
+    .optional(),
 });
 
 /** Validates and deep-freezes a plan. Throws RB_LOADGEN_BAD_PLAN naming the first bad fields. */
@@ -69,6 +79,7 @@ export function validatePlan(input: unknown): WorkerPlan {
   if (plan.mode === 'relay' && plan.tokenSecret.length < 16) throw loadgenError('RB_LOADGEN_BAD_PLAN', 'tokenSecret: must be at least 16 characters (PROTOCOL §6).');
   if (w.recipients.kind === 'groups' && w.recipients.groupSize > w.users) throw loadgenError('RB_LOADGEN_BAD_PLAN', 'workload.recipients.groupSize: larger than workload.users.');
   if (w.sizes.kind === 'uniform' && w.sizes.maxBytes < w.sizes.minBytes) throw loadgenError('RB_LOADGEN_BAD_PLAN', 'workload.sizes: maxBytes < minBytes.');
+  if (plan.mode === 'kafka-direct' && (plan.clientFaults ?? []).length > 0) throw loadgenError('RB_LOADGEN_BAD_PLAN', 'clientFaults: client faults need relay mode (the kafka-direct path has no sockets to disturb).');
   if (w.readDelayMs >= w.drainMs && w.drainMs > 0) throw loadgenError('RB_LOADGEN_BAD_PLAN', 'workload.readDelayMs: must be shorter than drainMs, or read receipts cannot arrive.');
   return deepFreeze(plan);
 }
