@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { registerBaseline } from './commands/baseline.js';
+import { registerCollect } from './commands/collect.js';
 import { registerCompare } from './commands/compare.js';
 import { registerKafka } from './commands/kafka.js';
 import { registerLoadgen } from './commands/loadgen.js';
@@ -33,5 +34,6 @@ registerRun(program);
 registerReport(program);
 registerCompare(program);
 registerBaseline(program);
+registerCollect(program);
 
 await program.parseAsync(process.argv);

@@ -8,7 +8,9 @@ import { ProcessWorker } from '../../orchestrator/worker-process.js';
 import { freePorts } from '../../process/ports.js';
 import { detectPrometheus, startPrometheus } from '../../prometheus/index.js';
 import { DEFAULT_SCENARIO, loadScenario, REPO_ROOT } from '../../scenarios/loader.js';
-import { failAndExit } from '../fail.js';
+import { DEFAULT_REMOTE_JOIN_TIMEOUT_MS, durationFlag, failDistributed } from '../../distributed/cli.js';
+import { RemoteWorkers } from '../../distributed/remote-run.js';
+import { makeRunId } from '../../results/store.js';
 
 const CLI = join(REPO_ROOT, 'dist', 'bench', 'src', 'cli', 'main.js');
 
@@ -29,6 +31,8 @@ export function registerRun(program: Command): void {
     .option('--relays <n>', 'override the number of relay processes')
     .option('--reference <mode>', 'kafka-direct | none: run the bare-Kafka reference beside the relay path')
     .option('--no-progress', 'no live progress lines')
+    .option('--remote-workers', 'the workers are `relaybench loadgen --join <run-id>` processes reached through the run\'s Kafka (any host); see docs/distributed.md')
+    .option('--join-timeout <time>', 'with --remote-workers: how long to wait for the joiners once Kafka is up (default 5m)')
     .addHelpText(
       'after',
       `
@@ -36,13 +40,20 @@ Layers: defaults → scenario file → environment → flags (the effective valu
 Exit: 0 every objective passed · 1 an objective failed · 2 bad input, or an invalid run (messages
 lost, generator-bound) · 3 infrastructure (Kafka, a relay or a worker failed) · 130 Ctrl-C.`,
     )
-    .action(async (scenarioArg: string, flags: RunFlags) => {
+    .action(async (scenarioArg: string, flags: RunFlags & { remoteWorkers?: boolean; joinTimeout?: string }) => {
       try {
-        const cfg = resolveRunConfig(loadScenario(scenarioArg), flags, process.env);
+        let cfg = resolveRunConfig(loadScenario(scenarioArg), flags, process.env);
+        // Remote workers: the joiners need the run id before the run starts, so it is fixed here.
+        let remote: RemoteWorkers | undefined;
+        if (flags.remoteWorkers === true) {
+          const runId = cfg.runId ?? makeRunId(cfg.scenario.name);
+          cfg = { ...cfg, runId };
+          remote = new RemoteWorkers({ runId, scenario: cfg.scenario, joinTimeoutMs: durationFlag(flags.joinTimeout, '--join-timeout', DEFAULT_REMOTE_JOIN_TIMEOUT_MS) });
+        }
         const { summary } = await runScenario(cfg, {
-          provisionKafka,
+          provisionKafka: remote === undefined ? provisionKafka : remote.provisionKafka(provisionKafka),
           createFleet: (o) => new RelayFleet({ ...o, cli: CLI }),
-          createWorker: (id, dir) => new ProcessWorker(id, { cli: CLI, dir }),
+          createWorker: (id, dir) => (remote === undefined ? new ProcessWorker(id, { cli: CLI, dir }) : remote.createWorker(id, dir)),
           freePorts: (n) => freePorts(n),
           detectPrometheus: (mode) => detectPrometheus(mode),
           startPrometheus,
@@ -51,7 +62,7 @@ lost, generator-bound) · 3 infrastructure (Kafka, a relay or a worker failed) �
         });
         process.exit(summary.exitCode);
       } catch (e) {
-        failAndExit(e);
+        failDistributed(e);
       }
     });
 }
