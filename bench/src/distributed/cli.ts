@@ -2,29 +2,12 @@
  * CLI glue of the distributed commands: flag parsing, exit codes, and the joiner's signals
  * (the only place here that touches process-wide state).
  */
-import { isRelaybenchError } from '../../../relay/protocol/src/relaybench-error.js';
-import { ExitCode, type ExitCodeValue } from '../cli/exit-codes.js';
+import { ExitCode } from '../cli/exit-codes.js';
 import { failAndExit } from '../cli/fail.js';
 import { parseBrokers } from '../kafka/external.js';
 import { parseDurationMs } from '../scenarios/duration.js';
-import { distError, type DistErrorCode } from './errors.js';
+import { distError } from './errors.js';
 import { Joiner } from './joiner.js';
-
-/** Infrastructure (exit 3): a peer or Kafka did not do its part; the rest of RB_DIST_* is bad input (exit 2). */
-const INFRA: ReadonlySet<DistErrorCode> = new Set(['RB_DIST_NO_ASSIGNMENT', 'RB_DIST_JOINERS_MISSING', 'RB_DIST_WORKER_LOST', 'RB_DIST_RESULTS_MISSING']);
-
-export function distExitCode(code: string): ExitCodeValue | undefined {
-  if (!code.startsWith('RB_DIST_')) return undefined;
-  return INFRA.has(code as DistErrorCode) ? ExitCode.INFRA : ExitCode.INVALID;
-}
-
-/** failAndExit, with the RB_DIST_* codes mapped (the shared mapping knows only the older areas). */
-export function failDistributed(e: unknown): never {
-  const code = isRelaybenchError(e) ? distExitCode(e.code) : undefined;
-  if (code === undefined || !isRelaybenchError(e)) failAndExit(e);
-  process.stderr.write(`error ${e.code}: ${e.message}\n`);
-  process.exit(code);
-}
 
 export function durationFlag(value: string | undefined, flag: string, dflt: number): number {
   if (value === undefined) return dflt;
@@ -88,6 +71,6 @@ export async function joinAndExit(o: JoinFlags): Promise<never> {
     if (outcome.failed > 0) process.exit(ExitCode.INFRA);
     process.exit(outcome.reason === 'interrupted' && outcome.published === 0 ? ExitCode.INTERRUPTED : ExitCode.OK);
   } catch (e) {
-    failDistributed(e);
+    failAndExit(e);
   }
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { brokersFlag, durationFlag, failDistributed } from '../../distributed/cli.js';
+import { failAndExit } from '../fail.js';
+import { brokersFlag, durationFlag } from '../../distributed/cli.js';
 import { collectRun } from '../../distributed/collect.js';
 import { distError } from '../../distributed/errors.js';
 import { printableSummary } from '../../orchestrator/print.js';
@@ -51,7 +52,7 @@ an invalid run (messages lost, generator-bound) · 3 a worker's result is missin
         process.stdout.write(printableSummary(summary, dir));
         process.exit(summary.exitCode);
       } catch (e) {
-        failDistributed(e);
+        failAndExit(e);
       }
     });
 }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { failAndExit } from '../fail.js';
 import { join } from 'node:path';
 import { provisionKafka } from '../../kafka/provider.js';
 import { resolveRunConfig, type RunFlags } from '../../orchestrator/config.js';
@@ -8,7 +9,7 @@ import { ProcessWorker } from '../../orchestrator/worker-process.js';
 import { freePorts } from '../../process/ports.js';
 import { detectPrometheus, startPrometheus } from '../../prometheus/index.js';
 import { DEFAULT_SCENARIO, loadScenario, REPO_ROOT } from '../../scenarios/loader.js';
-import { DEFAULT_REMOTE_JOIN_TIMEOUT_MS, durationFlag, failDistributed } from '../../distributed/cli.js';
+import { DEFAULT_REMOTE_JOIN_TIMEOUT_MS, durationFlag } from '../../distributed/cli.js';
 import { RemoteWorkers } from '../../distributed/remote-run.js';
 import { makeRunId } from '../../results/store.js';
 
@@ -62,7 +63,7 @@ lost, generator-bound) Â· 3 infrastructure (Kafka, a relay or a worker failed) Â
         });
         process.exit(summary.exitCode);
       } catch (e) {
-        failDistributed(e);
+        failAndExit(e);
       }
     });
 }

@@ -1,0 +1,16 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { distError } from '../distributed/errors.js';
+import { runError } from '../orchestrator/errors.js';
+import { ExitCode } from './exit-codes.js';
+import { exitCodeFor } from './fail.js';
+
+test('exit codes: infrastructure 3, bad input 2, interrupted 130, a bug 4', () => {
+  assert.equal(exitCodeFor(runError('RB_RUN_INFRA_RELAY', 'x')), ExitCode.INFRA);
+  assert.equal(exitCodeFor(runError('RB_RUN_BAD_OPTION', 'x')), ExitCode.INVALID);
+  assert.equal(exitCodeFor(runError('RB_RUN_INTERRUPTED', 'x')), ExitCode.INTERRUPTED);
+  assert.equal(exitCodeFor(distError('RB_DIST_WORKER_LOST', 'x')), ExitCode.INFRA);
+  assert.equal(exitCodeFor(distError('RB_DIST_NO_ASSIGNMENT', 'x')), ExitCode.INFRA);
+  assert.equal(exitCodeFor(distError('RB_DIST_BAD_OPTION', 'x')), ExitCode.INVALID);
+  assert.equal(exitCodeFor(new Error('boom')), ExitCode.INTERNAL);
+});
