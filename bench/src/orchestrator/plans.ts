@@ -2,11 +2,14 @@
  * WorkerPlans for one segment: the scenario's users and rate split evenly over the workers,
  * a distinct user prefix per run × segment × worker (no two workers, segments or runs share a
  * user, even on a reused Kafka), one common start instant, a distinct seed per worker.
+ * Client-side faults (slow-readers, reconnect-storm) go to every worker of a relay segment,
+ * with absolute instants; each worker applies them to its own users.
  * Plans are validated with the loadgen's own validator before any process starts.
  */
 import { createHash } from 'node:crypto';
 import { validatePlan } from '../../../loadgen/src/worker/plan.js';
 import type { WorkerPlan } from '../../../loadgen/src/worker/contract.js';
+import { clientFaultsFor } from '../faults/spec.js';
 import type { Scenario } from '../scenarios/scenario.js';
 import type { SegmentSpec } from './segments.js';
 
@@ -24,6 +27,7 @@ export interface PlanContext {
 export function workerPlans(s: Scenario, seg: SegmentSpec, ctx: PlanContext): WorkerPlan[] {
   const n = s.workers;
   const runTag = createHash('sha256').update(ctx.runId).digest('hex').slice(0, 6);
+  const clientFaults = seg.mode === 'relay' ? clientFaultsFor(s.faults, ctx.startAtMs) : [];
   return Array.from({ length: n }, (_, i) => {
     const users = share(s.workload.users, n, i);
     return validatePlan({
@@ -57,6 +61,7 @@ export function workerPlans(s: Scenario, seg: SegmentSpec, ctx: PlanContext): Wo
       routingHint: s.routingHint,
       ...(s.connectRatePerSec === undefined ? {} : { connectRatePerSec: s.connectRatePerSec }),
       ...(seg.mode === 'kafka-direct' ? { directPartitions: s.partitions } : {}),
+      ...(clientFaults.length === 0 ? {} : { clientFaults }),
     });
   });
 }

@@ -1,4 +1,5 @@
 // The few lines `relaybench run` prints on stdout at the end.
+import { recoveryLine } from '../faults/format.js';
 import { formatUs, formatValue } from '../gate/evaluate.js';
 import type { RunSummary } from '../results/summary.js';
 
@@ -13,6 +14,11 @@ export function printableSummary(s: RunSummary, dir: string): string {
   out.push(`  e2e corrected: p50 ${formatUs(e.p50)} · p90 ${formatUs(e.p90)} · p99 ${formatUs(e.p99)} · p99.9 ${formatUs(e.p999)} · max ${formatUs(e.max)} (${e.count} messages)`);
   const l = s.ledger;
   out.push(`  ledger: sent ${l.sent} acked ${l.acked} delivered ${l.delivered} lost ${l.lost} duplicated ${l.duplicated} reordered ${l.reordered} decrypt failures ${l.decryptFailures}`);
+  const recoveries = s.recoveries ?? [];
+  if (recoveries.length > 0) {
+    out.push(`  faults (re-deliveries in the segment: ${recoveries[0]!.redelivered}, duplicated ${recoveries[0]!.duplicated}):`);
+    for (const r of recoveries) out.push(`    ${recoveryLine(r)}`);
+  }
   if (s.reference?.ratios.e2eCorrected !== undefined) out.push(`  relay ÷ kafka-direct (e2e): p50 ×${s.reference.ratios.e2eCorrected.p50} · p99 ×${s.reference.ratios.e2eCorrected.p99}`);
   out.push(`  results: ${dir}/ (report.html, summary.json, summary.md, junit.xml, *.hlog)`);
   out.push('');

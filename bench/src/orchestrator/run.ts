@@ -20,8 +20,10 @@ import type { ProvisionOptions } from '../kafka/provider.js';
 import type { CrossCheckResult, PrometheusPlan, PrometheusServer, ScrapeTarget, StartPrometheusOptions } from '../prometheus/index.js';
 import { crossCheck } from '../prometheus/index.js';
 import { onInterrupt } from '../process/supervisor.js';
-import type { Worker, WorkerResult } from '../../../loadgen/src/worker/contract.js';
+import type { FaultEvent, Worker, WorkerResult } from '../../../loadgen/src/worker/contract.js';
 import { evaluateAll } from '../gate/evaluate.js';
+import { startFaults, type FaultRun } from '../faults/executor.js';
+import { segmentFaults } from '../faults/recovery.js';
 import { assembleSummary } from '../results/assemble.js';
 import { mergeWorkerResults } from '../results/merge.js';
 import { makeRunId, writeRunFolder, type SegmentIntervals } from '../results/store.js';
@@ -139,11 +141,13 @@ export async function runScenario(cfg: RunConfig, deps: RunDeps): Promise<RunOut
         log(`scaling the relay tier to ${seg.relays}`);
         await Promise.race([fleet.scaleTo(seg.relays), fleet.failed]);
       }
-      const results = await runSegment(cfg, deps, { seg, index, runId, dir, kafka, fleet, tokenSecret, prometheus, running, log, notes, interruption });
+      const faultLog = { startAtMs: 0, events: [] as FaultEvent[] };
+      const results = await runSegment(cfg, deps, { seg, index, runId, dir, kafka, fleet, tokenSecret, prometheus, running, log, notes, interruption, faultLog });
       if (interruption.signal !== undefined && seg.mode !== 'relay' && done.length === 0) break;
       const merged = mergeWorkerResults(results);
       const verdicts = seg.mode === 'relay' ? evaluateAll(s.objectives, merged, seg.name) : [];
-      const summary = segmentSummary({ name: seg.name, mode: seg.mode, relays: seg.relays, durationMs: seg.durationMs }, merged, verdicts);
+      const faults = seg.mode === 'relay' && s.faults.length > 0 ? segmentFaults({ segment: seg.name, faults: s.faults, startAtMs: faultLog.startAtMs, events: faultLog.events, results, merged, ledger: merged.ledger, objectives: s.objectives }) : undefined;
+      const summary = segmentSummary({ name: seg.name, mode: seg.mode, relays: seg.relays, durationMs: seg.durationMs }, merged, verdicts, faults);
       done.push(summary);
       intervals.push({ segment: seg.name, intervals: merged.intervals });
       log(`segment ${seg.name}: sent ${merged.ledger.sent} delivered ${merged.ledger.delivered} lost ${merged.ledger.lost} · ${merged.achievedRatePerSec}/${merged.targetRatePerSec} msg/s · e2e p99 ${(merged.stages.e2eCorrected.p99 / 1000).toFixed(1)} ms${seg.mode === 'relay' ? ` · objectives ${summary.held ? 'held' : 'BROKEN'}` : ''}${merged.generatorBound ? ' · GENERATOR-BOUND' : ''}`);
@@ -204,6 +208,8 @@ interface SegmentContext {
   readonly log: (line: string) => void;
   readonly notes: string[];
   readonly interruption: { readonly signal: NodeJS.Signals | undefined };
+  /** Filled by runSegment for the fault executor's timeline (relay segments of a fault scenario). */
+  readonly faultLog: { startAtMs: number; events: FaultEvent[] };
 }
 
 function throwIfInterrupted(interruption: { readonly signal: NodeJS.Signals | undefined }): void {
@@ -214,13 +220,15 @@ async function runSegment(cfg: RunConfig, deps: RunDeps, c: SegmentContext): Pro
   const s = cfg.scenario;
   const ports = await deps.freePorts(s.workers);
   const lead = startLeadMs(s);
+  const startAtMs = Date.now() + lead;
+  c.faultLog.startAtMs = startAtMs;
   const plans = workerPlans(s, c.seg, {
     runId: c.runId,
     segmentIndex: c.index,
     relayUrls: c.fleet.relays.map((r) => r.url),
     brokers: c.kafka.brokers,
     tokenSecret: c.tokenSecret,
-    startAtMs: Date.now() + lead,
+    startAtMs,
     metricsPorts: ports,
   });
   // The view starts after the last log line of the segment, so a TTY bar is not interleaved.
@@ -228,7 +236,12 @@ async function runSegment(cfg: RunConfig, deps: RunDeps, c: SegmentContext): Pro
   const workers = plans.map((p) => deps.createWorker(p.workerId, join(c.dir, 'workers')));
   c.running.splice(0, c.running.length, ...workers);
   let timer: NodeJS.Timeout | undefined;
+  let faultRun: FaultRun | undefined;
+  let completed = false;
   try {
+    // Server-side faults fire at startAtMs + offset (checked before any worker starts).
+    if (c.seg.mode === 'relay' && s.faults.length > 0) faultRun = startFaults({ faults: s.faults, startAtMs, fleet: c.fleet, kafka: c.kafka, log: c.log });
+    const faultFailed = faultRun?.failed ?? new Promise<never>(() => {});
     for (const [i, w] of workers.entries()) {
       w.onProgress((p) => view?.update(p));
       await w.start(plans[i]!);
@@ -245,18 +258,25 @@ async function runSegment(cfg: RunConfig, deps: RunDeps, c: SegmentContext): Pro
     const deadlineMs = lead + segmentWallMs(c.seg, s) + 120_000;
     const overrun = new Promise<void>((resolve) => (timer = setTimeout(resolve, deadlineMs)));
     const all = Promise.all(workers.map((w) => w.result()));
-    const first = await Promise.race([all.then(() => 'done' as const), overrun.then(() => 'overrun' as const), c.fleet.failed]);
+    const first = await Promise.race([all.then(() => 'done' as const), overrun.then(() => 'overrun' as const), c.fleet.failed, faultFailed]);
     clearTimeout(timer);
     if (first === 'overrun') {
       c.notes.push(`segment ${c.seg.name} overran its planned time by 2 minutes; its workers were stopped early`);
       c.log(`segment ${c.seg.name}: overran; stopping the workers`);
       await Promise.all(workers.map((w) => w.stop()));
     }
-    return await Promise.race([all, c.fleet.failed]);
+    const results = await Promise.race([all, c.fleet.failed, faultFailed]);
+    completed = true;
+    return results;
   } finally {
     // Also on failure: a pending deadline timer would keep the process alive for minutes.
     clearTimeout(timer);
     view?.end();
+    if (faultRun !== undefined) {
+      // After a failure or an interruption, no waiting for recoveries still in progress.
+      await faultRun.stop(completed && c.interruption.signal === undefined);
+      c.faultLog.events.push(...faultRun.events());
+    }
   }
 }
 

@@ -4,8 +4,12 @@
  * relay tier at its size. Plain scenario: one `main` segment. Phases: one per phase. Ramp: one
  * per rate step (the run stops after the first step that does not hold). Reference: one
  * `reference` segment in kafka-direct mode at the first segment's rate, at the end.
+ * Faults (a plain scenario's `faults:`) fire in the relay segment only; they are checked again
+ * here because flags (--relays, --duration, --warmup) may have moved the ground under them.
  */
+import { faultProblems } from '../faults/spec.js';
 import type { Scenario } from '../scenarios/scenario.js';
+import { runError } from './errors.js';
 
 export interface SegmentSpec {
   readonly name: string;
@@ -20,6 +24,9 @@ export interface SegmentSpec {
 }
 
 export function planSegments(s: Scenario): SegmentSpec[] {
+  const problem = faultProblems(s.faults, { relays: s.relays, brokers: s.brokers, sendingMs: s.warmupMs + s.durationMs, multiSegment: s.phases.length > 0 || s.ramp !== undefined })[0];
+  if (problem !== undefined)
+    throw runError('RB_RUN_BAD_OPTION', `${problem.index < 0 ? 'faults' : `faults[${problem.index}]${problem.field === null ? '' : `.${problem.field}`}`}: ${problem.message}, got ${JSON.stringify(problem.input)} (with the effective relays=${s.relays}, warmup=${s.warmupMs} ms, duration=${s.durationMs} ms).`);
   const out: SegmentSpec[] = [];
   if (s.ramp !== undefined) {
     const r = s.ramp;

@@ -1,9 +1,12 @@
 /**
  * The system under test's relay tier: N `relaybench relay` processes on loopback, each under the
  * process supervisor (none outlives the run). `scaleTo(n)` starts more (scale-out phases) and
- * waits until the consumer group is Stable with every partition owned and every relay owning
- * some (when partitions ≥ relays). A relay that exits while the fleet is up rejects `failed`.
- * Not re-entrant: one call at a time.
+ * waits until the consumer group is Stable with every partition owned by a live relay and every
+ * relay owning some (when partitions ≥ relays). A relay that exits while the fleet is up rejects
+ * `failed` — unless a fault removed it on purpose (`removeRelay`: SIGKILL or a SIGTERM drain).
+ * Relays have stable indexes (0, 1, …; an added relay gets the next one, never reused).
+ * Topics get replication factor min(3, brokers) (min.insync.replicas = RF − 1, set by the relay).
+ * Not re-entrant: one scaleTo/addRelay/removeRelay at a time; waitReady/readiness may run beside.
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +15,8 @@ import { spawnSupervised, stopSupervised, type Supervised } from '../process/sup
 import { runError } from './errors.js';
 
 export interface RelayHandle {
+  /** Stable index: the n-th relay started by this fleet (log file relay-<index>.log). */
+  readonly index: number;
   readonly gatewayId: string;
   readonly url: string;
   readonly httpUrl: string;
@@ -33,7 +38,12 @@ export interface RelayFleetOptions {
 export class RelayFleet {
   readonly #o: RelayFleetOptions;
   readonly #relays: RelayHandle[] = [];
+  /** Every process ever started (a relay being started or removed is in here, not in #relays). */
+  readonly #procs = new Set<Supervised>();
+  readonly #planned = new Set<Supervised>();
+  readonly #pids: number[] = [];
   readonly #logs: WriteStream[] = [];
+  #nextIndex = 0;
   #stopping = false;
   #fail: (e: Error) => void = () => {};
   /** Rejects when a relay dies while the fleet is up; never resolves. */
@@ -50,7 +60,7 @@ export class RelayFleet {
   }
 
   async scaleTo(count: number): Promise<void> {
-    while (this.#relays.length < count) this.#relays.push(await this.#startOne(this.#relays.length));
+    while (this.#relays.length < count) this.#relays.push(await this.#startOne(this.#nextIndex++));
     if (this.#relays.length > count) throw runError('RB_RUN_BAD_OPTION', `scaling in (${this.#relays.length} → ${count} relays) is not supported; phases only add relays.`);
     await this.waitReady();
   }
@@ -58,7 +68,12 @@ export class RelayFleet {
   async #startOne(index: number): Promise<RelayHandle> {
     const gatewayId = `${this.#o.idPrefix}-r${index}`;
     const args = [this.#o.cli, 'relay', '--port', '0', '--brokers', this.#o.brokers.join(','), '--gateway-id', gatewayId, '--partitions', String(this.#o.partitions)];
+    // RF 3 on three brokers, so a broker fault loses nothing acknowledged (min ISR = RF − 1).
+    args.push('--replication-factor', String(Math.min(3, this.#o.brokers.length)));
     const proc = spawnSupervised(`relay-${gatewayId}`, process.execPath, args, { env: { ...process.env, RELAY_TOKEN_SECRET: this.#o.tokenSecret } });
+    this.#procs.add(proc);
+    this.#pids.push(proc.pid);
+    void proc.exited.then(() => this.#procs.delete(proc));
     const log = createWriteStream(join(this.#o.logDir, `relay-${index}.log`));
     this.#logs.push(log);
     let tail = '';
@@ -87,33 +102,77 @@ export class RelayFleet {
       });
     });
     void proc.exited.then(({ code, signal }) => {
-      if (!this.#stopping) this.#fail(runError('RB_RUN_INFRA_RELAY', `${gatewayId} died during the run (${code ?? signal}); its log: ${join(this.#o.logDir, `relay-${index}.log`)}`));
+      if (!this.#stopping && !this.#planned.has(proc)) this.#fail(runError('RB_RUN_INFRA_RELAY', `${gatewayId} died during the run (${code ?? signal}); its log: ${join(this.#o.logDir, `relay-${index}.log`)}`));
     });
     this.#o.log?.(`relay ${gatewayId}: ${info.url} (pid ${proc.pid})`);
-    return { gatewayId, url: info.url, httpUrl: info.httpUrl, proc };
+    return { index, gatewayId, url: info.url, httpUrl: info.httpUrl, proc };
   }
 
-  /** Every relay's /readyz is 200 and /routes shows a Stable group owning every partition. */
+  /** Starts one more relay (the next index) and returns once it listens; waitReady() for the rebalance. */
+  async addRelay(): Promise<RelayHandle> {
+    const handle = await this.#startOne(this.#nextIndex++);
+    this.#relays.push(handle);
+    return handle;
+  }
+
+  /**
+   * Removes relay `index` on purpose: `kill` = SIGKILL (a crash); `drain` = SIGTERM (the relay
+   * drains: closes its sockets with 1012, leaves the group, exits 0; SIGKILL after `drainGraceMs`).
+   * It leaves `relays` at once, so readiness checks wait for the group to drop it.
+   */
+  async removeRelay(index: number, how: 'kill' | 'drain', drainGraceMs = 30_000): Promise<{ handle: RelayHandle; code: number | null; signal: NodeJS.Signals | null; tookMs: number }> {
+    const at = this.#relays.findIndex((r) => r.index === index);
+    if (at < 0) throw runError('RB_RUN_BAD_OPTION', `No running relay with index ${index} (running: ${this.#relays.map((r) => r.index).join(', ') || 'none'}).`);
+    const handle = this.#relays[at]!;
+    this.#planned.add(handle.proc);
+    this.#relays.splice(at, 1);
+    const t0 = Date.now();
+    await stopSupervised(handle.proc, how === 'kill' ? 5_000 : drainGraceMs, how === 'kill' ? 'SIGKILL' : 'SIGTERM');
+    const { code, signal } = await handle.proc.exited;
+    return { handle, code, signal, tookMs: Date.now() - t0 };
+  }
+
+  /** Waits until readiness() holds (RB_RUN_INFRA_RELAY after readyTimeoutMs). */
   async waitReady(): Promise<void> {
     const timeoutMs = this.#o.readyTimeoutMs ?? 120_000;
     const deadline = Date.now() + timeoutMs;
     let last = 'no answer yet';
     while (Date.now() < deadline) {
-      const ready = await Promise.all(this.#relays.map((r) => fetch(`${r.httpUrl}/readyz`).then((res) => res.status === 200, () => false)));
-      if (ready.every(Boolean)) {
-        try {
-          const routes = (await (await fetch(`${this.#relays[0]!.httpUrl}/routes`)).json()) as { partitions: Record<string, string>; partitionCount: number; groupState: string };
-          const owners = new Set(Object.values(routes.partitions));
-          const wantOwners = Math.min(this.#relays.length, routes.partitionCount);
-          if (Object.keys(routes.partitions).length === routes.partitionCount && routes.groupState === 'Stable' && owners.size >= wantOwners) return;
-          last = `group ${routes.groupState}, ${Object.keys(routes.partitions).length}/${routes.partitionCount} partitions owned by ${owners.size}/${wantOwners} relays`;
-        } catch (e) {
-          last = `GET /routes failed: ${e instanceof Error ? e.message : String(e)}`;
-        }
-      } else last = `${ready.filter(Boolean).length}/${ready.length} relays ready`;
+      const check = await this.readiness();
+      if (check.ready) return;
+      last = check.why;
       await new Promise((r) => setTimeout(r, 250));
     }
     throw runError('RB_RUN_INFRA_RELAY', `Relays not ready after ${timeoutMs} ms: ${last}.`);
+  }
+
+  /**
+   * One readiness check: every running relay's /readyz is 200, and the group is Stable with
+   * every partition owned by a running relay (a killed one stays in the group until its session
+   * times out) and every relay owning some (when partitions ≥ relays).
+   */
+  async readiness(): Promise<{ ready: boolean; why: string }> {
+    const relays = [...this.#relays];
+    if (relays.length === 0) return { ready: false, why: 'no relay running' };
+    const ready = await Promise.all(relays.map((r) => fetch(`${r.httpUrl}/readyz`).then((res) => res.status === 200, () => false)));
+    if (!ready.every(Boolean)) return { ready: false, why: `${ready.filter(Boolean).length}/${ready.length} relays ready` };
+    try {
+      const routes = (await (await fetch(`${relays[0]!.httpUrl}/routes`)).json()) as { partitions: Record<string, string>; partitionCount: number; groupState: string };
+      const live = new Set(relays.map((r) => r.url));
+      const owned = Object.values(routes.partitions);
+      const owners = new Set(owned);
+      const wantOwners = Math.min(relays.length, routes.partitionCount);
+      const byLive = owned.filter((u) => live.has(u)).length;
+      if (owned.length === routes.partitionCount && byLive === owned.length && routes.groupState === 'Stable' && owners.size >= wantOwners) return { ready: true, why: 'ready' };
+      return { ready: false, why: `group ${routes.groupState}, ${byLive}/${routes.partitionCount} partitions owned by running relays, ${owners.size}/${wantOwners} owners` };
+    } catch (e) {
+      return { ready: false, why: `GET /routes failed: ${e instanceof Error ? e.message : String(e)}` };
+    }
+  }
+
+  /** Every relay process this fleet started, running or not (tests check none outlives the run). */
+  get spawnedPids(): readonly number[] {
+    return [...this.#pids];
   }
 
   /** Metrics URLs for Prometheus. */
@@ -124,7 +183,7 @@ export class RelayFleet {
   /** SIGTERM (relays drain), SIGKILL after 20 s. Idempotent. */
   async stop(): Promise<void> {
     this.#stopping = true;
-    await Promise.all(this.#relays.map((r) => stopSupervised(r.proc, 20_000)));
+    await Promise.all([...this.#procs].map((p) => stopSupervised(p, 20_000)));
     for (const l of this.#logs) l.end();
   }
 }

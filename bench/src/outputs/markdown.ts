@@ -1,4 +1,5 @@
 // summary.md: the CI comment. Short: the verdict, the objectives, the key percentiles, the ledger.
+import { latencyText, offset, spikeText, systemText, usersText } from '../faults/format.js';
 import { formatUs, formatValue } from '../gate/evaluate.js';
 import type { RunOutput } from './output.js';
 
@@ -40,6 +41,15 @@ export const markdownOutput: RunOutput = {
         lines.push('');
         lines.push(`Relay ÷ kafka-direct reference (e2eCorrected): p50 ×${r.p50} · p90 ×${r.p90} · p99 ×${r.p99}`);
       }
+    }
+    const recoveries = s.recoveries ?? [];
+    if (recoveries.length > 0) {
+      lines.push('');
+      lines.push('| fault | at | system recovered | disrupted users | e2e p99 | spike p99 |');
+      lines.push('|---|---:|---:|---|---|---|');
+      for (const r of recoveries) lines.push(`| ${r.action} | ${offset(r.atS)} | ${systemText(r)} | ${usersText(r)} | ${latencyText(r)} | ${spikeText(r)} |`);
+      lines.push('');
+      lines.push(`Re-deliveries in the faulted segment: ${recoveries[0]!.redelivered} (deduplicated by msgId) · duplicated ${recoveries[0]!.duplicated}. Times from the fault; offsets from the measured window's start.`);
     }
     const l = s.ledger;
     lines.push('');

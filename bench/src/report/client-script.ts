@@ -89,22 +89,63 @@ export const CLIENT_SCRIPT = String.raw`
     });
   })();
 
-  // 3. Latency over time (per-interval percentiles of merged interval histograms).
+  // 3. Latency over time (per-interval percentiles of merged interval histograms), with the fault
+  // timeline of a fault scenario: vertical lines drawn by a small inline plugin (no annotation
+  // plugin to inline). Two empty datasets give the legend entries; hiding one hides its lines.
   (function () {
     var el = document.getElementById('chart-latency-time');
     if (!el) return;
+    var events = data.faults || [];
+    var colors = { fault: '#b91c1c', recovery: '#15803d' };
+    var dashes = { fault: [5, 3], recovery: [2, 2] };
+    var datasets = data.overTime.map(function (s, i) {
+      return { label: s.label, data: s.points.map(function (p) { return { x: p.t, y: ms(p.us) }; }), borderColor: s.color || palette[i % palette.length], backgroundColor: s.color || palette[i % palette.length], borderWidth: 2, pointRadius: 0, borderDash: s.dashed ? [6, 4] : [] };
+    });
+    var markIndex = {};
+    if (events.length) {
+      ['fault', 'recovery'].forEach(function (kind) {
+        markIndex[kind] = datasets.length;
+        datasets.push({ label: kind, data: [], borderColor: colors[kind], backgroundColor: colors[kind], borderWidth: 1.5, borderDash: dashes[kind], pointRadius: 0 });
+      });
+    }
+    var faultLines = {
+      id: 'faultLines',
+      afterDatasetsDraw: function (chart) {
+        if (!events.length) return;
+        var x = chart.scales.x, area = chart.chartArea, ctx = chart.ctx;
+        ctx.save();
+        ctx.font = '11px system-ui, -apple-system, Segoe UI, Roboto, sans-serif';
+        events.forEach(function (e, i) {
+          if (!chart.isDatasetVisible(markIndex[e.kind])) return;
+          var px = x.getPixelForValue(e.t);
+          if (!(px >= area.left - 0.5 && px <= area.right + 0.5)) return;
+          ctx.strokeStyle = colors[e.kind];
+          ctx.lineWidth = 1.5;
+          ctx.setLineDash(dashes[e.kind]);
+          ctx.beginPath();
+          ctx.moveTo(px, area.top);
+          ctx.lineTo(px, area.bottom);
+          ctx.stroke();
+          ctx.setLineDash([]);
+          ctx.fillStyle = colors[e.kind];
+          var w = ctx.measureText(e.label).width;
+          ctx.fillText(e.label, px + 4 + w > area.right ? px - 4 - w : px + 4, area.top + 12 + (i % 4) * 13);
+        });
+        ctx.restore();
+      }
+    };
+    var ts = events.map(function (e) { return e.t; });
+    var xScale = { type: 'linear', title: { display: true, text: 'seconds into the measured window' } };
+    if (ts.length) { xScale.suggestedMin = Math.min.apply(null, ts); xScale.suggestedMax = Math.max.apply(null, ts); }
     charts.latencyTime = new Chart(el, {
       type: 'line',
-      data: {
-        datasets: data.overTime.map(function (s, i) {
-          return { label: s.label, data: s.points.map(function (p) { return { x: p.t, y: ms(p.us) }; }), borderColor: s.color || palette[i % palette.length], backgroundColor: s.color || palette[i % palette.length], borderWidth: 2, pointRadius: 0, borderDash: s.dashed ? [6, 4] : [] };
-        })
-      },
+      data: { datasets: datasets },
       options: {
         parsing: false,
-        scales: { x: { type: 'linear', title: { display: true, text: 'seconds into the measured window' } }, y: { beginAtZero: true, title: { display: true, text: 'latency (ms)' } } },
+        scales: { x: xScale, y: { beginAtZero: true, title: { display: true, text: 'latency (ms)' } } },
         plugins: { legend: { position: 'bottom' } }
-      }
+      },
+      plugins: [faultLines]
     });
   })();
 

@@ -2,12 +2,13 @@
  * report.html: one self-contained page (Chart.js and the data inlined; no network, no external
  * fonts). Built from summary.json plus the .hlog intervals, so `relaybench report <dir>` can
  * re-render it. Sections: verdict, objectives, percentile distribution (log axis, corrected and
- * uncorrected), throughput and latency over time, per-hop breakdown, segments, ledger,
- * percentiles table, environment.
+ * uncorrected), throughput and latency over time (with the fault timeline of a fault scenario),
+ * faults and recoveries, per-hop breakdown, segments, ledger, percentiles table, environment.
  */
 import { mergeEncoded } from '../../../loadgen/src/stats/period.js';
 import type { HlogInterval } from '../../../loadgen/src/stats/hlog.js';
 import type { Stage } from '../../../loadgen/src/stats/stages.js';
+import { latencyText, offset, seconds, spikeText, systemText, usersText } from '../faults/format.js';
 import { formatUs, formatValue } from '../gate/evaluate.js';
 import type { ReportInput, RunOutput } from '../outputs/output.js';
 import type { RunSummary } from '../results/summary.js';
@@ -55,7 +56,15 @@ export function reportData(input: ReportInput): unknown {
     overTime: overTime(s, input.hlogs),
     hops: HOPS.filter((h) => s.stages[h.stage]?.count > 0).map((h) => ({ label: h.label, p50: s.stages[h.stage].p50, p99: s.stages[h.stage].p99 })),
     segments: s.segments.map((x) => ({ name: x.name, p99: x.stages.e2eCorrected.p99, achieved: x.achievedRatePerSec, held: x.held })),
+    faults: faultTimeline(s),
   };
+}
+
+/** The primary segment's faults and recoveries as chart marks: seconds into the measured window. */
+function faultTimeline(s: RunSummary): { t: number; kind: 'fault' | 'recovery'; label: string }[] {
+  const primary = s.segments.find((x) => x.name === s.primary);
+  if (primary === undefined) return [];
+  return (primary.faults ?? []).map((e) => ({ t: Math.round((e.atMs - primary.measureStartMs) / 100) / 10, kind: e.kind, label: e.kind === 'fault' ? e.action : `${e.action} recovered` }));
 }
 
 /** e2e p50/p99 and ack p99 per interval of the primary segment: from the .hlog when present, else from summary.series. */
@@ -122,6 +131,7 @@ ${s.segments
   .join('\n')}
 </tbody></table></section>`;
   const ratios = s.reference === null ? '' : referenceBlock(s);
+  const faults = faultsBlock(s);
   const of = s.segments.length > 1 ? ` <span class="muted">(segment ${esc(s.primary)})</span>` : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -166,8 +176,9 @@ ${s.objectives.map((v) => `<tr><td><code>${esc(v.objective)}</code></td><td>${es
 <p class="muted">Merged HdrHistograms of every worker (decoded and added, never averaged). Corrected = from the intended send time (coordinated omission removed); uncorrected = from the actual send.</p></section>
 <div class="grid">
 <section><h2>Throughput over time${of}</h2><div class="chart"><canvas id="chart-throughput"></canvas></div></section>
-<section><h2>Latency over time${of}</h2><div class="chart"><canvas id="chart-latency-time"></canvas></div></section>
+<section><h2>Latency over time${of}</h2><div class="chart"><canvas id="chart-latency-time"></canvas></div>${(s.faults ?? []).length > 0 ? '<p class="muted">Vertical lines: faults (red, dashed) and recoveries (green, dotted).</p>' : ''}</section>
 </div>
+${faults}
 ${
   hasHops
     ? `<section><h2>Per-hop breakdown${of}</h2><div class="chart short"><canvas id="chart-hops"></canvas></div>
@@ -201,6 +212,36 @@ ${stageRows}
 <script>${CLIENT_SCRIPT}</script>
 </body></html>
 `;
+}
+
+function faultsBlock(s: RunSummary): string {
+  const events = s.faults ?? [];
+  const recoveries = s.recoveries ?? [];
+  if (events.length === 0 && recoveries.length === 0) return '';
+  const t0 = new Map(s.segments.map((x) => [x.name, x.measureStartMs]));
+  const rows = events
+    .map((e) => `<tr><td class="n">${offset(Math.round((e.atMs - (t0.get(e.segment) ?? e.atMs)) / 100) / 10)}</td><td>${e.kind === 'fault' ? '<span class="fail">fault</span>' : '<span class="pass">recovery</span>'}</td><td><code>${esc(e.action)}</code></td><td>${esc(e.detail)}</td></tr>`)
+    .join('\n');
+  const rec = recoveries
+    .map(
+      (r) =>
+        `<tr><td><code>${esc(r.action)}</code></td><td class="n">${offset(r.atS)}</td><td class="n">${systemText(r)}</td><td>${esc(usersText(r))}</td><td>${esc(latencyText(r))}</td><td class="n">${r.baselineP99Us === null ? '—' : formatUs(r.baselineP99Us)}</td><td>${esc(spikeText(r))}</td></tr>`,
+    )
+    .join('\n');
+  const first = recoveries[0];
+  return `<section><h2>Faults</h2>
+<table><thead><tr><th class="n">at</th><th>kind</th><th>action</th><th>detail</th></tr></thead><tbody>
+${rows}
+</tbody></table>
+${
+  recoveries.length === 0
+    ? ''
+    : `<h2 style="margin-top:14px">Recovery</h2>
+<table><thead><tr><th>fault</th><th class="n">at</th><th class="n">system recovered</th><th>disrupted users</th><th>e2e p99 per interval</th><th class="n">p99 before</th><th>spike p99</th></tr></thead><tbody>
+${rec}
+</tbody></table>
+<p class="muted">Offsets from the start of the measured window (negative: in the warm-up); recovery times from the fault. System: the relay group Stable with every partition owned by a running relay, or the broker's partitions led elsewhere / the broker back in sync. Users: every user whose connection dropped within ${seconds(5000)} of the fault delivered or got an ack again. p99: until the last interval whose e2e p99 is over max(2 × the pre-fault median, the p99 objective) — stalled mail counts when it finally arrives — or that delivered nothing while sending. Re-deliveries in the segment: ${first!.redelivered} (deduplicated by msgId); duplicated: ${first!.duplicated}.</p>`
+}</section>`;
 }
 
 function referenceBlock(s: RunSummary): string {

@@ -89,6 +89,8 @@ export function assembleSummary(ctx: RunContext, segments: readonly SegmentSumma
     segments,
     reference: refSegment === undefined ? null : referenceSummary(primary, refSegment),
     ramp,
+    faults: segments.flatMap((x) => (x.faults ?? []).map((e) => ({ ...e, segment: x.name }))),
+    recoveries: segments.flatMap((x) => x.recoveries ?? []),
     notes: ctx.notes ?? [],
   };
 }

@@ -7,6 +7,8 @@
 import type { LedgerCounts } from '../../../loadgen/src/ledger.js';
 import type { Percentiles } from '../../../loadgen/src/stats/period.js';
 import type { Stage } from '../../../loadgen/src/stats/stages.js';
+import type { FaultEvent } from '../../../loadgen/src/worker/contract.js';
+import type { FaultRecovery, SegmentFaults } from '../faults/recovery.js';
 import type { Verdict } from '../gate/evaluate.js';
 import type { MergedSegment, SeriesPoint, StageSeries } from './merge.js';
 
@@ -23,6 +25,14 @@ export interface SegmentSummary extends Omit<MergedSegment, 'intervals' | 'metri
   readonly objectives: readonly Verdict[];
   /** All objectives of this segment passed. */
   readonly held: boolean;
+  /** Fault scenarios: the timeline (faults and recoveries) and the recovery figures per fault. Absent in older files. */
+  readonly faults?: readonly FaultEvent[];
+  readonly recoveries?: readonly FaultRecovery[];
+}
+
+/** A timeline event of the run, with the segment it happened in. */
+export interface RunFaultEvent extends FaultEvent {
+  readonly segment: string;
 }
 
 export interface ReferenceSummary {
@@ -63,6 +73,9 @@ export interface RunSummary {
   readonly segments: readonly SegmentSummary[];
   readonly reference: ReferenceSummary | null;
   readonly ramp: { readonly highestRateHeldPerSec: number | null; readonly steps: readonly { readonly ratePerSec: number; readonly held: boolean }[] } | null;
+  /** Every segment's fault timeline and recovery figures (empty without `faults:`; absent in older files). */
+  readonly faults?: readonly RunFaultEvent[];
+  readonly recoveries?: readonly FaultRecovery[];
   readonly notes: readonly string[];
 }
 
@@ -70,6 +83,7 @@ export function segmentSummary(
   spec: { name: string; mode: 'relay' | 'kafka-direct'; relays: number; durationMs: number },
   merged: MergedSegment,
   objectives: readonly Verdict[],
+  faults?: SegmentFaults,
 ): SegmentSummary {
   return {
     name: spec.name,
@@ -94,5 +108,6 @@ export function segmentSummary(
     gating: merged.gating,
     objectives,
     held: objectives.every((v) => v.pass),
+    ...(faults === undefined ? {} : { faults: faults.events, recoveries: faults.recoveries }),
   };
 }

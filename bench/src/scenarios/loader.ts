@@ -116,6 +116,7 @@ function toScenario(f: ScenarioFile, objectives: Objective[], file: string): Sce
     reference: f.reference,
     phases: (f.phases ?? []).map((p) => ({ name: p.name, relays: p.relays ?? f.relays, ratePerSec: p.rate ?? w.rate, durationMs: p.duration ?? f.duration })),
     ramp: f.ramp === undefined ? undefined : { fromPerSec: f.ramp.from, stepPerSec: f.ramp.step, toPerSec: f.ramp.to, stepDurationMs: f.ramp.stepDuration },
+    faults: f.faults ?? [],
   };
 }
 

@@ -1,4 +1,5 @@
 import type { WorkloadShape } from '../../../loadgen/src/worker/contract.js';
+import type { FaultSpec } from '../faults/spec.js';
 import type { Objective } from './objectives.js';
 
 /**
@@ -26,6 +27,8 @@ export interface Scenario {
   readonly reference: 'kafka-direct' | undefined;
   readonly phases: readonly ScenarioPhase[];
   readonly ramp: ScenarioRamp | undefined;
+  /** Faults of a fault scenario, in file order (empty otherwise); offsets from the segment start. */
+  readonly faults: readonly FaultSpec[];
 }
 
 /**

@@ -4,6 +4,7 @@
  * line/column. Durations are strings ("30s", "500ms", "5m") and become ms here.
  */
 import { z } from 'zod';
+import { faultProblems, type FaultSpec } from '../faults/spec.js';
 import { parseDurationMs } from './duration.js';
 
 const positive = z.number({ error: 'expected a positive number' }).positive({ error: 'expected a positive number' });
@@ -47,6 +48,46 @@ const sizes = z.discriminatedUnion(
   ],
   { error: 'expected {kind: fixed | uniform | lognormal}' },
 );
+
+const share = z
+  .number({ error: 'expected a share in (0, 1]' })
+  .gt(0, { error: 'expected a share in (0, 1]' })
+  .max(1, { error: 'expected a share in (0, 1]' });
+const at = duration('an offset from the segment start like 20s');
+const relayIndex = wholeIn(0, 63);
+const brokerId = wholeIn(1, 3);
+
+/** One entry of `faults:` (see bench/src/faults/spec.ts and docs/faults.md). */
+const fault = z.discriminatedUnion(
+  'action',
+  [
+    z.strictObject({ at, action: z.literal('kill-relay'), relay: relayIndex }),
+    z.strictObject({ at, action: z.literal('drain-relay'), relay: relayIndex }),
+    z.strictObject({ at, action: z.literal('add-relay') }),
+    z.strictObject({ at, action: z.literal('kill-broker'), broker: brokerId }),
+    z.strictObject({ at, action: z.literal('restart-broker'), broker: brokerId }),
+    z.strictObject({ at, action: z.literal('slow-readers'), share, for: positiveDuration }),
+    z.strictObject({ at, action: z.literal('reconnect-storm'), share, within: duration().default(0) }),
+  ],
+  { error: 'expected {at: <offset>, action: kill-relay | drain-relay | add-relay | kill-broker | restart-broker | slow-readers | reconnect-storm}' },
+);
+
+function toFaultSpec(f: z.output<typeof fault>): FaultSpec {
+  switch (f.action) {
+    case 'kill-relay':
+    case 'drain-relay':
+      return { action: f.action, atMs: f.at, relay: f.relay };
+    case 'add-relay':
+      return { action: f.action, atMs: f.at };
+    case 'kill-broker':
+    case 'restart-broker':
+      return { action: f.action, atMs: f.at, broker: f.broker };
+    case 'slow-readers':
+      return { action: f.action, atMs: f.at, share: f.share, durationMs: f.for };
+    case 'reconnect-storm':
+      return { action: f.action, atMs: f.at, share: f.share, durationMs: f.within };
+  }
+}
 
 export const workloadSchema = z.strictObject({
   users: wholeIn(2, 1_000_000),
@@ -99,6 +140,10 @@ export const scenarioSchema = z
         stepDuration: positiveDuration,
       })
       .optional(),
+    faults: z
+      .array(fault, { error: 'expected a list of faults' })
+      .transform((list) => list.map(toFaultSpec))
+      .optional(),
   })
   .superRefine((s, ctx) => {
     if (s.phases !== undefined && s.ramp !== undefined) ctx.addIssue({ code: 'custom', path: ['ramp'], message: 'a scenario has phases or a ramp, not both', input: s.ramp });
@@ -109,6 +154,8 @@ export const scenarioSchema = z
     if (g.kind === 'groups' && g.groupSize > s.workload.users / s.workers) ctx.addIssue({ code: 'custom', path: ['workload', 'recipients', 'groupSize'], message: 'expected at most the users of one worker', input: g.groupSize });
     const sz = s.workload.size;
     if (sz.kind === 'uniform' && sz.maxBytes < sz.minBytes) ctx.addIssue({ code: 'custom', path: ['workload', 'size', 'maxBytes'], message: 'expected maxBytes ≥ minBytes', input: sz.maxBytes });
+    const problems = faultProblems(s.faults ?? [], { relays: s.relays, brokers: s.brokers, sendingMs: s.warmup + s.duration, multiSegment: s.phases !== undefined || s.ramp !== undefined });
+    for (const p of problems) ctx.addIssue({ code: 'custom', path: p.index < 0 ? ['faults'] : p.field === null ? ['faults', p.index] : ['faults', p.index, p.field], message: p.message, input: p.input });
     const names = new Set<string>();
     s.phases?.forEach((p, i) => {
       if (names.has(p.name)) ctx.addIssue({ code: 'custom', path: ['phases', i, 'name'], message: 'expected a name not used by another phase', input: p.name });
