@@ -44,6 +44,7 @@ test('lost: acked but never delivered; unacked: never acked', () => {
   assert.equal(c.lost, 1);
   assert.equal(c.unacked, 2);
   assert.equal(c.delivered, 1);
+  assert.deepEqual(l.lostIds(), ['lost'], 'the lost msgId, to trace it');
 });
 
 test('redelivered: same msgId twice, before and after retirement; not a user-visible duplicate', () => {

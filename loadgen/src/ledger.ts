@@ -240,6 +240,16 @@ export class Ledger {
     this.#errors.set(code, (this.#errors.get(code) ?? 0) + 1);
   }
 
+  /** The first `limit` lost msgIds (acked, never delivered), to look them up in Kafka or the relay logs. */
+  lostIds(limit = 20): string[] {
+    const out: string[] = [];
+    for (const [msgId, entry] of this.#entries) {
+      if (out.length >= limit) break;
+      if (entry.flags & ACKED && !(entry.flags & DELIVERED) && !(entry.flags & DECRYPT_FAILED)) out.push(msgId);
+    }
+    return out;
+  }
+
   /** Exact counts; classifies remaining entries as lost/unacked. Idempotent; does not clear state. */
   finish(): LedgerCounts {
     let lost = 0;

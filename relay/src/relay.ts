@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { Registry } from 'prom-client';
-import { createKafkajsAdapter, type Admin, type GroupConsumer, type KafkaAdapter, type TopicSpec } from '../kafka/src/index.js';
+import { createKafkajsAdapter, type Admin, type GroupConsumer, type KafkaAdapter, type OutRecord, type TopicSpec } from '../kafka/src/index.js';
 import type { RelayConfig } from './config.js';
 import { relayError } from './errors.js';
 import { createRelayMetrics, type RelayMetrics } from './metrics.js';
@@ -16,6 +16,9 @@ import type { Push } from './router/mailbox.js';
 import { decodeDeliverValue, encodeValue } from './router/records.js';
 import { clientIdFor, readRoutes, type RoutesTable } from './routes.js';
 import { decodeKeyBundle } from './gateway/key-records.js';
+
+/** Attempts after a failed deliver produce: 100 ms doubling to 2 s, ≈ 30 s in all. */
+const DELIVER_RETRIES = 20;
 
 export interface RelayHandle {
   readonly config: RelayConfig;
@@ -46,7 +49,9 @@ export async function startRelay(config: RelayConfig, log: (line: string) => voi
   } catch (e) {
     throw relayError('RB_RELAY_BAD_CONFIG', `TLS certificate or key: ${e instanceof Error ? e.message : String(e)}`, e);
   }
-  const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxPayloadBytes, perMessageDeflate: false, clientTracking: false });
+  // skipUTF8Validation: text frames are refused anyway (1008) and close reasons are never read, so
+  // validating them only added a second refusal code (1007) for the same bad input.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxPayloadBytes, perMessageDeflate: false, clientTracking: false, skipUTF8Validation: true });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e) => reject(relayError('RB_RELAY_START_FAILED', `Cannot listen on ${config.host}:${config.port}: ${e.message}`, e)));
     server.listen(config.port, config.host, () => resolve());
@@ -63,7 +68,7 @@ export async function startRelay(config: RelayConfig, log: (line: string) => voi
     server.close();
     throw relayError('RB_RELAY_START_FAILED', `Kafka at ${config.brokers.join(',')}: ${e instanceof Error ? e.message : String(e)}`, e);
   }
-  const producer = new BatchingProducer(await kafka.producer(), metrics);
+  const producer = new BatchingProducer(await kafka.producer({ onProducerReplaced: () => log(`relay ${config.gatewayId}: producer replaced (its producer id was fenced after a leader change)`) }), metrics);
   const gateway = new Gateway(config, metrics, producer, log);
 
   const deliver = (push: Push): void => {
@@ -75,13 +80,18 @@ export async function startRelay(config: RelayConfig, log: (line: string) => voi
     }
     // Another gateway holds the user: one record per push on that gateway's own topic.
     metrics.delivered.inc({ path: 'topic', kind }, push.items.length);
-    for (const item of push.items) {
-      producer
-        .produce({ topic: `${config.topics.deliverPrefix}${push.gatewayId}`, key: push.user, value: encodeValue({ to: push.user, item }) }, 'deliver')
-        .catch(() => {
-          // The gateway is gone (its topic too): the item stays pending and replays on reconnect.
-        });
-    }
+    // Partition 0 named explicitly (the topic has one) so the adapter can verify a broker wrote it.
+    for (const item of push.items) produceDeliver({ topic: `${config.topics.deliverPrefix}${push.gatewayId}`, partition: 0, key: push.user, value: encodeValue({ to: push.user, item }) }, 0);
+  };
+  // A failed deliver produce is retried with backoff (≈ 30 s in all): during a broker failover
+  // the user is still online at that gateway and would otherwise wait for its next reconnect —
+  // in a run, until the end, as "lost". A gateway that is gone keeps failing; its users' items
+  // stay pending and replay when they reconnect elsewhere.
+  const produceDeliver = (record: OutRecord, attempt: number): void => {
+    producer.produce(record, 'deliver').catch(() => {
+      if (draining || attempt >= DELIVER_RETRIES) return;
+      setTimeout(() => produceDeliver(record, attempt + 1), Math.min(2000, 100 * 2 ** attempt)).unref();
+    });
   };
   const router = new Router(config, kafka, metrics, deliver, log);
 
@@ -222,7 +232,18 @@ async function ensureTopics(admin: Admin, config: RelayConfig, deliverTopic: str
       await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
     }
   }
-  const actual = await admin.partitionCount(config.topics.mailbox);
+  // Right after creation a broker may not host the metadata yet ("does not host this
+  // topic-partition"): ask again for a few seconds before calling it a failure.
+  let actual = 0;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      actual = await admin.partitionCount(config.topics.mailbox);
+      if (actual > 0 || attempt >= 10) break;
+    } catch (e) {
+      if (attempt >= 10) throw e;
+    }
+    await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
+  }
   if (actual !== config.partitions) {
     throw relayError('RB_RELAY_BAD_CONFIG', `${config.topics.mailbox} has ${actual} partitions but this relay is configured for ${config.partitions}.`);
   }

@@ -23,3 +23,17 @@ test('routes: ws URL → http path; the picker uses the owner of the user partit
   assert.equal(picker.urlFor('alice'), 'ws://owner/');
   assert.notEqual(picker.urlFor('alice', 1), 'ws://owner/', 'a retry rotates over the configured relays');
 });
+
+test('routes: a relay that refused a connection is skipped for a while, unless every relay is down', () => {
+  let now = 1_000;
+  const picker = new RelayPicker(['ws://a/', 'ws://b/', 'ws://c/'], () => now);
+  picker.markDown('ws://b/');
+  assert.deepEqual(Array.from({ length: 6 }, () => picker.urlFor('u', 1)), ['ws://a/', 'ws://c/', 'ws://a/', 'ws://c/', 'ws://a/', 'ws://c/']);
+  picker.setRoutes({ partitionCount: 1, partitions: { '0': 'ws://b/' } });
+  assert.notEqual(picker.urlFor('u', 0), 'ws://b/', 'not even as the routing hint');
+  picker.markDown('ws://a/');
+  picker.markDown('ws://c/');
+  assert.ok(['ws://a/', 'ws://b/', 'ws://c/'].includes(picker.urlFor('u', 1)), 'all down: still tries one');
+  now += 10_001;
+  assert.deepEqual(new Set(Array.from({ length: 3 }, () => picker.urlFor('u', 1))), new Set(['ws://a/', 'ws://b/', 'ws://c/']), 'back after the pause');
+});

@@ -38,15 +38,36 @@ export async function fetchRoutes(relays: readonly string[], timeoutMs = 5000): 
   throw loadgenError('RB_LOADGEN_ROUTES', `Tried ${relays.join(', ')}: ${last instanceof Error ? last.message : String(last)}.`, last);
 }
 
-/** Chooses a relay URL per user: the owner of the user's partition when known, else round robin. Synchronous. */
+/** How long a relay that refused a connection is skipped by the rotation. */
+export const RELAY_DOWN_MS = 10_000;
+
+/**
+ * Chooses a relay URL per user: the owner of the user's partition when known, else round robin,
+ * skipping relays that refused a connection in the last RELAY_DOWN_MS (a killed or drained
+ * relay: without this a user can draw it several times in a row and back off for many seconds).
+ * Synchronous.
+ */
 export class RelayPicker {
   readonly #relays: readonly string[];
+  readonly #downUntil = new Map<string, number>();
+  readonly #now: () => number;
   #routes: RoutesTable | null = null;
   #next = 0;
 
-  constructor(relays: readonly string[]) {
+  constructor(relays: readonly string[], now: () => number = Date.now) {
     if (relays.length === 0) throw loadgenError('RB_LOADGEN_BAD_PLAN', 'At least one relay URL is needed.');
     this.#relays = relays;
+    this.#now = now;
+  }
+
+  /** A connection to `url` failed before welcome (refused, reset): skip it for a while. */
+  markDown(url: string): void {
+    this.#downUntil.set(url, this.#now() + RELAY_DOWN_MS);
+  }
+
+  #isDown(url: string): boolean {
+    const until = this.#downUntil.get(url);
+    return until !== undefined && until > this.#now();
   }
 
   setRoutes(routes: RoutesTable | null): void {
@@ -58,8 +79,12 @@ export class RelayPicker {
     const routes = this.#routes;
     if (attempt === 0 && routes !== null && routes.partitionCount > 0) {
       const owner = routes.partitions[String(partitionFor(userId, routes.partitionCount))];
-      if (owner !== undefined) return owner;
+      if (owner !== undefined && !this.#isDown(owner)) return owner;
     }
-    return this.#relays[this.#next++ % this.#relays.length]!;
+    for (let k = 0; k < this.#relays.length; k++) {
+      const url = this.#relays[this.#next++ % this.#relays.length]!;
+      if (!this.#isDown(url)) return url;
+    }
+    return this.#relays[this.#next++ % this.#relays.length]!; // every relay is down: keep trying them
   }
 }

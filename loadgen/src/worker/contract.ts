@@ -169,6 +169,8 @@ export interface WorkerResult {
    * receipts were still arriving, so messages counted as lost may only be late.
    */
   readonly drain?: { readonly waitedMs: number; readonly pendingAtEnd: number; readonly stillProgressing: boolean };
+  /** Up to 20 lost msgIds (`<userId>:<n>`), so a loss can be traced in Kafka and the relay logs. */
+  readonly lostIds?: readonly string[];
   /** Unplanned connection losses of this worker's users and their recoveries (at most 100,000 kept). */
   readonly disruptions?: readonly Disruption[];
   /** Client-side faults this worker applied, and when they ended. */

@@ -295,7 +295,8 @@ export class LocalWorker implements Worker {
       timers.clear();
       armCut();
       await Promise.all([...offline].map((i) => users[i]!.connect().catch((e) => sink.error(codeOf(e)))));
-      // The drain waits drainMs, and beyond it for as long as messages keep completing (an
+      // The drain waits drainMs, and beyond it for as long as messages keep completing or users
+      // are still reconnecting (an
       // overloaded system is late, not lossy: counting its queue as lost would be a false alarm),
       // up to a hard limit. Only what stays undelivered once progress stops is lost.
       const drainStartMs = this.#nowMs();
@@ -315,7 +316,8 @@ export class LocalWorker implements Worker {
           stillProgressing = now - lastProgressMs < quietMs;
           break;
         }
-        if (now - drainStartMs >= w.drainMs && now - lastProgressMs >= quietMs) break;
+        // A user still reconnecting (e.g. after its relay drained) may yet deliver: not quiet.
+        if (now - drainStartMs >= w.drainMs && now - lastProgressMs >= quietMs && !users.some((u) => u.connected && !u.online)) break;
         await new Promise((r) => setTimeout(r, 50));
       }
       drain = { waitedMs: this.#nowMs() - drainStartMs, pendingAtEnd: ledger.pending, stillProgressing: stillProgressing && !this.#stopRequested };
@@ -363,6 +365,7 @@ export class LocalWorker implements Worker {
       peakConnections,
       rssBytes: process.memoryUsage().rss,
       ...(drain === undefined ? {} : { drain }),
+      ...(counts.lost > 0 ? { lostIds: ledger.lostIds() } : {}),
       ...(server === null ? {} : { metricsUrl: server.url }),
       disruptions: disruptions.toArray(),
       ...(faults === null ? {} : { faultEvents: [...faults.events] }),

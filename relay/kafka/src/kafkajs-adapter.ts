@@ -1,5 +1,5 @@
 import kafkajs from 'kafkajs';
-import type { Admin as KjsAdmin, Consumer as KjsConsumer, Kafka as KjsKafka, IHeaders, Message } from 'kafkajs';
+import type { Admin as KjsAdmin, Consumer as KjsConsumer, Kafka as KjsKafka, IHeaders, Message, RecordMetadata } from 'kafkajs';
 import { kafkaClientError } from './errors.js';
 import type {
   AdapterOptions,
@@ -61,17 +61,66 @@ export function createKafkajsAdapter(options: AdapterOptions): KafkaAdapter {
   };
 }
 
-async function createProducer(kafka: KjsKafka, options: ProducerOptions = {}): Promise<Producer> {
-  const producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 5,
-    allowAutoTopicCreation: false,
-  });
-  try {
-    await producer.connect();
-  } catch (e) {
-    throw kafkaClientError('RB_KCLIENT_CONNECT', String(e), e);
+/**
+ * Broker answers after which an idempotent producer id is unusable. kafkajs keeps the dead id,
+ * so every later send to that partition fails the same way (tulios/kafkajs#598; seen here after a
+ * broker SIGKILL moved partition leaders). The cure, as in spring-kafka, is a new producer: a new
+ * producer id whose sequences start at 0. The failed batch itself is still reported as failed
+ * (never acked), so nothing is lost; its senders retry.
+ */
+const FENCING_ERRORS = new Set(['OUT_OF_ORDER_SEQUENCE_NUMBER', 'UNKNOWN_PRODUCER_ID', 'INVALID_PRODUCER_EPOCH']);
+
+/**
+ * Partitions we wrote to that no broker answered for. kafkajs' sendBatch retries only brokers
+ * without a response; when a partition's leader moves mid-request to a broker that already
+ * answered for its own partitions, that partition is silently skipped and sendBatch still
+ * resolves. Seen as acked messages missing from every replica after a broker SIGKILL. Records
+ * without an explicit partition cannot be checked (the relay always sets one).
+ */
+export function unansweredPartitions(records: readonly OutRecord[], answered: readonly { topicName: string; partition: number }[]): string[] {
+  const got = new Set(answered.map((m) => `${m.topicName}/${m.partition}`));
+  const missing = new Set<string>();
+  for (const r of records) if (r.partition !== undefined && !got.has(`${r.topic}/${r.partition}`)) missing.add(`${r.topic}/${r.partition}`);
+  return [...missing];
+}
+
+export function needsNewProducerId(e: unknown): boolean {
+  for (let x: unknown = e, depth = 0; typeof x === 'object' && x !== null && depth < 8; depth++) {
+    const err = x as { type?: unknown; cause?: unknown; originalError?: unknown };
+    if (typeof err.type === 'string' && FENCING_ERRORS.has(err.type)) return true;
+    x = err.cause ?? err.originalError;
   }
+  return false;
+}
+
+async function createProducer(kafka: KjsKafka, options: ProducerOptions = {}): Promise<Producer> {
+  const connect = async () => {
+    const p = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 5,
+      allowAutoTopicCreation: false,
+    });
+    try {
+      await p.connect();
+    } catch (e) {
+      throw kafkaClientError('RB_KCLIENT_CONNECT', String(e), e);
+    }
+    return p;
+  };
+  let producer = await connect();
+  let replacing: Promise<void> | null = null;
+  const replace = (dead: typeof producer): Promise<void> => {
+    if (producer !== dead) return Promise.resolve(); // another failed send replaced it already
+    replacing ??= connect()
+      .then((fresh) => {
+        producer = fresh;
+        options.onProducerReplaced?.();
+        dead.disconnect().catch(() => {});
+      })
+      .catch(() => {}) // the next failure tries again
+      .finally(() => (replacing = null));
+    return replacing;
+  };
   return {
     async send(records: readonly OutRecord[]): Promise<void> {
       if (records.length === 0) return;
@@ -84,18 +133,27 @@ async function createProducer(kafka: KjsKafka, options: ProducerOptions = {}): P
         if (r.headers !== undefined) m.headers = { ...r.headers };
         list.push(m);
       }
+      const p = producer;
+      let answered: RecordMetadata[];
       try {
-        await producer.sendBatch({
+        answered = await p.sendBatch({
           acks: -1,
           timeout: options.requestTimeoutMs ?? 30000,
           compression: CompressionTypes.None,
           topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
         });
       } catch (e) {
+        if (needsNewProducerId(e)) await replace(p);
         throw kafkaClientError('RB_KCLIENT_PRODUCE', e instanceof Error ? e.message : String(e), e);
       }
+      const unanswered = unansweredPartitions(records, answered);
+      if (unanswered.length > 0)
+        throw kafkaClientError('RB_KCLIENT_PRODUCE', `kafkajs reported success without a broker's answer for ${unanswered.join(', ')}; the records there were never written, so the whole batch counts as failed.`);
     },
-    close: () => producer.disconnect(),
+    close: async () => {
+      await replacing;
+      await producer.disconnect();
+    },
   };
 }
 

@@ -117,6 +117,8 @@ export interface Admin {
 export interface ProducerOptions {
   /** Send-side batching is the caller's (each send is one request); this only bounds retries. */
   readonly requestTimeoutMs?: number;
+  /** Called after the producer was replaced because its producer id became unusable (metrics, logs). */
+  readonly onProducerReplaced?: () => void;
 }
 
 export interface KafkaAdapter {
