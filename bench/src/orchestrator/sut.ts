@@ -31,6 +31,8 @@ export interface RelayFleetOptions {
   readonly logDir: string;
   readonly idPrefix: string;
   readonly startTimeoutMs?: number;
+  /** Address the relays listen on and advertise (default loopback); remote joiners must reach it. */
+  readonly host?: string;
   readonly readyTimeoutMs?: number;
   readonly log?: (line: string) => void;
 }
@@ -68,6 +70,7 @@ export class RelayFleet {
   async #startOne(index: number): Promise<RelayHandle> {
     const gatewayId = `${this.#o.idPrefix}-r${index}`;
     const args = [this.#o.cli, 'relay', '--port', '0', '--brokers', this.#o.brokers.join(','), '--gateway-id', gatewayId, '--partitions', String(this.#o.partitions)];
+    if (this.#o.host !== undefined) args.push('--host', this.#o.host);
     // RF 3 on three brokers, so a broker fault loses nothing acknowledged (min ISR = RF − 1).
     args.push('--replication-factor', String(Math.min(3, this.#o.brokers.length)));
     const proc = spawnSupervised(`relay-${gatewayId}`, process.execPath, args, { env: { ...process.env, RELAY_TOKEN_SECRET: this.#o.tokenSecret } });

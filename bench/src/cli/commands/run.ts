@@ -33,6 +33,7 @@ export function registerRun(program: Command): void {
     .option('--reference <mode>', 'kafka-direct | none: run the bare-Kafka reference beside the relay path')
     .option('--no-progress', 'no live progress lines')
     .option('--remote-workers', 'the workers are `relaybench loadgen --join <run-id>` processes reached through the run\'s Kafka (any host); see docs/distributed.md')
+    .option('--relay-host <address>', 'address the relays listen on and advertise in /routes (default 127.0.0.1); with --remote-workers, one the joiners can reach')
     .option('--join-timeout <time>', 'with --remote-workers: how long to wait for the joiners once Kafka is up (default 5m)')
     .addHelpText(
       'after',
@@ -41,7 +42,7 @@ Layers: defaults → scenario file → environment → flags (the effective valu
 Exit: 0 every objective passed · 1 an objective failed · 2 bad input, or an invalid run (messages
 lost, generator-bound) · 3 infrastructure (Kafka, a relay or a worker failed) · 130 Ctrl-C.`,
     )
-    .action(async (scenarioArg: string, flags: RunFlags & { remoteWorkers?: boolean; joinTimeout?: string }) => {
+    .action(async (scenarioArg: string, flags: RunFlags & { remoteWorkers?: boolean; joinTimeout?: string; relayHost?: string }) => {
       try {
         let cfg = resolveRunConfig(loadScenario(scenarioArg), flags, process.env);
         // Remote workers: the joiners need the run id before the run starts, so it is fixed here.
@@ -53,7 +54,7 @@ lost, generator-bound) · 3 infrastructure (Kafka, a relay or a worker failed) �
         }
         const { summary } = await runScenario(cfg, {
           provisionKafka: remote === undefined ? provisionKafka : remote.provisionKafka(provisionKafka),
-          createFleet: (o) => new RelayFleet({ ...o, cli: CLI }),
+          createFleet: (o) => new RelayFleet({ ...o, cli: CLI, ...(flags.relayHost === undefined ? {} : { host: flags.relayHost }) }),
           createWorker: (id, dir) => (remote === undefined ? new ProcessWorker(id, { cli: CLI, dir }) : remote.createWorker(id, dir)),
           freePorts: (n) => freePorts(n),
           detectPrometheus: (mode) => detectPrometheus(mode),
