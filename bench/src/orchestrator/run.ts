@@ -21,13 +21,12 @@ import type { CrossCheckResult, PrometheusPlan, PrometheusServer, ScrapeTarget, 
 import { crossCheck } from '../prometheus/index.js';
 import { onInterrupt } from '../process/supervisor.js';
 import type { FaultEvent, Worker, WorkerResult } from '../../../loadgen/src/worker/contract.js';
-import { evaluateAll } from '../gate/evaluate.js';
 import { startFaults, type FaultRun } from '../faults/executor.js';
 import { segmentFaults } from '../faults/recovery.js';
 import { assembleSummary } from '../results/assemble.js';
-import { mergeWorkerResults } from '../results/merge.js';
 import { makeRunId, writeRunFolder, type SegmentIntervals } from '../results/store.js';
-import { segmentSummary, type RunSummary, type SegmentSummary } from '../results/summary.js';
+import type { RunSummary, SegmentSummary } from '../results/summary.js';
+import { summarizeSegment } from '../results/summarize.js';
 import { describeConfig, type RunConfig } from './config.js';
 import { machineInfo, relaybenchVersion } from './environment.js';
 import { runError } from './errors.js';
@@ -144,12 +143,11 @@ export async function runScenario(cfg: RunConfig, deps: RunDeps): Promise<RunOut
       const faultLog = { startAtMs: 0, events: [] as FaultEvent[] };
       const results = await runSegment(cfg, deps, { seg, index, runId, dir, kafka, fleet, tokenSecret, prometheus, running, log, notes, interruption, faultLog });
       if (interruption.signal !== undefined && seg.mode !== 'relay' && done.length === 0) break;
-      const merged = mergeWorkerResults(results);
-      const verdicts = seg.mode === 'relay' ? evaluateAll(s.objectives, merged, seg.name) : [];
-      const faults = seg.mode === 'relay' && s.faults.length > 0 ? segmentFaults({ segment: seg.name, faults: s.faults, startAtMs: faultLog.startAtMs, events: faultLog.events, results, merged, ledger: merged.ledger, objectives: s.objectives }) : undefined;
-      const summary = segmentSummary({ name: seg.name, mode: seg.mode, relays: seg.relays, durationMs: seg.durationMs }, merged, verdicts, faults);
+      const { merged, summary, intervals: segIntervals } = summarizeSegment(s.objectives, seg, results, (m) =>
+        seg.mode === 'relay' && s.faults.length > 0 ? segmentFaults({ segment: seg.name, faults: s.faults, startAtMs: faultLog.startAtMs, events: faultLog.events, results, merged: m, ledger: m.ledger, objectives: s.objectives }) : undefined,
+      );
       done.push(summary);
-      intervals.push({ segment: seg.name, intervals: merged.intervals });
+      intervals.push(segIntervals);
       log(`segment ${seg.name}: sent ${merged.ledger.sent} delivered ${merged.ledger.delivered} lost ${merged.ledger.lost} · ${merged.achievedRatePerSec}/${merged.targetRatePerSec} msg/s · e2e p99 ${(merged.stages.e2eCorrected.p99 / 1000).toFixed(1)} ms${seg.mode === 'relay' ? ` · objectives ${summary.held ? 'held' : 'BROKEN'}` : ''}${merged.generatorBound ? ' · GENERATOR-BOUND' : ''}`);
       if (seg.stopWhenBroken && (!summary.held || merged.generatorBound)) {
         log(`ramp: ${seg.name} did not hold; stopping the ramp here`);
