@@ -8,7 +8,7 @@ import { RelayFleet } from '../../orchestrator/sut.js';
 import { ProcessWorker } from '../../orchestrator/worker-process.js';
 import { freePorts } from '../../process/ports.js';
 import { detectPrometheus, startPrometheus } from '../../prometheus/index.js';
-import { DEFAULT_SCENARIO, loadScenario, REPO_ROOT } from '../../scenarios/loader.js';
+import { DEFAULT_SCENARIO, listScenarios, loadScenario, REPO_ROOT } from '../../scenarios/loader.js';
 import { DEFAULT_REMOTE_JOIN_TIMEOUT_MS, durationFlag } from '../../distributed/cli.js';
 import { RemoteWorkers } from '../../distributed/remote-run.js';
 import { makeRunId } from '../../results/store.js';
@@ -19,7 +19,7 @@ export function registerRun(program: Command): void {
   program
     .command('run')
     .description('run a scenario end to end: Kafka, relays, workers (and Prometheus when installed); write results/<run-id>/')
-    .argument('[scenario]', 'a name in bench/scenarios/ (smoke, steady, ramp, scale-out, offline-burst, group-fanout) or a path to a .yaml file', DEFAULT_SCENARIO)
+    .argument('[scenario]', `a name in bench/scenarios/ (${listScenarios().join(', ')}) or a path to a .yaml file`, DEFAULT_SCENARIO)
     .option('--brokers <list>', 'use this Kafka (host:port,...) instead of provisioning one (or KAFKA_BROKERS)')
     .option('--kafka-provider <kind>', 'auto | docker | local | external')
     .option('--prometheus <mode>', 'auto (start `prometheus` when installed) | off | http://host:9090 (env RELAYBENCH_PROMETHEUS)')
