@@ -4,6 +4,7 @@
  * hello → welcome; keys in memory; send → ack + deliver to the recipient's socket (or drop if
  * offline: benchmarks keep everyone online); received/read → receipts. Prints
  * {"event":"listening","url":...} on stdout. No Kafka, no durability.
+ * With `--sink` it only reads and drops every frame (for the sender-alone benchmark).
  */
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { AddressInfo } from 'node:net';
@@ -14,9 +15,23 @@ const server = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDefla
 const byUser = new Map<string, WebSocket>();
 const keys = new Map<string, { identityKey: Uint8Array; signedPrekey: Uint8Array; signature: Uint8Array }>();
 const senderOf = new Map<string, string>();
-const out = (ws: WebSocket | undefined, f: ServerFrame) => ws?.send(encodeFrame(f));
+type Corkable = { readonly writableCorked: number; cork(): void; uncork(): void };
+const corked: Corkable[] = [];
+/** Like the relay's session: frames to one socket in one event-loop turn leave in one write. */
+const out = (ws: WebSocket | undefined, f: ServerFrame) => {
+  if (ws === undefined) return;
+  const socket = (ws as unknown as { _socket?: Corkable })._socket;
+  if (socket !== undefined && socket.writableCorked === 0) {
+    socket.cork();
+    if (corked.push(socket) === 1) process.nextTick(() => corked.splice(0).forEach((s) => s.uncork()));
+  }
+  ws.send(encodeFrame(f));
+};
+
+const sink = process.argv.includes('--sink');
 
 server.on('connection', (ws) => {
+  if (sink) return void ws.on('message', () => {});
   let user: string | null = null;
   ws.on('message', (data: Buffer) => {
     const f = decodeClientFrame(data);

@@ -5,10 +5,19 @@
  *      with process.cpuUsage() over measured intervals → sends per core-second.
  *   2. The largest rate one worker holds without going generator-bound (schedule lag p99 ≤ 10 ms).
  *   3. Memory per idle connected user (identity keys + socket + state), after GC.
+ *   4. The sender alone, for comparison with a plain WebSocket load tool: CPU per encrypt + encode +
+ *      ws send of one `send` frame (and the same without encryption), one frame per event-loop turn
+ *      so each costs its own write syscall, into a stand-in that reads and drops everything.
  * The relay is a protocol stand-in (fake-relay.ts) in its own process, so only the loadgen's CPU
- * is counted. Run: node --expose-gc dist/loadgen/bench/loadgen-bench.js [--quick]
+ * is counted. Run: node --expose-gc dist/loadgen/bench/loadgen-bench.js [--quick] [--cpu-only | --sender-only]
+ * (`--cpu-only`: benchmark 1 alone, e.g. under `--cpu-prof`; `--sender-only`: benchmark 4 alone).
  */
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import WebSocket from 'ws';
+import { FRAME_TYPES, encodeFrame, nowUs } from '../../relay/protocol/src/index.js';
+import { ConversationSender } from '../src/crypto/conversation.js';
+import { generateIdentity } from '../src/crypto/identity.js';
 import { createInterface } from 'node:readline';
 import { Ledger } from '../src/ledger.js';
 import { systemClock } from '../src/rate/clock.js';
@@ -22,9 +31,11 @@ import { runPaced } from '../src/worker/pacing.js';
 
 const SECRET = 'bench-secret-0123456789';
 const quick = process.argv.includes('--quick');
+const cpuOnly = process.argv.includes('--cpu-only');
+const senderOnly = process.argv.includes('--sender-only');
 
-async function startFakeRelay(): Promise<{ url: string; stop(): void }> {
-  const child = spawn(process.execPath, [new URL('./fake-relay.js', import.meta.url).pathname], { env: { ...process.env, RELAY_TOKEN_SECRET: SECRET }, stdio: ['ignore', 'pipe', 'inherit'] });
+async function startFakeRelay(...args: string[]): Promise<{ url: string; stop(): void }> {
+  const child = spawn(process.execPath, [new URL('./fake-relay.js', import.meta.url).pathname, ...args], { env: { ...process.env, RELAY_TOKEN_SECRET: SECRET }, stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).on('line', (l) => resolve((JSON.parse(l) as { url: string }).url));
     child.once('exit', (c) => reject(new Error(`fake relay exited ${c}`)));
@@ -32,7 +43,13 @@ async function startFakeRelay(): Promise<{ url: string; stop(): void }> {
   return { url, stop: () => child.kill('SIGTERM') };
 }
 
-async function runAt(url: string, ratePerSec: number, durationMs: number, users: number, onCpu?: (usPerMsg: number) => void): Promise<WorkerResult> {
+interface CpuPerMsg {
+  readonly totalUs: number;
+  /** The kernel's share (socket writes and reads on loopback): process.cpuUsage().system. */
+  readonly systemUs: number;
+}
+
+async function runAt(url: string, ratePerSec: number, durationMs: number, users: number, onCpu?: (perMsg: CpuPerMsg) => void): Promise<WorkerResult> {
   const plan = makePlan({
     workerId: `bench${ratePerSec}`,
     userPrefix: `b${Date.now().toString(36)}r${ratePerSec}-u`,
@@ -45,16 +62,17 @@ async function runAt(url: string, ratePerSec: number, durationMs: number, users:
   });
   const w = new LocalWorker(plan.workerId);
   let last = process.cpuUsage();
-  const perMsg: number[] = [];
+  const perMsg: CpuPerMsg[] = [];
   w.onProgress((p) => {
     const now = process.cpuUsage();
-    const cpuUs = now.user - last.user + (now.system - last.system);
+    const systemUs = now.system - last.system;
+    const cpuUs = now.user - last.user + systemUs;
     last = now;
-    if (p.phase === 'measuring' && p.sentPerSec > 0) perMsg.push(cpuUs / p.sentPerSec); // intervals are ~1 s
+    if (p.phase === 'measuring' && p.sentPerSec > 0) perMsg.push({ totalUs: cpuUs / p.sentPerSec, systemUs: systemUs / p.sentPerSec }); // intervals are ~1 s
   });
   await w.start(plan);
   const r = await w.result();
-  perMsg.sort((a, b) => a - b);
+  perMsg.sort((a, b) => a.totalUs - b.totalUs);
   if (onCpu !== undefined && perMsg.length > 0) onCpu(perMsg[Math.floor(perMsg.length / 2)]!);
   return r;
 }
@@ -81,27 +99,71 @@ async function idleMemoryPerUser(url: string, n: number): Promise<{ bytesPerUser
   return { bytesPerUser: heap / n, rssPerUser: (after.rss - before.rss) / n };
 }
 
-const relay = await startFakeRelay();
+/** CPU µs per `send` frame written by one client socket (see 4. above), encrypted or plain. */
+async function senderAlone(url: string, n: number, encrypted: boolean): Promise<{ cpuUs: number; perSec: number }> {
+  const ws = new WebSocket(url, { perMessageDeflate: false });
+  await once(ws, 'open');
+  const [alice, bob] = [generateIdentity(), generateIdentity()];
+  const sender = new ConversationSender({ ownPrivateKey: alice.privateKey, peerPublicKey: bob.publicKey, fromId: 'alice', toId: 'bob' });
+  const plaintext = new Uint8Array(200).fill(0x61);
+  const plain = { header: new Uint8Array(24), ciphertext: new Uint8Array(216) }; // the sizes of an encrypted one
+  const run = async (count: number, from: number) => {
+    for (let i = from; i < from + count; i++) {
+      const msg = encrypted ? sender.encrypt(plaintext, { sentAtUs: nowUs() }) : plain;
+      ws.send(encodeFrame({ t: FRAME_TYPES.send, msgId: `alice:1:${i}`, to: 'bob', header: msg.header, ciphertext: msg.ciphertext }));
+      // Next turn, and only once the kernel took the frame: one write syscall per frame, as in the
+      // round trip (a sink that falls behind would otherwise let frames queue and leave in one writev).
+      do await new Promise(setImmediate);
+      while (ws.bufferedAmount > 0);
+    }
+  };
+  await run(5000, 0); // warm-up (JIT)
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  await run(n, 5000);
+  const used = process.cpuUsage(c0);
+  const wallMs = performance.now() - t0;
+  ws.terminate();
+  return { cpuUs: (used.user + used.system) / n, perSec: (n / wallMs) * 1000 };
+}
+
+const relay = senderOnly ? null : await startFakeRelay();
 try {
-  process.stderr.write(`fake relay at ${relay.url}\n`);
-  // 1. CPU per message at a rate well inside the generator's reach.
-  let cpuUs = 0;
-  const r1 = await runAt(relay.url, 2000, quick ? 5000 : 10_000, 200, (v) => (cpuUs = v));
-  console.log(`1. CPU per encrypted message (full round trip incl. ack, ✓✓, read, records) at 2000 msg/s: ${cpuUs.toFixed(1)} µs → ${(1e6 / cpuUs).toFixed(0)} messages per core-second (lost ${r1.ledger.lost}, generator-bound ${r1.generatorBound})`);
-  // 2. Largest rate held without going generator-bound.
-  let best = 0;
-  for (const rate of quick ? [2000, 4000, 6000, 8000] : [1000, 2000, 3000, 4000, 5000, 6000, 8000]) {
-    const r = await runAt(relay.url, rate, 5000, 400);
-    const ok = !r.generatorBound && r.achievedRatePerSec >= 0.95 * rate;
-    console.log(`2. rate ${rate}/s: achieved ${r.achievedRatePerSec.toFixed(0)}/s, max schedule lag ${(r.maxScheduleLagUs / 1000).toFixed(1)} ms, generator-bound ${r.generatorBound}, delivered ${r.ledger.delivered}/${r.ledger.sent} → ${ok ? 'held' : 'NOT held'}`);
-    if (!ok) break;
-    best = rate;
+  // 4. The sender alone (first, in a fresh process: after 3. the heap holds thousands of closed users).
+  if (!cpuOnly) {
+    const sinkRelay = await startFakeRelay('--sink');
+    try {
+      const frames = quick ? 20_000 : 50_000;
+      const enc = await senderAlone(sinkRelay.url, frames, true);
+      const plain = await senderAlone(sinkRelay.url, frames, false);
+      console.log(`4. sender alone, one frame per event-loop turn: encrypt + encode + ws send ${enc.cpuUs.toFixed(1)} µs CPU per message (${enc.perSec.toFixed(0)}/s); plain encode + ws send ${plain.cpuUs.toFixed(1)} µs (${plain.perSec.toFixed(0)}/s)`);
+    } finally {
+      sinkRelay.stop();
+    }
   }
-  console.log(`2. largest rate held by one worker (one core for the loadgen, the stand-in relay on the other): ${best} msg/s`);
-  // 3. Memory per idle connected user.
-  const n = quick ? 1000 : 3000;
-  const mem = await idleMemoryPerUser(relay.url, n);
-  console.log(`3. memory per idle connected user (${n} users): ${(mem.bytesPerUser / 1024).toFixed(1)} KiB heap+external, ${(mem.rssPerUser / 1024).toFixed(1)} KiB RSS`);
+  if (relay !== null) {
+    process.stderr.write(`fake relay at ${relay.url}\n`);
+    // 1. CPU per message at a rate well inside the generator's reach.
+    let cpu: CpuPerMsg = { totalUs: Number.NaN, systemUs: Number.NaN };
+    const r1 = await runAt(relay.url, 2000, quick ? 5000 : 10_000, 200, (v) => (cpu = v));
+    console.log(`1. CPU per encrypted message (full round trip incl. ack, ✓✓, read, records) at 2000 msg/s: ${cpu.totalUs.toFixed(1)} µs (kernel ${cpu.systemUs.toFixed(1)} µs) → ${(1e6 / cpu.totalUs).toFixed(0)} messages per core-second (sent ${r1.ledger.sent}, lost ${r1.ledger.lost}, generator-bound ${r1.generatorBound})`);
+    if (!cpuOnly) {
+      // 2. Largest rate held without going generator-bound.
+      let best = 0;
+      for (const rate of quick ? [2000, 4000, 6000, 8000] : [1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000]) {
+        const r = await runAt(relay.url, rate, 5000, 400);
+        const ok = !r.generatorBound && r.achievedRatePerSec >= 0.95 * rate;
+        console.log(`2. rate ${rate}/s: achieved ${r.achievedRatePerSec.toFixed(0)}/s, max schedule lag ${(r.maxScheduleLagUs / 1000).toFixed(1)} ms, generator-bound ${r.generatorBound}, delivered ${r.ledger.delivered}/${r.ledger.sent} → ${ok ? 'held' : 'NOT held'}`);
+        if (!ok) break;
+        best = rate;
+      }
+      console.log(`2. largest rate held by one worker (one core for the loadgen, the stand-in relay on the other): ${best} msg/s`);
+      // 3. Memory per idle connected user.
+      const n = quick ? 1000 : 3000;
+      const mem = await idleMemoryPerUser(relay.url, n);
+      console.log(`3. memory per idle connected user (${n} users): ${(mem.bytesPerUser / 1024).toFixed(1)} KiB heap+external, ${(mem.rssPerUser / 1024).toFixed(1)} KiB RSS`);
+    }
+  }
 } finally {
-  relay.stop();
+  relay?.stop();
 }

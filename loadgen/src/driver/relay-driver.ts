@@ -3,7 +3,8 @@
  * permessage-deflate off both ways (bufferutil masks), the routing hint for the first URL,
  * reconnect with backoff + jitter following each close code's policy (wire-errors closeCode()),
  * sockets spread over local source addresses (round robin), and every unacknowledged `send`
- * resent with the same msgId after a reconnect (the relay dedupes by msgId).
+ * resent with the same msgId after a reconnect (the relay dedupes by msgId). Writes of one
+ * event-loop turn share a syscall; receiptSeen confirmations are batched (RECEIPT_SEEN_DELAY_MS).
  */
 import WebSocket from 'ws';
 import {
@@ -16,6 +17,7 @@ import {
   isRelaybenchError,
   wireError,
   type ClientFrame,
+  type ReceiptRef,
   type ServerFrame,
 } from '../../../relay/protocol/src/index.js';
 import { loadgenError } from '../errors.js';
@@ -98,6 +100,60 @@ export class RelayTarget implements Target {
 
 const RETRIABLE_SEND_DELAY_MS = 200;
 
+type Corkable = { readonly writableCorked: number; cork(): void; uncork(): void };
+const corkedThisTurn: Corkable[] = [];
+
+function uncorkAll(): void {
+  for (const socket of corkedThisTurn.splice(0)) socket.uncork(); // a no-op on an uncorked socket
+}
+
+/**
+ * Frames written to one socket in one event-loop turn (several confirmations, the sends resent
+ * after a reconnect) leave in one write syscall: cork on the first write, uncork every socket
+ * corked this turn on the next tick (one tick callback per turn, not per socket).
+ */
+function corkForTurn(ws: WebSocket): void {
+  const socket = (ws as unknown as { _socket?: Corkable })._socket;
+  if (socket === undefined || socket.writableCorked > 0) return;
+  socket.cork();
+  if (corkedThisTurn.push(socket) === 1) process.nextTick(uncorkAll);
+}
+
+/**
+ * receiptSeen confirmations of one connection are collected for 200–250 ms and leave as one frame
+ * (PROTOCOL §4 `receiptSeen.more`): fewer frames and socket writes on both ends. Only the relay's
+ * deletion of the receipt waits; the receipt itself was recorded on arrival. A batch lost with its
+ * socket is harmless: the relay replays those receipts and they are confirmed again.
+ */
+export const RECEIPT_SEEN_DELAY_MS = 250;
+/** The batch timer also flushes batches due this much later: it fires at most ~20 times a second. */
+const RECEIPT_SEEN_SLACK_MS = 50;
+/** Pairs per receiptSeen frame (the protocol allows 1 + MAX_RECEIPT_REFS). */
+const RECEIPT_SEEN_BATCH = 256;
+
+/** Connections with a receiptSeen batch waiting, oldest first (the delay is the same for all): one timer. */
+const seenDue: { readonly conn: RelayConnection; readonly dueMs: number }[] = [];
+let seenTimer: NodeJS.Timeout | null = null;
+
+function scheduleSeen(conn: RelayConnection): void {
+  seenDue.push({ conn, dueMs: performance.now() + RECEIPT_SEEN_DELAY_MS });
+  if (seenTimer === null) armSeenTimer();
+}
+
+function armSeenTimer(): void {
+  const head = seenDue[0];
+  if (head === undefined) return;
+  seenTimer = setTimeout(() => {
+    seenTimer = null;
+    const until = performance.now() + RECEIPT_SEEN_SLACK_MS;
+    let n = 0;
+    while (n < seenDue.length && seenDue[n]!.dueMs <= until) seenDue[n++]!.conn.flushSeen();
+    seenDue.splice(0, n);
+    armSeenTimer();
+  }, Math.max(0, head.dueMs - performance.now()));
+  seenTimer.unref();
+}
+
 export class RelayConnection implements Connection {
   readonly #target: RelayTarget;
   readonly #user: UserCredentials;
@@ -113,7 +169,8 @@ export class RelayConnection implements Connection {
   #timer: NodeJS.Timeout | null = null;
   #firstOpen: { resolve: () => void; reject: (e: unknown) => void } | null = null;
   #closedPromise: Promise<void> | null = null;
-  #corked = false;
+  /** receiptSeen pairs not written yet (null when none: most connections, most of the time). */
+  #seen: ReceiptRef[] | null = null;
 
   constructor(target: RelayTarget, user: UserCredentials, events: ConnectionEvents) {
     this.#target = target;
@@ -139,31 +196,65 @@ export class RelayConnection implements Connection {
 
   send(frame: ClientFrame): void {
     if (this.#state === 'closed') return;
+    if (frame.t === FRAME_TYPES.receiptSeen) return this.#queueSeen(frame.msgId, frame.kind, frame.more);
     const bytes = encodeFrame(frame);
     if (frame.t === FRAME_TYPES.send) this.#unacked.set(frame.msgId, bytes);
     if (this.#state === 'open' && this.#ws !== null) this.#write(this.#ws, bytes);
   }
 
-  /**
-   * Frames written to one socket in the same event-loop turn leave in one write (cork until the
-   * next tick): one syscall instead of one per frame when e.g. several deliveries are confirmed at once.
-   */
   #write(ws: WebSocket, bytes: Uint8Array): void {
-    const socket = (ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
-    if (socket !== undefined && !this.#corked) {
-      this.#corked = true;
-      socket.cork();
-      process.nextTick(() => {
-        this.#corked = false;
-        socket.uncork();
-      });
-    }
+    corkForTurn(ws);
     ws.send(bytes);
+  }
+
+  #queueSeen(msgId: string, kind: ReceiptRef[1], more: readonly ReceiptRef[] | undefined): void {
+    if (this.#state !== 'open') return; // the relay replays the receipt on the next connection
+    if (this.#seen === null) {
+      this.#seen = [];
+      scheduleSeen(this);
+    }
+    this.#seen.push([msgId, kind]);
+    if (more !== undefined) this.#seen.push(...more);
+    if (this.#seen.length >= RECEIPT_SEEN_BATCH && this.#ws !== null) this.#writeSeen(this.#ws, this.#seen);
+  }
+
+  /** @internal the batch timer: write this connection's waiting receiptSeen pairs now. */
+  flushSeen(): void {
+    if (this.#seen !== null && this.#state === 'open' && this.#ws !== null) this.#writeSeen(this.#ws, this.#seen);
+  }
+
+  #writeSeen(ws: WebSocket, seen: ReceiptRef[]): void {
+    this.#seen = null;
+    for (let i = 0; i < seen.length; i += RECEIPT_SEEN_BATCH) {
+      const [msgId, kind] = seen[i]!;
+      const more = seen.slice(i + 1, i + RECEIPT_SEEN_BATCH);
+      corkForTurn(ws);
+      ws.send(encodeFrame(more.length === 0 ? { t: FRAME_TYPES.receiptSeen, msgId, kind } : { t: FRAME_TYPES.receiptSeen, msgId, kind, more }));
+    }
+  }
+
+  /**
+   * Client fault (slow reader): stop reading the current socket (ws pause() stops reading the TCP
+   * socket, so the relay's writes back up in the kernel and then in its send buffer). A later
+   * reconnect gets a fresh socket that reads.
+   */
+  pauseReading(): void {
+    this.#ws?.pause();
+  }
+
+  resumeReading(): void {
+    this.#ws?.resume();
+  }
+
+  /** Client fault (network loss): kill the socket without a close handshake; the close (1006) reconnects with backoff. */
+  dropTransport(): void {
+    if (this.#state !== 'closed') this.#ws?.terminate();
   }
 
   close(): Promise<void> {
     if (this.#closedPromise !== null) return this.#closedPromise;
     const wasOpen = this.#state === 'open';
+    this.flushSeen();
     this.#state = 'closed';
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#target.forget(this);
@@ -224,8 +315,12 @@ export class RelayConnection implements Connection {
     });
     ws.on('close', (code: number) => {
       clearTimeout(handshakeTimer);
-      if (this.#ws === ws) this.#ws = null;
+      if (this.#ws === ws) {
+        this.#ws = null;
+        this.#seen = null; // those receipts replay on the next connection and are confirmed again
+      }
       if (welcomed && this.#state !== 'closed') this.#target.countOpen(-1);
+      if (!welcomed && code === 1006) this.#target.picker.markDown(url); // refused or reset before welcome
       this.#onClose(code, welcomed);
     });
   }
@@ -237,7 +332,7 @@ export class RelayConnection implements Connection {
     this.#attempt = 0;
     this.#state = 'open';
     this.#target.countOpen(1);
-    for (const bytes of this.#unacked.values()) this.#ws?.send(bytes);
+    for (const bytes of this.#unacked.values()) if (this.#ws !== null) this.#write(this.#ws, bytes);
     this.#firstOpen?.resolve();
     this.#firstOpen = null;
     this.#events.onOpen?.({ reconnect, atUs: (performance.timeOrigin + performance.now()) * 1000, connection: this });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encode as msgpackEncode } from '@msgpack/msgpack';
-import { SAMPLE_FRAMES, fixtureFileName, fixturesDir } from '../fixtures/samples.js';
+import { SAMPLE_FRAMES, VARIANT_SAMPLES, fixtureFileName, fixturesDir } from '../fixtures/samples.js';
 import {
   FRAME_SCHEMA, FRAME_TYPES, RelaybenchError, STAMP_FIELDS, decodeClientFrame, decodeFrame, decodeServerFrame,
   encodeFrame, frameName, validateFrame, type ClientFrame, type DeliverFrame, type Frame, type FrameName,
@@ -36,6 +36,24 @@ for (const name of names) {
     assert.deepEqual(decodeFrame(fixture), frame);
   });
 }
+
+for (const [name, frame] of Object.entries(VARIANT_SAMPLES)) {
+  test(`golden variant ${name}: encode equals the committed fixture bytes, decode equals the object`, () => {
+    const fixture = new Uint8Array(readFileSync(join(dir, `${name}.bin`)));
+    assert.deepEqual(Buffer.from(encodeFrame(frame)).toString('hex'), Buffer.from(fixture).toString('hex'));
+    assert.deepEqual(decodeFrame(fixture), frame);
+  });
+}
+
+test('receiptSeen.more: old single-item frames still decode; pairs are checked; encode drops extra tuple elements', () => {
+  assert.deepEqual(decodeClientFrame(raw({ t: 16, msgId: 'm1', kind: 1 })), { t: 16, msgId: 'm1', kind: 1 });
+  assert.deepEqual(decodeClientFrame(raw({ t: 16, msgId: 'm1', kind: 1, more: null })), { t: 16, msgId: 'm1', kind: 1 });
+  assert.deepEqual(decodeClientFrame(raw({ t: 16, msgId: 'm1', kind: 1, more: [] })), { t: 16, msgId: 'm1', kind: 1, more: [] });
+  const bad: unknown[] = [[['m2']], [['m2', 3]], [['m/2', 1]], [['m2', 1, 0]], [{ msgId: 'm2', kind: 1 }], 'm2', Array.from({ length: 513 }, (_, i) => [`m${i}`, 1])];
+  for (const more of bad) throwsCode(() => decodeClientFrame(raw({ t: 16, msgId: 'm1', kind: 1, more })), 'RB_PROTO_BAD_FIELD', 'receiptSeen.more');
+  const extra = { t: 16, msgId: 'm1', kind: 2, more: [['m2', 1, 'x']] } as unknown as Frame;
+  assert.deepEqual(decodeFrame(encodeFrame(extra)), { t: 16, msgId: 'm1', kind: 2, more: [['m2', 1]] });
+});
 
 test('every frame type has a sample and a distinct number; frameName inverts FRAME_TYPES', () => {
   assert.equal(new Set(Object.values(FRAME_TYPES)).size, names.length);

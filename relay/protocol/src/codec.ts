@@ -20,6 +20,7 @@
  */
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import { protocolError } from './errors.js';
+import { MAX_RECEIPT_REFS } from './limits.js';
 import {
   FRAME_DIRECTIONS, FRAME_TYPES, type ClientFrame, type Frame, type FrameName, type FrameType,
   type ServerFrame,
@@ -59,8 +60,8 @@ for (const name of Object.keys(FRAME_TYPES) as FrameName[]) {
 
 const encoder = new Encoder();
 const decoder = new Decoder({
-  // No frame has arrays or nested maps beyond `stamps`; these caps only bound what hostile input
-  // can make the decoder allocate. Strings and binaries are already bounded by the input length.
+  // The only nested values are `stamps` and `receiptSeen.more` (≤ MAX_RECEIPT_REFS pairs); these
+  // caps only bound what hostile input can make the decoder allocate. Strings and binaries are already bounded by the input length.
   maxArrayLength: 4096,
   maxMapLength: 1024,
 });
@@ -80,6 +81,7 @@ const KIND_TEXT: Readonly<Record<FieldKind, string>> = {
   header: 'binary of at most 1024 bytes',
   ciphertext: 'non-empty binary',
   stamps: 'a map of optional non-negative numbers (gwInUs, producedUs, routedUs, gwOutUs)',
+  receiptRefs: `an array of at most ${MAX_RECEIPT_REFS} [msgId, receiptKind] pairs`,
 };
 
 function lookup(t: unknown): CompiledFrame | undefined {
@@ -176,13 +178,18 @@ export function encodeFrame(frame: Frame): Uint8Array {
       if (field.optional) continue;
       throw protocolError('RB_PROTO_BAD_ARGUMENT', `encodeFrame: ${spec.name}.${field.name} is missing.`);
     }
-    out[field.name] = field.kind === 'stamps' ? canonicalStamps(value) : value;
+    out[field.name] = field.kind === 'stamps' ? canonicalStamps(value) : field.kind === 'receiptRefs' ? canonicalRefs(value) : value;
   }
   try {
     return encoder.encode(out);
   } catch (e) {
     throw protocolError('RB_PROTO_BAD_ARGUMENT', `encodeFrame: ${e instanceof Error ? e.message : 'encoder failed'}`, e);
   }
+}
+
+/** `[msgId, kind]` pairs without extra elements (a typed caller never has any). */
+function canonicalRefs(value: unknown): unknown {
+  return Array.isArray(value) ? (value as unknown[][]).map((ref) => [ref[0], ref[1]]) : value;
 }
 
 function canonicalStamps(value: unknown): Record<string, unknown> {

@@ -109,8 +109,16 @@ export interface ReceiptFrame {
   readonly t: T<'receipt'>; readonly msgId: string; readonly kind: ReceiptKind; readonly by: string;
   readonly stamps: Stamps;
 }
-/** c2s, the sender holds the receipt; the server may delete it. */
-export interface ReceiptSeenFrame { readonly t: T<'receiptSeen'>; readonly msgId: string; readonly kind: ReceiptKind }
+/** One receipt named by its message and kind, as `receiptSeen.more` lists them: `[msgId, kind]`. */
+export type ReceiptRef = readonly [msgId: string, kind: ReceiptKind];
+/**
+ * c2s, the sender holds the receipt `(msgId, kind)`, and each of `more` (several receipts in one
+ * frame); the server may delete them.
+ */
+export interface ReceiptSeenFrame {
+  readonly t: T<'receiptSeen'>; readonly msgId: string; readonly kind: ReceiptKind;
+  readonly more?: readonly ReceiptRef[];
+}
 /** c2s, publish this user's public key bundle. */
 export interface PublishKeysFrame {
   readonly t: T<'publishKeys'>; readonly reqId: number; readonly identityKey: Uint8Array;

@@ -18,6 +18,8 @@ export const MAX_SIGNATURE_BYTES = 256;
 export const MAX_HEADER_BYTES = 1024;
 /** Access token, characters (ASCII). */
 export const MAX_TOKEN_CHARS = 1024;
+/** Extra (msgId, kind) pairs one `receiptSeen` may confirm in `more`. */
+export const MAX_RECEIPT_REFS = 512;
 /** Redirect URL, characters. */
 export const MAX_URL_CHARS = 2048;
 /** Error reason text, characters. */

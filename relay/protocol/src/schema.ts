@@ -6,7 +6,7 @@
  */
 import type { FrameByName, FrameName } from './frames.js';
 import {
-  GATEWAY_ID_PATTERN, MAX_HEADER_BYTES, MAX_REASON_CHARS, MAX_SIGNATURE_BYTES, MAX_TOKEN_CHARS,
+  GATEWAY_ID_PATTERN, MAX_HEADER_BYTES, MAX_REASON_CHARS, MAX_RECEIPT_REFS, MAX_SIGNATURE_BYTES, MAX_TOKEN_CHARS,
   MAX_URL_CHARS, MIN_SIGNATURE_BYTES, MSG_ID_PATTERN, PUBLIC_KEY_BYTES, USER_ID_PATTERN,
 } from './limits.js';
 
@@ -16,9 +16,11 @@ export type NumberKind = 'uint' | 'timeUs' | 'receiptKind';
 export type StringKind = 'userId' | 'msgId' | 'gatewayId' | 'token' | 'url' | 'reason';
 /** Wire formats of binary fields. */
 export type BinKind = 'publicKey' | 'signature' | 'header' | 'ciphertext';
-export type FieldKind = NumberKind | StringKind | BinKind | 'stamps';
+/** Wire formats of array fields. */
+export type ListKind = 'receiptRefs';
+export type FieldKind = NumberKind | StringKind | BinKind | ListKind | 'stamps';
 
-type KindFor<V> = V extends Uint8Array ? BinKind : V extends string ? StringKind : V extends number ? NumberKind : 'stamps';
+type KindFor<V> = V extends Uint8Array ? BinKind : V extends readonly unknown[] ? ListKind : V extends string ? StringKind : V extends number ? NumberKind : 'stamps';
 type FieldSpecFor<V> = undefined extends V
   ? { readonly kind: KindFor<NonNullable<V>>; readonly optional: true }
   : { readonly kind: KindFor<V>; readonly optional?: false };
@@ -51,7 +53,7 @@ export const FRAME_SCHEMA = {
   receipt: {
     msgId: { kind: 'msgId' }, kind: { kind: 'receiptKind' }, by: { kind: 'userId' }, stamps: { kind: 'stamps' },
   },
-  receiptSeen: { msgId: { kind: 'msgId' }, kind: { kind: 'receiptKind' } },
+  receiptSeen: { msgId: { kind: 'msgId' }, kind: { kind: 'receiptKind' }, more: { kind: 'receiptRefs', optional: true } },
   publishKeys: {
     reqId: { kind: 'uint' }, identityKey: { kind: 'publicKey' }, signedPrekey: { kind: 'publicKey' },
     signature: { kind: 'signature' },
@@ -101,6 +103,17 @@ function checkStamps(v: unknown): unknown {
   return out;
 }
 
+/** An array of at most MAX_RECEIPT_REFS `[msgId, receiptKind]` pairs (exactly two elements each). */
+function checkReceiptRefs(v: unknown): unknown {
+  if (!Array.isArray(v) || v.length > MAX_RECEIPT_REFS) return INVALID;
+  for (const ref of v as unknown[]) {
+    if (!Array.isArray(ref) || ref.length !== 2) return INVALID;
+    const [id, kind] = ref as unknown[];
+    if (typeof id !== 'string' || !MSG_ID_PATTERN.test(id) || (kind !== 1 && kind !== 2)) return INVALID;
+  }
+  return v; // a fresh array from the decoder, already in canonical shape
+}
+
 /** `ws://` or `wss://` followed by something; no whitespace or control characters. */
 const URL_PATTERN = new RegExp(`^wss?://[\\x21-\\x7e]{1,${MAX_URL_CHARS - 6}}$`);
 /** Tokens are ASCII `base64url.base64url`; the decoder checks charset and length only. */
@@ -122,4 +135,5 @@ export const FIELD_CHECKS: Readonly<Record<FieldKind, FieldCheck>> = {
   // Bounded by the WebSocket frame limit (DEFAULT_MAX_FRAME_BYTES), not here.
   ciphertext: bin(1, Number.MAX_SAFE_INTEGER),
   stamps: checkStamps,
+  receiptRefs: checkReceiptRefs,
 };

@@ -69,6 +69,7 @@ export interface CloseCodeSpec {
 export const CLOSE_CODES = {
   NORMAL: { code: 1000, reconnect: 'no', message: 'Normal closure.' },
   GOING_AWAY: { code: 1001, reconnect: 'now', message: 'The relay is shutting down or the client is leaving.' },
+  WS_PROTOCOL: { code: 1002, reconnect: 'no', message: 'The client broke WebSocket framing (RFC 6455), e.g. an unmasked frame or a reserved opcode.' },
   POLICY: { code: 1008, reconnect: 'no', message: 'Policy violation.' },
   TOO_BIG: { code: 1009, reconnect: 'no', message: 'A frame exceeded the maximum payload.' },
   INTERNAL: { code: 1011, reconnect: 'backoff', message: 'Internal relay error.' },

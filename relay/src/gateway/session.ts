@@ -41,6 +41,47 @@ export interface GatewayContext {
   /** Registers the session as the user's connection on this gateway; returns the one it replaced. */
   register(session: Session): Session | undefined;
   unregister(session: Session): void;
+  /** The session passed hello: stop its hello deadline. */
+  helloAccepted(session: Session): void;
+  /** The connection is gone (every session, authenticated or not). */
+  forget(session: Session): void;
+}
+
+/** fetchKeys for a bundle not consumed yet waits this long (another relay may have just stored it)… */
+const KEY_WAIT_MS = 3000;
+/** …for at most this many requests of one connection at a time (PROTOCOL §8). */
+const MAX_KEY_WAITS_PER_CONNECTION = 64;
+
+/** The session of a socket, for the shared listeners (one set per process, not closures per connection). */
+const SESSION = Symbol('session');
+type SessionSocket = WebSocket & { [SESSION]?: Session };
+
+type Corkable = { readonly writableCorked: number; cork(): void; uncork(): void };
+const corkedThisTurn: Corkable[] = [];
+
+function socketOf(ws: WebSocket): Corkable | undefined {
+  return (ws as unknown as { _socket?: Corkable })._socket;
+}
+
+function uncorkAll(): void {
+  for (const socket of corkedThisTurn.splice(0)) socket.uncork(); // a no-op on an uncorked socket
+}
+
+/**
+ * Frames written to one socket in one event-loop turn (the acks of one produce batch, a replay, a
+ * deliver plus a receipt) leave in one write syscall instead of one each: cork on the first
+ * write, uncork every socket corked this turn on the next tick (one tick callback per turn).
+ */
+function corkForTurn(ws: WebSocket): void {
+  const socket = socketOf(ws);
+  if (socket === undefined || socket.writableCorked > 0) return;
+  socket.cork();
+  if (corkedThisTurn.push(socket) === 1) process.nextTick(uncorkAll);
+}
+
+function uncorkNow(ws: WebSocket): void {
+  const socket = socketOf(ws);
+  if (socket !== undefined && socket.writableCorked > 0) socket.uncork();
 }
 
 /**
@@ -55,9 +96,10 @@ export class Session {
   #user: string | null = null;
   #epoch = 0;
   #closed = false;
-  #helloTimer: NodeJS.Timeout | null;
-  /** Messages delivered on this connection and not yet read: msgId → sender and ✓✓ state. Bounded. */
-  #unconfirmed = new Map<string, { from: string; received: boolean }>();
+  /** fetchKeys in progress on this connection (see #fetchKeys). */
+  #keyWaits = 0;
+  /** Messages delivered on this connection and not yet read: msgId → sender and ✓✓ state. Bounded; made on the first delivery (idle users hold none). */
+  #unconfirmed: Map<string, { from: string; received: boolean }> | null = null;
   alive = true;
   /** Pushes that arrive between registration and welcome wait here (PROTOCOL §5.1: welcome first). */
   #early: PendingItem[] | null = [];
@@ -69,13 +111,34 @@ export class Session {
     this.ws = ws;
     this.#ctx = ctx;
     this.#bucket = new TokenBucket(ctx.config.rateLimitPerSec, ctx.config.rateBurst, performance.now());
-    this.#helloTimer = setTimeout(() => this.#fail('NOT_AUTHENTICATED', 'POLICY', 'no hello in time'), ctx.config.helloTimeoutMs);
-    ws.on('message', (data, isBinary) => this.#onMessage(data as Buffer, isBinary));
-    ws.on('pong', () => (this.alive = true));
-    ws.on('close', (code) => this.#onClose(code));
-    ws.on('error', () => {
-      /* 'close' follows; ws reports 1009 etc. through the close code */
-    });
+    // The hello deadline is the gateway's shared sweep, not a timer per connection.
+    (ws as SessionSocket)[SESSION] = this;
+    ws.on('message', Session.#wsMessage);
+    ws.on('pong', Session.#wsPong);
+    ws.on('close', Session.#wsClose);
+    ws.on('error', Session.#wsError);
+  }
+
+  // Shared listeners: ws calls them with the socket as `this`.
+  static #wsMessage = function (this: SessionSocket, data: Buffer, isBinary: boolean): void {
+    const s = this[SESSION];
+    if (s !== undefined) s.#onMessage(data, isBinary);
+  };
+  static #wsPong = function (this: SessionSocket): void {
+    const s = this[SESSION];
+    if (s !== undefined) s.alive = true;
+  };
+  static #wsClose = function (this: SessionSocket, code: number): void {
+    const s = this[SESSION];
+    if (s !== undefined) s.#onClose(code);
+  };
+  static #wsError = function (): void {
+    // 'close' follows; ws reports 1009 etc. through the close code.
+  };
+
+  /** No hello within the deadline (called by the gateway's sweep). */
+  helloTimedOut(): void {
+    if (this.#user === null) this.#fail('NOT_AUTHENTICATED', 'POLICY', 'no hello in time');
   }
 
   get user(): string | null {
@@ -106,7 +169,10 @@ export class Session {
   #flush(): void {
     const highWater = this.#ctx.config.highWaterBytes;
     while (this.#backlogHead < this.#backlog.length && !this.#closed) {
-      if (this.ws.bufferedAmount > highWater) return this.#awaitDrain();
+      if (this.ws.bufferedAmount > highWater) {
+        uncorkNow(this.ws); // what this turn corked counts in bufferedAmount: hand it to the kernel first
+        if (this.ws.bufferedAmount > highWater) return this.#awaitDrain();
+      }
       const item = this.#backlog[this.#backlogHead++]!;
       const stamps = { ...item.stamps, gwOutUs: nowUs() };
       if (item.type === 'message') {
@@ -162,6 +228,7 @@ export class Session {
   send(frame: ServerFrame): void {
     if (this.#closed) return;
     const bytes = encodeFrame(frame);
+    corkForTurn(this.ws);
     this.ws.send(bytes);
     this.#ctx.metrics.framesOut.inc({ type: frameName(frame.t) ?? 'unknown' });
     this.#ctx.metrics.bytesOut.inc(bytes.byteLength);
@@ -190,10 +257,8 @@ export class Session {
   #onMessage(data: Buffer, isBinary: boolean): void {
     if (this.#closed) return;
     this.#ctx.metrics.bytesIn.inc(data.byteLength);
-    if (!this.#bucket.take(performance.now())) {
-      this.#fail('RATE_LIMITED', 'RATE_LIMITED', `more than ${this.#ctx.config.rateLimitPerSec} frames/s`);
-      return;
-    }
+    const verdict = this.#bucket.take(performance.now());
+    if (verdict !== 'ok') return this.#rateLimited(verdict, data, isBinary);
     if (!isBinary) {
       this.#ctx.metrics.framesIn.inc({ type: 'invalid' });
       return this.#fail('MALFORMED_FRAME', 'POLICY', 'frames are binary MessagePack maps');
@@ -216,6 +281,27 @@ export class Session {
     }
   }
 
+  /**
+   * Over the rate limit (PROTOCOL §8): the frame is refused with error 7 naming its msgId/reqId,
+   * so the client retries it later; persistent excess closes 4008.
+   */
+  #rateLimited(verdict: 'refuse' | 'close', data: Buffer, isBinary: boolean): void {
+    const reason = `more than ${this.#ctx.config.rateLimitPerSec} frames/s`;
+    if (verdict === 'close') return this.#fail('RATE_LIMITED', 'RATE_LIMITED', reason);
+    this.#ctx.metrics.framesIn.inc({ type: 'rate_limited' });
+    let ids: { msgId?: string; reqId?: number } = {};
+    if (isBinary) {
+      try {
+        const f = decodeClientFrame(data);
+        if ('msgId' in f) ids = { msgId: f.msgId };
+        else if ('reqId' in f) ids = { reqId: f.reqId };
+      } catch {
+        // A bad frame over the limit is refused all the same.
+      }
+    }
+    this.#error('RATE_LIMITED', reason, ids);
+  }
+
   #dispatch(frame: ClientFrame): void {
     if (frame.t === FRAME_TYPES.hello) return this.#hello(frame.v, frame.token, frame.epoch);
     if (this.#user === null) return this.#fail('NOT_AUTHENTICATED', 'PROTOCOL_ERROR', 'hello must come first');
@@ -228,7 +314,9 @@ export class Session {
       case FRAME_TYPES.read:
         return void this.#confirm(user, frame.msgId, RECEIPT_KIND.read);
       case FRAME_TYPES.receiptSeen:
-        return void this.#produce({ key: receiptKey(user, frame.msgId, frame.kind), to: user, value: null }, 'tombstone').catch(() => {});
+        this.#receiptSeen(user, frame.msgId, frame.kind);
+        for (const [msgId, kind] of frame.more ?? []) this.#receiptSeen(user, msgId, kind);
+        return;
       case FRAME_TYPES.publishKeys:
         return void this.#publishKeys(user, frame.reqId, { identityKey: frame.identityKey, signedPrekey: frame.signedPrekey, signature: frame.signature });
       case FRAME_TYPES.fetchKeys:
@@ -250,8 +338,7 @@ export class Session {
       const expired = isRelaybenchError(e) && e.code === 'RB_PROTO_TOKEN_EXPIRED';
       return this.#fail(expired ? 'TOKEN_EXPIRED' : 'AUTH_FAILED', 'AUTH', expired ? 'token expired' : 'invalid token');
     }
-    if (this.#helloTimer !== null) clearTimeout(this.#helloTimer);
-    this.#helloTimer = null;
+    this.#ctx.helloAccepted(this);
     this.#user = sub;
     this.#epoch = epoch;
     const replaced = this.#ctx.register(this);
@@ -284,7 +371,7 @@ export class Session {
    * client drops the duplicate) instead of losing the receipt.
    */
   async #confirm(user: string, msgId: string, kind: ReceiptKind): Promise<void> {
-    const entry = this.#unconfirmed.get(msgId);
+    const entry = this.#unconfirmed?.get(msgId);
     if (entry === undefined) return this.#error('FORBIDDEN', 'no such message delivered to you on this connection', { msgId });
     const gwInUs = nowUs();
     const receipt = (k: ReceiptKind) =>
@@ -297,13 +384,18 @@ export class Session {
         await this.#produce({ key: mailboxKey(user, msgId), to: user, value: null }, 'tombstone');
       }
       if (kind === RECEIPT_KIND.read) {
-        this.#unconfirmed.delete(msgId);
+        if (this.#unconfirmed?.delete(msgId) === true && this.#unconfirmed.size === 0) this.#unconfirmed = null; // an idle user holds no map
         await receipt(RECEIPT_KIND.read);
       }
     } catch {
       entry.received = false;
       this.#error('UNAVAILABLE', undefined, { msgId });
     }
+  }
+
+  /** The receipt is the session user's own key, so any (msgId, kind) may be deleted; a lost tombstone only replays it. */
+  #receiptSeen(user: string, msgId: string, kind: ReceiptKind): void {
+    this.#produce({ key: receiptKey(user, msgId, kind), to: user, value: null }, 'tombstone').catch(() => {});
   }
 
   async #publishKeys(user: string, reqId: number, bundle: { identityKey: Uint8Array; signedPrekey: Uint8Array; signature: Uint8Array }): Promise<void> {
@@ -317,7 +409,16 @@ export class Session {
   }
 
   async #fetchKeys(reqId: number, userId: string): Promise<void> {
-    const bundle = await this.#ctx.keys.get(userId, 3000);
+    // Waiting for a bundle this relay has not consumed yet costs a timer and a promise: beyond a
+    // few waits per connection the answer is "not found" at once, so a keys flood cannot grow memory.
+    const waitMs = this.#keyWaits < MAX_KEY_WAITS_PER_CONNECTION ? KEY_WAIT_MS : 0;
+    this.#keyWaits++;
+    let bundle: Awaited<ReturnType<KeyStore['get']>>;
+    try {
+      bundle = await this.#ctx.keys.get(userId, waitMs);
+    } finally {
+      this.#keyWaits--;
+    }
     if (bundle === undefined) return this.#error('KEYS_NOT_FOUND', undefined, { reqId });
     this.send({ t: FRAME_TYPES.keys, reqId, userId, identityKey: bundle.identityKey, signedPrekey: bundle.signedPrekey, signature: bundle.signature });
   }
@@ -331,18 +432,19 @@ export class Session {
   }
 
   #remember(msgId: string, from: string): void {
-    if (this.#unconfirmed.has(msgId)) return; // a re-delivery keeps its ✓✓ state
-    this.#unconfirmed.set(msgId, { from, received: false });
-    if (this.#unconfirmed.size > this.#ctx.config.maxUnconfirmedPerConnection) {
-      const oldest = this.#unconfirmed.keys().next().value;
-      if (oldest !== undefined) this.#unconfirmed.delete(oldest);
+    const unconfirmed = (this.#unconfirmed ??= new Map());
+    if (unconfirmed.has(msgId)) return; // a re-delivery keeps its ✓✓ state
+    unconfirmed.set(msgId, { from, received: false });
+    if (unconfirmed.size > this.#ctx.config.maxUnconfirmedPerConnection) {
+      const oldest = unconfirmed.keys().next().value;
+      if (oldest !== undefined) unconfirmed.delete(oldest);
     }
   }
 
   #onClose(code: number): void {
     this.#closed = true;
     this.#dropBacklog();
-    if (this.#helloTimer !== null) clearTimeout(this.#helloTimer);
+    this.#ctx.forget(this);
     this.#ctx.metrics.closes.inc({ code: String(code) });
     const user = this.#user;
     if (user === null) return;

@@ -4,7 +4,7 @@ import type { LocalKafkaCluster } from '../../../bench/src/kafka/cluster.js';
 import { adapterFor, startTestKafka } from '../../../test/helpers/kafka.js';
 import { connectUser, isAck, isDeliver, isReceipt, type TestClient } from '../../../test/helpers/client.js';
 import { startRelayProcess, waitAllReady, type RelayProcess } from '../../../test/helpers/relays.js';
-import { FRAME_TYPES, RECEIPT_KIND, mailboxKey, partitionFor } from '../../protocol/src/index.js';
+import { FRAME_TYPES, RECEIPT_KIND, mailboxKey, partitionFor, receiptKey } from '../../protocol/src/index.js';
 import type { InRecord } from '../../kafka/src/index.js';
 
 let kafka: LocalKafkaCluster;
@@ -119,6 +119,16 @@ test('integration: offline B gets 100 messages on reconnect to a different relay
   for (const d of delivered) b.send({ t: FRAME_TYPES.received, msgId: (d as { msgId: string }).msgId });
   const receipts = await a.waitCount((f) => isReceipt(f) && f.kind === RECEIPT_KIND.delivered, 100, '100 ✓✓');
   assert.equal(new Set(receipts.map((r) => (r as { msgId: string }).msgId)).size, 100);
+  // All 100 receipts confirmed in one frame (receiptSeen.more): every receipt key ends in a tombstone.
+  a.send({ t: FRAME_TYPES.receiptSeen, msgId: ids[0]!, kind: RECEIPT_KIND.delivered, more: ids.slice(1).map((id) => [id, RECEIPT_KIND.delivered] as const) });
+  const receiptKeys = new Set(ids.map((id) => receiptKey('frank', id, RECEIPT_KIND.delivered)));
+  const tombstoned = (rs: InRecord[]) => {
+    const last = new Map<string, unknown>();
+    for (const r of rs) if (receiptKeys.has(r.key ?? '')) last.set(r.key ?? '', r.value);
+    return [...receiptKeys].filter((k) => last.get(k) === null).length;
+  };
+  const frankRecords = await readPartition(partitionFor('frank', 12), (rs) => tombstoned(rs) === 100);
+  assert.equal(tombstoned(frankRecords), 100, 'every confirmed receipt is tombstoned');
   // Give the relay time to re-deliver anything it wrongly still holds; nothing may come.
   const more = new Promise((r) => setTimeout(r, 1000));
   await more;
