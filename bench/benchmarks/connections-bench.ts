@@ -1,30 +1,48 @@
 /**
- * 100k concurrent users on one machine (not a test):
- *   node dist/bench/benchmarks/connections-bench.js [users=100000] [relays=7] [clientProcs=7]
+ * Many concurrent users on one machine (not a test):
+ *   node dist/bench/benchmarks/connections-bench.js [users=100000] [relays=7] [clientProcs=7] [--steps 5000,15000] [--trickle 20] [--no-gc]
  *
  * The per-process file-descriptor limit here is 20,000 (hard; not raisable in this sandbox), so
  * users are spread over several relay processes (each capped below 20k connections) and several
  * client processes; client sockets are spread over loopback source addresses 127.0.0.1-4 so no
  * (source, destination) pair runs out of ephemeral ports. Each user completes hello → welcome
  * (token checked, presence written to Kafka); then a trickle of messages flows for a while.
- * Reports: connection set-up rate, relay memory per connection (RSS delta / connections, from
- * each relay's process_resident_memory_bytes), and trickle delivery.
+ *
+ * Reports connection set-up rate and relay memory per connection: RSS delta / connections and
+ * V8 heapUsed delta / connections, both after a full GC in every relay (through the inspector,
+ * which the relays are started with on loopback unless --no-gc). With --steps the users connect
+ * in steps (cumulative totals) and each step is measured, so the marginal cost per connection
+ * (the slope between steps, free of one-off warm-up) shows beside the average.
  */
-import { fork } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { startTestKafka } from '../../test/helpers/kafka.js';
 import { startRelayProcess, waitAllReady, type RelayProcess } from '../../test/helpers/relays.js';
 import { TEST_SECRET } from '../../test/helpers/client.js';
+import { freePorts } from '../src/process/ports.js';
+import { inspectEnv, memoryAfterGc, type ProcessMemory } from '../src/fuzz/inspector-memory.js';
 import { FRAME_TYPES, PROTOCOL_VERSION, decodeServerFrame, encodeFrame, signToken } from '../../relay/protocol/src/index.js';
 
 const SOURCES = ['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4'];
 
 interface ChildTask {
   readonly index: number;
-  readonly users: number;
   readonly relays: readonly string[];
-  readonly trickleSeconds: number;
+}
+
+type ToChild = { kind: 'connect'; upTo: number } | { kind: 'trickle'; seconds: number };
+interface Connected {
+  kind: 'connected';
+  connected: number;
+  failed: number;
+  setupSeconds: number;
+}
+interface Done {
+  kind: 'done';
+  sent: number;
+  delivered: number;
+  open: number;
 }
 
 async function child(task: ChildTask): Promise<void> {
@@ -32,7 +50,6 @@ async function child(task: ChildTask): Promise<void> {
   let connected = 0;
   let failed = 0;
   let delivered = 0;
-  const t0 = performance.now();
   const connectOne = (i: number) =>
     new Promise<void>((resolve) => {
       const user = `c${task.index}u${i}`;
@@ -54,69 +71,143 @@ async function child(task: ChildTask): Promise<void> {
       });
       sockets.push(ws);
     });
-  // Bounded concurrency: 256 handshakes in flight per process.
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 256 }, async () => {
-      while (next < task.users) await connectOne(next++);
-    }),
-  );
-  const setupSeconds = (performance.now() - t0) / 1000;
-  process.send!({ kind: 'connected', connected, failed, setupSeconds });
-  await new Promise<void>((resolve) => process.once('message', () => resolve()));
-  // Trickle: 1% of users send one message per second to a neighbour in this process.
-  let sent = 0;
-  const senders = Math.max(1, Math.floor(task.users / 100));
-  const timer = setInterval(() => {
-    for (let s = 0; s < senders; s++) {
-      const i = (s * 97) % task.users;
-      const ws = sockets[i]!;
-      if (ws.readyState !== WebSocket.OPEN) continue;
-      ws.send(encodeFrame({ t: FRAME_TYPES.send, msgId: `c${task.index}u${i}:1:${++sent}`, to: `c${task.index}u${(i + 1) % task.users}`, header: new Uint8Array(24), ciphertext: new Uint8Array(64) }));
+  const connectUpTo = async (upTo: number) => {
+    const t0 = performance.now();
+    let next = sockets.length;
+    // Bounded concurrency: 256 handshakes in flight per process.
+    await Promise.all(
+      Array.from({ length: 256 }, async () => {
+        while (next < upTo) await connectOne(next++);
+      }),
+    );
+    return (performance.now() - t0) / 1000;
+  };
+  const trickle = async (seconds: number) => {
+    // 1% of users send one message per second to a neighbour in this process.
+    const users = sockets.length;
+    let sent = 0;
+    const senders = Math.max(1, Math.floor(users / 100));
+    const timer = setInterval(() => {
+      for (let s = 0; s < senders; s++) {
+        const i = (s * 97) % users;
+        const ws = sockets[i]!;
+        if (ws.readyState !== WebSocket.OPEN) continue;
+        ws.send(encodeFrame({ t: FRAME_TYPES.send, msgId: `c${task.index}u${i}:1:${++sent}`, to: `c${task.index}u${(i + 1) % users}`, header: new Uint8Array(24), ciphertext: new Uint8Array(64) }));
+      }
+    }, 1000);
+    await new Promise((r) => setTimeout(r, seconds * 1000));
+    clearInterval(timer);
+    await new Promise((r) => setTimeout(r, 2000));
+    return sent;
+  };
+  process.on('message', (m: ToChild) => {
+    if (m.kind === 'connect') {
+      void connectUpTo(m.upTo).then((setupSeconds) => process.send!({ kind: 'connected', connected, failed, setupSeconds } satisfies Connected));
+    } else {
+      void trickle(m.seconds).then((sent) => {
+        process.send!({ kind: 'done', sent, delivered, open: sockets.filter((s) => s.readyState === WebSocket.OPEN).length } satisfies Done, () => {
+          for (const ws of sockets) ws.terminate();
+          process.exit(0);
+        });
+      });
     }
-  }, 1000);
-  await new Promise((r) => setTimeout(r, task.trickleSeconds * 1000));
-  clearInterval(timer);
-  await new Promise((r) => setTimeout(r, 2000));
-  process.send!({ kind: 'done', sent, delivered, open: sockets.filter((s) => s.readyState === WebSocket.OPEN).length });
-  for (const ws of sockets) ws.terminate();
-  process.exit(0);
+  });
 }
 
-async function rss(relay: RelayProcess): Promise<number> {
+type Memory = Pick<ProcessMemory, 'rss' | 'heapUsed'>;
+
+/** Without the inspector: the relay's own /metrics (no GC, so garbage counts too). */
+async function memoryFromMetrics(relay: RelayProcess): Promise<Memory> {
   const text = await (await fetch(`${relay.httpUrl}/metrics`)).text();
-  return Number(/^process_resident_memory_bytes\{[^}]*\} (\d+)/m.exec(text)?.[1] ?? 'NaN');
+  const num = (name: string) => Number(new RegExp(`^${name}\\{[^}]*\\} ([\\d.e+]+)`, 'm').exec(text)?.[1] ?? 'NaN');
+  return { rss: num('process_resident_memory_bytes'), heapUsed: num('nodejs_heap_size_used_bytes') };
+}
+
+function parseArgs(argv: string[]) {
+  const positional = argv.filter((a, i) => !a.startsWith('--') && !(argv[i - 1] ?? '').match(/^--(steps|trickle)$/));
+  const flag = (name: string) => {
+    const i = argv.indexOf(name);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const users = Number(positional[0] ?? 100_000);
+  const steps = (flag('--steps') ?? String(users)).split(',').map(Number);
+  if (steps.some((s) => !Number.isInteger(s) || s <= 0) || steps.some((s, i) => i > 0 && s <= steps[i - 1]!)) throw new Error('--steps: increasing positive totals, e.g. 5000,15000');
+  return {
+    steps,
+    relayCount: Number(positional[1] ?? 7),
+    procs: Number(positional[2] ?? 7),
+    trickleSeconds: Number(flag('--trickle') ?? 20),
+    gc: !argv.includes('--no-gc'),
+  };
 }
 
 async function parent(): Promise<void> {
-  const users = Number(process.argv[2] ?? 100_000);
-  const relayCount = Number(process.argv[3] ?? 7);
-  const procs = Number(process.argv[4] ?? 7);
+  const { steps, relayCount, procs, trickleSeconds, gc } = parseArgs(process.argv.slice(2));
   const kafka = await startTestKafka(1);
   const relays: RelayProcess[] = [];
+  const children: ChildProcess[] = [];
   try {
-    for (let i = 0; i < relayCount; i++) relays.push(await startRelayProcess(kafka.brokers, { gatewayId: `c${i}`, args: ['--max-connections', '19500'] }));
+    const inspectPorts = gc ? await freePorts(relayCount) : [];
+    for (let i = 0; i < relayCount; i++) {
+      const env = gc ? inspectEnv(inspectPorts[i]!) : {};
+      relays.push(await startRelayProcess(kafka.brokers, { gatewayId: `c${i}`, args: ['--max-connections', '19500'], env }));
+    }
     await waitAllReady(relays, 120_000);
-    const before = await Promise.all(relays.map(rss));
+    const measure = () => Promise.all(relays.map((r, i) => (gc ? memoryAfterGc(inspectPorts[i]!) : memoryFromMetrics(r))));
+    const sum = (ms: Memory[], k: keyof Memory) => ms.reduce((s, m) => s + m[k], 0);
+    const before = await measure();
+    console.log(`relays idle (${gc ? 'after GC' : 'no GC'}): RSS ${(sum(before, 'rss') / 2 ** 20).toFixed(0)} MiB, heap ${(sum(before, 'heapUsed') / 2 ** 20).toFixed(0)} MiB over ${relayCount} relays`);
     const urls = relays.map((r) => r.url);
-    const per = Math.ceil(users / procs);
-    const children = Array.from({ length: procs }, (_, index) =>
-      fork(fileURLToPath(import.meta.url), ['--child', JSON.stringify({ index, users: per, relays: urls, trickleSeconds: 20 } satisfies ChildTask)], { stdio: 'inherit' }),
-    );
-    const t0 = performance.now();
-    const connectedMsgs = await Promise.all(children.map((c) => new Promise<{ connected: number; failed: number; setupSeconds: number }>((r) => c.once('message', (m) => r(m as never)))));
-    const wall = (performance.now() - t0) / 1000;
-    const total = connectedMsgs.reduce((s, m) => s + m.connected, 0);
-    const failed = connectedMsgs.reduce((s, m) => s + m.failed, 0);
-    await new Promise((r) => setTimeout(r, 3000));
-    const after = await Promise.all(relays.map(rss));
-    const delta = after.reduce((s, v, i) => s + v - before[i]!, 0);
-    console.log(`connected ${total} users (failed ${failed}) in ${wall.toFixed(1)} s → ${(total / wall).toFixed(0)} connections/s (hello → welcome, presence durable)`);
-    console.log(`relay RSS: ${(after.reduce((s, v) => s + v, 0) / 2 ** 20).toFixed(0)} MiB over ${relayCount} relays; +${(delta / 2 ** 20).toFixed(0)} MiB for the connections → ${(delta / total / 1024).toFixed(2)} KiB per connection`);
-    for (const c of children) c.send('trickle');
-    const done = await Promise.all(children.map((c) => new Promise<{ sent: number; delivered: number; open: number }>((r) => c.once('message', (m) => r(m as never)))));
-    console.log(`trickle: sent ${done.reduce((s, d) => s + d.sent, 0)}, delivered ${done.reduce((s, d) => s + d.delivered, 0)}, sockets still open ${done.reduce((s, d) => s + d.open, 0)}`);
+    for (let index = 0; index < procs; index++) {
+      children.push(fork(fileURLToPath(import.meta.url), ['--child', JSON.stringify({ index, relays: urls } satisfies ChildTask)], { stdio: 'inherit' }));
+    }
+    let previous: { total: number; mem: Memory[] } = { total: 0, mem: before };
+    for (const step of steps) {
+      const per = Math.ceil(step / procs);
+      const t0 = performance.now();
+      const replies = await Promise.all(
+        children.map((c) => {
+          const reply = new Promise<Connected>((r) => c.once('message', (m) => r(m as Connected)));
+          c.send({ kind: 'connect', upTo: per } satisfies ToChild);
+          return reply;
+        }),
+      );
+      const wall = (performance.now() - t0) / 1000;
+      const total = replies.reduce((s, m) => s + m.connected, 0);
+      const failed = replies.reduce((s, m) => s + m.failed, 0);
+      const added = total - previous.total;
+      await new Promise((r) => setTimeout(r, 3000));
+      const kib = (bytes: number, n: number) => (n > 0 ? (bytes / n / 1024).toFixed(2) : 'n/a');
+      console.log(`\nstep ${step}: ${total} users connected (failed ${failed}); +${added} in ${wall.toFixed(1)} s → ${(added / wall).toFixed(0)} connections/s (hello → welcome, presence durable)`);
+      if (gc) {
+        // Also as a scrape would see it (garbage included), comparable with runs without --inspect.
+        const raw = await Promise.all(relays.map(memoryFromMetrics));
+        console.log(`  relay memory (before GC, from /metrics): RSS ${(sum(raw, 'rss') / 2 ** 20).toFixed(0)} MiB, heap ${(sum(raw, 'heapUsed') / 2 ** 20).toFixed(0)} MiB → RSS ${kib(sum(raw, 'rss') - sum(before, 'rss'), total)} KiB per connection`);
+      }
+      const after = await measure();
+      console.log(`  relay memory (${gc ? 'after GC' : 'no GC'}): RSS ${(sum(after, 'rss') / 2 ** 20).toFixed(0)} MiB, heap ${(sum(after, 'heapUsed') / 2 ** 20).toFixed(0)} MiB over ${relayCount} relays`);
+      console.log(`  per connection, average since idle: RSS ${kib(sum(after, 'rss') - sum(before, 'rss'), total)} KiB, heapUsed ${kib(sum(after, 'heapUsed') - sum(before, 'heapUsed'), total)} KiB`);
+      if (previous.total > 0) {
+        console.log(`  per connection, marginal (${previous.total} → ${total}): RSS ${kib(sum(after, 'rss') - sum(previous.mem, 'rss'), added)} KiB, heapUsed ${kib(sum(after, 'heapUsed') - sum(previous.mem, 'heapUsed'), added)} KiB`);
+      }
+      if (relayCount > 1) {
+        const conns = await Promise.all(relays.map(async (r) => Number(/^relay_connections\{[^}]*\} (\d+)/m.exec(await (await fetch(`${r.httpUrl}/metrics`)).text())?.[1] ?? 0)));
+        console.log(`  by relay: ${relays.map((r, i) => `${r.gatewayId} ${conns[i]} conns, ${kib(after[i]!.rss - before[i]!.rss, conns[i]!)} KiB RSS/conn`).join('; ')}`);
+      }
+      previous = { total, mem: after };
+    }
+    if (trickleSeconds > 0) {
+      const done = await Promise.all(
+        children.map((c) => {
+          const reply = new Promise<Done>((r) => c.once('message', (m) => r(m as Done)));
+          c.send({ kind: 'trickle', seconds: trickleSeconds } satisfies ToChild);
+          return reply;
+        }),
+      );
+      console.log(`\ntrickle ${trickleSeconds} s: sent ${done.reduce((s, d) => s + d.sent, 0)}, delivered ${done.reduce((s, d) => s + d.delivered, 0)}, sockets still open ${done.reduce((s, d) => s + d.open, 0)}`);
+    }
   } finally {
+    for (const c of children) c.kill();
     await Promise.all(relays.map((r) => r.stop()));
     await kafka.stop();
   }

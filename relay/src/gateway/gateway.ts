@@ -18,6 +18,9 @@ export class Gateway implements GatewayContext {
   readonly log: (line: string) => void;
   readonly #byUser = new Map<string, Session>();
   readonly #all = new Set<Session>();
+  /** Sessions still waiting for hello → deadline (ms, performance.now()); insertion order is deadline order. */
+  readonly #awaitingHello = new Map<Session, number>();
+  #helloSweep: NodeJS.Timeout | null = null;
   #heartbeat: NodeJS.Timeout | null = null;
   #draining = false;
 
@@ -39,12 +42,45 @@ export class Gateway implements GatewayContext {
   accept(ws: WebSocket): void {
     const session = new Session(ws, this);
     this.#all.add(session);
+    // Whole milliseconds stay small integers in the map (no boxed number per connection).
+    this.#awaitingHello.set(session, Math.ceil(performance.now()) + this.config.helloTimeoutMs);
+    this.#startHelloSweep();
     this.metrics.connections.set(this.#all.size);
     this.metrics.connectionsTotal.inc();
-    ws.once('close', () => {
-      this.#all.delete(session);
-      this.metrics.connections.set(this.#all.size);
-    });
+  }
+
+  helloAccepted(session: Session): void {
+    this.#awaitingHello.delete(session);
+  }
+
+  forget(session: Session): void {
+    this.#all.delete(session);
+    this.#awaitingHello.delete(session);
+    this.metrics.connections.set(this.#all.size);
+  }
+
+  /**
+   * One timer for every connection's hello deadline (PROTOCOL §8: close 1008 without hello in
+   * time), instead of a timer per socket; it runs only while some connection waits for hello.
+   */
+  #startHelloSweep(): void {
+    if (this.#helloSweep !== null || this.#draining) return;
+    const stepMs = Math.max(10, Math.min(1000, this.config.helloTimeoutMs / 4));
+    this.#helloSweep = setInterval(() => {
+      const now = performance.now();
+      for (const [session, deadline] of this.#awaitingHello) {
+        if (deadline > now) break;
+        this.#awaitingHello.delete(session);
+        session.helloTimedOut();
+      }
+      if (this.#awaitingHello.size === 0) this.#stopHelloSweep();
+    }, stepMs);
+    this.#helloSweep.unref();
+  }
+
+  #stopHelloSweep(): void {
+    if (this.#helloSweep !== null) clearInterval(this.#helloSweep);
+    this.#helloSweep = null;
   }
 
   register(session: Session): Session | undefined {
@@ -89,6 +125,7 @@ export class Gateway implements GatewayContext {
   closeAll(code: 'SERVICE_RESTART' | 'GOING_AWAY' = 'SERVICE_RESTART'): void {
     this.#draining = true;
     if (this.#heartbeat !== null) clearInterval(this.#heartbeat);
+    this.#stopHelloSweep();
     for (const s of this.#all) s.close(code, 'relay draining');
   }
 
