@@ -16,6 +16,7 @@ import type { Push } from './router/mailbox.js';
 import { decodeDeliverValue, encodeValue } from './router/records.js';
 import { clientIdFor, readRoutes, type RoutesTable } from './routes.js';
 import { decodeKeyBundle } from './gateway/key-records.js';
+import { CLOSE_CODES } from '../protocol/src/index.js';
 
 /** Attempts after a failed deliver produce: 100 ms doubling to 2 s, ≈ 30 s in all. */
 const DELIVER_RETRIES = 20;
@@ -142,7 +143,9 @@ export async function startRelay(config: RelayConfig, log: (line: string) => voi
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (draining) return refuse(socket, 503, 'draining');
-    if (gateway.connectionCount >= config.maxConnections) return refuse(socket, 503, 'connection limit');
+    // At the limit the upgrade completes only to close with 4010 (PROTOCOL §7.2): a documented
+    // code with a backoff policy tells the client more than an HTTP 503 would.
+    if (gateway.connectionCount >= config.maxConnections) return wss.handleUpgrade(req, socket, head, (ws) => ws.close(CLOSE_CODES.CONNECTION_LIMIT.code, 'connection limit'));
     wss.handleUpgrade(req, socket, head, (ws) => gateway.accept(ws));
   });
 

@@ -215,3 +215,20 @@ test('integration: TLS — with a certificate made in the test, clients speak ws
     await secure.stop();
   }
 });
+
+test('integration: at its connection limit the relay closes a new connection with 4010 (backoff), and serves the ones it has', async () => {
+  const small = await startRelayProcess(kafka.brokers, { gatewayId: 'sec-limit', args: ['--max-connections', '2'] });
+  try {
+    await waitAllReady([small]);
+    const a = await connectUser(small.url, 'limit-a');
+    const b = await connectUser(small.url, 'limit-b');
+    clients.push(a, b);
+    const c = new TestClient(small.url);
+    clients.push(c);
+    assert.equal(await c.closed, 4010);
+    a.send({ t: FRAME_TYPES.ping, n: 7 });
+    await a.waitFor((f) => f.t === FRAME_TYPES.pong, 'pong');
+  } finally {
+    await small.stop();
+  }
+});
