@@ -315,6 +315,8 @@ export class Session {
         return void this.#confirm(user, frame.msgId, RECEIPT_KIND.read);
       case FRAME_TYPES.receiptSeen:
         this.#receiptSeen(user, frame.msgId, frame.kind);
+        // Each confirmed receipt is a tombstone in Kafka: the rate limit counts them, not the frame (§8).
+        if (frame.more !== undefined && frame.more.length > 0) this.#bucket.charge(frame.more.length);
         for (const [msgId, kind] of frame.more ?? []) this.#receiptSeen(user, msgId, kind);
         return;
       case FRAME_TYPES.publishKeys:

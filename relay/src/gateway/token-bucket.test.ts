@@ -28,3 +28,13 @@ test('token bucket: twice the rate is closed within about a second once the burs
   for (let i = 0; i < 20_000 && closedAt < 0; i++) if (b.take(i / 2) === 'close') closedAt = i / 2;
   assert.ok(closedAt > 2000 && closedAt < 4000, `closed at ${closedAt} ms`);
 });
+
+test('token bucket: a charged frame makes the next frames wait until its work is paid for', () => {
+  const b = new TokenBucket(100, 200, 0);
+  assert.equal(b.take(0), 'ok');
+  b.charge(512); // 199 tokens left, 512 charged: −313, bounded at −burst = −200
+  assert.equal(b.take(0), 'refuse');
+  // 200 + 1 tokens back take 2.01 s at 100/s; at 2 s the bucket is still short by one.
+  assert.equal(b.take(2000), 'refuse');
+  assert.equal(b.take(2030), 'ok');
+});

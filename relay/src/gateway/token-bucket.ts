@@ -54,4 +54,13 @@ export class TokenBucket {
     this.#strikes -= 1;
     return 'refuse';
   }
+
+  /**
+   * Charges `n` more tokens for a frame already admitted that carries `n` more units of work (a
+   * `receiptSeen` with `more`): the tokens may go negative, down to −burst, so the frames after it
+   * wait until the work is paid for. No verdict: the admitted frame is served whole.
+   */
+  charge(n: number): void {
+    this.#tokens = Math.max(-this.#limits.burst, this.#tokens - n);
+  }
 }

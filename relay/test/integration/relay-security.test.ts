@@ -5,7 +5,7 @@ import type { LocalKafkaCluster } from '../../../bench/src/kafka/cluster.js';
 import { startTestKafka } from '../../../test/helpers/kafka.js';
 import { TEST_SECRET, TestClient, connectUser, isAck, isDeliver, isError, tokenFor, type TestClient as Client } from '../../../test/helpers/client.js';
 import { startRelayProcess, waitAllReady, type RelayProcess } from '../../../test/helpers/relays.js';
-import { FRAME_TYPES, PROTOCOL_VERSION, WIRE_ERRORS, encodeFrame, signToken } from '../../protocol/src/index.js';
+import { FRAME_TYPES, PROTOCOL_VERSION, WIRE_ERRORS, encodeFrame, signToken, type ServerFrame } from '../../protocol/src/index.js';
 
 let kafka: LocalKafkaCluster;
 let relay: RelayProcess;
@@ -136,6 +136,24 @@ test('integration: a flood above the rate limit is closed with 4008', async () =
   for (let i = 0; i < 3000; i++) c.send({ t: FRAME_TYPES.ping, n: i });
   assert.equal(await c.closed, 4008);
   assert.equal(c.frames.find(isError)?.code, WIRE_ERRORS.RATE_LIMITED.code);
+});
+
+test('integration: a receiptSeen is charged once per receipt it confirms, then the client may go on', async () => {
+  const c = await connectUser(relay.url, 'batcher');
+  clients.push(c);
+  // Burst 1,000 (twice the 500/s rate): two frames confirming 513 receipts each overspend it, the third is refused.
+  for (let b = 0; b < 3; b++) {
+    const more = Array.from({ length: 512 }, (_, i): [string, 1] => [`gone:${b}:${i + 1}`, 1]);
+    c.send({ t: FRAME_TYPES.receiptSeen, msgId: `gone:${b}:1000`, kind: 1, more });
+  }
+  c.send({ t: FRAME_TYPES.ping, n: 1 });
+  const refused = await c.waitFor(isError, 'error 7');
+  assert.equal(refused.code, WIRE_ERRORS.RATE_LIMITED.code);
+  // Refused, not closed: once the tokens are back (≈ 1 s at 500/s) the next frame is served.
+  await new Promise((r) => setTimeout(r, 2500));
+  c.send({ t: FRAME_TYPES.ping, n: 2 });
+  await c.waitFor((f): f is ServerFrame => f.t === FRAME_TYPES.pong && f.n === 2, 'pong 2');
+  assert.equal(c.closeCode, null);
 });
 
 test('integration: a reader that stops reading is closed at the high-water mark; on reconnect it gets all its mail', async () => {
