@@ -74,3 +74,6 @@ server.on('listening', () => {
   process.stdout.write(`${JSON.stringify({ event: 'listening', url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}/` })}\n`);
 });
 process.on('SIGTERM', () => server.close(() => process.exit(0)));
+// With --exit-with-stdin the stand-in ends when its parent does (the parent holds the pipe), even
+// when the parent was killed before it could stop it.
+if (process.argv.includes('--exit-with-stdin')) process.stdin.on('end', () => process.exit(0)).resume();

@@ -8,14 +8,15 @@
  *   4. The sender alone, for comparison with a plain WebSocket load tool: CPU per encrypt + encode +
  *      ws send of one `send` frame (and the same without encryption), one frame per event-loop turn
  *      so each costs its own write syscall, into a stand-in that reads and drops everything.
+ *   5. The floor: benchmark 1's frames with nothing else (see floorRoundTrip).
  * The relay is a protocol stand-in (fake-relay.ts) in its own process, so only the loadgen's CPU
- * is counted. Run: node --expose-gc dist/loadgen/bench/loadgen-bench.js [--quick] [--cpu-only | --sender-only]
- * (`--cpu-only`: benchmark 1 alone, e.g. under `--cpu-prof`; `--sender-only`: benchmark 4 alone).
+ * is counted. Run: node --expose-gc dist/loadgen/bench/loadgen-bench.js [--quick] [--cpu-only | --sender-only | --floor-only]
+ * (`--cpu-only`: benchmark 1 alone, e.g. under `--cpu-prof`; `--sender-only`: benchmark 4 alone; `--floor-only`: 5 alone).
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import WebSocket from 'ws';
-import { FRAME_TYPES, encodeFrame, nowUs } from '../../relay/protocol/src/index.js';
+import { FRAME_TYPES, PROTOCOL_VERSION, decodeServerFrame, encodeFrame, nowUs, signToken } from '../../relay/protocol/src/index.js';
 import { ConversationSender } from '../src/crypto/conversation.js';
 import { generateIdentity } from '../src/crypto/identity.js';
 import { createInterface } from 'node:readline';
@@ -33,9 +34,10 @@ const SECRET = 'bench-secret-0123456789';
 const quick = process.argv.includes('--quick');
 const cpuOnly = process.argv.includes('--cpu-only');
 const senderOnly = process.argv.includes('--sender-only');
+const floorOnly = process.argv.includes('--floor-only');
 
 async function startFakeRelay(...args: string[]): Promise<{ url: string; stop(): void }> {
-  const child = spawn(process.execPath, [new URL('./fake-relay.js', import.meta.url).pathname, ...args], { env: { ...process.env, RELAY_TOKEN_SECRET: SECRET }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [new URL('./fake-relay.js', import.meta.url).pathname, '--exit-with-stdin', ...args], { env: { ...process.env, RELAY_TOKEN_SECRET: SECRET }, stdio: ['pipe', 'pipe', 'inherit'] });
   const url = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).on('line', (l) => resolve((JSON.parse(l) as { url: string }).url));
     child.once('exit', (c) => reject(new Error(`fake relay exited ${c}`)));
@@ -127,10 +129,72 @@ async function senderAlone(url: string, n: number, encrypted: boolean): Promise<
   return { cpuUs: (used.user + used.system) / n, perSec: (n / wallMs) * 1000 };
 }
 
+/**
+ * 5. The floor of a round trip: the same frames as benchmark 1 through the same stand-in, with
+ * everything else taken away — no crypto, no ledger, no histograms, no virtual-user state; one
+ * pre-encoded `send`, `received` and `read` per message, replies decoded and dropped. What this
+ * costs is what the wire protocol's round trip costs any Node client on this machine.
+ */
+async function floorRoundTrip(url: string, ratePerSec: number, pairs: number, durationMs: number): Promise<{ cpuUs: number; systemUs: number; sent: number; receipts: number }> {
+  const connect = async (id: string) => {
+    const ws = new WebSocket(url, { perMessageDeflate: false });
+    await once(ws, 'open');
+    ws.send(encodeFrame({ t: FRAME_TYPES.hello, v: PROTOCOL_VERSION, token: signToken({ sub: id, expMs: Date.now() + 3_600_000 }, SECRET), epoch: 1 }));
+    await once(ws, 'message');
+    return ws;
+  };
+  const tag = Date.now().toString(36);
+  const senders: WebSocket[] = [];
+  const sockets: WebSocket[] = [];
+  const payload = { header: new Uint8Array(24), ciphertext: new Uint8Array(216) }; // the sizes of an encrypted 200-byte message
+  const reads: { at: number; ws: WebSocket; msgId: string }[] = [];
+  let receipts = 0;
+  for (let i = 0; i < pairs; i++) {
+    const [a, b] = await Promise.all([connect(`fa${tag}-${i}`), connect(`fb${tag}-${i}`)]);
+    a.on('message', (data: Buffer) => {
+      const f = decodeServerFrame(data);
+      if (f.t === FRAME_TYPES.receipt) receipts++;
+    });
+    b.on('message', (data: Buffer) => {
+      const f = decodeServerFrame(data);
+      if (f.t !== FRAME_TYPES.deliver) return;
+      b.send(encodeFrame({ t: FRAME_TYPES.received, msgId: f.msgId }));
+      reads.push({ at: performance.now() + 100, ws: b, msgId: f.msgId });
+    });
+    senders.push(a);
+    sockets.push(a, b);
+  }
+  let sent = 0;
+  let c0 = process.cpuUsage();
+  let measuredFrom = -1;
+  const t0 = performance.now();
+  await new Promise<void>((resolve) => {
+    const tick = () => {
+      const now = performance.now();
+      while (reads.length > 0 && reads[0]!.at <= now) {
+        const r = reads.shift()!;
+        r.ws.send(encodeFrame({ t: FRAME_TYPES.read, msgId: r.msgId }));
+      }
+      if (measuredFrom < 0 && now - t0 >= 2000) [measuredFrom, c0] = [sent, process.cpuUsage()]; // after a 2 s warm-up
+      if (now - t0 >= durationMs + 2000) return resolve();
+      for (const due = Math.floor(((now - t0) * ratePerSec) / 1000); sent < due; sent++) {
+        const ws = senders[sent % pairs]!;
+        ws.send(encodeFrame({ t: FRAME_TYPES.send, msgId: `fa${tag}-${sent % pairs}:1:${sent}`, to: `fb${tag}-${sent % pairs}`, ...payload }));
+      }
+      setTimeout(tick, 1);
+    };
+    tick();
+  });
+  const used = process.cpuUsage(c0);
+  const n = sent - measuredFrom;
+  for (const ws of sockets) ws.terminate();
+  return { cpuUs: (used.user + used.system) / n, systemUs: used.system / n, sent: n, receipts };
+}
+
 const relay = senderOnly ? null : await startFakeRelay();
 try {
   // 4. The sender alone (first, in a fresh process: after 3. the heap holds thousands of closed users).
-  if (!cpuOnly) {
+  if (!cpuOnly && !floorOnly) {
     const sinkRelay = await startFakeRelay('--sink');
     try {
       const frames = quick ? 20_000 : 50_000;
@@ -141,13 +205,20 @@ try {
       sinkRelay.stop();
     }
   }
-  if (relay !== null) {
+  const floor = async () => {
+    const f = await floorRoundTrip(relay!.url, 2000, 100, quick ? 5000 : 10_000);
+    console.log(`5. floor: the round trip's frames alone (no crypto, no ledger, no histograms) at 2000 msg/s: ${f.cpuUs.toFixed(1)} µs CPU per message (kernel ${f.systemUs.toFixed(1)} µs; ${f.sent} sent)`);
+  };
+  if (relay !== null && floorOnly) {
+    await floor();
+  } else if (relay !== null) {
     process.stderr.write(`fake relay at ${relay.url}\n`);
     // 1. CPU per message at a rate well inside the generator's reach.
     let cpu: CpuPerMsg = { totalUs: Number.NaN, systemUs: Number.NaN };
     const r1 = await runAt(relay.url, 2000, quick ? 5000 : 10_000, 200, (v) => (cpu = v));
     console.log(`1. CPU per encrypted message (full round trip incl. ack, ✓✓, read, records) at 2000 msg/s: ${cpu.totalUs.toFixed(1)} µs (kernel ${cpu.systemUs.toFixed(1)} µs) → ${(1e6 / cpu.totalUs).toFixed(0)} messages per core-second (sent ${r1.ledger.sent}, lost ${r1.ledger.lost}, generator-bound ${r1.generatorBound})`);
     if (!cpuOnly) {
+      await floor();
       // 2. Largest rate held without going generator-bound.
       let best = 0;
       for (const rate of quick ? [2000, 4000, 6000, 8000] : [1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000]) {
