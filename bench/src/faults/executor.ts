@@ -40,6 +40,8 @@ export interface FaultRunOptions {
   readonly pollMs?: number;
   /** How long stop() still waits for recoveries in progress, so the timeline is complete (ms). */
   readonly recoveryGraceMs?: number;
+  /** Called after a relay was added or removed (the run updates Prometheus's targets). */
+  readonly onFleetChange?: () => void;
 }
 
 export interface FaultRun {
@@ -127,6 +129,7 @@ export function startFaults(o: FaultRunOptions): FaultRun {
       const note = how === 'drain' && r.code !== 0 ? ' — a drain should exit 0' : '';
       record({ atMs: t0, kind: 'fault', action: f.action, detail: `${how === 'kill' ? 'SIGKILL' : 'SIGTERM (drain)'} relay ${f.relay} (${r.handle.gatewayId}, ${r.handle.url}): ${exit} after ${(r.tookMs / 1000).toFixed(1)} s${note}` });
     }
+    o.onFleetChange?.();
     watch(f.action, t0, relayRecovered);
   };
 

@@ -129,7 +129,9 @@ test('the executor fires each fault at its instant, in order, and records recove
   };
   const t0 = Date.now();
   const lines: string[] = [];
+  let fleetChanges = 0;
   const run = startFaults({
+    onFleetChange: () => fleetChanges++,
     faults: [
       { action: 'kill-relay', atMs: 120, relay: 1 },
       { action: 'add-relay', atMs: 40 },
@@ -148,6 +150,7 @@ test('the executor fires each fault at its instant, in order, and records recove
   assert.deepEqual(events.filter((e) => e.kind === 'fault').map((e) => e.action), ['add-relay', 'slow-readers', 'kill-relay']);
   assert.deepEqual(events.filter((e) => e.kind === 'recovery').map((e) => e.action).sort(), ['add-relay', 'kill-relay']);
   assert.deepEqual(calls.map((c) => c.split('@')[0]), ['add', 'kill 1']);
+  assert.equal(fleetChanges, 2, 'the run hears of the added and the killed relay (Prometheus targets)');
   assert.ok(Number(calls[0]!.split('@')[1]) >= 38, calls[0]);
   assert.ok(Number(calls[1]!.split('@')[1]) >= 118, calls[1]);
   const kill = events.find((e) => e.kind === 'fault' && e.action === 'kill-relay')!;

@@ -18,7 +18,7 @@ import { join, resolve } from 'node:path';
 import type { KafkaCluster } from '../kafka/cluster.js';
 import type { ProvisionOptions } from '../kafka/provider.js';
 import type { CrossCheckResult, PrometheusPlan, PrometheusServer, ScrapeTarget, StartPrometheusOptions } from '../prometheus/index.js';
-import { crossCheck } from '../prometheus/index.js';
+import { SegmentTargets, crossCheck } from '../prometheus/index.js';
 import { onInterrupt } from '../process/supervisor.js';
 import type { FaultEvent, Worker, WorkerResult } from '../../../loadgen/src/worker/contract.js';
 import { startFaults, type FaultRun } from '../faults/executor.js';
@@ -238,7 +238,8 @@ async function runSegment(cfg: RunConfig, deps: RunDeps, c: SegmentContext): Pro
   let completed = false;
   try {
     // Server-side faults fire at startAtMs + offset (checked before any worker starts).
-    if (c.seg.mode === 'relay' && s.faults.length > 0) faultRun = startFaults({ faults: s.faults, startAtMs, fleet: c.fleet, kafka: c.kafka, log: c.log });
+    const scrape = c.prometheus === undefined ? undefined : new SegmentTargets(c.prometheus, ports.map((port, i): ScrapeTarget => ({ url: `http://127.0.0.1:${port}/metrics`, role: 'loadgen', labels: { worker: plans[i]!.workerId } })), (e: unknown) => c.log(`prometheus: targets not updated (${e instanceof Error ? e.message : String(e)})`));
+    if (c.seg.mode === 'relay' && s.faults.length > 0) faultRun = startFaults({ faults: s.faults, startAtMs, fleet: c.fleet, kafka: c.kafka, log: c.log, onFleetChange: () => void scrape?.update(c.fleet.metricsUrls()) });
     const faultFailed = faultRun?.failed ?? new Promise<never>(() => {});
     for (const [i, w] of workers.entries()) {
       w.onProgress((p) => view?.update(p));
@@ -248,10 +249,7 @@ async function runSegment(cfg: RunConfig, deps: RunDeps, c: SegmentContext): Pro
     }
     c.log(`segment ${c.seg.name}: ${workers.length} worker(s) start sending in ${Math.round(lead / 1000)} s`);
     view = createProgressView({ label: c.seg.name, workers: plans.length, stream: deps.stderr, enabled: cfg.progress });
-    if (c.prometheus !== undefined) {
-      const targets = [...relayTargets(c.fleet), ...ports.map((port, i): ScrapeTarget => ({ url: `http://127.0.0.1:${port}/metrics`, role: 'loadgen', labels: { worker: plans[i]!.workerId } }))];
-      c.prometheus.updateTargets(targets).catch((e: unknown) => c.log(`prometheus: targets not updated (${e instanceof Error ? e.message : String(e)})`));
-    }
+    void scrape?.update(c.fleet.metricsUrls());
     // A hard deadline: the planned wall time plus slack; past it, workers are stopped (they still write results).
     const deadlineMs = lead + segmentWallMs(c.seg, s) + 120_000;
     const overrun = new Promise<void>((resolve) => (timer = setTimeout(resolve, deadlineMs)));

@@ -5,3 +5,4 @@ export { PrometheusClient, finiteSampleCount, singleValue, type PrometheusQuerie
 export { renderPrometheusConfig, renderTargetsFile, DEFAULT_SCRAPE_INTERVAL_MS, type ScrapeTarget, type TargetRole, type RunLabels } from './config.js';
 export { crossCheck, crossCheckQueries, bucketBoundsAround, type CrossCheckResult, type CrossCheckOptions } from './cross-check.js';
 export { prometheusErrors, prometheusError } from './errors.js';
+export { SegmentTargets } from './segment-targets.js';

@@ -5,6 +5,8 @@ import { renderPrometheusConfig, renderTargetsFile, toFileSdGroup } from './conf
 import { bucketBoundsAround, crossCheckQueries } from './cross-check.js';
 import { detectPrometheus } from './detect.js';
 import { finiteSampleCount, singleValue } from './client.js';
+import type { ScrapeTarget } from './config.js';
+import { SegmentTargets } from './segment-targets.js';
 
 const run = { runId: 'r-1', scenario: 'smoke' };
 
@@ -68,4 +70,36 @@ test('result helpers count finite samples and read single values', () => {
   assert.equal(finiteSampleCount({ resultType: 'matrix', result: [{ metric: {}, values: [[1, '1'], [2, '+Inf']] }] }), 1);
   assert.equal(singleValue({ resultType: 'vector', result: [{ metric: {}, value: [1, '0.25'] }] }), 0.25);
   assert.equal(singleValue({ resultType: 'vector', result: [] }), null);
+});
+
+test('segment targets: an added relay joins, a removed one stays; updates never overlap and keep their order', async () => {
+  const calls: string[][] = [];
+  let running = 0;
+  let overlapped = false;
+  const server = {
+    async updateTargets(targets: readonly ScrapeTarget[]) {
+      overlapped ||= running > 0;
+      running++;
+      await new Promise((r) => setTimeout(r, 5));
+      calls.push(targets.map((t) => `${t.role} ${t.url}`));
+      running--;
+      if (calls.length === 2) throw new Error('prometheus went away');
+    },
+  };
+  const errors: unknown[] = [];
+  const worker: ScrapeTarget = { url: 'http://127.0.0.1:9100/metrics', role: 'loadgen', labels: { worker: 'w0' } };
+  const t = new SegmentTargets(server, [worker], (e) => errors.push(e));
+  const r0 = 'http://127.0.0.1:7000/metrics';
+  const r1 = 'http://127.0.0.1:7001/metrics';
+  const r2 = 'http://127.0.0.1:7002/metrics';
+  void t.update([r0, r1]);
+  void t.update([r0, r1, r2]); // a fault added relay 2 (this update fails)
+  await t.update([r0, r2]); // a fault killed relay 1: it stays, so Grafana shows it down
+  assert.equal(overlapped, false);
+  assert.deepEqual(calls, [
+    [`relay ${r0}`, `relay ${r1}`, `loadgen ${worker.url}`],
+    [`relay ${r0}`, `relay ${r1}`, `relay ${r2}`, `loadgen ${worker.url}`],
+    [`relay ${r0}`, `relay ${r1}`, `relay ${r2}`, `loadgen ${worker.url}`],
+  ]);
+  assert.equal(errors.length, 1, 'a failed update is reported and the next one still runs');
 });
