@@ -29,7 +29,7 @@ export function spikeText(r: FaultRecovery): string {
 
 /** The orchestrator's view (group Stable, leaders moved, broker in sync); client faults have none. */
 export function systemText(r: FaultRecovery): string {
-  if (r.action === 'slow-readers' || r.action === 'reconnect-storm') return '—';
+  if (r.side === 'client') return '—';
   return r.serverRecoveryMs === null ? 'not recovered' : seconds(r.serverRecoveryMs);
 }
 

@@ -20,7 +20,7 @@ import type { LedgerCounts } from '../../../loadgen/src/ledger.js';
 import type { FaultEvent, WorkerResult } from '../../../loadgen/src/worker/contract.js';
 import type { MergedSegment } from '../results/merge.js';
 import type { Objective } from '../scenarios/objectives.js';
-import { isClientFault, type FaultSpec } from './spec.js';
+import { faultSide, isClientFault, type FaultSpec } from './spec.js';
 
 export const DISRUPTION_BEFORE_MS = 1000;
 export const DISRUPTION_AFTER_MS = 5000;
@@ -32,6 +32,8 @@ export interface FaultRecovery {
   /** The fault instant (ms since epoch) and its offset from the measured window's start (s; negative: in the warm-up). */
   readonly atMs: number;
   readonly atS: number;
+  /** Who the fault hit: `server` faults (relays, brokers) have a system recovery; `client` faults recover when their users do. */
+  readonly side: 'client' | 'server';
   /** ms from the fault to the orchestrator's recovery event; null: none (client faults, or not recovered). */
   readonly serverRecoveryMs: number | null;
   readonly disruptedUsers: number;
@@ -93,7 +95,8 @@ export function segmentFaults(i: RecoveryInput): SegmentFaults {
       detail: f.detail,
       atMs: f.atMs,
       atS: Math.round((f.atMs - i.merged.measureStartMs) / 100) / 10,
-      serverRecoveryMs: recovery === undefined || isClientAction(f.action) ? null : Math.round(recovery.atMs - f.atMs),
+      side: faultSide(f.action),
+      serverRecoveryMs: recovery === undefined || faultSide(f.action) === 'client' ? null : Math.round(recovery.atMs - f.atMs),
       disruptedUsers: hit.length,
       unrecoveredUsers: unrecovered,
       usersRecoveryMs,
@@ -142,10 +145,6 @@ function latencyRecovery(window: readonly Point[], atMs: number, thresholdUs: nu
 function durationOf(f: FaultEvent, faults: readonly FaultSpec[], startAtMs: number): number {
   const spec = faults.find((s) => s.action === f.action && Math.abs(startAtMs + s.atMs - f.atMs) < 60_000);
   return spec !== undefined && isClientFault(spec) ? spec.durationMs : 0;
-}
-
-function isClientAction(action: string): boolean {
-  return action === 'slow-readers' || action === 'reconnect-storm';
 }
 
 /**

@@ -37,8 +37,16 @@ export type FaultAction = FaultSpec['action'];
 
 export const FAULT_ACTIONS = ['kill-relay', 'drain-relay', 'add-relay', 'kill-broker', 'restart-broker', 'slow-readers', 'reconnect-storm'] as const satisfies readonly FaultAction[];
 
+/** The faults the clients suffer (the workers apply them); the others hit relays or brokers. */
+export const CLIENT_FAULT_ACTIONS = ['slow-readers', 'reconnect-storm'] as const satisfies readonly ClientFaultSpec['action'][];
+
+/** Who a fault hits, by its action name (also for an action read back from a result file). */
+export function faultSide(action: string): 'client' | 'server' {
+  return (CLIENT_FAULT_ACTIONS as readonly string[]).includes(action) ? 'client' : 'server';
+}
+
 export function isClientFault(f: FaultSpec): f is ClientFaultSpec {
-  return f.action === 'slow-readers' || f.action === 'reconnect-storm';
+  return faultSide(f.action) === 'client';
 }
 
 export function isBrokerFault(f: FaultSpec): f is BrokerFaultSpec {

@@ -20,6 +20,7 @@ import { RelayFleet } from '../../src/orchestrator/sut.js';
 import { ProcessWorker } from '../../src/orchestrator/worker-process.js';
 import { freePorts } from '../../src/process/ports.js';
 import { isAlive } from '../../src/process/supervisor.js';
+import { faultSide } from '../../src/faults/spec.js';
 import { detectPrometheus, startPrometheus } from '../../src/prometheus/index.js';
 import type { RunSummary } from '../../src/results/summary.js';
 import { loadScenario, REPO_ROOT } from '../../src/scenarios/loader.js';
@@ -111,7 +112,8 @@ function assertTimeline(s: RunSummary, actions: readonly string[]): void {
     const rec = (s.recoveries ?? []).find((r) => r.action === action);
     assert.ok(rec !== undefined, `recovery figures for ${action}`);
     // Client faults recover when their users deliver again (the worker's event), not the servers.
-    if (action === 'slow-readers' || action === 'reconnect-storm') assert.equal(rec.serverRecoveryMs, null);
+    assert.equal(rec.side, faultSide(action));
+    if (rec.side === 'client') assert.equal(rec.serverRecoveryMs, null);
     else assert.equal(rec.serverRecoveryMs, recovery.atMs - fault.atMs);
   }
   assert.equal((s.recoveries ?? []).length, actions.length);

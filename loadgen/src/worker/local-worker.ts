@@ -296,9 +296,9 @@ export class LocalWorker implements Worker {
       armCut();
       await Promise.all([...offline].map((i) => users[i]!.connect().catch((e) => sink.error(codeOf(e)))));
       // The drain waits drainMs, and beyond it for as long as messages keep completing or users
-      // are still reconnecting (an
-      // overloaded system is late, not lossy: counting its queue as lost would be a false alarm),
-      // up to a hard limit. Only what stays undelivered once progress stops is lost.
+      // are still reconnecting, up to a hard limit: an overloaded system is late, not lossy, and
+      // counting its queue as lost would be a false alarm. Only what stays undelivered once
+      // progress stops is lost.
       const drainStartMs = this.#nowMs();
       const busy = (): boolean => ledger.pending > 0 || users.some((u) => u.queued > 0);
       let lastProgress = ledger.progress;
