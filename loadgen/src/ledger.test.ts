@@ -33,6 +33,17 @@ test('happy path: everything counted once, completed entries are dropped', () =>
   );
 });
 
+test('a receipt by someone other than the recipient is foreign and not counted; the recipient\'s still is', () => {
+  const l = new Ledger();
+  l.expect('m0', exp(0));
+  l.onAck('m0', 1);
+  l.onDeliver('m0', 'b', 0, 2);
+  assert.equal(l.onReceipt('m0', 'read', 'mallory'), 'foreign');
+  assert.equal(l.liveCounts().readReceipts, 0);
+  assert.equal((l.onReceipt('m0', 'read', 'b') as { intendedUs: number }).intendedUs, 1000);
+  assert.equal(l.liveCounts().readReceipts, 1);
+});
+
 test('lost: acked but never delivered; unacked: never acked', () => {
   const l = new Ledger();
   l.expect('lost', exp(0));

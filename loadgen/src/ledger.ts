@@ -194,10 +194,14 @@ export class Ledger {
     return { outcome, timing: entry };
   }
 
-  /** ✓✓ or read receipt back at the sender; counted once per msgId. Returns the timing on first. */
-  onReceipt(msgId: string, kind: ReceiptKind): EntryTiming | undefined {
+  /**
+   * ✓✓ or read receipt back at the sender; counted once per msgId. Returns the timing on first.
+   * `by`, when given, must be the recipient: a receipt from anyone else is 'foreign' and not counted.
+   */
+  onReceipt(msgId: string, kind: ReceiptKind, by?: string): EntryTiming | 'foreign' | undefined {
     const entry = this.#entries.get(msgId);
     if (entry === undefined) return undefined;
+    if (by !== undefined && by !== entry.to) return 'foreign';
     const flag = kind === 'read' ? READ_RECEIPT : DELIVERED_RECEIPT;
     if (entry.flags & flag) return undefined;
     entry.flags |= flag;

@@ -68,3 +68,32 @@ test('a user who goes offline while fetching a sender’s keys counts no decrypt
   assert.deepEqual(errors, []);
   readQueue.close();
 });
+
+test('a read due after the delivering socket died goes out on the new one naming the sender, and the receipt arrives', async () => {
+  const target = new LoopbackTarget();
+  const ledger = new Ledger();
+  const errors: string[] = [];
+  const sink: MeasurementSink = { latency: () => {}, sent: () => {}, acked: () => {}, delivered: () => {}, error: (c) => errors.push(c) };
+  const readQueue = new DelayQueue(30);
+  const deps = { target, tokenSecret: 'a-test-secret-of-32-bytes-length', ledger, sink, clock: systemClock, readQueue, plaintext: () => new Uint8Array(16) };
+  const a = new VirtualUser('a', deps);
+  const b = new VirtualUser('b', deps);
+  await a.connect();
+  await b.connect();
+  assert.ok(a.send('b', systemClock.nowUs()));
+  const until = async (what: string, ok: () => boolean) => {
+    for (let i = 0; i < 200 && !ok(); i++) await new Promise((r) => setTimeout(r, 5));
+    assert.ok(ok(), what);
+  };
+  await until('✓✓', () => ledger.liveCounts().deliveredReceipts === 1);
+  // b read nothing yet (30 ms read delay); its socket dies and the connection dials again at once.
+  target.reconnect('b');
+  await until('read receipt', () => ledger.liveCounts().readReceipts === 1);
+  // Now the read falls due while b is down for 100 ms (a frame sent then is lost): it waits for the welcome.
+  assert.ok(a.send('b', systemClock.nowUs()));
+  await until('✓✓ of the second', () => ledger.liveCounts().deliveredReceipts === 2);
+  target.reconnect('b', 100);
+  await until('read receipt of the second', () => ledger.liveCounts().readReceipts === 2);
+  assert.deepEqual(errors, [], 'the relay stand-in refused nothing');
+  readQueue.close();
+});

@@ -76,8 +76,10 @@ export class VirtualUser {
   readonly #requests = new Map<number, Pending>();
   /** Deliveries waiting for the sender's keys, per peer, in arrival order. */
   readonly #inbox = new Map<string, { frame: DeliverFrame; arrivalUs: number }[]>();
-  /** msgId → connection generation it was delivered on (read is only valid on that connection). */
-  readonly #pendingReads = new Map<string, number>();
+  /** msgId → the socket generation it was delivered on, and its sender (a read on a later socket names it: PROTOCOL §5.2). */
+  readonly #pendingReads = new Map<string, { readonly gen: number; readonly from: string }>();
+  /** Reads that fell due while the connection was down (a frame sent then is dropped): sent on the next welcome. */
+  #dueReads: string[] = [];
   #conn: Connection | null = null;
   /** Grows with every connect() (a connection object, reconnecting by itself inside). */
   #connGen = 0;
@@ -141,6 +143,7 @@ export class VirtualUser {
           this.#conn = connection; // before connect() resolves: replayed deliveries may follow welcome at once
           this.#connectedSinceUs = atUs;
           this.#socketGen++;
+          if (this.#dueReads.length > 0) for (const msgId of this.#dueReads.splice(0)) this.#read(msgId);
         },
         onError: (code) => this.#error(code),
         // Only closes the driver did not cause on our request (close() is silent): a disruption.
@@ -169,8 +172,9 @@ export class VirtualUser {
   async goOffline(): Promise<void> {
     const conn = this.#conn;
     if (conn === null) return;
-    for (const [msgId, gen] of this.#pendingReads) if (gen === this.#socketGen) conn.send({ t: FRAME_TYPES.read, msgId });
+    for (const [msgId, r] of this.#pendingReads) conn.send(this.#readFrame(msgId, r));
     this.#pendingReads.clear();
+    this.#dueReads = [];
     this.#conn = null;
     this.#connGen++;
     this.#socketGen++;
@@ -299,8 +303,9 @@ export class VirtualUser {
       case FRAME_TYPES.receipt: {
         const nowUs = this.#deps.clock.nowUs();
         const read = f.kind === RECEIPT_KIND.read;
-        const timing = this.#deps.ledger.onReceipt(f.msgId, read ? 'read' : 'delivered');
-        if (timing !== undefined) this.#deps.sink.latency(read ? 'readReceipt' : 'deliveredReceipt', nowUs - timing.intendedUs);
+        const timing = this.#deps.ledger.onReceipt(f.msgId, read ? 'read' : 'delivered', f.by);
+        if (timing === 'foreign') this.#error('RB_LOADGEN_FOREIGN_RECEIPT');
+        else if (timing !== undefined) this.#deps.sink.latency(read ? 'readReceipt' : 'deliveredReceipt', nowUs - timing.intendedUs);
         return this.#send({ t: FRAME_TYPES.receiptSeen, msgId: f.msgId, kind: f.kind });
       }
       case FRAME_TYPES.keys:
@@ -366,7 +371,7 @@ export class VirtualUser {
           if (s.routedUs !== undefined && s.gwOutUs !== undefined) sink.latency('hopRouterToGateway', s.gwOutUs - s.routedUs);
           if (s.gwOutUs !== undefined) sink.latency('hopGatewayToClient', arrivalUs - s.gwOutUs);
         }
-        this.#pendingReads.set(f.msgId, this.#socketGen);
+        this.#pendingReads.set(f.msgId, { gen: this.#socketGen, from: f.from });
         this.#deps.readQueue.push(() => this.#read(f.msgId));
       }
     } else if (result.reason === 'replay') {
@@ -379,10 +384,16 @@ export class VirtualUser {
   }
 
   #read(msgId: string): void {
-    const gen = this.#pendingReads.get(msgId);
-    if (gen === undefined) return;
+    const r = this.#pendingReads.get(msgId);
+    if (r === undefined) return;
+    if (this.#conn !== null && this.#conn.state !== 'open') return void this.#dueReads.push(msgId);
     this.#pendingReads.delete(msgId);
-    if (gen === this.#socketGen) this.#send({ t: FRAME_TYPES.read, msgId });
+    this.#send(this.#readFrame(msgId, r));
+  }
+
+  /** On the delivering socket a plain `read`; on a later one (it died meanwhile) `read` names the sender. */
+  #readFrame(msgId: string, r: { readonly gen: number; readonly from: string }): ClientFrame {
+    return r.gen === this.#socketGen ? { t: FRAME_TYPES.read, msgId } : { t: FRAME_TYPES.read, msgId, from: r.from };
   }
 
   #send(frame: ClientFrame): void {

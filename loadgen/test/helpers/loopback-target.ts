@@ -2,7 +2,9 @@
  * An in-memory Target for unit tests: plays a perfect relay in-process (welcome, key directory,
  * ack, deliver to the recipient's connection or hold until it connects, ✓✓ and read receipts).
  * Answers are asynchronous (setImmediate), as over a socket. `tamper(msgId)` flips a ciphertext
- * bit of that message's delivery.
+ * bit of that message's delivery. Like the relay, it takes `received`/`read` only on the socket
+ * that delivered the message, or a `read` naming `from` on a later one (PROTOCOL §5.2);
+ * `reconnect(userId)` replaces a user's socket as a dropped-and-redialled connection would.
  */
 import { FRAME_TYPES, PROTOCOL_VERSION, RECEIPT_KIND, WIRE_ERRORS, nowUs, type ClientFrame, type DeliverFrame, type ServerFrame } from '../../../relay/protocol/src/index.js';
 import type { Connection, ConnectionEvents, ConnectionState, Target, UserCredentials } from '../../src/driver/target.js';
@@ -13,6 +15,8 @@ export class LoopbackTarget implements Target {
   readonly #pending = new Map<string, ServerFrame[]>();
   readonly #keys = new Map<string, { identityKey: Uint8Array; signedPrekey: Uint8Array; signature: Uint8Array }>();
   readonly #from = new Map<string, string>();
+  /** msgId → the connection and socket it was delivered on. */
+  readonly #deliveredOn = new Map<string, { readonly conn: LoopConn; readonly socket: number }>();
   readonly tampered = new Set<string>();
   /** msgIds acked but never delivered (a lossy relay). */
   readonly dropped = new Set<string>();
@@ -71,14 +75,25 @@ export class LoopbackTarget implements Target {
       }
       case FRAME_TYPES.received:
       case FRAME_TYPES.read: {
-        const sender = this.#from.get(f.msgId);
-        if (sender === undefined) return;
+        const on = this.#deliveredOn.get(f.msgId);
+        const here = on !== undefined && on.conn === c && on.socket === c.socket;
+        const sender = here ? this.#from.get(f.msgId) : f.t === FRAME_TYPES.read ? f.from : undefined;
+        if (sender === undefined) return c.later({ t: FRAME_TYPES.error, code: WIRE_ERRORS.FORBIDDEN.code, reason: 'no such message delivered to you on this connection', msgId: f.msgId });
         const kind = f.t === FRAME_TYPES.read ? RECEIPT_KIND.read : RECEIPT_KIND.delivered;
         return this.#to(sender, { t: FRAME_TYPES.receipt, msgId: f.msgId, kind, by: c.userId, stamps: {} });
       }
       default:
         return;
     }
+  }
+
+  /** The user's socket dies and its connection dials again: down for `downMs` (frames sent meanwhile are dropped), then a new welcome. */
+  reconnect(userId: string, downMs = 0): void {
+    this.#conns.get(userId)?.redial(downMs);
+  }
+
+  delivered(c: LoopConn, f: DeliverFrame): void {
+    this.#deliveredOn.set(f.msgId, { conn: c, socket: c.socket });
   }
 
   drop(c: LoopConn): void {
@@ -92,6 +107,8 @@ export class LoopbackTarget implements Target {
 
 class LoopConn implements Connection {
   #state: ConnectionState = 'open';
+  /** Grows with every redial: frames queued for an earlier socket are lost with it. */
+  socket = 0;
   constructor(
     readonly target: LoopbackTarget,
     readonly userId: string,
@@ -107,9 +124,23 @@ class LoopConn implements Connection {
     if (this.#state === 'open') this.target.handle(this, frame);
   }
   later(f: ServerFrame): void {
+    const socket = this.socket;
     setImmediate(() => {
-      if (this.#state === 'open') this.events.onFrame(f);
+      if (this.#state !== 'open' || socket !== this.socket) return;
+      if (f.t === FRAME_TYPES.deliver) this.target.delivered(this, f);
+      this.events.onFrame(f);
     });
+  }
+
+  redial(downMs: number): void {
+    this.socket++;
+    this.#state = 'connecting';
+    setTimeout(() => {
+      if (this.#state !== 'connecting') return;
+      this.#state = 'open';
+      this.events.onFrame({ t: FRAME_TYPES.welcome, v: PROTOCOL_VERSION, userId: this.userId, gatewayId: 'loop', serverTimeUs: nowUs() });
+      this.events.onOpen?.({ reconnect: true, atUs: nowUs(), connection: this });
+    }, downMs);
   }
   async close(): Promise<void> {
     this.#state = 'closed';

@@ -103,7 +103,8 @@ export interface DeliverFrame {
 /** c2s, the recipient holds the message (✓✓); the server may delete it. */
 export interface ReceivedFrame { readonly t: T<'received'>; readonly msgId: string }
 /** c2s, the recipient has read the message. */
-export interface ReadFrame { readonly t: T<'read'>; readonly msgId: string }
+/** c2s; `from` (the message's sender) only when the delivering connection is gone (PROTOCOL §5.2). */
+export interface ReadFrame { readonly t: T<'read'>; readonly msgId: string; readonly from?: string }
 /** s2c, to the original sender: `by` received (kind 1) or read (kind 2) message `msgId`. */
 export interface ReceiptFrame {
   readonly t: T<'receipt'>; readonly msgId: string; readonly kind: ReceiptKind; readonly by: string;

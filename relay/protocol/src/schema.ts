@@ -49,7 +49,7 @@ export const FRAME_SCHEMA = {
     ciphertext: { kind: 'ciphertext' }, stamps: { kind: 'stamps' }, sentAtUs: { kind: 'timeUs', optional: true },
   },
   received: { msgId: { kind: 'msgId' } },
-  read: { msgId: { kind: 'msgId' } },
+  read: { msgId: { kind: 'msgId' }, from: { kind: 'userId', optional: true } },
   receipt: {
     msgId: { kind: 'msgId' }, kind: { kind: 'receiptKind' }, by: { kind: 'userId' }, stamps: { kind: 'stamps' },
   },

@@ -312,7 +312,7 @@ export class Session {
       case FRAME_TYPES.received:
         return void this.#confirm(user, frame.msgId, RECEIPT_KIND.delivered);
       case FRAME_TYPES.read:
-        return void this.#confirm(user, frame.msgId, RECEIPT_KIND.read);
+        return void this.#confirm(user, frame.msgId, RECEIPT_KIND.read, frame.from);
       case FRAME_TYPES.receiptSeen:
         this.#receiptSeen(user, frame.msgId, frame.kind);
         // Each confirmed receipt is a tombstone in Kafka: the rate limit counts them, not the frame (§8).
@@ -370,10 +370,11 @@ export class Session {
   /**
    * received / read: only for a message delivered to this user on this connection. The receipt
    * to the sender is written before the tombstone, so a crash between them re-delivers (the
-   * client drops the duplicate) instead of losing the receipt.
+   * client drops the duplicate) instead of losing the receipt. A read naming `from` for a message
+   * delivered on an earlier connection goes to `from` as the user's own claim (PROTOCOL §5.2).
    */
-  async #confirm(user: string, msgId: string, kind: ReceiptKind): Promise<void> {
-    const entry = this.#unconfirmed?.get(msgId);
+  async #confirm(user: string, msgId: string, kind: ReceiptKind, from?: string): Promise<void> {
+    const entry = this.#unconfirmed?.get(msgId) ?? (kind === RECEIPT_KIND.read && from !== undefined ? { from, received: true } : undefined);
     if (entry === undefined) return this.#error('FORBIDDEN', 'no such message delivered to you on this connection', { msgId });
     const gwInUs = nowUs();
     const receipt = (k: ReceiptKind) =>

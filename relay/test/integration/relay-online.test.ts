@@ -2,9 +2,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LocalKafkaCluster } from '../../../bench/src/kafka/cluster.js';
 import { adapterFor, startTestKafka } from '../../../test/helpers/kafka.js';
-import { connectUser, isAck, isDeliver, isReceipt, type TestClient } from '../../../test/helpers/client.js';
+import { connectUser, isAck, isDeliver, isError, isReceipt, type TestClient } from '../../../test/helpers/client.js';
 import { startRelayProcess, waitAllReady, type RelayProcess } from '../../../test/helpers/relays.js';
-import { FRAME_TYPES, RECEIPT_KIND, mailboxKey, partitionFor, receiptKey } from '../../protocol/src/index.js';
+import { FRAME_TYPES, RECEIPT_KIND, WIRE_ERRORS, mailboxKey, partitionFor, receiptKey } from '../../protocol/src/index.js';
 import type { InRecord } from '../../kafka/src/index.js';
 
 let kafka: LocalKafkaCluster;
@@ -70,6 +70,27 @@ test('integration: online A→B — ✓ when durable, exact ciphertext, ✓✓ a
   const records = await readPartition(partitionFor('bob', 12), (rs) => rs.some((r) => r.key === key && r.value === null));
   const mine = records.filter((r) => r.key === key);
   assert.ok(mine.length >= 1 && mine.at(-1)!.value === null, 'the message key ends in a tombstone');
+});
+
+test('integration: a read after a reconnect names the sender; without it the new connection is refused (error 6)', async () => {
+  const a = await connectUser(relays[0]!.url, 'rr-alice');
+  const b1 = await connectUser(relays[1]!.url, 'rr-bob');
+  clients.push(a, b1);
+  a.send({ t: FRAME_TYPES.send, msgId: 'rr-alice:1:1', to: 'rr-bob', header: new Uint8Array([1]), ciphertext: new Uint8Array([2]) });
+  const d = await b1.waitFor(isDeliver, 'deliver');
+  b1.send({ t: FRAME_TYPES.received, msgId: d.msgId });
+  await a.waitFor((f) => isReceipt(f) && f.kind === RECEIPT_KIND.delivered, '✓✓');
+  // The delivering socket dies before the user reads; the server keeps no copy after `received`.
+  b1.ws.terminate();
+  const b2 = await connectUser(relays[0]!.url, 'rr-bob');
+  clients.push(b2);
+  b2.send({ t: FRAME_TYPES.read, msgId: d.msgId });
+  const refused = await b2.waitFor(isError, 'error 6');
+  assert.equal(refused.code, WIRE_ERRORS.FORBIDDEN.code);
+  assert.equal(refused.msgId, d.msgId);
+  b2.send({ t: FRAME_TYPES.read, msgId: d.msgId, from: 'rr-alice' });
+  const read = await a.waitFor((f) => isReceipt(f) && f.kind === RECEIPT_KIND.read, 'read receipt');
+  assert.equal((read as { by: string }).by, 'rr-bob');
 });
 
 test('integration: a retried send with the same msgId is acked again but delivered once', async () => {
