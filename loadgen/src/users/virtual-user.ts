@@ -38,6 +38,9 @@ import { Conversations, publishKeysFrame, type PeerSession } from './conversatio
 import type { DelayQueue } from './delay-queue.js';
 import type { MeasurementSink } from './sink.js';
 
+/** How far back a dropped socket's reads are sent again (PROTOCOL §5.2: `read` has no ack). */
+const RESEND_READS_MS = 1000;
+
 export interface VirtualUserDeps {
   readonly target: Target;
   readonly tokenSecret: string;
@@ -80,6 +83,12 @@ export class VirtualUser {
   readonly #pendingReads = new Map<string, { readonly gen: number; readonly from: string }>();
   /** Reads that fell due while the connection was down (a frame sent then is dropped): sent on the next welcome. */
   #dueReads: string[] = [];
+  /**
+   * Reads written in the last RESEND_READS_MS, oldest first: a socket reset can lose the last frames
+   * written (still corked, or in flight), and `read` has no ack, so after a drop they go again on
+   * the next socket, naming the sender. A duplicate read receipt is harmless (counted once).
+   */
+  #recentReads: { readonly msgId: string; readonly gen: number; readonly from: string; readonly atMs: number }[] = [];
   #conn: Connection | null = null;
   /** Grows with every connect() (a connection object, reconnecting by itself inside). */
   #connGen = 0;
@@ -150,6 +159,12 @@ export class VirtualUser {
         onDown: ({ code }) => {
           if (this.#connGen !== connGen) return;
           this.#watch = true;
+          const sinceMs = performance.now() - RESEND_READS_MS;
+          for (const r of this.#recentReads.splice(0)) {
+            if (r.atMs < sinceMs || this.#pendingReads.has(r.msgId)) continue;
+            this.#pendingReads.set(r.msgId, { gen: r.gen, from: r.from });
+            this.#dueReads.push(r.msgId);
+          }
           this.#deps.health?.disrupted(this.id, code, this.#deps.clock.nowUs() / 1000);
         },
       },
@@ -175,6 +190,7 @@ export class VirtualUser {
     for (const [msgId, r] of this.#pendingReads) conn.send(this.#readFrame(msgId, r));
     this.#pendingReads.clear();
     this.#dueReads = [];
+    this.#recentReads = [];
     this.#conn = null;
     this.#connGen++;
     this.#socketGen++;
@@ -264,7 +280,12 @@ export class VirtualUser {
       this.#outHead++;
       this.#sendWith(session, item.to, item.intendedUs);
     }
-    if (this.#outHead > 1024 && this.#outHead * 2 > this.#outbox.length) {
+    // Sent items must not stay reachable: a user sending one message a second would otherwise keep
+    // every arrival of a long run (the steady scenario: ≈ 500,000 objects per worker).
+    if (this.#outHead === this.#outbox.length) {
+      this.#outbox.length = 0;
+      this.#outHead = 0;
+    } else if (this.#outHead > 1024 && this.#outHead * 2 > this.#outbox.length) {
       this.#outbox = this.#outbox.slice(this.#outHead);
       this.#outHead = 0;
     }
@@ -389,6 +410,12 @@ export class VirtualUser {
     if (this.#conn !== null && this.#conn.state !== 'open') return void this.#dueReads.push(msgId);
     this.#pendingReads.delete(msgId);
     this.#send(this.#readFrame(msgId, r));
+    const atMs = performance.now();
+    const recent = this.#recentReads;
+    let old = 0;
+    while (old < recent.length && recent[old]!.atMs < atMs - RESEND_READS_MS) old++;
+    if (old > 0) recent.splice(0, old);
+    recent.push({ msgId, gen: r.gen, from: r.from, atMs });
   }
 
   /** On the delivering socket a plain `read`; on a later one (it died meanwhile) `read` names the sender. */

@@ -22,6 +22,8 @@ export class LoopbackTarget implements Target {
   readonly dropped = new Set<string>();
   /** fetchKeys for these users gets no answer (a key directory that hangs). */
   readonly withheldKeys = new Set<string>();
+  /** Every `read` the stand-in was sent, in order. */
+  readonly reads: { readonly userId: string; readonly msgId: string; readonly from?: string }[] = [];
   /** Extra delay of every delivery, ms (a slow, queueing relay). */
   deliverDelayMs = 0;
 
@@ -75,6 +77,7 @@ export class LoopbackTarget implements Target {
       }
       case FRAME_TYPES.received:
       case FRAME_TYPES.read: {
+        if (f.t === FRAME_TYPES.read) this.reads.push({ userId: c.userId, msgId: f.msgId, ...(f.from === undefined ? {} : { from: f.from }) });
         const on = this.#deliveredOn.get(f.msgId);
         const here = on !== undefined && on.conn === c && on.socket === c.socket;
         const sender = here ? this.#from.get(f.msgId) : f.t === FRAME_TYPES.read ? f.from : undefined;
@@ -135,6 +138,7 @@ class LoopConn implements Connection {
   redial(downMs: number): void {
     this.socket++;
     this.#state = 'connecting';
+    this.events.onDown?.({ code: 1006, willReconnect: true });
     setTimeout(() => {
       if (this.#state !== 'connecting') return;
       this.#state = 'open';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PartitionMailbox } from './mailbox.js';
+import { PartitionMailbox, RECENT_DONE_LIMIT } from './mailbox.js';
 import { encodeValue } from './records.js';
 import { mailboxKey, presenceKey, receiptKey } from '../../protocol/src/index.js';
 
@@ -53,6 +53,23 @@ test('a second copy of a held or recently resolved message id is a duplicate, ne
   assert.equal(mb.apply(mailboxKey('bob', 'm1'), msg('alice', 'm1'), 0, 0).kind, 'duplicate');
   mb.apply(mailboxKey('bob', 'm1'), null, 0, 0);
   assert.equal(mb.apply(mailboxKey('bob', 'm1'), msg('alice', 'm1'), 0, 0).kind, 'duplicate');
+});
+
+test('resolved message ids are remembered up to the limit, oldest forgotten first; resolved receipts are not remembered', () => {
+  const mb = new PartitionMailbox(0);
+  mb.goLive();
+  for (let i = 0; i <= RECENT_DONE_LIMIT; i++) {
+    mb.apply(mailboxKey('bob', `m${i}`), msg('alice', `m${i}`), 0, 0);
+    mb.apply(mailboxKey('bob', `m${i}`), null, 0, 0);
+  }
+  assert.equal(mb.apply(mailboxKey('bob', 'm0'), msg('alice', 'm0'), 0, 0).kind, 'none', 'the oldest is forgotten');
+  assert.equal(mb.apply(mailboxKey('bob', 'm1'), msg('alice', 'm1'), 0, 0).kind, 'duplicate');
+  assert.equal(mb.apply(mailboxKey('bob', `m${RECENT_DONE_LIMIT}`), msg('alice', 'x'), 0, 0).kind, 'duplicate');
+  const receipt = encodeValue({ k: 'r', msgId: 'x9', kind: 1, by: 'carol', gwInUs: 1 });
+  mb.apply(receiptKey('alice', 'x9', 1), receipt, 0, 0);
+  mb.apply(receiptKey('alice', 'x9', 1), null, 0, 0);
+  assert.equal(mb.apply(receiptKey('alice', 'x9', 1), receipt, 0, 0).kind, 'none', 'a late receipt copy is pending again (alice offline)');
+  assert.equal(mb.pendingOf('alice').length, 1);
 });
 
 test('malformed keys and values are reported, not thrown', () => {
