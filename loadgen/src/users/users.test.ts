@@ -48,17 +48,23 @@ test('ledger.onReplay: a copy of a delivered msgId is a re-delivery, a copy unde
   assert.equal(l.liveCounts().duplicated, 1);
 });
 
-test('a user who goes offline while fetching a sender’s keys counts no decrypt failure (the relay replays the unconfirmed deliveries)', async () => {
+/** Users a and b connected to an in-process relay stand-in, with the ledger and errors they share. */
+async function connectedPair(readDelayMs: number) {
   const target = new LoopbackTarget();
   const ledger = new Ledger();
   const errors: string[] = [];
   const sink: MeasurementSink = { latency: () => {}, sent: () => {}, acked: () => {}, delivered: () => {}, error: (c) => errors.push(c) };
-  const readQueue = new DelayQueue(0);
+  const readQueue = new DelayQueue(readDelayMs);
   const deps = { target, tokenSecret: 'a-test-secret-of-32-bytes-length', ledger, sink, clock: systemClock, readQueue, plaintext: () => new Uint8Array(16) };
   const a = new VirtualUser('a', deps);
   const b = new VirtualUser('b', deps);
   await a.connect();
   await b.connect();
+  return { target, ledger, errors, readQueue, a, b };
+}
+
+test('a user who goes offline while fetching a sender’s keys counts no decrypt failure (the relay replays the unconfirmed deliveries)', async () => {
+  const { target, ledger, errors, readQueue, a, b } = await connectedPair(0);
   target.withheldKeys.add('a'); // b cannot learn a's keys, so a's message waits in b's inbox
   assert.ok(a.send('b', systemClock.nowUs()));
   await new Promise((r) => setTimeout(r, 50));
@@ -70,16 +76,7 @@ test('a user who goes offline while fetching a sender’s keys counts no decrypt
 });
 
 test('a read due after the delivering socket died goes out on the new one naming the sender, and the receipt arrives', async () => {
-  const target = new LoopbackTarget();
-  const ledger = new Ledger();
-  const errors: string[] = [];
-  const sink: MeasurementSink = { latency: () => {}, sent: () => {}, acked: () => {}, delivered: () => {}, error: (c) => errors.push(c) };
-  const readQueue = new DelayQueue(30);
-  const deps = { target, tokenSecret: 'a-test-secret-of-32-bytes-length', ledger, sink, clock: systemClock, readQueue, plaintext: () => new Uint8Array(16) };
-  const a = new VirtualUser('a', deps);
-  const b = new VirtualUser('b', deps);
-  await a.connect();
-  await b.connect();
+  const { target, ledger, errors, readQueue, a } = await connectedPair(30);
   assert.ok(a.send('b', systemClock.nowUs()));
   const until = async (what: string, ok: () => boolean) => {
     for (let i = 0; i < 200 && !ok(); i++) await new Promise((r) => setTimeout(r, 5));
