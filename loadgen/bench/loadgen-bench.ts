@@ -207,7 +207,7 @@ try {
   }
   const floor = async () => {
     const f = await floorRoundTrip(relay!.url, 2000, 100, quick ? 5000 : 10_000);
-    console.log(`5. floor: the round trip's frames alone (no crypto, no ledger, no histograms) at 2000 msg/s: ${f.cpuUs.toFixed(1)} µs CPU per message (kernel ${f.systemUs.toFixed(1)} µs; ${f.sent} sent)`);
+    console.log(`5. floor: the round trip's frames alone (no crypto, no ledger, no histograms) at 2000 msg/s: ${f.cpuUs.toFixed(1)} µs CPU per message (kernel ${f.systemUs.toFixed(1)} µs; ${f.sent} sent; ${f.receipts} receipts back, so the whole exchange ran)`);
   };
   if (relay !== null && floorOnly) {
     await floor();
