@@ -16,8 +16,9 @@ install: $(NODE_MODULES_STAMP)
 build: install
 	npx tsc -p tsconfig.json
 
+# ESLint, then the dependency graph (.dependency-cruiser.cjs) and its drawing in docs/architecture.md.
 lint: install
-	npx eslint .
+	npm run --silent lint
 
 # Resolves the pinned Apache Kafka jars with Maven into ~/.cache/relaybench (once).
 kafka-jars: build
