@@ -62,7 +62,6 @@ module.exports = {
     allow('loadgen tests and micro-benchmarks', '^loadgen/(test|bench)/', path('loadgen/', PROTOCOL, TESTBED, HELPERS)),
     allow('bench uses everything', '^bench/', path('bench/', RELAY, ADAPTER, PROTOCOL, LOADGEN, TESTBED)),
     allow('bench tests and benchmarks use the shared helpers too', '^bench/(test|benchmarks)/', path(HELPERS, LOADGEN_HELPERS)),
-    allow('TEMPORARY: Kafka provisioning, supervision and the fuzzer still live in bench/ (they move to testbed/ next)', '^(relay/test|test/helpers|dashboards/test)/', '^bench/src/(kafka|process|fuzz)/'),
     allow('dashboards are self-contained', path(DASHBOARDS), path(DASHBOARDS)),
     allow('dashboard tests check the dashboards against what the relay and loadgen export', '^dashboards/test/', path('dashboards/', RELAY, PROTOCOL, LOADGEN, TESTBED, HELPERS)),
     allow(

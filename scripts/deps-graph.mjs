@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 
 const DOC = 'docs/architecture.md';
-const ROOTS = ['relay', 'loadgen', 'bench', 'test', 'dashboards'];
+const ROOTS = ['relay', 'loadgen', 'bench', 'testbed', 'test', 'dashboards'];
 const FOLDERS = 'relay/protocol|relay/kafka|relay/src|relay/test|loadgen/src|loadgen/test|loadgen/bench|testbed/[^/]+|bench/src|bench/test|bench/benchmarks|test/[^/]+|dashboards/src|dashboards/test';
 const TESTS = '(\\.test\\.ts$|/test/|^test/|/benchmarks/|^loadgen/bench/)';
 

@@ -20,8 +20,8 @@ import WebSocket from 'ws';
 import { startTestKafka } from '../../test/helpers/kafka.js';
 import { startRelayProcess, waitAllReady, type RelayProcess } from '../../test/helpers/relays.js';
 import { TEST_SECRET } from '../../test/helpers/client.js';
-import { freePorts } from '../src/process/ports.js';
-import { inspectEnv, memoryAfterGc, type ProcessMemory } from '../src/fuzz/inspector-memory.js';
+import { freePorts } from '../../testbed/process/ports.js';
+import { inspectEnv, memoryAfterGc, type ProcessMemory } from '../../testbed/process/inspector-memory.js';
 import { FRAME_TYPES, PROTOCOL_VERSION, decodeServerFrame, encodeFrame, signToken } from '../../relay/protocol/src/index.js';
 
 const SOURCES = ['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4'];

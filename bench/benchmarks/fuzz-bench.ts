@@ -4,7 +4,7 @@
  *
  * Loopback only; starts and stops its own Kafka (1 broker) and 2 relays (rate limit 500 frames/s,
  * burst 1000). A load-generator worker (encrypted, fixed pairs, modest rate) first runs alone for a
- * baseline, then again while a fuzz child process (bench/src/fuzz) throws random, truncated and
+ * baseline, then again while a fuzz child process (testbed/fuzz) throws random, truncated and
  * adversarial frames, bad tokens, floods, hello storms and raw WebSocket-framing abuse at the same
  * relays from `connections` lanes. The fuzz runs in its own process so its event loop does not
  * distort the worker's latency measurement. Prints inputs tried by category, rejections by code,
@@ -21,11 +21,11 @@ import { runWorker, testPlan } from '../../loadgen/test/helpers/worker.js';
 import { mergeSnapshots, percentiles } from '../../loadgen/src/stats/period.js';
 import type { WorkerResult } from '../../loadgen/src/worker/contract.js';
 import { FRAME_TYPES } from '../../relay/protocol/src/index.js';
-import { runFuzz, type FuzzOptions, type FuzzReport } from '../src/fuzz/fuzzer.js';
-import { ALWAYS_REJECTED, FUZZ_CATEGORIES } from '../src/fuzz/cases.js';
-import { codesInProtocolDoc } from '../src/fuzz/documented.js';
-import { inspectEnv, memoryAfterGc } from '../src/fuzz/inspector-memory.js';
-import { freePorts } from '../src/process/ports.js';
+import { runFuzz, type FuzzOptions, type FuzzReport } from '../../testbed/fuzz/fuzzer.js';
+import { ALWAYS_REJECTED, FUZZ_CATEGORIES } from '../../testbed/fuzz/cases.js';
+import { codesInProtocolDoc } from '../../testbed/fuzz/documented.js';
+import { inspectEnv, memoryAfterGc } from '../../testbed/process/inspector-memory.js';
+import { freePorts } from '../../testbed/process/ports.js';
 
 const OBJECTIVE_P99_MS = 250;
 const RATE_LIMIT = 500;

@@ -27,9 +27,20 @@ test('compose: Kafka (apache/kafka:4.1.1), two relays, loadgen, Prometheus, Graf
     assert.equal(s.build?.dockerfile, 'deploy/Dockerfile', name);
     assert.ok(existsSync(resolve(deploy, s.build!.context, s.build!.dockerfile)), `${name}: Dockerfile`);
   }
-  for (const r of ['relay-1', 'relay-2']) assert.deepEqual(compose.services[r]!.command!.slice(0, 1), ['relay']);
-  assert.equal(compose.services.loadgen!.command![0], 'loadgen');
+  for (const r of ['relay-1', 'relay-2']) assert.deepEqual(compose.services[r]!.command!.slice(0, 1), ['relaybench-relay']);
+  assert.deepEqual(compose.services.loadgen!.command!.slice(0, 2), ['relaybench', 'loadgen']);
   for (const s of Object.values(compose.services)) for (const p of s.ports ?? []) assert.match(p, /^127\.0\.0\.1:/, 'published on loopback only');
+});
+
+test('the image links every package.json bin the compose commands call', () => {
+  const bins = Object.keys((JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> }).bin);
+  const dockerfile = readFileSync(join(deploy, 'Dockerfile'), 'utf8');
+  for (const s of Object.values(compose.services)) {
+    const first = s.command?.[0];
+    if (first === undefined || !first.startsWith('relaybench')) continue;
+    assert.ok(bins.includes(first), `${first} is a package.json bin`);
+    assert.match(dockerfile, new RegExp(`/usr/local/bin/${first}\\b`), `the Dockerfile links ${first}`);
+  }
 });
 
 test('compose: every bind mount exists, and Grafana gets the provisioning and the dashboards', () => {

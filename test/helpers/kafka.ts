@@ -1,7 +1,7 @@
-import { startLocalCluster } from '../../bench/src/kafka/local/local-cluster.js';
-import type { LocalKafkaCluster } from '../../bench/src/kafka/cluster.js';
+import { startLocalCluster } from '../../testbed/kafka/local/local-cluster.js';
+import type { LocalKafkaCluster } from '../../testbed/kafka/cluster.js';
 import { createKafkajsAdapter, type KafkaAdapter } from '../../relay/kafka/src/index.js';
-import { isAlive } from '../../bench/src/process/supervisor.js';
+import { isAlive } from '../../testbed/process/supervisor.js';
 
 /**
  * A real local Kafka for one test file. The file owns it: call `stop()` in `after()`; the

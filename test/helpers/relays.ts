@@ -1,4 +1,4 @@
-import { spawnSupervised, stopSupervised, type Supervised } from '../../bench/src/process/supervisor.js';
+import { spawnSupervised, stopSupervised, type Supervised } from '../../testbed/process/supervisor.js';
 import { createInterface } from 'node:readline';
 import { TEST_SECRET } from './client.js';
 
@@ -10,11 +10,10 @@ export interface RelayProcess {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** Starts a real relay process (the CLI's `relay` command) and waits for its listening line. */
+/** Starts a real relay process (the relay's own bin, `relaybench-relay`) and waits for its listening line. */
 export async function startRelayProcess(brokers: readonly string[], opts: { gatewayId: string; partitions?: number; env?: NodeJS.ProcessEnv; args?: string[] }): Promise<RelayProcess> {
   const args = [
-    'dist/bench/src/cli/main.js',
-    'relay',
+    'dist/relay/src/bin.js',
     '--port',
     '0',
     '--brokers',

@@ -5,10 +5,11 @@ import { registerCollect } from './commands/collect.js';
 import { registerCompare } from './commands/compare.js';
 import { registerKafka } from './commands/kafka.js';
 import { registerLoadgen } from './commands/loadgen.js';
-import { registerRelay } from './commands/relay.js';
 import { registerReport } from './commands/report.js';
 import { registerRun } from './commands/run.js';
+import { defineRelayCommand } from '../../../relay/src/cli.js';
 import { ExitCode } from './exit-codes.js';
+import { failAndExit } from './fail.js';
 
 const program = new Command();
 program
@@ -28,7 +29,7 @@ program.exitOverride((err) => {
 });
 
 registerKafka(program);
-registerRelay(program);
+defineRelayCommand(program.command('relay'), failAndExit);
 registerLoadgen(program);
 registerRun(program);
 registerReport(program);

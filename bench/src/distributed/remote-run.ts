@@ -7,8 +7,8 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Worker } from '../../../loadgen/src/worker/contract.js';
-import type { KafkaCluster } from '../kafka/cluster.js';
-import type { ProvisionOptions } from '../kafka/provider.js';
+import type { KafkaCluster } from '../../../testbed/kafka/cluster.js';
+import type { ProvisionOptions } from '../../../testbed/kafka/provider.js';
 import { machineInfo, relaybenchVersion } from '../orchestrator/environment.js';
 import type { Scenario } from '../scenarios/scenario.js';
 import { Coordinator } from './coordinator.js';

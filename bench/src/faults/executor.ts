@@ -13,7 +13,7 @@
  * with the relay's or Kafka's own error); later faults are then not fired.
  */
 import type { FaultEvent } from '../../../loadgen/src/worker/contract.js';
-import type { KafkaCluster, LocalKafkaCluster } from '../kafka/cluster.js';
+import type { KafkaCluster, LocalKafkaCluster } from '../../../testbed/kafka/cluster.js';
 import { faultError } from './errors.js';
 import { backInSync, leadersMovedOff, topicState } from './kafka-watch.js';
 import { inFiringOrder, isBrokerFault, isClientFault, type BrokerFaultSpec, type FaultSpec, type RelayFaultSpec } from './spec.js';

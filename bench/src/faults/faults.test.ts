@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FaultEvent, WorkerResult } from '../../../loadgen/src/worker/contract.js';
 import { RelaybenchError } from '../../../relay/protocol/src/relaybench-error.js';
-import type { KafkaCluster } from '../kafka/cluster.js';
+import type { KafkaCluster } from '../../../testbed/kafka/cluster.js';
 import { workerPlans } from '../orchestrator/plans.js';
 import { planSegments } from '../orchestrator/segments.js';
 import type { SeriesPoint } from '../results/merge.js';

@@ -11,7 +11,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { spawnSupervised, stopSupervised, type Supervised } from '../process/supervisor.js';
+import { spawnSupervised, stopSupervised, type Supervised } from '../../../testbed/process/supervisor.js';
 import { runError } from './errors.js';
 
 export interface RelayHandle {

@@ -10,7 +10,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Worker, WorkerPlan, WorkerProgress, WorkerResult } from '../../../loadgen/src/worker/contract.js';
-import { spawnSupervised, stopSupervised, type Supervised } from '../process/supervisor.js';
+import { spawnSupervised, stopSupervised, type Supervised } from '../../../testbed/process/supervisor.js';
 import { runError } from './errors.js';
 
 export interface ProcessWorkerOptions {

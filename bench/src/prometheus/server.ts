@@ -1,8 +1,8 @@
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { freePort } from '../process/ports.js';
-import { spawnSupervised, stopSupervised, type Supervised } from '../process/supervisor.js';
+import { freePort } from '../../../testbed/process/ports.js';
+import { spawnSupervised, stopSupervised, type Supervised } from '../../../testbed/process/supervisor.js';
 import { PrometheusClient, type ActiveTarget, type QueryResult, type PrometheusQuerier } from './client.js';
 import { CONFIG_FILE, TARGETS_FILE, renderPrometheusConfig, renderTargetsFile, toFileSdGroup, type RunLabels, type ScrapeTarget } from './config.js';
 import { prometheusError } from './errors.js';

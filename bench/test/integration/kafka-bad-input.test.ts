@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { freePort } from '../../src/process/ports.js';
-import { provisionKafka } from '../../src/kafka/provider.js';
+import { freePort } from '../../../testbed/process/ports.js';
+import { provisionKafka } from '../../../testbed/kafka/provider.js';
 import { RelaybenchError } from '../../../relay/protocol/src/relaybench-error.js';
 
 const cli = 'dist/bench/src/cli/main.js';

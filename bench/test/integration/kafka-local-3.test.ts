@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import type { LocalKafkaCluster } from '../../src/kafka/cluster.js';
+import type { LocalKafkaCluster } from '../../../testbed/kafka/cluster.js';
 import { adapterFor, startTestKafka, survivingJvms, waitFor } from '../../../test/helpers/kafka.js';
 import type { InRecord } from '../../../relay/kafka/src/index.js';
 

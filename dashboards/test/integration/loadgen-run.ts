@@ -2,8 +2,8 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort } from '../../../bench/src/process/ports.js';
-import { spawnSupervised, stopSupervised, type Supervised } from '../../../bench/src/process/supervisor.js';
+import { freePort } from '../../../testbed/process/ports.js';
+import { spawnSupervised, stopSupervised, type Supervised } from '../../../testbed/process/supervisor.js';
 import { REPO_ROOT } from '../../src/paths.js';
 
 /**

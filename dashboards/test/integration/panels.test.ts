@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { LocalKafkaCluster } from '../../../bench/src/kafka/cluster.js';
+import type { LocalKafkaCluster } from '../../../testbed/kafka/cluster.js';
 import { startPrometheus, type PrometheusServer } from '../../../bench/src/prometheus/server.js';
 import { finiteSampleCount } from '../../../bench/src/prometheus/client.js';
 import { bucketBoundsAround, crossCheck } from '../../../bench/src/prometheus/cross-check.js';

@@ -6,14 +6,14 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { LocalKafkaCluster } from '../../../bench/src/kafka/cluster.js';
+import type { LocalKafkaCluster } from '../../../testbed/kafka/cluster.js';
 import { startTestKafka } from '../../../test/helpers/kafka.js';
 import { TEST_SECRET, connectUser, isAck, isDeliver } from '../../../test/helpers/client.js';
 import { startRelayProcess, waitAllReady, type RelayProcess } from '../../../test/helpers/relays.js';
 import { runWorker, testPlan } from '../../../loadgen/test/helpers/worker.js';
-import { runFuzz } from '../../../bench/src/fuzz/fuzzer.js';
-import { ALWAYS_REJECTED, FUZZ_CATEGORIES } from '../../../bench/src/fuzz/cases.js';
-import { codesInProtocolDoc } from '../../../bench/src/fuzz/documented.js';
+import { runFuzz } from '../../../testbed/fuzz/fuzzer.js';
+import { ALWAYS_REJECTED, FUZZ_CATEGORIES } from '../../../testbed/fuzz/cases.js';
+import { codesInProtocolDoc } from '../../../testbed/fuzz/documented.js';
 import { FRAME_TYPES, WIRE_ERRORS, CLOSE_CODES } from '../../protocol/src/index.js';
 
 // dist/relay/test/integration → repository root

@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import type { LocalKafkaCluster } from '../../../bench/src/kafka/cluster.js';
+import type { LocalKafkaCluster } from '../../../testbed/kafka/cluster.js';
 import { adapterFor, startTestKafka } from '../../../test/helpers/kafka.js';
 import { connectUser, isAck, isDeliver, isError, isReceipt, type TestClient } from '../../../test/helpers/client.js';
 import { startRelayProcess, waitAllReady, type RelayProcess } from '../../../test/helpers/relays.js';

@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import type { LocalKafkaCluster } from '../../../bench/src/kafka/cluster.js';
+import type { LocalKafkaCluster } from '../../../testbed/kafka/cluster.js';
 import { startTestKafka } from '../../../test/helpers/kafka.js';
 import { TEST_SECRET, TestClient, connectUser, isAck, isDeliver, isError, tokenFor, type TestClient as Client } from '../../../test/helpers/client.js';
 import { startRelayProcess, waitAllReady, type RelayProcess } from '../../../test/helpers/relays.js';

@@ -2,10 +2,10 @@ import type { Command } from 'commander';
 import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createKafkajsAdapter } from '../../../../relay/kafka/src/index.js';
-import { provisionKafka, type ProviderKind } from '../../kafka/provider.js';
-import { cacheRoot, ensureKafkaJars, KAFKA_VERSION } from '../../kafka/local/jars.js';
-import { parseBrokers, useExternalCluster } from '../../kafka/external.js';
-import { kafkaError } from '../../kafka/errors.js';
+import { provisionKafka, type ProviderKind } from '../../../../testbed/kafka/provider.js';
+import { cacheRoot, ensureKafkaJars, KAFKA_VERSION } from '../../../../testbed/kafka/local/jars.js';
+import { parseBrokers, useExternalCluster } from '../../../../testbed/kafka/external.js';
+import { kafkaError } from '../../../../testbed/kafka/errors.js';
 import { failAndExit } from '../fail.js';
 
 const stateFile = () => join(cacheRoot(), 'kafka-up.json');

@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
 import { failAndExit } from '../fail.js';
 import { join } from 'node:path';
-import { provisionKafka } from '../../kafka/provider.js';
+import { provisionKafka } from '../../../../testbed/kafka/provider.js';
 import { resolveRunConfig, type RunFlags } from '../../orchestrator/config.js';
 import { runScenario } from '../../orchestrator/run.js';
 import { RelayFleet } from '../../orchestrator/sut.js';
 import { ProcessWorker } from '../../orchestrator/worker-process.js';
-import { freePorts } from '../../process/ports.js';
+import { freePorts } from '../../../../testbed/process/ports.js';
 import { detectPrometheus, startPrometheus } from '../../prometheus/index.js';
 import { DEFAULT_SCENARIO, listScenarios, loadScenario, REPO_ROOT } from '../../scenarios/loader.js';
 import { DEFAULT_REMOTE_JOIN_TIMEOUT_MS, durationFlag } from '../../distributed/cli.js';

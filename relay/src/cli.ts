@@ -1,13 +1,15 @@
 import type { Command } from 'commander';
-import { runRelayProcess } from '../../../../relay/src/main.js';
-import { RELAY_DEFAULTS, type RelayOptions } from '../../../../relay/src/config.js';
-import { failAndExit } from '../fail.js';
+import { runRelayProcess } from './main.js';
+import { RELAY_DEFAULTS, type RelayOptions } from './config.js';
 
 const int = (v: string) => Number(v);
 
-export function registerRelay(program: Command): void {
-  program
-    .command('relay')
+/**
+ * The relay's flags and action on `command`: the relay's own bin (`relaybench-relay`, bin.ts) and
+ * the bench CLI's `relaybench relay` share them. `fail` reports a start-up error and exits.
+ */
+export function defineRelayCommand(command: Command, fail: (e: unknown) => never): Command {
+  return command
     .description('run one relay process (gateway + router) until SIGTERM; several processes scale out over the same Kafka')
     .option('--host <host>', 'listen address', RELAY_DEFAULTS.host)
     .option('-p, --port <port>', 'WebSocket + HTTP port (0 = any free port)', int)
@@ -46,7 +48,7 @@ export function registerRelay(program: Command): void {
         );
         await runRelayProcess(flags);
       } catch (e) {
-        failAndExit(e);
+        fail(e);
       }
     });
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createKafkajsAdapter } from '../../../../relay/kafka/src/index.js';
+import { createKafkajsAdapter } from '../../../relay/kafka/src/index.js';
 import { kafkaError } from '../errors.js';
 import type { LocalKafkaCluster, LocalNode } from '../cluster.js';
 import { freePorts } from '../../process/ports.js';

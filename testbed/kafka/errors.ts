@@ -1,4 +1,4 @@
-import { errorFactory, type ErrorTable } from '../../../relay/protocol/src/relaybench-error.js';
+import { errorFactory, type ErrorTable } from '../../relay/protocol/src/relaybench-error.js';
 
 /** RB_KAFKA_*: provisioning a Kafka cluster (local jars, Docker, or an existing one). */
 export const kafkaErrors = {

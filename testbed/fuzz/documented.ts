@@ -5,7 +5,7 @@
  * (PROTOCOL §7.2 and §8 document it), so it counts as documented.
  */
 import { readFileSync } from 'node:fs';
-import { CLOSE_CODES, WIRE_ERRORS } from '../../../relay/protocol/src/index.js';
+import { CLOSE_CODES, WIRE_ERRORS } from '../../relay/protocol/src/index.js';
 
 export const ABNORMAL_CLOSE = 1006;
 

@@ -1,4 +1,4 @@
-import { createKafkajsAdapter } from '../../../relay/kafka/src/index.js';
+import { createKafkajsAdapter } from '../../relay/kafka/src/index.js';
 import type { KafkaCluster } from './cluster.js';
 import { kafkaError } from './errors.js';
 

@@ -5,8 +5,8 @@
  */
 import { Encoder } from '@msgpack/msgpack';
 import { createHmac } from 'node:crypto';
-import { FRAME_TYPES, PROTOCOL_VERSION, encodeFrame, signToken } from '../../../relay/protocol/src/index.js';
-import type { Prng } from '../../../loadgen/src/rate/prng.js';
+import { FRAME_TYPES, PROTOCOL_VERSION, encodeFrame, signToken } from '../../relay/protocol/src/index.js';
+import type { Prng } from '../../loadgen/src/rate/prng.js';
 
 export const FUZZ_CATEGORIES = [
   'random-bytes',
