@@ -37,6 +37,13 @@ module.exports = {
       to: { circular: true },
     },
     {
+      name: 'test-support-only-in-tests',
+      comment: 'The in-memory Kafka and the test relay are for tests; production code never loads them.',
+      severity: 'error',
+      from: { pathNot: '(\\.test\\.ts$|^[^/]+/test/|^test/|/test-support/)' },
+      to: { path: '(/test-support/|^relay/test/support/)' },
+    },
+    {
       name: 'not-to-unresolvable',
       comment: 'An import that resolves to nothing is a broken build waiting for tsc.',
       severity: 'error',
@@ -50,6 +57,11 @@ module.exports = {
     allow('relay/protocol is self-contained', path(PROTOCOL), path(PROTOCOL)),
     allow('the Kafka adapter uses the protocol package for its errors', path(ADAPTER), path(ADAPTER, PROTOCOL)),
     allow('the relay', path(RELAY), path(RELAY, ADAPTER, PROTOCOL)),
+    allow(
+      'relay unit tests run a relay over the in-memory adapter (relay/kafka/test-support) with the shared test client',
+      '^relay/src/.*\\.test\\.ts$',
+      path('relay/test/support/', HELPERS),
+    ),
     allow('the loadgen talks to the relay through relay/protocol only', path(LOADGEN), path(LOADGEN, PROTOCOL)),
     allow('the kafka-direct reference driver uses the relay\'s adapter (see the header)', '^loadgen/src/driver/kafka-direct-driver\\.ts$', path(ADAPTER)),
     allow('loadgen unit tests beside the code use the loadgen test helpers', '^loadgen/src/.*\\.test\\.ts$', path(LOADGEN_HELPERS)),

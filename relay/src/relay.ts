@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { Registry } from 'prom-client';
-import { createKafkajsAdapter, type Admin, type GroupConsumer, type KafkaAdapter, type OutRecord, type TopicSpec } from '../kafka/src/index.js';
+import { createKafkajsAdapter, type AdapterOptions, type Admin, type GroupConsumer, type KafkaAdapter, type OutRecord, type TopicSpec } from '../kafka/src/index.js';
 import type { RelayConfig } from './config.js';
 import { relayError } from './errors.js';
 import { createRelayMetrics, type RelayMetrics } from './metrics.js';
@@ -38,7 +38,12 @@ export interface RelayHandle {
  * One relay process = gateway + router (Centrifugo-style: a connection holder that is also a
  * broker client). Topics are created if missing. Resolves once listening and the router started.
  */
-export async function startRelay(config: RelayConfig, log: (line: string) => void = () => {}): Promise<RelayHandle> {
+export async function startRelay(
+  config: RelayConfig,
+  log: (line: string) => void = () => {},
+  /** Unit tests pass an in-memory adapter (relay/kafka/test-support). */
+  createAdapter: (options: AdapterOptions) => KafkaAdapter = createKafkajsAdapter,
+): Promise<RelayHandle> {
   const registry = new Registry();
   const metrics = createRelayMetrics(registry, config.gatewayId);
   const deliverTopic = `${config.topics.deliverPrefix}${config.gatewayId}`;
@@ -60,7 +65,7 @@ export async function startRelay(config: RelayConfig, log: (line: string) => voi
   const port = (server.address() as AddressInfo).port;
   const url = config.publicUrl ?? `${tls ? 'wss' : 'ws'}://${config.host}:${port}/`;
 
-  const kafka: KafkaAdapter = createKafkajsAdapter({ brokers: config.brokers, clientId: clientIdFor(config.gatewayId, url) });
+  const kafka: KafkaAdapter = createAdapter({ brokers: config.brokers, clientId: clientIdFor(config.gatewayId, url) });
   let admin: Admin;
   try {
     admin = await kafka.admin();

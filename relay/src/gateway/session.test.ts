@@ -1,0 +1,134 @@
+// One connection's protocol against an in-memory Kafka (no JVM): what the session answers, and
+// in which order it writes to Kafka and to the socket.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FRAME_TYPES, PROTOCOL_VERSION, RECEIPT_KIND, mailboxKey, presenceKey, receiptKey } from '../../protocol/src/index.js';
+import { TestClient, connectUser, isAck, isDeliver, isError, isReceipt, tokenFor } from '../../../test/helpers/client.js';
+import { startInMemoryRelay, until } from '../../test/support/in-memory-relay.js';
+
+const bytes = (s: string) => new TextEncoder().encode(s);
+const send = (c: TestClient, to: string, msgId: string) => c.send({ t: FRAME_TYPES.send, msgId, to, header: bytes('h'), ciphertext: bytes(msgId) });
+
+test('a bad token is refused, and a valid hello is welcomed only once its presence record is durable', async () => {
+  const { kafka, url, stop } = await startInMemoryRelay();
+  try {
+    const bad = new TestClient(url);
+    await bad.opened;
+    bad.send({ t: FRAME_TYPES.hello, v: PROTOCOL_VERSION, token: tokenFor('alice', 'another-secret-0123456789'), epoch: 1 });
+    await bad.closed;
+    assert.ok(bad.frames.some(isError), 'an error frame before the close');
+    assert.ok(!bad.frames.some((f) => f.t === FRAME_TYPES.welcome));
+
+    const release = kafka.holdProduces();
+    const c = new TestClient(url);
+    await c.opened;
+    c.send({ t: FRAME_TYPES.hello, v: PROTOCOL_VERSION, token: tokenFor('alice'), epoch: 2 });
+    await kafka.producesHeld(1);
+    assert.ok(!c.frames.some((f) => f.t === FRAME_TYPES.welcome), 'no welcome while the presence record is not durable');
+    assert.ok(!kafka.journal().some((r) => r.key === presenceKey('alice')));
+    release();
+    const welcome = await c.waitFor((f) => f.t === FRAME_TYPES.welcome, 'welcome');
+    assert.equal(welcome.t === FRAME_TYPES.welcome && welcome.userId, 'alice');
+    assert.ok(kafka.journal().some((r) => r.key === presenceKey('alice') && r.value !== null));
+    c.close();
+  } finally {
+    await stop();
+  }
+});
+
+test('send is acked only after its record is durable, and the ack names the message', async () => {
+  const { kafka, url, stop } = await startInMemoryRelay();
+  try {
+    const a = await connectUser(url, 'alice');
+    const release = kafka.holdProduces();
+    send(a, 'bob', 'm1');
+    await kafka.producesHeld(1);
+    assert.ok(!a.frames.some(isAck), 'no ack before the produce');
+    release();
+    const ack = await a.waitFor(isAck, 'ack');
+    assert.equal(ack.msgId, 'm1');
+    assert.ok(kafka.journal().some((r) => r.key === mailboxKey('bob', 'm1') && r.value !== null), 'the message is in bob\'s mailbox');
+    a.close();
+  } finally {
+    await stop();
+  }
+});
+
+test('received: the receipt to the sender is written before the tombstone', async () => {
+  const { kafka, url, stop } = await startInMemoryRelay();
+  try {
+    const a = await connectUser(url, 'alice');
+    const b = await connectUser(url, 'bob');
+    send(a, 'bob', 'm1');
+    await b.waitFor(isDeliver, 'deliver');
+    const release = kafka.holdProduces();
+    b.send({ t: FRAME_TYPES.received, msgId: 'm1' });
+    await kafka.producesHeld(1);
+    const tombstone = (r: { key: string | null; value: Buffer | null }) => r.key === mailboxKey('bob', 'm1') && r.value === null;
+    assert.ok(!kafka.journal().some(tombstone), 'no tombstone while the receipt is not durable');
+    release();
+    const receipt = await a.waitFor(isReceipt, 'receipt');
+    assert.deepEqual([receipt.msgId, receipt.kind, receipt.by], ['m1', RECEIPT_KIND.delivered, 'bob']);
+    await until(() => kafka.journal().some(tombstone));
+    const keys = kafka.journal().map((r) => r.key);
+    assert.ok(keys.indexOf(receiptKey('alice', 'm1', RECEIPT_KIND.delivered)) < kafka.journal().findIndex(tombstone));
+    a.close();
+    b.close();
+  } finally {
+    await stop();
+  }
+});
+
+test('received for a message not delivered on this connection is FORBIDDEN and writes nothing', async () => {
+  const { kafka, url, stop } = await startInMemoryRelay();
+  try {
+    const b = await connectUser(url, 'bob');
+    const before = kafka.journal().length;
+    b.send({ t: FRAME_TYPES.received, msgId: 'never-delivered' });
+    const err = await b.waitFor(isError, 'error');
+    assert.equal(err.t === FRAME_TYPES.error && err.msgId, 'never-delivered');
+    assert.equal(kafka.journal().length, before);
+    b.close();
+  } finally {
+    await stop();
+  }
+});
+
+test('a user who comes online gets welcome first, then its pending mail in send order', async () => {
+  const { url, stop } = await startInMemoryRelay();
+  try {
+    const a = await connectUser(url, 'alice');
+    const ids = ['m1', 'm2', 'm3', 'm4', 'm5'];
+    for (const id of ids) send(a, 'bob', id);
+    await a.waitCount(isAck, ids.length, 'acks');
+    const b = await connectUser(url, 'bob');
+    const delivered = await b.waitCount(isDeliver, ids.length, 'replay');
+    assert.deepEqual(delivered.filter(isDeliver).map((d) => d.msgId), ids);
+    assert.equal(b.frames[0]!.t, FRAME_TYPES.welcome, 'welcome before any deliver');
+    a.close();
+    b.close();
+  } finally {
+    await stop();
+  }
+});
+
+test('a reader that stops reading is closed with 4009 (slow reader) and its mail stays pending', async () => {
+  const { kafka, relay, url, stop } = await startInMemoryRelay({ highWaterBytes: 64 * 1024, slowReaderMs: 300 });
+  try {
+    const a = await connectUser(url, 'alice');
+    const b = await connectUser(url, 'bob');
+    b.ws.pause(); // the kernel buffers fill, then the relay's send buffer
+    const big = new Uint8Array(60_000);
+    const count = 400; // 24 MB: more than loopback's socket buffers hold
+    for (let i = 0; i < count; i++) a.send({ t: FRAME_TYPES.send, msgId: `s${i}`, to: 'bob', header: bytes('h'), ciphertext: big });
+    await a.waitCount(isAck, count, 'acks', 120_000);
+    await until(async () => ((await relay.metrics.slowReaders.get()).values[0]?.value ?? 0) >= 1);
+    b.ws.resume();
+    assert.equal(await b.closed, 4009);
+    const tombstones = kafka.journal().filter((r) => r.key?.startsWith('bob/') === true && r.value === null);
+    assert.equal(tombstones.length, 0, 'nothing was confirmed, so nothing was deleted');
+    a.close();
+  } finally {
+    await stop();
+  }
+});

@@ -1,0 +1,59 @@
+// startRelay over an in-memory Kafka (no JVM): the HTTP endpoints, and the two ways a push
+// reaches a user — the fast path on this process, or the holding gateway's relay.deliver topic.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FRAME_TYPES } from '../protocol/src/index.js';
+import { connectUser, isDeliver, type TestClient } from '../../test/helpers/client.js';
+import { startInMemoryRelay } from '../test/support/in-memory-relay.js';
+import type { RelayHandle } from './relay.js';
+
+const send = (c: TestClient, to: string, msgId: string) => c.send({ t: FRAME_TYPES.send, msgId, to, header: new Uint8Array([1]), ciphertext: new Uint8Array([2]) });
+
+async function delivered(relay: RelayHandle): Promise<Record<string, number>> {
+  const { values } = await relay.metrics.delivered.get();
+  return Object.fromEntries(values.map((v) => [`${v.labels.path}/${v.labels.kind}`, v.value]));
+}
+
+test('healthz and readyz answer once started; readyz turns 503 while draining', async () => {
+  const { relay, url, stop } = await startInMemoryRelay();
+  const http = url.replace(/^ws/, 'http');
+  assert.equal((await fetch(`${http}healthz`)).status, 200);
+  assert.equal((await fetch(`${http}readyz`)).status, 200);
+  assert.equal((await fetch(`${http}nowhere`)).status, 404);
+  const stopping = stop();
+  assert.equal(relay.ready(), false);
+  await stopping;
+});
+
+test('a recipient on this process is reached on the fast path', async () => {
+  const { relay, url, stop } = await startInMemoryRelay();
+  try {
+    const a = await connectUser(url, 'alice');
+    const b = await connectUser(url, 'bob');
+    send(a, 'bob', 'm1');
+    assert.equal((await b.waitFor(isDeliver, 'deliver')).msgId, 'm1');
+    assert.deepEqual(await delivered(relay), { 'fast/message': 1 });
+    a.close();
+    b.close();
+  } finally {
+    await stop();
+  }
+});
+
+test('a recipient on another process is reached through that gateway\'s relay.deliver topic', async () => {
+  const one = await startInMemoryRelay({ gatewayId: 'gw-one' });
+  const two = await startInMemoryRelay({ gatewayId: 'gw-two' }, one.kafka); // a standby router: gw-one's owns every partition
+  try {
+    const b = await connectUser(two.url, 'bob');
+    const a = await connectUser(one.url, 'alice');
+    send(a, 'bob', 'm1');
+    assert.equal((await b.waitFor(isDeliver, 'deliver')).msgId, 'm1');
+    assert.deepEqual(await delivered(one.relay), { 'topic/message': 1 });
+    assert.ok(one.kafka.log('relay.deliver.gw-two').length >= 1);
+    a.close();
+    b.close();
+  } finally {
+    await two.stop();
+    await one.stop();
+  }
+});

@@ -1,0 +1,73 @@
+// The router's fold and live path over an in-memory Kafka (no JVM): what it pushes, to which
+// gateway, in which order.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Registry } from 'prom-client';
+import { mailboxKey, partitionFor, presenceKey } from '../../protocol/src/index.js';
+import { InMemoryKafka } from '../../kafka/test-support/in-memory-kafka.js';
+import type { OutRecord } from '../../kafka/src/index.js';
+import { resolveConfig } from '../config.js';
+import { createRelayMetrics } from '../metrics.js';
+import { encodeValue, type MailboxValue } from './records.js';
+import type { Push } from './mailbox.js';
+import { Router } from './router.js';
+import { until } from '../../test/support/in-memory-relay.js';
+
+const config = resolveConfig({ brokers: 'in-memory:9092', tokenSecret: 'test-secret-0123456789abcdef', gatewayId: 'gw-a', partitions: 4 });
+const bytes = new Uint8Array([1]);
+
+function record(user: string, key: string, value: MailboxValue | null): OutRecord {
+  return { topic: config.topics.mailbox, partition: partitionFor(user, config.partitions), key, value: value === null ? null : encodeValue(value) };
+}
+const message = (to: string, msgId: string, from = 'alice') => record(to, mailboxKey(to, msgId), { k: 'm', from, msgId, header: bytes, ciphertext: bytes, gwInUs: 1 });
+const presence = (user: string, gatewayId: string | null, epoch: number) => record(user, presenceKey(user), { k: 'p', gatewayId, epoch });
+
+async function kafkaWith(records: OutRecord[]): Promise<InMemoryKafka> {
+  const kafka = new InMemoryKafka();
+  await (await kafka.admin()).createTopics([{ name: config.topics.mailbox, partitions: config.partitions, replicationFactor: 1 }]);
+  await (await kafka.producer()).send(records);
+  return kafka;
+}
+
+function startRouter(kafka: InMemoryKafka): { router: Router; pushes: Push[] } {
+  const pushes: Push[] = [];
+  const router = new Router(config, kafka, createRelayMetrics(new Registry(), config.gatewayId), (p) => pushes.push(p), () => {});
+  return { router, pushes };
+}
+
+test('after the fold, pending mail of online users is replayed in log order to the gateway that holds them', async () => {
+  const kafka = await kafkaWith([
+    message('bob', 'm1'),
+    message('carol', 'c1'),
+    presence('bob', 'gw-b', 1),
+    message('bob', 'm2'),
+    message('bob', 'm3'),
+    record('bob', mailboxKey('bob', 'm2'), null), // delivered and confirmed: not pending any more
+  ]);
+  const { router, pushes } = startRouter(kafka);
+  await router.start();
+  await until(() => router.ready);
+  const toBob = pushes.filter((p) => p.user === 'bob');
+  assert.ok(toBob.every((p) => p.replay && p.gatewayId === 'gw-b'));
+  assert.deepEqual(toBob.flatMap((p) => p.items.map((i) => i.msgId)), ['m1', 'm3']);
+  assert.equal(pushes.filter((p) => p.user === 'carol').length, 0, 'carol is offline: nothing to push');
+  await router.stop();
+});
+
+test('live: a new message to an online user is pushed once, to the newest presence; an offline user gets nothing', async () => {
+  const kafka = await kafkaWith([presence('bob', 'gw-b', 1)]);
+  const { router, pushes } = startRouter(kafka);
+  await router.start();
+  await until(() => router.ready);
+  const producer = await kafka.producer();
+  await producer.send([presence('bob', 'gw-c', 2), presence('bob', 'gw-old', 1), message('bob', 'm1'), message('dave', 'd1')]);
+  await until(() => pushes.some((p) => p.user === 'bob'));
+  await producer.send([presence('bob', null, 3), message('bob', 'm2')]);
+  await until(() => router.ownership().reduce((n, o) => n + o.pending, 0) === 3);
+  assert.deepEqual(
+    pushes.map((p) => [p.user, p.gatewayId, p.replay, p.items.map((i) => i.msgId)]),
+    [['bob', 'gw-c', false, ['m1']]],
+    'the stale epoch is ignored, dave and the offline bob get nothing',
+  );
+  await router.stop();
+});
