@@ -3,6 +3,7 @@
  * caller passes the environment value it read (RELAY_TOKEN_SECRET). Bad input → RB_LOADGEN_BAD_FLAG
  * (or RB_LOADGEN_NO_SECRET / RB_LOADGEN_BAD_PLAN).
  */
+import { parseDurationMs } from './duration.js';
 import { loadgenError } from './errors.js';
 import type { RecipientChoice, SizeDistribution, WorkerPlan } from './worker/contract.js';
 import { DEFAULT_MAX_SCHEDULE_LAG_US, makePlan } from './worker/plan.js';
@@ -35,13 +36,12 @@ export interface LoadgenFlags {
   readonly routingHint?: boolean;
 }
 
-const UNITS_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** "30s", "500ms", "2m", "1.5h"; a bare number means seconds. */
-export function parseDurationMs(text: string, flag: string): number {
-  const m = /^(\d+(?:\.\d+)?)(us|ms|s|m|h)?$/.exec(text.trim());
-  if (m === null) throw loadgenError('RB_LOADGEN_BAD_FLAG', `${flag} ${JSON.stringify(text)}: expected a duration like 30s, 500ms or 2m.`);
-  return Math.round(Number(m[1]) * UNITS_MS[m[2] ?? 's']!);
+/** A duration flag in whole milliseconds (the plan's resolution); the rule is duration.ts's. */
+export function parseDurationFlagMs(text: string, flag: string): number {
+  const ms = parseDurationMs(text);
+  if (ms === undefined) throw loadgenError('RB_LOADGEN_BAD_FLAG', `${flag} ${JSON.stringify(text)}: expected a duration like 30s, 500ms or 2m (with its unit).`);
+  if (!Number.isInteger(ms)) throw loadgenError('RB_LOADGEN_BAD_FLAG', `${flag} ${JSON.stringify(text)}: expected whole milliseconds.`);
+  return ms;
 }
 
 export function parseNumber(text: string, flag: string, check: (v: number) => boolean = Number.isFinite, expected = 'a number'): number {
@@ -88,20 +88,20 @@ export function planFromFlags(f: LoadgenFlags, envSecret: string | undefined, no
     Object.entries({
       users: opt(f.users, (s) => parseNumber(s, '--users', (v) => Number.isInteger(v) && v >= 2, 'an integer ≥ 2')),
       ratePerSec: opt(f.rate, (s) => parseNumber(s, '--rate', (v) => v > 0, 'messages/s > 0')),
-      durationMs: opt(f.duration, (s) => parseDurationMs(s, '--duration')),
-      warmupMs: opt(f.warmup, (s) => parseDurationMs(s, '--warmup')),
-      drainMs: opt(f.drain, (s) => parseDurationMs(s, '--drain')),
-      rampUpMs: opt(f.ramp, (s) => parseDurationMs(s, '--ramp')),
+      durationMs: opt(f.duration, (s) => parseDurationFlagMs(s, '--duration')),
+      warmupMs: opt(f.warmup, (s) => parseDurationFlagMs(s, '--warmup')),
+      drainMs: opt(f.drain, (s) => parseDurationFlagMs(s, '--drain')),
+      rampUpMs: opt(f.ramp, (s) => parseDurationFlagMs(s, '--ramp')),
       arrivals: opt(f.arrivals, (s) => {
         if (s !== 'poisson' && s !== 'constant') throw loadgenError('RB_LOADGEN_BAD_FLAG', `--arrivals ${JSON.stringify(s)}: expected poisson or constant.`);
         return s;
       }),
       recipients: opt(f.recipients, parseRecipients),
       sizes: opt(f.size, parseSize),
-      readDelayMs: opt(f.readDelay, (s) => parseDurationMs(s, '--read-delay')),
+      readDelayMs: opt(f.readDelay, (s) => parseDurationFlagMs(s, '--read-delay')),
       onlineFraction: opt(f.onlineFraction, (s) => parseNumber(s, '--online-fraction', (v) => v > 0 && v <= 1, 'a fraction in (0, 1]')),
       churnPerSec: opt(f.churn, (s) => parseNumber(s, '--churn', (v) => v >= 0 && v <= 1, 'a probability per second in [0, 1]')),
-      offlineMs: opt(f.offline, (s) => parseDurationMs(s, '--offline')),
+      offlineMs: opt(f.offline, (s) => parseDurationFlagMs(s, '--offline')),
       seed: opt(f.seed, (s) => parseNumber(s, '--seed', Number.isInteger, 'an integer')),
     }).filter(([, v]) => v !== undefined),
   );
@@ -113,11 +113,17 @@ export function planFromFlags(f: LoadgenFlags, envSecret: string | undefined, no
     sourceAddresses: list(f.sourceAddresses),
     startAtMs: nowMs,
     metricsPort: f.metricsPort === undefined ? 0 : parseNumber(f.metricsPort, '--metrics-port', (v) => int(v) && v <= 65535 ? true : v === -1, 'a port, 0 = any, -1 = none'),
-    maxScheduleLagUs: f.maxScheduleLag === undefined ? DEFAULT_MAX_SCHEDULE_LAG_US : parseDurationMs(f.maxScheduleLag, '--max-schedule-lag') * 1000,
+    maxScheduleLagUs: f.maxScheduleLag === undefined ? DEFAULT_MAX_SCHEDULE_LAG_US : maxScheduleLagUs(f.maxScheduleLag),
     ...(f.workerId === undefined ? {} : { workerId: f.workerId }),
     ...(f.userPrefix === undefined ? {} : { userPrefix: f.userPrefix }),
     ...(f.runId === undefined ? {} : { runId: f.runId }),
     ...(f.routingHint === undefined ? {} : { routingHint: f.routingHint }),
     workload,
   });
+}
+
+function maxScheduleLagUs(text: string): number {
+  const ms = parseDurationMs(text);
+  if (ms === undefined) throw loadgenError('RB_LOADGEN_BAD_FLAG', `--max-schedule-lag ${JSON.stringify(text)}: expected a duration like 50ms or 250us (with its unit).`);
+  return Math.round(ms * 1000);
 }

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
@@ -16,10 +17,13 @@ import type { Push } from './router/mailbox.js';
 import { decodeDeliverValue, encodeValue } from './router/records.js';
 import { clientIdFor, readRoutes, type RoutesTable } from './routes.js';
 import { decodeKeyBundle } from './gateway/key-records.js';
-import { CLOSE_CODES } from '../protocol/src/index.js';
+import { CLOSE_CODES, backoffDelayMs } from '../protocol/src/index.js';
 
-/** Attempts after a failed deliver produce: 100 ms doubling to 2 s, ≈ 30 s in all. */
+/** Attempts after a failed deliver produce: 100 ms doubling to 2 s, ≈ 30 s in all (no jitter). */
 const DELIVER_RETRIES = 20;
+const DELIVER_BACKOFF = { initialMs: 100, maxMs: 2000, random: () => 1 };
+/** Topic creation and metadata: 200 ms doubling to 2 s. */
+const TOPICS_BACKOFF = { initialMs: 200, maxMs: 2000, random: Math.random };
 
 export interface RelayHandle {
   readonly config: RelayConfig;
@@ -96,7 +100,7 @@ export async function startRelay(
   const produceDeliver = (record: OutRecord, attempt: number): void => {
     producer.produce(record, 'deliver').catch(() => {
       if (draining || attempt >= DELIVER_RETRIES) return;
-      setTimeout(() => produceDeliver(record, attempt + 1), Math.min(2000, 100 * 2 ** attempt)).unref();
+      setTimeout(() => produceDeliver(record, attempt + 1), backoffDelayMs(attempt, DELIVER_BACKOFF)).unref();
     });
   };
   const router = new Router(config, kafka, metrics, deliver, log);
@@ -237,7 +241,7 @@ async function ensureTopics(admin: Admin, config: RelayConfig, deliverTopic: str
     } catch (e) {
       // Several relays starting together race to create the shared topics.
       if (attempt >= 5) throw e;
-      await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
+      await sleep(backoffDelayMs(attempt, TOPICS_BACKOFF));
     }
   }
   // Right after creation a broker may not host the metadata yet ("does not host this
@@ -250,7 +254,7 @@ async function ensureTopics(admin: Admin, config: RelayConfig, deliverTopic: str
     } catch (e) {
       if (attempt >= 10) throw e;
     }
-    await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
+    await sleep(backoffDelayMs(attempt, TOPICS_BACKOFF));
   }
   if (actual !== config.partitions) {
     throw relayError('RB_RELAY_BAD_CONFIG', `${config.topics.mailbox} has ${actual} partitions but this relay is configured for ${config.partitions}.`);

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { startLocalCluster } from '../../testbed/kafka/local/local-cluster.js';
 import type { LocalKafkaCluster } from '../../testbed/kafka/cluster.js';
 import { createKafkajsAdapter, type KafkaAdapter } from '../../relay/kafka/src/index.js';
@@ -24,7 +25,7 @@ export async function waitFor(what: string, predicate: () => boolean | Promise<b
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await predicate()) return;
-    await new Promise((r) => setTimeout(r, stepMs));
+    await sleep(stepMs);
   }
   throw new Error(`timed out waiting for ${what}`);
 }

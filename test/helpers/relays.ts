@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { spawnSupervised, stopSupervised, type Supervised } from '../../testbed/process/supervisor.js';
 import { createInterface } from 'node:readline';
 import { TEST_SECRET } from './client.js';
@@ -70,7 +71,7 @@ export async function waitAllReady(relays: readonly RelayProcess[], timeoutMs = 
       const routes = (await (await fetch(`${relays[0]!.httpUrl}/routes`)).json()) as { partitions: Record<string, string>; partitionCount: number; groupState: string };
       if (Object.keys(routes.partitions).length === routes.partitionCount && routes.groupState === 'Stable') return;
     }
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
   }
   throw new Error('relays not ready in time');
 }

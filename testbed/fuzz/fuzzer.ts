@@ -3,6 +3,7 @@
  * probe (a category from cases.ts, run by probes.ts), and a tally (tally.ts) of what the relay
  * answered. Never throws because of what the relay sends.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_MAX_FRAME_BYTES } from '../../relay/protocol/src/index.js';
 import { createPrng, type Prng } from '../../loadgen/src/rate/prng.js';
 import { FUZZ_CATEGORIES, buildProbe, type CaseContext, type FuzzCategory, type Probe } from './cases.js';
@@ -48,8 +49,6 @@ class Pacer {
     if (at > now) await sleep(at - now);
   }
 }
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Runs the fuzz until `durationMs` has passed and every probe has finished. */
 export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {

@@ -3,13 +3,12 @@
  * answered: through the ws client for well-formed WebSocket traffic, by hand (raw-probe.ts) for
  * the rest. Never throws because of what the relay sends.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { FRAME_TYPES } from '../../relay/protocol/src/index.js';
 import type { Probe } from './cases.js';
 import { ProbeConnection } from './connection.js';
 import { emptyOutcome, type Outcome } from './outcome.js';
 import { rawProbe } from './raw-probe.js';
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export interface ProbeEnv {
   readonly secret: string;

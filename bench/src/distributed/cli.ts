@@ -5,7 +5,7 @@
 import { ExitCode } from '../cli/exit-codes.js';
 import { failAndExit } from '../cli/fail.js';
 import { parseBrokers } from '../../../testbed/kafka/external.js';
-import { parseDurationMs } from '../scenarios/duration.js';
+import { parseDurationMs } from '../../../loadgen/src/duration.js';
 import { distError } from './errors.js';
 import { Joiner } from './joiner.js';
 

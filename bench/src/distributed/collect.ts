@@ -6,6 +6,7 @@
  * for results still being published, and fails rather than summarise a segment with a worker
  * missing: a partial merge would look like a valid, smaller run.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
@@ -179,4 +180,3 @@ function countBy<T>(xs: readonly T[], key: (x: T) => number): Map<number, number
   return out;
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

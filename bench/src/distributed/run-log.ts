@@ -4,9 +4,14 @@
  * never commits: each reader sees the whole (small, per-run) log, in order.
  */
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { backoffDelayMs } from '../../../relay/protocol/src/index.js';
 import { isRelaybenchError } from '../../../relay/protocol/src/relaybench-error.js';
 import type { Admin, GroupConsumer, InRecord, KafkaAdapter, Producer } from '../../../relay/kafka/src/index.js';
 import { controlTopic, encodeMessage, resultsTopic, RUN_TOPIC_RETENTION_MS, type ControlMessage, type ResultsMessage } from './protocol.js';
+
+/** Retries of a run-log call: 100 ms doubling to 1 s. */
+const RETRY_BACKOFF = { initialMs: 100, maxMs: 1000, random: Math.random };
 
 /**
  * Admin calls right after a topic is created (by this process or a peer) can meet "not the
@@ -14,12 +19,13 @@ import { controlTopic, encodeMessage, resultsTopic, RUN_TOPIC_RETENTION_MS, type
  */
 export async function retrying<T>(f: () => Promise<T>, timeoutMs = 15_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
-  for (let delay = 100; ; delay = Math.min(1000, delay * 2)) {
+  for (let attempt = 0; ; attempt++) {
     try {
       return await f();
     } catch (e) {
+      const delay = backoffDelayMs(attempt, RETRY_BACKOFF);
       if (Date.now() + delay > deadline || !(isRelaybenchError(e) && e.retriable)) throw e;
-      await new Promise((r) => setTimeout(r, delay));
+      await sleep(delay);
     }
   }
 }

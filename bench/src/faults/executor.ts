@@ -12,6 +12,7 @@
  * beside them until recovery or stop(). An action that fails rejects `failed` (the run fails
  * with the relay's or Kafka's own error); later faults are then not fired.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { FaultEvent } from '../../../loadgen/src/worker/contract.js';
 import type { KafkaCluster, LocalKafkaCluster } from '../../../testbed/kafka/cluster.js';
 import { faultError } from './errors.js';
@@ -88,7 +89,6 @@ export function startFaults(o: FaultRunOptions): FaultRun {
     events.push(e);
     o.log(`${e.kind === 'fault' ? 'fault' : 'recovered'}: ${e.action} — ${e.detail}`);
   };
-  const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
   /** Polls `done` until true (→ recovery event) or stop(). */
   const watch = (action: string, faultAtMs: number, done: () => Promise<{ ok: boolean; detail: string }>) => {
     const w = (async () => {

@@ -10,7 +10,7 @@
  * Brokers are Kafka node ids 1..3 (the local provider's `node-<id>` folders and broker logs).
  */
 import type { ClientFault } from '../../../loadgen/src/worker/contract.js';
-import { formatDurationMs } from '../scenarios/duration.js';
+import { formatDurationMs } from '../../../loadgen/src/duration.js';
 
 export type RelayFaultSpec =
   | { readonly action: 'kill-relay' | 'drain-relay'; readonly atMs: number; readonly relay: number }

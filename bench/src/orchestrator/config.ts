@@ -6,7 +6,7 @@
  *   env: RELAYBENCH_RESULTS_DIR, RELAYBENCH_PROMETHEUS (auto|off|URL), KAFKA_BROKERS (read by
  *        the Kafka provider itself), RELAYBENCH_DURATION, RELAYBENCH_RATE.
  */
-import { parseDurationMs } from '../scenarios/duration.js';
+import { parseDurationMs } from '../../../loadgen/src/duration.js';
 import type { Scenario } from '../scenarios/scenario.js';
 import { runError } from './errors.js';
 

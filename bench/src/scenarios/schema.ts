@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { faultProblems, type FaultSpec } from '../faults/spec.js';
-import { parseDurationMs } from './duration.js';
+import { parseDurationMs } from '../../../loadgen/src/duration.js';
 
 const positive = z.number({ error: 'expected a positive number' }).positive({ error: 'expected a positive number' });
 const fraction = (what: string) =>

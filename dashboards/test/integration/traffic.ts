@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { FRAME_TYPES, RECEIPT_KIND } from '../../../relay/protocol/src/index.js';
 import { connectUser, isDeliver, isReceipt, type TestClient } from '../../../test/helpers/client.js';
 
@@ -63,4 +64,3 @@ export async function driveBareTraffic(relayUrls: readonly string[], options: { 
   return { sent };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

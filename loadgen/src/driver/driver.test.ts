@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { partitionFor } from '../../../relay/protocol/src/index.js';
-import { backoffDelayMs } from './backoff.js';
+import { backoffDelayMs } from '../../../relay/protocol/src/index.js';
 import { httpUrlOf, RelayPicker } from './routes.js';
 
 test('backoff: full-jitter window [cap/2, cap], doubling from 100 ms to a 30 s cap', () => {

@@ -20,8 +20,9 @@ import {
   type ReceiptRef,
   type ServerFrame,
 } from '../../../relay/protocol/src/index.js';
+import { corkForTurn } from '../../../relay/protocol/src/index.js';
 import { loadgenError } from '../errors.js';
-import { backoffDelayMs, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
+import { backoffDelayMs, DEFAULT_BACKOFF, type BackoffOptions } from '../../../relay/protocol/src/index.js';
 import { fetchRoutes, RelayPicker } from './routes.js';
 import { nextEpoch, type Connection, type ConnectionEvents, type ConnectionState, type Target, type UserCredentials } from './target.js';
 
@@ -99,25 +100,6 @@ export class RelayTarget implements Target {
 }
 
 const RETRIABLE_SEND_DELAY_MS = 200;
-
-type Corkable = { readonly writableCorked: number; cork(): void; uncork(): void };
-const corkedThisTurn: Corkable[] = [];
-
-function uncorkAll(): void {
-  for (const socket of corkedThisTurn.splice(0)) socket.uncork(); // a no-op on an uncorked socket
-}
-
-/**
- * Frames written to one socket in one event-loop turn (several confirmations, the sends resent
- * after a reconnect) leave in one write syscall: cork on the first write, uncork every socket
- * corked this turn on the next tick (one tick callback per turn, not per socket).
- */
-function corkForTurn(ws: WebSocket): void {
-  const socket = (ws as unknown as { _socket?: Corkable })._socket;
-  if (socket === undefined || socket.writableCorked > 0) return;
-  socket.cork();
-  if (corkedThisTurn.push(socket) === 1) process.nextTick(uncorkAll);
-}
 
 /**
  * receiptSeen confirmations of one connection are collected for 200–250 ms and leave as one frame

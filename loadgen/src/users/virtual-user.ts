@@ -29,6 +29,8 @@ import {
   type SendFrame,
   type ServerFrame,
 } from '../../../relay/protocol/src/index.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { backoffDelayMs } from '../../../relay/protocol/src/index.js';
 import { generateIdentity, type Identity } from '../crypto/identity.js';
 import { loadgenError } from '../errors.js';
 import type { Ledger } from '../ledger.js';
@@ -37,6 +39,9 @@ import type { Connection, Target } from '../driver/target.js';
 import { Conversations, publishKeysFrame, type PeerSession } from './conversations.js';
 import type { DelayQueue } from './delay-queue.js';
 import type { MeasurementSink } from './sink.js';
+
+/** fetchKeys retries: 250 ms doubling to 2 s. */
+const KEYS_BACKOFF = { initialMs: 250, maxMs: 2000, random: Math.random };
 
 /** How far back a dropped socket's reads are sent again (PROTOCOL §5.2: `read` has no ack). */
 const RESEND_READS_MS = 1000;
@@ -443,7 +448,7 @@ export class VirtualUser {
         last = e;
         if (this.#conn === null) break;
       }
-      await new Promise((r) => setTimeout(r, 250 * (attempt + 1)));
+      await sleep(backoffDelayMs(attempt, KEYS_BACKOFF));
     }
     throw loadgenError('RB_LOADGEN_KEYS', `fetchKeys ${peerId}: ${last instanceof Error ? last.message : String(last)}.`, last);
   }

@@ -11,3 +11,5 @@ export * from './codec.js';
 export * from './wire-errors.js';
 export * from './token.js';
 export * from './keys.js';
+export * from './turn-cork.js';
+export * from './backoff.js';

@@ -23,6 +23,7 @@ import {
   type ServerFrame,
   type WireErrorName,
 } from '../../protocol/src/index.js';
+import { corkForTurn, uncorkNow } from '../../protocol/src/index.js';
 import type { RelayConfig } from '../config.js';
 import type { RelayMetrics } from '../metrics.js';
 import type { BatchingProducer } from '../kafka/batching-producer.js';
@@ -55,34 +56,6 @@ const MAX_KEY_WAITS_PER_CONNECTION = 64;
 /** The session of a socket, for the shared listeners (one set per process, not closures per connection). */
 const SESSION = Symbol('session');
 type SessionSocket = WebSocket & { [SESSION]?: Session };
-
-type Corkable = { readonly writableCorked: number; cork(): void; uncork(): void };
-const corkedThisTurn: Corkable[] = [];
-
-function socketOf(ws: WebSocket): Corkable | undefined {
-  return (ws as unknown as { _socket?: Corkable })._socket;
-}
-
-function uncorkAll(): void {
-  for (const socket of corkedThisTurn.splice(0)) socket.uncork(); // a no-op on an uncorked socket
-}
-
-/**
- * Frames written to one socket in one event-loop turn (the acks of one produce batch, a replay, a
- * deliver plus a receipt) leave in one write syscall instead of one each: cork on the first
- * write, uncork every socket corked this turn on the next tick (one tick callback per turn).
- */
-function corkForTurn(ws: WebSocket): void {
-  const socket = socketOf(ws);
-  if (socket === undefined || socket.writableCorked > 0) return;
-  socket.cork();
-  if (corkedThisTurn.push(socket) === 1) process.nextTick(uncorkAll);
-}
-
-function uncorkNow(ws: WebSocket): void {
-  const socket = socketOf(ws);
-  if (socket !== undefined && socket.writableCorked > 0) socket.uncork();
-}
 
 /**
  * One client connection: hello/auth, then frame dispatch. The sender is always the token's

@@ -1,5 +1,9 @@
-// Durations in scenario files and flags: "500ms", "30s", "5m", "1h", "250us" (also "1.5s").
-
+/**
+ * Durations in flags and scenario files, one rule for the loadgen and the bench: a number (fractions
+ * allowed) followed by a unit — us (or µs), ms, s, m, h — e.g. "250us", "500ms", "1.5s", "5m". A
+ * bare number is refused: a reader cannot tell seconds from milliseconds. The result is exact
+ * milliseconds ("250us" → 0.25); a caller that needs whole milliseconds or microseconds says so.
+ */
 const UNIT_MS = { us: 0.001, µs: 0.001, ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
 const DURATION = /^(\d+(?:\.\d+)?)\s*(us|µs|ms|s|m|h)$/;
 
