@@ -1,6 +1,6 @@
 import type { Dashboard } from '@grafana/schema';
 import { loadDashboard } from './load.js';
-import { pathDashboard } from './path.js';
+import { pathDashboard } from './hops.js';
 import { relayDashboard } from './relay.js';
 
 /** Every dashboard, keyed by its file name under dashboards/grafana/dashboards/. */

@@ -10,7 +10,7 @@ import { createKafkajsAdapter, type AdapterOptions, type Admin, type GroupConsum
 import type { RelayConfig } from './config.js';
 import { relayError } from './errors.js';
 import { createRelayMetrics, type RelayMetrics } from './metrics.js';
-import { BatchingProducer } from './kafka/batching-producer.js';
+import { BatchingProducer } from './producer/batching-producer.js';
 import { Gateway } from './gateway/gateway.js';
 import { Router } from './router/router.js';
 import type { Push } from './router/mailbox.js';

@@ -42,19 +42,12 @@ export class StageRecorder {
     return this.#clamped;
   }
 
-  /** Record one latency sample, µs. Use for open-model latencies measured from the intended time. */
+  /**
+   * Record one latency sample, µs. The loadgen is an open model: latencies are taken from the
+   * intended send time, so coordinated omission is already visible and is never corrected again.
+   */
   record(stage: Stage, valueUs: number): void {
     this.#interval[stage].recordValue(this.#clamp(valueUs));
-  }
-
-  /**
-   * Record with HdrHistogram's at-recording coordinated-omission correction: a value larger than
-   * `expectedIntervalUs` also records value − k·expectedIntervalUs for k = 1, 2, … while ≥
-   * expectedIntervalUs. For closed-loop measurements only; latencies already taken from the
-   * intended send time (open model) must use record() — never correct twice.
-   */
-  recordCorrected(stage: Stage, valueUs: number, expectedIntervalUs: number): void {
-    this.#interval[stage].recordValueWithExpectedInterval(this.#clamp(valueUs), Math.max(0, Math.round(expectedIntervalUs)));
   }
 
   /**

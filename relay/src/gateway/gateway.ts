@@ -1,7 +1,7 @@
 import type { WebSocket } from 'ws';
 import type { RelayConfig } from '../config.js';
 import type { RelayMetrics } from '../metrics.js';
-import type { BatchingProducer } from '../kafka/batching-producer.js';
+import type { BatchingProducer } from '../producer/batching-producer.js';
 import type { PendingItem } from '../router/records.js';
 import { KeyStore } from './keystore.js';
 import { Session, type GatewayContext } from './session.js';

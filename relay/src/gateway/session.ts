@@ -26,7 +26,7 @@ import {
 import { corkForTurn, uncorkNow } from '../../protocol/src/index.js';
 import type { RelayConfig } from '../config.js';
 import type { RelayMetrics } from '../metrics.js';
-import type { BatchingProducer } from '../kafka/batching-producer.js';
+import type { BatchingProducer } from '../producer/batching-producer.js';
 import { encodeValue, type PendingItem } from '../router/records.js';
 import type { KeyStore } from './keystore.js';
 import { encodeKeyBundle } from './key-records.js';
