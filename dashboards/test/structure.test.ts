@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import type { Dashboard } from '@grafana/schema';
 import { createRelayMetrics } from '../../relay/src/metrics.js';
+import { LoadgenMetrics } from '../../loadgen/src/metrics.js';
 import { allDashboards, renderDashboard } from '../src/index.js';
 import { DATASOURCE, SCHEMA_VERSION } from '../src/builder.js';
 import { DASHBOARDS_DIR } from '../src/paths.js';
@@ -123,16 +124,9 @@ for (const [file, d] of parsed) {
   });
 }
 
-test('the loadgen exports exactly the metric names the dashboards expect (loadgen/src/metrics.ts)', async (t) => {
-  // Imported by computed path so this file compiles while loadgen/src/metrics.ts is in progress.
-  const path = '../../loadgen/src/metrics.js';
-  const mod = (await import(path).catch(() => undefined)) as { LoadgenMetrics?: new (r: Registry, l: { worker: string; runId: string }) => unknown } | undefined;
-  if (mod?.LoadgenMetrics === undefined) {
-    t.skip('loadgen/src/metrics.ts is not built yet');
-    return;
-  }
+test('the loadgen exports exactly the metric names the dashboards expect (loadgen/src/metrics.ts)', () => {
   const registry = new Registry();
-  new mod.LoadgenMetrics(registry, { worker: 'w1', runId: 'r1' });
+  new LoadgenMetrics(registry, { worker: 'w1', runId: 'r1' });
   const names = new Set(registry.getMetricsAsArray().map((m) => m.name).filter((n) => n.startsWith('loadgen_')));
   assert.deepEqual([...names].sort(), [...LOADGEN_METRICS].sort());
   registry.clear();
