@@ -3,6 +3,8 @@
  *   Kafka (provider) → relays (supervised) → Prometheus (when installed) → for each segment:
  *   workers (supervised, common start instant, live progress) → results → merge → objectives
  *   → results/<run-id>/ (summary.json, .hlog, report.html, summary.md, junit.xml)
+ * Each segment's measured window (warm-up end → send end) is also a resource window: CPU
+ * seconds and peak RSS of the broker(s), relays, workers and this process (resources/).
  * and, whatever happens, everything it started is stopped in reverse order (`finally`).
  * Ctrl-C (or SIGTERM): the run takes the first signal from the process supervisor, stops the
  * workers gracefully (they end sending, drain briefly and write their results), writes the
@@ -15,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync, copyFileSync, existsSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { KafkaCluster } from '../../../testbed/kafka/cluster.js';
+import type { KafkaCluster, LocalKafkaCluster } from '../../../testbed/kafka/cluster.js';
 import type { ProvisionOptions } from '../../../testbed/kafka/provider.js';
 import type { CrossCheckResult, PrometheusPlan, PrometheusServer, ScrapeTarget, StartPrometheusOptions } from '../prometheus/index.js';
 import { SegmentTargets, crossCheck } from '../prometheus/index.js';
@@ -23,6 +25,8 @@ import { onInterrupt } from '../../../testbed/process/supervisor.js';
 import type { FaultEvent, Worker, WorkerResult } from '../../../loadgen/src/worker/contract.js';
 import { startFaults, type FaultRun } from '../faults/executor.js';
 import { segmentFaults } from '../faults/recovery.js';
+import { resourceLine, type ProcessRef } from '../resources/accounting.js';
+import { ResourceSampler } from '../resources/sampler.js';
 import { assembleSummary } from '../results/assemble.js';
 import { makeRunId, writeRunFolder, type SegmentIntervals } from '../results/store.js';
 import type { RunSummary, SegmentSummary } from '../results/summary.js';
@@ -37,7 +41,8 @@ import { printableSummary } from './print.js';
 
 /** The relay tier as the run sees it (RelayFleet in production). */
 export interface Fleet {
-  readonly relays: readonly { readonly url: string; readonly httpUrl: string }[];
+  /** `proc.pid` (when the relay is a local process) feeds the resource accounting. */
+  readonly relays: readonly { readonly url: string; readonly httpUrl: string; readonly index?: number; readonly proc?: { readonly pid: number } }[];
   readonly failed: Promise<never>;
   scaleTo(count: number): Promise<void>;
   metricsUrls(): string[];
@@ -141,11 +146,15 @@ export async function runScenario(cfg: RunConfig, deps: RunDeps): Promise<RunOut
         await Promise.race([fleet.scaleTo(seg.relays), fleet.failed]);
       }
       const faultLog = { startAtMs: 0, events: [] as FaultEvent[] };
-      const results = await runSegment(cfg, deps, { seg, index, runId, dir, kafka, fleet, tokenSecret, prometheus, running, log, notes, interruption, faultLog });
+      const meter = { sampler: undefined as ResourceSampler | undefined };
+      const results = await runSegment(cfg, deps, { seg, index, runId, dir, kafka, fleet, tokenSecret, prometheus, running, log, notes, interruption, faultLog, meter });
       if (interruption.signal !== undefined && seg.mode !== 'relay' && done.length === 0) break;
-      const { merged, summary, intervals: segIntervals } = summarizeSegment(s.objectives, seg, results, (m) =>
+      const { merged, summary: measured, intervals: segIntervals } = summarizeSegment(s.objectives, seg, results, (m) =>
         seg.mode === 'relay' && s.faults.length > 0 ? segmentFaults({ segment: seg.name, faults: s.faults, startAtMs: faultLog.startAtMs, events: faultLog.events, results, merged: m, ledger: m.ledger, objectives: s.objectives }) : undefined,
       );
+      const resources = meter.sampler?.result(merged.ledger.delivered);
+      const summary = resources === undefined ? measured : { ...measured, resources };
+      if (resources !== undefined) log(`segment ${seg.name}: cpu over ${Math.round(resources.windowMs / 1000)} s: ${resourceLine(resources)}`);
       done.push(summary);
       intervals.push(segIntervals);
       log(`segment ${seg.name}: sent ${merged.ledger.sent} delivered ${merged.ledger.delivered} lost ${merged.ledger.lost} · ${merged.achievedRatePerSec}/${merged.targetRatePerSec} msg/s · e2e p99 ${(merged.stages.e2eCorrected.p99 / 1000).toFixed(1)} ms${seg.mode === 'relay' ? ` · objectives ${summary.held ? 'held' : 'BROKEN'}` : ''}${merged.generatorBound ? ' · GENERATOR-BOUND' : ''}`);
@@ -208,6 +217,8 @@ interface SegmentContext {
   readonly interruption: { readonly signal: NodeJS.Signals | undefined };
   /** Filled by runSegment for the fault executor's timeline (relay segments of a fault scenario). */
   readonly faultLog: { startAtMs: number; events: FaultEvent[] };
+  /** Set by runSegment: the measured window's resource sampler (closed at the send end). */
+  readonly meter: { sampler: ResourceSampler | undefined };
 }
 
 function throwIfInterrupted(interruption: { readonly signal: NodeJS.Signals | undefined }): void {
@@ -234,6 +245,7 @@ async function runSegment(cfg: RunConfig, deps: RunDeps, c: SegmentContext): Pro
   const workers = plans.map((p) => deps.createWorker(p.workerId, join(c.dir, 'workers')));
   c.running.splice(0, c.running.length, ...workers);
   let timer: NodeJS.Timeout | undefined;
+  const edges: NodeJS.Timeout[] = [];
   let faultRun: FaultRun | undefined;
   let completed = false;
   try {
@@ -248,6 +260,11 @@ async function runSegment(cfg: RunConfig, deps: RunDeps, c: SegmentContext): Pro
       if (c.interruption.signal !== undefined) await w.stop();
     }
     c.log(`segment ${c.seg.name}: ${workers.length} worker(s) start sending in ${Math.round(lead / 1000)} s`);
+    const sampler = new ResourceSampler({ processes: () => runProcesses(c.kafka, c.fleet, workers, c.seg.mode) });
+    c.meter.sampler = sampler;
+    const measureStartMs = startAtMs + c.seg.warmupMs;
+    edges.push(setTimeout(() => sampler.begin(), Math.max(0, measureStartMs - Date.now())));
+    edges.push(setTimeout(() => sampler.close(), Math.max(0, measureStartMs + c.seg.durationMs - Date.now())));
     view = createProgressView({ label: c.seg.name, workers: plans.length, stream: deps.stderr, enabled: cfg.progress });
     void scrape?.update(c.fleet.metricsUrls());
     // A hard deadline: the planned wall time plus slack; past it, workers are stopped (they still write results).
@@ -267,6 +284,8 @@ async function runSegment(cfg: RunConfig, deps: RunDeps, c: SegmentContext): Pro
   } finally {
     // Also on failure: a pending deadline timer would keep the process alive for minutes.
     clearTimeout(timer);
+    for (const t of edges) clearTimeout(t);
+    c.meter.sampler?.close();
     view?.end();
     if (faultRun !== undefined) {
       // After a failure or an interruption, no waiting for recoveries still in progress.
@@ -299,4 +318,21 @@ async function prometheusCrossCheck(prom: PrometheusServer, runId: string, done:
 
 function relayTargets(fleet: Fleet): ScrapeTarget[] {
   return fleet.metricsUrls().map((url) => ({ url, role: 'relay' as const }));
+}
+
+/** The run's processes by role, for the resource accounting (processes this host can see). */
+function runProcesses(kafka: KafkaCluster, fleet: Fleet, workers: readonly Worker[], mode: SegmentSpec['mode']): ProcessRef[] {
+  const out: ProcessRef[] = [{ role: 'orchestrator', name: 'orchestrator', pid: process.pid }];
+  if (kafka.provider === 'local')
+    for (const node of (kafka as LocalKafkaCluster).nodes) {
+      const pid = node.pid();
+      if (pid !== undefined) out.push({ role: 'kafka', name: `kafka-${node.nodeId}`, pid });
+    }
+  // A kafka-direct segment: the relays idle beside it, and are still counted (they are running).
+  for (const [i, r] of fleet.relays.entries()) if (r.proc !== undefined) out.push({ role: 'relay', name: `relay-${r.index ?? i}${mode === 'relay' ? '' : ' (idle)'}`, pid: r.proc.pid });
+  for (const w of workers) {
+    const pid = (w as { readonly pid?: number }).pid;
+    if (pid !== undefined) out.push({ role: 'worker', name: w.id, pid });
+  }
+  return out;
 }

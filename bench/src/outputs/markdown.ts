@@ -1,6 +1,7 @@
 // summary.md: the CI comment. Short: the verdict, the objectives, the key percentiles, the ledger.
 import { latencyText, offset, spikeText, systemText, usersText } from '../faults/format.js';
 import { formatUs, formatValue } from '../gate/evaluate.js';
+import { mb, type ResourceUsage } from '../resources/accounting.js';
 import type { RunOutput } from './output.js';
 
 const KEY_STAGES = ['e2eCorrected', 'e2eUncorrected', 'ack', 'deliveredReceipt', 'readReceipt', 'storeForward'] as const;
@@ -51,6 +52,7 @@ export const markdownOutput: RunOutput = {
       lines.push('');
       lines.push(`Re-deliveries in the faulted segment: ${recoveries[0]!.redelivered} (deduplicated by msgId) · duplicated ${recoveries[0]!.duplicated}. Times from the fault; offsets from the measured window's start.`);
     }
+    for (const seg of s.segments) if (seg.resources !== undefined) lines.push('', ...resourceTable(seg.name, seg.resources));
     const l = s.ledger;
     lines.push('');
     lines.push(`Ledger: sent ${l.sent} · acked ${l.acked} · delivered ${l.delivered} · lost **${l.lost}** · duplicated ${l.duplicated} · reordered ${l.reordered} · decrypt failures ${l.decryptFailures} · unacked ${l.unacked}`);
@@ -58,3 +60,13 @@ export const markdownOutput: RunOutput = {
     return `${lines.join('\n')}\n`;
   },
 };
+
+/** CPU and memory per role over a segment's measured window. */
+export function resourceTable(segment: string, r: ResourceUsage): string[] {
+  const us = (x: number | null) => (x === null ? 'n/a' : Math.round(x).toLocaleString('en-US'));
+  const lines = [`| resources (${segment}, ${Math.round(r.windowMs / 1000)} s, ${r.deliveredMessages} delivered) | processes | CPU (cores) | CPU µs/msg | peak RSS |`, '|---|---:|---:|---:|---:|'];
+  for (const x of r.roles) lines.push(`| ${x.role} | ${x.processes} | ${x.cores.toFixed(3)} | ${us(x.cpuUsPerMessage)} | ${mb(x.peakRssBytes)} |`);
+  lines.push(`| **total** | ${r.processes.length} | **${r.total.cores.toFixed(3)}** | **${us(r.total.cpuUsPerMessage)}** | |`);
+  if (r.machineCores !== null) lines.push(`| whole machine (/proc/stat) | | ${r.machineCores.toFixed(3)} | | |`);
+  return lines;
+}

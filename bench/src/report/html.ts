@@ -15,6 +15,7 @@ import type { RunSummary } from '../results/summary.js';
 import { chartJsSource } from './chart-lib.js';
 import { CLIENT_SCRIPT } from './client-script.js';
 import { percentileDistribution } from './distribution.js';
+import { resourcesBlock } from './resources-block.js';
 
 const HOPS: readonly { stage: Stage; label: string }[] = [
   { stage: 'hopGatewayToProduce', label: 'gateway → produce acked' },
@@ -187,6 +188,7 @@ ${
 }
 ${ratios}
 ${segmentsTable}
+${resourcesBlock(s, esc)}
 <div class="grid">
 <section><h2>Ledger</h2><table><tbody>
 ${ledgerRows.map(([k, v, d]) => `<tr><td>${k}</td><td class="n ${(k === 'lost' || k === 'duplicated' || k === 'reordered' || k === 'decrypt failures' || k === 'misdelivered') && v > 0 ? 'fail' : ''}">${v}</td><td class="muted">${d}</td></tr>`).join('\n')}

@@ -91,6 +91,7 @@ export function assembleSummary(ctx: RunContext, segments: readonly SegmentSumma
     ramp,
     faults: segments.flatMap((x) => (x.faults ?? []).map((e) => ({ ...e, segment: x.name }))),
     recoveries: segments.flatMap((x) => x.recoveries ?? []),
+    resources: primary.resources ?? null,
     notes: ctx.notes ?? [],
   };
 }

@@ -10,6 +10,7 @@ import type { Stage } from '../../../loadgen/src/stats/stages.js';
 import type { FaultEvent } from '../../../loadgen/src/worker/contract.js';
 import type { FaultRecovery, SegmentFaults } from '../faults/recovery.js';
 import type { Verdict } from '../gate/evaluate.js';
+import type { ResourceUsage } from '../resources/accounting.js';
 import type { MergedSegment, SeriesPoint, StageSeries } from './merge.js';
 
 export const SUMMARY_SCHEMA_VERSION = 1;
@@ -28,6 +29,8 @@ export interface SegmentSummary extends Omit<MergedSegment, 'intervals' | 'metri
   /** Fault scenarios: the timeline (faults and recoveries) and the recovery figures per fault. Absent in older files. */
   readonly faults?: readonly FaultEvent[];
   readonly recoveries?: readonly FaultRecovery[];
+  /** CPU and peak RSS per process role over the measured window (absent without /proc, or in older files). */
+  readonly resources?: ResourceUsage;
 }
 
 /** A timeline event of the run, with the segment it happened in. */
@@ -76,6 +79,8 @@ export interface RunSummary {
   /** Every segment's fault timeline and recovery figures (empty without `faults:`; absent in older files). */
   readonly faults?: readonly RunFaultEvent[];
   readonly recoveries?: readonly FaultRecovery[];
+  /** The primary segment's resource accounting (null without it; absent in older files). */
+  readonly resources?: ResourceUsage | null;
   readonly notes: readonly string[];
 }
 

@@ -1,0 +1,98 @@
+import { strict as assert } from 'node:assert';
+import { test } from 'node:test';
+import { accountWindow, resourceLine, type Edge, type ProcessPoint, type ProcessRef } from './accounting.js';
+import { parseMachineBusySeconds, parseStatCpuSeconds, parseStatusMemory } from './proc-stat.js';
+import { ResourceSampler } from './sampler.js';
+
+// A real line's shape: the command name holds a space and a ')', fields 14/15 are utime/stime.
+const STAT = '4242 (node main.js) x) S 1 4242 4242 0 -1 4194560 9120 0 0 0 1234 567 0 0 20 0 11 0 7654321 1161560064 25000 18446744073709551615 1 1 0 0 0 0 0 4096 134234626 0 0 0 17 1 0 0 0 0 0';
+
+test('parseStatCpuSeconds: utime + stime in seconds, counted from the last ")"', () => {
+  assert.equal(parseStatCpuSeconds(STAT), (1234 + 567) / 100);
+});
+
+test('parseStatCpuSeconds: text that is not a stat line is an error, not 0', () => {
+  assert.throws(() => parseStatCpuSeconds('no parenthesis here'), RangeError);
+  assert.throws(() => parseStatCpuSeconds('1 (x) S 1 2'), RangeError);
+});
+
+test('parseStatusMemory: VmRSS and VmHWM in bytes; absent fields are 0', () => {
+  const text = 'Name:\tnode\nVmPeak:\t 1200000 kB\nVmHWM:\t  204800 kB\nVmRSS:\t  102400 kB\nThreads:\t11\n';
+  assert.deepEqual(parseStatusMemory(text), { rssBytes: 102400 * 1024, peakRssBytes: 204800 * 1024 });
+  assert.deepEqual(parseStatusMemory('Name:\tzombie\nState:\tZ (zombie)\n'), { rssBytes: 0, peakRssBytes: 0 });
+});
+
+test('parseMachineBusySeconds: all but idle and iowait, guest not counted twice', () => {
+  // user nice system idle iowait irq softirq steal guest guest_nice
+  const text = 'cpu  1000 20 300 99999 500 7 13 0 400 0\ncpu0 1 2 3 4 5 6 7 8 9 10\n';
+  assert.equal(parseMachineBusySeconds(text), (1000 + 20 + 300 + 7 + 13) / 100);
+  assert.throws(() => parseMachineBusySeconds('intr 1 2 3'), RangeError);
+});
+
+const ref = (role: ProcessRef['role'], name: string, pid: number): ProcessRef => ({ role, name, pid });
+const point = (r: ProcessRef, cpuSeconds: number, peakRssBytes = 1e8): ProcessPoint => ({ ref: r, cpuSeconds, peakRssBytes });
+const edge = (atMs: number, machine: number | undefined, ...points: ProcessPoint[]): Edge => ({ atMs, machineBusySeconds: machine, points: new Map(points.map((p) => [p.ref.pid, p])) });
+
+test('accountWindow: per process, per role and total, as cores and µs per delivered message', () => {
+  const k = ref('kafka', 'kafka-1', 10);
+  const r0 = ref('relay', 'relay-0', 20);
+  const r1 = ref('relay', 'relay-1', 21);
+  const w = ref('worker', 'w1', 30);
+  const start = edge(0, 100, point(k, 50), point(r0, 5), point(r1, 6), point(w, 1));
+  // 20 s window, 4,000 delivered: kafka 4 s of CPU = 0.2 core = 1,000 µs/msg.
+  const end = edge(20_000, 114, point(k, 54, 6e8), point(r0, 7, 9e7), point(r1, 9, 1.2e8), point(w, 3));
+  const u = accountWindow(start, end, 4000);
+  assert.equal(u.windowMs, 20_000);
+  const role = (name: string) => u.roles.find((x) => x.role === name)!;
+  assert.deepEqual(role('kafka'), { role: 'kafka', processes: 1, cpuSeconds: 4, cores: 0.2, cpuUsPerMessage: 1000, peakRssBytes: 6e8 });
+  assert.deepEqual(role('relay'), { role: 'relay', processes: 2, cpuSeconds: 5, cores: 0.25, cpuUsPerMessage: 1250, peakRssBytes: 1.2e8 });
+  assert.equal(role('worker').cpuUsPerMessage, 500);
+  assert.deepEqual(u.total, { cpuSeconds: 11, cores: 0.55, cpuUsPerMessage: 2750 });
+  assert.equal(u.machineCores, 0.7);
+  assert.deepEqual(u.processes.map((p) => p.name), ['kafka-1', 'relay-0', 'relay-1', 'w1']);
+  assert.match(resourceLine(u), /^kafka 0\.20 core \(1,000 µs\/msg, 600 MB\) · relay×2 0\.25 core \(1,250 µs\/msg, 120 MB\) · worker .* · total 0\.55 core \(2,750 µs\/msg\) · machine 0\.70 core$/);
+});
+
+test('accountWindow: a process started inside the window counts from 0; one that ended counts to its last sample', () => {
+  const old = ref('relay', 'relay-0', 20);
+  const born = ref('relay', 'relay-2', 22);
+  const start = edge(0, undefined, point(old, 10));
+  const last = new Map([[old.pid, point(old, 12)], [born.pid, point(born, 3)]]);
+  const end = edge(10_000, undefined, point(born, 3));
+  const u = accountWindow(start, end, 0, last);
+  assert.deepEqual(u.processes.map((p) => [p.name, p.cpuSeconds, p.cpuUsPerMessage]), [['relay-0', 2, null], ['relay-2', 3, null]]);
+  assert.equal(u.machineCores, null);
+  assert.equal(u.total.cpuUsPerMessage, null);
+});
+
+test('ResourceSampler: edges from the injected reader; a process gone at the end counts to its last sample', () => {
+  let now = 1000;
+  let cpu = 0;
+  let alive = true;
+  const relay = ref('relay', 'relay-0', 20);
+  const kafka = ref('kafka', 'kafka-1', 10);
+  const sampler = new ResourceSampler({
+    processes: () => (alive ? [kafka, relay] : [kafka]),
+    read: (pid) => ({ cpuSeconds: pid === 20 ? cpu : cpu * 2, rssBytes: 5e7, peakRssBytes: 4e7 }),
+    readMachine: () => cpu * 4,
+    nowMs: () => now,
+  });
+  assert.equal(sampler.result(10), undefined, 'no window before begin()');
+  sampler.begin();
+  cpu = 1;
+  sampler.sample();
+  alive = false; // the relay dies; its last point (1 s of CPU) stands
+  cpu = 2;
+  now = 3000;
+  sampler.close();
+  const u = sampler.result(100)!;
+  assert.equal(u.windowMs, 2000);
+  assert.equal(u.roles.find((r) => r.role === 'relay')!.cpuSeconds, 1);
+  assert.equal(u.roles.find((r) => r.role === 'kafka')!.cpuSeconds, 4);
+  assert.equal(u.roles.find((r) => r.role === 'kafka')!.cpuUsPerMessage, 40_000);
+  assert.equal(u.machineCores, 4);
+  assert.equal(u.processes[0]!.peakRssBytes, 5e7, 'the larger of VmHWM and the sampled RSS');
+  now = 9000;
+  sampler.sample();
+  assert.equal(sampler.result(100)!.windowMs, 2000, 'a closed window does not move');
+});
