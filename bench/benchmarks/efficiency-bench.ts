@@ -1,0 +1,72 @@
+/**
+ * Issue 12's four efficiency figures in one command (a benchmark, not a test):
+ *   node dist/bench/benchmarks/efficiency-bench.js [--skip-ramp] [--results-dir <dir>]
+ *
+ * Each figure comes from a normal `relaybench run` (its summary.json resource accounting and
+ * latencies), so it is reproducible from the stored results:
+ *   1. whole-machine CPU at 200 msg/s: `run smoke --reference kafka-direct`, the main segment's
+ *      busy cores of the whole host (/proc/stat) and of the run's own processes;
+ *   2. relay + Kafka CPU per delivered message at 1,000 msg/s, 2,000 users, Poisson, full flow:
+ *      `run steady --duration 30s` (the steady workload, 30 s measured);
+ *   3. the highest rate that holds: `run ramp` (it stops at the first step that does not hold);
+ *   4. smoke relay ÷ kafka-direct e2e p50 and p99: from run 1's reference segment.
+ * Runs one after the other; on 2 shared cores take the lock first (`rb-heavy node …`). About
+ * 2 minutes plus the ramp (30 s per step held). Exit 0 whatever the figures (they are reported).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ResourceUsage } from '../src/resources/accounting.js';
+import type { RunSummary } from '../src/results/summary.js';
+import { REPO_ROOT } from '../src/scenarios/loader.js';
+
+const CLI = join(REPO_ROOT, 'dist', 'bench', 'src', 'cli', 'main.js');
+const argv = process.argv.slice(2);
+const at = argv.indexOf('--results-dir');
+const resultsDir = at >= 0 ? argv[at + 1]! : mkdtempSync(join(tmpdir(), 'relaybench-efficiency-'));
+const skipRamp = argv.includes('--skip-ramp');
+
+function run(scenario: string, ...flags: string[]): RunSummary {
+  const runId = `efficiency-${scenario}-${Date.now()}`;
+  process.stderr.write(`efficiency-bench: relaybench run ${scenario} ${flags.join(' ')} → ${join(resultsDir, runId)}\n`);
+  try {
+    execFileSync(process.execPath, [CLI, 'run', scenario, '--no-progress', '--prometheus', 'off', '--results-dir', resultsDir, '--run-id', runId, ...flags], { stdio: ['ignore', 'inherit', 'inherit'] });
+  } catch {
+    // A failed or invalid run still wrote its summary (exit 1 or 2); its figures are reported.
+  }
+  return JSON.parse(readFileSync(join(resultsDir, runId, 'summary.json'), 'utf8')) as RunSummary;
+}
+
+const main = (s: RunSummary): ResourceUsage | undefined => s.segments.find((x) => x.mode === 'relay')?.resources;
+const roleUs = (r: ResourceUsage | undefined, ...roles: string[]) => {
+  const of = r?.roles.filter((x) => roles.includes(x.role)) ?? [];
+  return of.length === 0 || r === undefined || r.deliveredMessages === 0 ? null : (of.reduce((a, x) => a + x.cpuSeconds, 0) * 1e6) / r.deliveredMessages;
+};
+
+const rows: [string, string, string, boolean | null][] = [];
+const fmt = (x: number | null | undefined, digits = 2) => (x === null || x === undefined ? 'n/a' : x.toFixed(digits));
+
+const smoke = run('smoke', '--reference', 'kafka-direct');
+const sr = main(smoke);
+rows.push(['1. whole machine at 200 msg/s (smoke), cores', `${fmt(sr?.machineCores)} (run's processes ${fmt(sr?.total.cores)}; ${smoke.status})`, '≤ 0.40', sr?.machineCores === null || sr === undefined ? null : sr.machineCores <= 0.4]);
+
+const steady = run('steady', '--duration', '30s');
+const rk = roleUs(main(steady), 'relay', 'kafka');
+rows.push(['2. relay + Kafka at 1,000 msg/s (steady 30 s), µs/msg', `${fmt(rk, 0)} (relay ${fmt(roleUs(main(steady), 'relay'), 0)}, Kafka ${fmt(roleUs(main(steady), 'kafka'), 0)}; ${steady.status})`, '≤ 150', rk === null ? null : rk <= 150]);
+
+if (skipRamp) rows.push(['3. highest rate that holds (ramp), msg/s', 'skipped', '≥ 5,000', null]);
+else {
+  const ramp = run('ramp');
+  const held = ramp.ramp?.highestRateHeldPerSec ?? null;
+  rows.push(['3. highest rate that holds (ramp), msg/s', `${held ?? 'none'} (steps ${ramp.ramp?.steps.map((x) => `${x.ratePerSec}${x.held ? '✓' : '✗'}`).join(' ') ?? '?'})`, '≥ 5,000', held !== null && held >= 5000]);
+}
+
+const ratio = smoke.reference?.ratios.e2eCorrected;
+rows.push(['4. smoke relay ÷ kafka-direct e2e p50', fmt(ratio?.p50), '≤ 1.5', ratio === undefined ? null : ratio.p50 <= 1.5]);
+rows.push(['4. smoke relay ÷ kafka-direct e2e p99', fmt(ratio?.p99), '≤ 2.0', ratio === undefined ? null : ratio.p99 <= 2.0]);
+
+const w = Math.max(...rows.map((r) => r[0].length));
+const v = Math.max(...rows.map((r) => r[1].length));
+process.stdout.write(`\nissue 12 figures (results in ${resultsDir})\n`);
+for (const [name, value, target, met] of rows) process.stdout.write(`  ${name.padEnd(w)}  ${value.padEnd(v)}  target ${target.padEnd(8)} ${met === null ? '—' : met ? 'met' : 'NOT MET'}\n`);
