@@ -152,7 +152,8 @@ export async function runScenario(cfg: RunConfig, deps: RunDeps): Promise<RunOut
       const { merged, summary: measured, intervals: segIntervals } = summarizeSegment(s.objectives, seg, results, (m) =>
         seg.mode === 'relay' && s.faults.length > 0 ? segmentFaults({ segment: seg.name, faults: s.faults, startAtMs: faultLog.startAtMs, events: faultLog.events, results, merged: m, ledger: m.ledger, objectives: s.objectives }) : undefined,
       );
-      const resources = meter.sampler?.result(merged.ledger.delivered);
+      // Deliveries recorded in the measured intervals (the ledger also counts the warm-up's sends).
+      const resources = meter.sampler?.result(merged.stages.e2eCorrected.count);
       const summary = resources === undefined ? measured : { ...measured, resources };
       if (resources !== undefined) log(`segment ${seg.name}: cpu over ${Math.round(resources.windowMs / 1000)} s: ${resourceLine(resources)}`);
       done.push(summary);

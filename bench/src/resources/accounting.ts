@@ -45,7 +45,7 @@ export interface RoleUsage {
 
 export interface ResourceUsage {
   readonly windowMs: number;
-  /** Messages delivered that were sent in the window (the segment's ledger). */
+  /** Messages delivered in the window (e2e latencies recorded in the measured intervals). */
   readonly deliveredMessages: number;
   readonly processes: readonly ProcessUsage[];
   readonly roles: readonly RoleUsage[];
