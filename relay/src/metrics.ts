@@ -25,6 +25,7 @@ export function createRelayMetrics(registry: Registry, gatewayId: string) {
     wireErrors: new Counter({ name: 'relay_wire_errors_total', help: 'Error frames sent to clients by wire error name.', labelNames: ['error'], registers: [registry] }),
     produceLatency: new Histogram({ name: 'relay_produce_latency_seconds', help: 'Produce request latency until acks=all.', labelNames: ['kind'], buckets: LATENCY_BUCKETS_SECONDS, registers: [registry] }),
     produceBatchRecords: new Histogram({ name: 'relay_produce_batch_records', help: 'Records per produce request.', buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000], registers: [registry] }),
+    kafkaRequests: new Counter({ name: 'relay_kafka_requests_total', help: 'Requests this relay sent to Kafka brokers (producer and consumers), by Kafka API (Produce, Fetch, Heartbeat, …).', labelNames: ['api'], registers: [registry] }),
     produceErrors: new Counter({ name: 'relay_produce_errors_total', help: 'Failed produce requests.', registers: [registry] }),
     routerLatency: new Histogram({ name: 'relay_router_latency_seconds', help: 'From the gateway receiving a send to the router handing it to a gateway (end of router).', buckets: LATENCY_BUCKETS_SECONDS, registers: [registry] }),
     delivered: new Counter({ name: 'relay_delivered_total', help: 'Messages and receipts pushed to a gateway, by path (fast = same process, topic = relay.deliver).', labelNames: ['path', 'kind'], registers: [registry] }),

@@ -1,7 +1,7 @@
 // The few lines `relaybench run` prints on stdout at the end.
 import { recoveryLine } from '../faults/format.js';
 import { formatUs, formatValue } from '../gate/evaluate.js';
-import { resourceLine } from '../resources/accounting.js';
+import { countersLine, resourceLine } from '../resources/accounting.js';
 import type { RunSummary } from '../results/summary.js';
 
 export function printableSummary(s: RunSummary, dir: string): string {
@@ -21,7 +21,12 @@ export function printableSummary(s: RunSummary, dir: string): string {
     for (const r of recoveries) out.push(`    ${recoveryLine(r)}`);
   }
   if (s.reference?.ratios.e2eCorrected !== undefined) out.push(`  relay ÷ kafka-direct (e2e): p50 ×${s.reference.ratios.e2eCorrected.p50} · p99 ×${s.reference.ratios.e2eCorrected.p99}`);
-  for (const seg of s.segments) if (seg.resources !== undefined) out.push(`  cpu [${seg.name}]: ${resourceLine(seg.resources)}`);
+  for (const seg of s.segments) {
+    if (seg.resources === undefined) continue;
+    out.push(`  cpu [${seg.name}]: ${resourceLine(seg.resources)}`);
+    const counters = countersLine(seg.resources);
+    if (counters !== undefined && seg.mode === 'relay') out.push(`  relays [${seg.name}]: ${counters}`);
+  }
   out.push(`  results: ${dir}/ (report.html, summary.json, summary.md, junit.xml, *.hlog)`);
   out.push('');
   return out.join('\n');

@@ -26,6 +26,7 @@ import type { FaultEvent, Worker, WorkerResult } from '../../../loadgen/src/work
 import { startFaults, type FaultRun } from '../faults/executor.js';
 import { segmentFaults } from '../faults/recovery.js';
 import { resourceLine, type ProcessRef } from '../resources/accounting.js';
+import { readRelayCounters } from '../resources/relay-counters.js';
 import { ResourceSampler } from '../resources/sampler.js';
 import { assembleSummary } from '../results/assemble.js';
 import { makeRunId, writeRunFolder, type SegmentIntervals } from '../results/store.js';
@@ -153,7 +154,7 @@ export async function runScenario(cfg: RunConfig, deps: RunDeps): Promise<RunOut
         seg.mode === 'relay' && s.faults.length > 0 ? segmentFaults({ segment: seg.name, faults: s.faults, startAtMs: faultLog.startAtMs, events: faultLog.events, results, merged: m, ledger: m.ledger, objectives: s.objectives }) : undefined,
       );
       // Deliveries recorded in the measured intervals (the ledger also counts the warm-up's sends).
-      const resources = meter.sampler?.result(merged.stages.e2eCorrected.count);
+      const resources = await meter.sampler?.result(merged.stages.e2eCorrected.count);
       const summary = resources === undefined ? measured : { ...measured, resources };
       if (resources !== undefined) log(`segment ${seg.name}: cpu over ${Math.round(resources.windowMs / 1000)} s: ${resourceLine(resources)}`);
       done.push(summary);
@@ -261,7 +262,7 @@ async function runSegment(cfg: RunConfig, deps: RunDeps, c: SegmentContext): Pro
       if (c.interruption.signal !== undefined) await w.stop();
     }
     c.log(`segment ${c.seg.name}: ${workers.length} worker(s) start sending in ${Math.round(lead / 1000)} s`);
-    const sampler = new ResourceSampler({ processes: () => runProcesses(c.kafka, c.fleet, workers, c.seg.mode) });
+    const sampler = new ResourceSampler({ processes: () => runProcesses(c.kafka, c.fleet, workers, c.seg.mode), counters: () => readRelayCounters(c.fleet.metricsUrls()) });
     c.meter.sampler = sampler;
     const measureStartMs = startAtMs + c.seg.warmupMs;
     edges.push(setTimeout(() => sampler.begin(), Math.max(0, measureStartMs - Date.now())));

@@ -1,7 +1,7 @@
 // summary.md: the CI comment. Short: the verdict, the objectives, the key percentiles, the ledger.
 import { latencyText, offset, spikeText, systemText, usersText } from '../faults/format.js';
 import { formatUs, formatValue } from '../gate/evaluate.js';
-import { mb, type ResourceUsage } from '../resources/accounting.js';
+import { countersLine, mb, type ResourceUsage } from '../resources/accounting.js';
 import type { RunOutput } from './output.js';
 
 const KEY_STAGES = ['e2eCorrected', 'e2eUncorrected', 'ack', 'deliveredReceipt', 'readReceipt', 'storeForward'] as const;
@@ -68,5 +68,7 @@ export function resourceTable(segment: string, r: ResourceUsage): string[] {
   for (const x of r.roles) lines.push(`| ${x.role} | ${x.processes} | ${x.cores.toFixed(3)} | ${us(x.cpuUsPerMessage)} | ${mb(x.peakRssBytes)} |`);
   lines.push(`| **total** | ${r.processes.length} | **${r.total.cores.toFixed(3)}** | **${us(r.total.cpuUsPerMessage)}** | |`);
   if (r.machineCores !== null) lines.push(`| whole machine (/proc/stat) | | ${r.machineCores.toFixed(3)} | | |`);
+  const counters = countersLine(r);
+  if (counters !== undefined && r.roles.some((x) => x.role === 'relay' && x.cpuSeconds > 0)) lines.push('', `Relays, ${counters}.`);
   return lines;
 }

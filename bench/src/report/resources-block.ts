@@ -1,5 +1,5 @@
 // The report's "Resources" section: CPU and peak RSS per process role, per segment.
-import { mb, type ResourceUsage } from '../resources/accounting.js';
+import { countersLine, mb, type ResourceUsage } from '../resources/accounting.js';
 import type { RunSummary } from '../results/summary.js';
 
 export function resourcesBlock(s: RunSummary, esc: (t: string) => string): string {
@@ -14,9 +14,11 @@ export function resourcesBlock(s: RunSummary, esc: (t: string) => string): strin
       `<tr><td>${label}</td><td><b>total</b></td><td>${r.processes.length} processes${r.machineCores === null ? '' : ` · whole machine ${r.machineCores.toFixed(3)} cores`}</td><td class="n"><b>${r.total.cores.toFixed(3)}</b></td><td class="n"><b>${us(r.total.cpuUsPerMessage)}</b></td><td></td></tr>`,
     ];
   });
+  const counters = segs.map((seg) => [seg.name, countersLine(seg.resources)] as const).filter(([, line]) => line !== undefined);
   return `<section><h2>Resources per process</h2>
 <table><thead><tr><th>segment</th><th>role</th><th>process</th><th class="n">CPU (cores)</th><th class="n">CPU µs / delivered msg</th><th class="n">peak RSS</th></tr></thead><tbody>
 ${rows.join('\n')}
 </tbody></table>
+${counters.map(([name, line]) => `<p>${esc(name)} — relays' counters ${esc(line!)}</p>`).join('\n')}
 <p class="muted">utime + stime from /proc/&lt;pid&gt;/stat at the measured window's edges (warm-up end → send end); peak RSS = VmHWM (the process' lifetime peak). Whole machine = every process on the host (/proc/stat), the run's or not.</p></section>`;
 }

@@ -4,6 +4,7 @@
  * message, plus the whole machine's busy cores from /proc/stat (every process, the harness'
  * or not). Pure: snapshots in, figures out.
  */
+import type { RelayCounter } from './relay-counters.js';
 
 export const ROLES = ['kafka', 'relay', 'worker', 'orchestrator'] as const;
 export type Role = (typeof ROLES)[number];
@@ -53,6 +54,8 @@ export interface ResourceUsage {
   readonly total: { readonly cpuSeconds: number; readonly cores: number; readonly cpuUsPerMessage: number | null };
   /** The whole machine's busy cores over the window (/proc/stat; includes processes outside the run). */
   readonly machineCores: number | null;
+  /** The relays' own counters over the window (relay-counters.ts): totals and per delivered message. */
+  readonly relayCounters?: Readonly<Record<RelayCounter, { readonly total: number; readonly perMessage: number | null }>>;
 }
 
 export interface Edge {
@@ -94,6 +97,14 @@ export function accountWindow(start: Edge, end: Edge, deliveredMessages: number,
 export function resourceLine(r: ResourceUsage): string {
   const parts = r.roles.map((x) => `${x.role}${x.processes > 1 ? `×${x.processes}` : ''} ${x.cores.toFixed(2)} core (${usText(x.cpuUsPerMessage)}, ${mb(x.peakRssBytes)})`);
   return `${parts.join(' · ')} · total ${r.total.cores.toFixed(2)} core (${usText(r.total.cpuUsPerMessage)})${r.machineCores === null ? '' : ` · machine ${r.machineCores.toFixed(2)} core`}`;
+}
+
+/** The relays' counters per delivered message: `per msg: 2.14 produce req · 6.1 records · …`. */
+export function countersLine(r: ResourceUsage): string | undefined {
+  const c = r.relayCounters;
+  if (c === undefined || c.kafkaRequests.perMessage === null) return undefined;
+  const f = (x: number | null) => (x ?? 0).toFixed(2);
+  return `per msg: ${f(c.kafkaProduceRequests.perMessage)} produce req · ${f(c.recordsProduced.perMessage)} records · ${f(c.kafkaFetchRequests.perMessage)} fetch req · ${f(c.kafkaRequests.perMessage)} Kafka req in all · ${f(c.framesIn.perMessage)} frames in · ${f(c.framesOut.perMessage)} frames out (at the relays)`;
 }
 
 export function usText(us: number | null): string {

@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 import { accountWindow, resourceLine, type Edge, type ProcessPoint, type ProcessRef } from './accounting.js';
 import { parseMachineBusySeconds, parseStatCpuSeconds, parseStatusMemory } from './proc-stat.js';
+import { countsPerMessage, parseRelayCounters, sumCounts } from './relay-counters.js';
 import { ResourceSampler } from './sampler.js';
 
 // A real line's shape: the command name holds a space and a ')', fields 14/15 are utime/stime.
@@ -65,7 +66,7 @@ test('accountWindow: a process started inside the window counts from 0; one that
   assert.equal(u.total.cpuUsPerMessage, null);
 });
 
-test('ResourceSampler: edges from the injected reader; a process gone at the end counts to its last sample', () => {
+test('ResourceSampler: edges from the injected reader; a process gone at the end counts to its last sample', async () => {
   let now = 1000;
   let cpu = 0;
   let alive = true;
@@ -77,7 +78,7 @@ test('ResourceSampler: edges from the injected reader; a process gone at the end
     readMachine: () => cpu * 4,
     nowMs: () => now,
   });
-  assert.equal(sampler.result(10), undefined, 'no window before begin()');
+  assert.equal(await sampler.result(10), undefined, 'no window before begin()');
   sampler.begin();
   cpu = 1;
   sampler.sample();
@@ -85,7 +86,7 @@ test('ResourceSampler: edges from the injected reader; a process gone at the end
   cpu = 2;
   now = 3000;
   sampler.close();
-  const u = sampler.result(100)!;
+  const u = (await sampler.result(100))!;
   assert.equal(u.windowMs, 2000);
   assert.equal(u.roles.find((r) => r.role === 'relay')!.cpuSeconds, 1);
   assert.equal(u.roles.find((r) => r.role === 'kafka')!.cpuSeconds, 4);
@@ -94,5 +95,45 @@ test('ResourceSampler: edges from the injected reader; a process gone at the end
   assert.equal(u.processes[0]!.peakRssBytes, 5e7, 'the larger of VmHWM and the sampled RSS');
   now = 9000;
   sampler.sample();
-  assert.equal(sampler.result(100)!.windowMs, 2000, 'a closed window does not move');
+  assert.equal((await sampler.result(100))!.windowMs, 2000, 'a closed window does not move');
+  assert.equal(u.relayCounters, undefined, 'no counters without a reader');
+});
+
+test('parseRelayCounters: Kafka requests by API, records produced, frames; other lines ignored', () => {
+  const text = [
+    '# HELP relay_kafka_requests_total Requests …',
+    '# TYPE relay_kafka_requests_total counter',
+    'relay_kafka_requests_total{api="Produce",gateway="r0"} 430',
+    'relay_kafka_requests_total{api="Fetch",gateway="r0"} 1200',
+    'relay_kafka_requests_total{api="Heartbeat",gateway="r0"} 20',
+    'relay_produce_batch_records_sum{gateway="r0"} 1230',
+    'relay_produce_batch_records_count{gateway="r0"} 430',
+    'relay_frames_in_total{type="send",gateway="r0"} 200',
+    'relay_frames_in_total{type="receipt",gateway="r0"} 400',
+    'relay_frames_out_total{type="ack",gateway="r0"} 200',
+    'process_cpu_seconds_total{gateway="r0"} 12.5',
+  ].join('\n');
+  assert.deepEqual(parseRelayCounters(text), { kafkaProduceRequests: 430, kafkaFetchRequests: 1200, kafkaRequests: 1650, recordsProduced: 1230, framesIn: 600, framesOut: 200 });
+});
+
+test('countsPerMessage: summed over relays, differences per delivered message; a restarted relay never goes negative', () => {
+  const a = parseRelayCounters('relay_kafka_requests_total{api="Produce"} 100\nrelay_frames_out_total{type="ack"} 50');
+  const b = parseRelayCounters('relay_kafka_requests_total{api="Produce"} 300\nrelay_frames_out_total{type="ack"} 10');
+  const start = sumCounts([a, a]);
+  const end = sumCounts([b, b]);
+  const c = countsPerMessage(start, end, 200);
+  assert.deepEqual(c.kafkaProduceRequests, { total: 400, perMessage: 2 });
+  assert.deepEqual(c.framesOut, { total: 0, perMessage: 0 });
+  assert.equal(countsPerMessage(start, end, 0).kafkaRequests.perMessage, null);
+});
+
+test('ResourceSampler: the relays\' counters are read at both edges', async () => {
+  let produce = 10;
+  const sampler = new ResourceSampler({ processes: () => [], read: () => undefined, readMachine: () => 0, counters: async () => parseRelayCounters(`relay_kafka_requests_total{api="Produce"} ${produce}`) });
+  sampler.begin();
+  produce = 40;
+  sampler.close();
+  produce = 1000; // after the window: not counted
+  const u = (await sampler.result(15))!;
+  assert.deepEqual(u.relayCounters?.kafkaProduceRequests, { total: 30, perMessage: 2 });
 });

@@ -6,6 +6,7 @@
  * returns undefined, result() without close() closes the window then.
  */
 import { accountWindow, type Edge, type ProcessPoint, type ProcessRef, type ResourceUsage } from './accounting.js';
+import { countsPerMessage, type RelayCounts } from './relay-counters.js';
 import { readMachineBusySeconds, readProcSample, type ProcSample } from './proc-stat.js';
 
 export interface SamplerOptions {
@@ -15,6 +16,8 @@ export interface SamplerOptions {
   readonly read?: (pid: number) => ProcSample | undefined;
   readonly readMachine?: () => number | undefined;
   readonly nowMs?: () => number;
+  /** The relays' counters (relay-counters.ts), read at both edges; absent = not read. */
+  readonly counters?: () => Promise<RelayCounts>;
 }
 
 export class ResourceSampler {
@@ -22,6 +25,7 @@ export class ResourceSampler {
   #start: Edge | undefined;
   readonly #last = new Map<number, ProcessPoint>();
   #end: Edge | undefined;
+  #counters: [Promise<RelayCounts | undefined>, Promise<RelayCounts | undefined>] | [Promise<RelayCounts | undefined>] | [] = [];
   #timer: NodeJS.Timeout | undefined;
 
   constructor(options: SamplerOptions) {
@@ -31,6 +35,7 @@ export class ResourceSampler {
   begin(): void {
     if (this.#start !== undefined) return;
     this.#start = this.#edge();
+    this.#counters = [this.#readCounters()];
     this.#timer = setInterval(() => this.sample(), this.#o.everyMs ?? 1000);
     this.#timer.unref();
   }
@@ -45,13 +50,21 @@ export class ResourceSampler {
     clearInterval(this.#timer);
     if (this.#start === undefined || this.#end !== undefined) return;
     this.#end = this.#edge();
+    if (this.#counters.length === 1) this.#counters = [this.#counters[0], this.#readCounters()];
+  }
+
+  #readCounters(): Promise<RelayCounts | undefined> {
+    const read = this.#o.counters;
+    return read === undefined ? Promise.resolve(undefined) : read().catch(() => undefined);
   }
 
   /** The window's figures; `deliveredMessages` is the divisor of the per-message figures. */
-  result(deliveredMessages: number): ResourceUsage | undefined {
+  async result(deliveredMessages: number): Promise<ResourceUsage | undefined> {
     this.close();
     if (this.#start === undefined || this.#end === undefined) return undefined;
-    return accountWindow(this.#start, this.#end, deliveredMessages, this.#last);
+    const usage = accountWindow(this.#start, this.#end, deliveredMessages, this.#last);
+    const [a, b] = await Promise.all(this.#counters);
+    return a === undefined || b === undefined ? usage : { ...usage, relayCounters: countsPerMessage(a, b, deliveredMessages) };
   }
 
   #edge(): Edge {

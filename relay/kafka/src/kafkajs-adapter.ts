@@ -55,8 +55,8 @@ export function createKafkajsAdapter(options: AdapterOptions): KafkaAdapter {
 
   return {
     brokers: options.brokers,
-    producer: (producerOptions?: ProducerOptions) => createProducer(kafka, producerOptions),
-    consumer: (consumerOptions: ConsumerOptions) => createConsumer(kafka, consumerOptions),
+    producer: (producerOptions?: ProducerOptions) => createProducer(kafka, producerOptions, options.onRequest),
+    consumer: (consumerOptions: ConsumerOptions) => createConsumer(kafka, consumerOptions, options.onRequest),
     admin: () => createAdmin(kafka),
   };
 }
@@ -93,13 +93,14 @@ export function needsNewProducerId(e: unknown): boolean {
   return false;
 }
 
-async function createProducer(kafka: KjsKafka, options: ProducerOptions = {}): Promise<Producer> {
+async function createProducer(kafka: KjsKafka, options: ProducerOptions = {}, onRequest?: (apiName: string) => void): Promise<Producer> {
   const connect = async () => {
     const p = kafka.producer({
       idempotent: true,
       maxInFlightRequests: 5,
       allowAutoTopicCreation: false,
     });
+    if (onRequest !== undefined) p.on(p.events.REQUEST, (e) => onRequest(e.payload.apiName));
     try {
       await p.connect();
     } catch (e) {
@@ -157,7 +158,7 @@ async function createProducer(kafka: KjsKafka, options: ProducerOptions = {}): P
   };
 }
 
-function createConsumer(kafka: KjsKafka, options: ConsumerOptions): GroupConsumer {
+function createConsumer(kafka: KjsKafka, options: ConsumerOptions, onRequest?: (apiName: string) => void): GroupConsumer {
   const consumer: KjsConsumer = kafka.consumer({
     groupId: options.groupId,
     sessionTimeout: options.sessionTimeoutMs ?? 10000,
@@ -167,6 +168,7 @@ function createConsumer(kafka: KjsKafka, options: ConsumerOptions): GroupConsume
     allowAutoTopicCreation: false,
     retry: { retries: 10, initialRetryTime: 100, maxRetryTime: 2000 },
   });
+  if (onRequest !== undefined) consumer.on(consumer.events.REQUEST, (e) => onRequest(e.payload.apiName));
   let running = false;
 
   return {

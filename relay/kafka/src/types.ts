@@ -136,4 +136,6 @@ export interface AdapterOptions {
   readonly retries?: number;
   /** kafkajs' own logging; off unless RELAYBENCH_KAFKA_LOG=debug|info|warn|error. */
   readonly logLevel?: 'nothing' | 'error' | 'warn' | 'info' | 'debug';
+  /** Called once per request any client of this adapter sends to a broker, with Kafka's API name (Produce, Fetch, Heartbeat, …). Synchronous; keep it cheap. */
+  readonly onRequest?: (apiName: string) => void;
 }
