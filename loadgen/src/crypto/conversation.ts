@@ -16,6 +16,11 @@ export interface ConversationEnds {
   readonly toId: string;
 }
 
+/** Keys already derived for this direction (deriveBothDirections), instead of the ends. */
+export type ConversationKeys = ConversationEnds | { readonly chainKey: Uint8Array };
+
+const chainKeyOf = (k: ConversationKeys): Uint8Array => ('chainKey' in k ? k.chainKey : deriveSession(k.ownPrivateKey, k.peerPublicKey, k.fromId, k.toId).chainKey);
+
 export interface EncryptedMessage {
   /** 24-byte header (see header.ts), sent in clear and authenticated. */
   readonly header: Uint8Array;
@@ -38,8 +43,8 @@ export type DecryptFailureReason = 'tag' | 'replay' | 'too-far' | 'malformed';
 export class ConversationSender {
   readonly #chain: SendingChain;
 
-  constructor(ends: ConversationEnds) {
-    this.#chain = new SendingChain(deriveSession(ends.ownPrivateKey, ends.peerPublicKey, ends.fromId, ends.toId).chainKey);
+  constructor(ends: ConversationKeys) {
+    this.#chain = new SendingChain(chainKeyOf(ends));
   }
 
   /** Counter the next message will carry. */
@@ -58,8 +63,8 @@ export class ConversationSender {
 export class ConversationReceiver {
   readonly #chain: ReceivingChain;
 
-  constructor(ends: ConversationEnds, maxSkipped = DEFAULT_MAX_SKIPPED) {
-    this.#chain = new ReceivingChain(deriveSession(ends.ownPrivateKey, ends.peerPublicKey, ends.fromId, ends.toId).chainKey, maxSkipped);
+  constructor(ends: ConversationKeys, maxSkipped = DEFAULT_MAX_SKIPPED) {
+    this.#chain = new ReceivingChain(chainKeyOf(ends), maxSkipped);
   }
 
   /** Skipped keys dropped because the window was full. */

@@ -34,3 +34,19 @@ export function deriveSession(ownPrivateKey: KeyObject, peerPublicKey: Uint8Arra
   shared.fill(0);
   return { rootKey: okm.subarray(0, CHAIN_KEY_BYTES), chainKey: okm.subarray(CHAIN_KEY_BYTES) };
 }
+
+/**
+ * Both directions between me and a peer from ONE X25519 agreement (the shared secret is the same
+ * for me → peer and peer → me; only the HKDF info differs): what two deriveSession calls return,
+ * at half the Diffie–Hellman cost.
+ */
+export function deriveBothDirections(ownPrivateKey: KeyObject, peerPublicKey: Uint8Array, meId: string, peerId: string): { readonly outgoing: SessionKeys; readonly incoming: SessionKeys } {
+  const shared = diffieHellman({ privateKey: ownPrivateKey, publicKey: x25519PublicKeyFromRaw(peerPublicKey) });
+  const keys = (fromId: string, toId: string): SessionKeys => {
+    const okm = new Uint8Array(hkdfSync('sha256', shared, new Uint8Array(0), sessionInfo(fromId, toId), 2 * CHAIN_KEY_BYTES));
+    return { rootKey: okm.subarray(0, CHAIN_KEY_BYTES), chainKey: okm.subarray(CHAIN_KEY_BYTES) };
+  };
+  const both = { outgoing: keys(meId, peerId), incoming: keys(peerId, meId) };
+  shared.fill(0);
+  return both;
+}
