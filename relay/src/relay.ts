@@ -18,6 +18,7 @@ import { decodeDeliverValue, encodeValue } from './router/records.js';
 import { clientIdFor, readRoutes, type RoutesTable } from './routes.js';
 import { decodeKeyBundle } from './gateway/key-records.js';
 import { CLOSE_CODES, backoffDelayMs } from '../protocol/src/index.js';
+import { CONSUMER_TUNING } from './router/consumer-tuning.js';
 
 /** Attempts after a failed deliver produce: 100 ms doubling to 2 s, ≈ 30 s in all (no jitter). */
 const DELIVER_RETRIES = 20;
@@ -113,7 +114,7 @@ export async function startRelay(
     fromBeginning: true,
     sessionTimeoutMs: config.sessionTimeoutMs,
     heartbeatIntervalMs: 1000,
-    maxWaitMs: 200,
+    ...CONSUMER_TUNING,
     partitionsConsumedConcurrently: 4,
   });
 

@@ -170,6 +170,7 @@ function createConsumer(kafka: KjsKafka, options: ConsumerOptions, onRequest?: (
   });
   if (onRequest !== undefined) consumer.on(consumer.events.REQUEST, (e) => onRequest(e.payload.apiName));
   let running = false;
+  const linger = options.fetchLingerMs ?? 0;
 
   return {
     async start(handlers: ConsumerHandlers): Promise<void> {
@@ -213,6 +214,9 @@ function createConsumer(kafka: KjsKafka, options: ConsumerOptions, onRequest?: (
             heartbeat,
             isRunning: () => isRunning() && !isStale(),
           });
+          // kafkajs fetches again only once every batch of the last fetch is handled (its
+          // fetcher awaits the worker queue), so a pause here is a fetch linger.
+          if (linger > 0 && isRunning() && !isStale()) await new Promise((r) => setTimeout(r, linger));
         },
       });
     },

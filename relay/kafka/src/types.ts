@@ -69,6 +69,13 @@ export interface ConsumerOptions {
   readonly heartbeatIntervalMs?: number;
   readonly maxWaitMs?: number;
   readonly partitionsConsumedConcurrently?: number;
+  /**
+   * After records were handled, wait this long before the next fetch (default 0), so records
+   * appended meanwhile come back in one fetch instead of one fetch (and one broker wake-up, one
+   * consumer wake-up) each. Adds at most this much to a record that arrives during the wait;
+   * one arriving while the consumer waits on the broker is returned at once. Idle: no effect.
+   */
+  readonly fetchLingerMs?: number;
 }
 
 export interface GroupConsumer {

@@ -3,6 +3,7 @@ import { nowUs } from '../../protocol/src/index.js';
 import type { RelayConfig } from '../config.js';
 import type { RelayMetrics } from '../metrics.js';
 import { PartitionMailbox, type Push } from './mailbox.js';
+import { CONSUMER_TUNING } from './consumer-tuning.js';
 
 /**
  * The router role: a member of consumer group `relay` on `relay.mailbox`. For each owned
@@ -66,7 +67,7 @@ export class Router {
       fromBeginning: true,
       sessionTimeoutMs: this.#config.sessionTimeoutMs,
       heartbeatIntervalMs: Math.max(300, Math.floor(this.#config.sessionTimeoutMs / 6)),
-      maxWaitMs: 200,
+      ...CONSUMER_TUNING,
       partitionsConsumedConcurrently: this.#config.partitions,
     });
     await this.#consumer.start({
