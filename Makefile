@@ -40,9 +40,10 @@ test-integration: build kafka-jars
 bench: build kafka-jars
 	$(CLI) run
 
-# Fails when a test or run left a Kafka JVM, relay or Prometheus behind.
+# Fails when a test or run left a Kafka JVM, relay or Prometheus behind. Only ours: the runner's
+# Prometheus has --web.enable-lifecycle, a system service (Debian's package) does not.
 check-leftovers:
-	@left=$$(ps -eo pid=,args= | grep -E 'kafka\.Kafka|relaybench-(relay|loadgen)|prometheus --config' | grep -v grep || true); \
+	@left=$$(ps -eo pid=,args= | grep -E 'kafka\.Kafka|relaybench-(relay|loadgen)|prometheus --config\.file=.*--web\.enable-lifecycle' | grep -v grep || true); \
 	if [ -n "$$left" ]; then echo "left behind:"; echo "$$left"; exit 1; fi; echo "no process left behind"
 
 clean:

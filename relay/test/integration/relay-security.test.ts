@@ -5,6 +5,7 @@ import type { LocalKafkaCluster } from '../../../testbed/kafka/cluster.js';
 import { startTestKafka } from '../../../test/helpers/kafka.js';
 import { TEST_SECRET, TestClient, connectUser, isAck, isDeliver, isError, tokenFor, type TestClient as Client } from '../../../test/helpers/client.js';
 import { startRelayProcess, waitAllReady, type RelayProcess } from '../../../test/helpers/relays.js';
+import { testWithTools } from '../../../test/helpers/tools.js';
 import { FRAME_TYPES, PROTOCOL_VERSION, WIRE_ERRORS, encodeFrame, signToken, type ServerFrame } from '../../protocol/src/index.js';
 
 let kafka: LocalKafkaCluster;
@@ -199,7 +200,7 @@ test('integration: tokenFor helper round trip works against the relay (sanity)',
   assert.equal((w as { userId: string }).userId, 'sane');
 });
 
-test('integration: TLS — with a certificate made in the test, clients speak wss:// and the relay serves https://', async () => {
+testWithTools('integration: TLS — with a certificate made in the test, clients speak wss:// and the relay serves https://', ['openssl'], {}, async () => {
   const { mkdtempSync, readFileSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
