@@ -26,3 +26,40 @@ export async function runWorker(plan: WorkerPlan, targetFactory?: (plan: WorkerP
   await w.start(plan);
   return w.result();
 }
+
+/** Why the harness itself counts a result as invalid (it measured the generator, not the system), or null. */
+export function invalidReason(r: WorkerResult): string | null {
+  if (!r.generatorBound) return null;
+  return `generator-bound: a send left ${(r.maxScheduleLagUs / 1000).toFixed(1)} ms after its intended time (bound ${(r.plan.maxScheduleLagUs / 1000).toFixed(0)} ms)`;
+}
+
+/** How much later than its plan's startAtMs a worker began sending (its connect phase outlasted the lead time). */
+function lateStartMs(r: WorkerResult): number {
+  return r.measureStartMs - r.plan.workload.warmupMs - r.plan.startAtMs;
+}
+
+/**
+ * Runs workers side by side from one start instant, `leadMs` from now (enough for every
+ * worker to connect first). Invalid when one is generator-bound, or began late: then the
+ * windows differ, and one worker's connect phase (key generation) loaded the other's window.
+ */
+export async function runSideBySide(plans: (startAtMs: number) => WorkerPlan[], leadMs = 3000): Promise<{ results: WorkerResult[]; invalid: string | null }> {
+  const results = await Promise.all(plans(Date.now() + leadMs).map((p) => runWorker(p)));
+  const late = results.map(lateStartMs).find((ms) => ms > 50);
+  const invalid = results.map(invalidReason).find((r) => r !== null) ?? (late === undefined ? null : `a worker began ${late.toFixed(0)} ms after the common start (its connect phase took longer than ${leadMs} ms)`);
+  return { results, invalid };
+}
+
+/**
+ * Runs `attempt` until `invalid` finds nothing wrong, at most `attempts` times, printing each
+ * reason; returns the last result (a test still asserts it valid, so a machine that stays busy
+ * fails with that reason). For results the harness marks invalid, never for a failed assertion.
+ */
+export async function retryInvalid<T>(what: string, attempt: () => Promise<T>, invalid: (result: T) => string | null, attempts = 3): Promise<T> {
+  for (let i = 1; ; i++) {
+    const result = await attempt();
+    const reason = invalid(result);
+    if (reason === null || i === attempts) return result;
+    process.stderr.write(`# ${what}: attempt ${i} of ${attempts} invalid (${reason}); running it again\n`);
+  }
+}

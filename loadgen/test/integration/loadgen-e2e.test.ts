@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { startTestKafka } from '../../../test/helpers/kafka.js';
 import { startRelayProcess, waitAllReady, type RelayProcess } from '../../../test/helpers/relays.js';
 import { mergeSnapshots } from '../../src/stats/period.js';
-import { runWorker, testPlan } from '../helpers/worker.js';
+import { invalidReason, retryInvalid, runWorker, testPlan } from '../helpers/worker.js';
 import { LocalWorker } from '../../src/worker/local-worker.js';
 
 let kafka: Awaited<ReturnType<typeof startTestKafka>>;
@@ -24,8 +24,12 @@ after(async () => {
 test('integration: a worker against 2 relays — sent == delivered, nothing lost/duplicated/reordered, every receipt in', async () => {
   // 2 cores shared with Kafka and two relays: the generator-bound bound is relaxed to 50 ms here
   // (this test is about exact counts; the generator's own limit is measured by the benchmark).
-  const plan = testPlan({ relays: relays.map((r) => r.url), maxScheduleLagUs: 50_000, workload: { users: 20, ratePerSec: 150, durationMs: 4000, warmupMs: 1000, recipients: { kind: 'uniform' } } });
-  const r = await runWorker(plan);
+  // A run the harness marks generator-bound (a busy neighbour delayed the sender) goes again.
+  const r = await retryInvalid(
+    'the 2-relay run',
+    () => runWorker(testPlan({ relays: relays.map((r) => r.url), maxScheduleLagUs: 50_000, workload: { users: 20, ratePerSec: 150, durationMs: 4000, warmupMs: 1000, recipients: { kind: 'uniform' } } })),
+    invalidReason,
+  );
   const l = r.ledger;
   assert.ok(l.sent >= 500, `sent ${l.sent}`);
   assert.equal(l.acked, l.sent);
@@ -34,7 +38,7 @@ test('integration: a worker against 2 relays — sent == delivered, nothing lost
   assert.equal(l.readReceipts, l.sent);
   assert.deepEqual([l.lost, l.unacked, l.duplicated, l.reordered, l.misdelivered, l.unexpected, l.decryptFailures, l.redelivered], [0, 0, 0, 0, 0, 0, 0, 0]);
   assert.deepEqual(l.errorsByCode, {});
-  assert.equal(r.generatorBound, false);
+  assert.equal(invalidReason(r), null);
   assert.equal(r.peakConnections, 20);
   // Warm-up excluded: the intervals start at the measure start, one per second.
   assert.ok(r.intervals.length >= 4);
