@@ -15,6 +15,9 @@ before(async () => {
   kafka = await startTestKafka(1);
   relays = [await startRelayProcess(kafka.brokers, { gatewayId: 'lg1' }), await startRelayProcess(kafka.brokers, { gatewayId: 'lg2' })];
   await waitAllReady(relays);
+  // A fresh Kafka and fresh relays queue for their first seconds of traffic (JIT, first fetches):
+  // there the first measured run was generator-bound almost every time on a busy machine.
+  await runWorker(testPlan({ relays: relays.map((r) => r.url), maxScheduleLagUs: 1e9, workload: { users: 10, ratePerSec: 100, durationMs: 3000, drainMs: 5000 } }));
 });
 after(async () => {
   await Promise.all(relays.map((r) => r.stop()));
@@ -24,10 +27,13 @@ after(async () => {
 test('integration: a worker against 2 relays — sent == delivered, nothing lost/duplicated/reordered, every receipt in', async () => {
   // 2 cores shared with Kafka and two relays: the generator-bound bound is relaxed to 50 ms here
   // (this test is about exact counts; the generator's own limit is measured by the benchmark).
-  // A run the harness marks generator-bound (a busy neighbour delayed the sender) goes again.
+  // 100 msg/s, not 150: with a neighbour on the other core, Kafka, two relays and this worker
+  // share one core, and at 150 msg/s that core was saturated — the worker was preempted for
+  // 100–360 ms and the run generator-bound. A run the harness still marks invalid goes again.
+  const rate = 100;
   const r = await retryInvalid(
     'the 2-relay run',
-    () => runWorker(testPlan({ relays: relays.map((r) => r.url), maxScheduleLagUs: 50_000, workload: { users: 20, ratePerSec: 150, durationMs: 4000, warmupMs: 1000, recipients: { kind: 'uniform' } } })),
+    () => runWorker(testPlan({ relays: relays.map((r) => r.url), maxScheduleLagUs: 50_000, workload: { users: 20, ratePerSec: rate, durationMs: 5000, warmupMs: 1000, recipients: { kind: 'uniform' } } })),
     invalidReason,
   );
   const l = r.ledger;
@@ -51,7 +57,7 @@ test('integration: a worker against 2 relays — sent == delivered, nothing lost
     assert.ok(merged[stage].totalCount > 0.7 * measuredSent, `stage ${stage}: ${merged[stage].totalCount}`);
   }
   assert.ok(merged.e2eCorrected.getValueAtPercentile(50) >= merged.e2eUncorrected.getValueAtPercentile(50));
-  assert.ok(Math.abs(r.achievedRatePerSec - 150) < 40, `achieved ${r.achievedRatePerSec}`);
+  assert.ok(Math.abs(r.achievedRatePerSec - rate) < 0.25 * rate, `achieved ${r.achievedRatePerSec}`);
 });
 
 test('integration: groups fan-out, churn and offline users — store-and-forward measured, still nothing lost', async () => {
