@@ -70,7 +70,12 @@ export async function startRelay(
   const port = (server.address() as AddressInfo).port;
   const url = config.publicUrl ?? `${tls ? 'wss' : 'ws'}://${config.host}:${port}/`;
 
-  const kafka: KafkaAdapter = createAdapter({ brokers: config.brokers, clientId: clientIdFor(config.gatewayId, url), onRequest: (api) => metrics.kafkaRequests.inc({ api }) });
+  const kafka: KafkaAdapter = createAdapter({
+    brokers: config.brokers,
+    clientId: clientIdFor(config.gatewayId, url),
+    onRequest: (api) => metrics.kafkaRequests.inc({ api }),
+    log: (line) => log(`relay ${config.gatewayId}: ${line}`),
+  });
   let admin: Admin;
   try {
     admin = await kafka.admin();
