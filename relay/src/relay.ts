@@ -13,7 +13,7 @@ import { createRelayMetrics, type RelayMetrics } from './metrics.js';
 import { BatchingProducer } from './producer/batching-producer.js';
 import { Gateway } from './gateway/gateway.js';
 import { Router } from './router/router.js';
-import type { Push } from './router/mailbox.js';
+import type { Push, Replaced } from './router/mailbox.js';
 import { decodeDeliverValue, encodeValue } from './router/records.js';
 import { clientIdFor, readRoutes, type RoutesTable } from './routes.js';
 import { decodeKeyBundle } from './gateway/key-records.js';
@@ -109,7 +109,12 @@ export async function startRelay(
       setTimeout(() => produceDeliver(record, attempt + 1), backoffDelayMs(attempt, DELIVER_BACKOFF)).unref();
     });
   };
-  const router = new Router(config, kafka, metrics, deliver, log);
+  // The same two paths carry the notice that a user's connection here was superseded elsewhere.
+  const notifyReplaced = (r: Replaced): void => {
+    if (r.gatewayId === config.gatewayId) return void gateway.replaced(r.user, r.epoch);
+    produceDeliver({ topic: `${config.topics.deliverPrefix}${r.gatewayId}`, partition: 0, key: r.user, value: encodeValue({ to: r.user, replaced: r.epoch }) }, 0);
+  };
+  const router = new Router(config, kafka, metrics, deliver, notifyReplaced, log);
 
   // This gateway's consumer: its own relay.deliver topic, and relay.keys (public keys, compacted).
   let gatewayJoined = false;
@@ -176,7 +181,9 @@ export async function startRelay(
           else if (r.key !== null && r.value === null) gateway.keys.delete(r.key);
         } else if (r.value !== null) {
           const d = decodeDeliverValue(r.value);
-          if (d !== undefined) gateway.pushLocal(d.to, [d.item]);
+          if (d === undefined) continue;
+          if ('replaced' in d) gateway.replaced(d.to, d.replaced);
+          else gateway.pushLocal(d.to, [d.item]);
         }
       }
     },

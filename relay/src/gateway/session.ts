@@ -1,4 +1,5 @@
 import type { WebSocket } from 'ws';
+import { Decoder } from '@msgpack/msgpack';
 import {
   CLOSE_CODES,
   FRAME_TYPES,
@@ -39,6 +40,8 @@ export interface GatewayContext {
   readonly producer: BatchingProducer;
   readonly keys: KeyStore;
   readonly log: (line: string) => void;
+  /** A fresh epoch for a new connection (PROTOCOL §5.1). */
+  nextEpoch(clientEpoch: number): number;
   /** Registers the session as the user's connection on this gateway; returns the one it replaced. */
   register(session: Session): Session | undefined;
   unregister(session: Session): void;
@@ -57,6 +60,27 @@ const MAX_KEY_WAITS_PER_CONNECTION = 64;
 const SESSION = Symbol('session');
 type SessionSocket = WebSocket & { [SESSION]?: Session };
 
+const MSG_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
+const looseDecoder = new Decoder();
+
+/**
+ * The msgId/reqId of a client frame, when it has a valid one, even if another field is bad: an
+ * error refusing the frame names it (PROTOCOL §3, §7.1) so the client knows which one failed.
+ */
+function idsOf(data: Buffer): { msgId?: string; reqId?: number } {
+  let m: unknown;
+  try {
+    m = looseDecoder.decode(data);
+  } catch {
+    return {};
+  }
+  if (typeof m !== 'object' || m === null || Array.isArray(m) || m instanceof Uint8Array) return {};
+  const { msgId, reqId } = m as { msgId?: unknown; reqId?: unknown };
+  if (typeof msgId === 'string' && MSG_ID.test(msgId)) return { msgId };
+  if (typeof reqId === 'number' && Number.isSafeInteger(reqId) && reqId >= 0) return { reqId };
+  return {};
+}
+
 /**
  * One client connection: hello/auth, then frame dispatch. The sender is always the token's
  * subject, never a frame field. Client input never throws out of here: a bad frame gets an error
@@ -73,7 +97,8 @@ export class Session {
   #keyWaits = 0;
   /** Messages delivered on this connection and not yet read: msgId → sender and ✓✓ state. Bounded; made on the first delivery (idle users hold none). */
   #unconfirmed: Map<string, { from: string; received: boolean }> | null = null;
-  alive = true;
+  /** Heartbeat ticks since the last frame or pong from the client (PROTOCOL §8). */
+  idleTicks = 0;
   /** Pushes that arrive between registration and welcome wait here (PROTOCOL §5.1: welcome first). */
   #early: PendingItem[] | null = [];
   #backlog: PendingItem[] = [];
@@ -99,7 +124,7 @@ export class Session {
   };
   static #wsPong = function (this: SessionSocket): void {
     const s = this[SESSION];
-    if (s !== undefined) s.alive = true;
+    if (s !== undefined) s.idleTicks = 0;
   };
   static #wsClose = function (this: SessionSocket, code: number): void {
     const s = this[SESSION];
@@ -151,10 +176,10 @@ export class Session {
       if (item.type === 'message') {
         const v = item.value as { from: string; header: Uint8Array; ciphertext: Uint8Array };
         this.#remember(item.msgId, v.from);
-        this.send({ t: FRAME_TYPES.deliver, msgId: item.msgId, from: v.from, header: v.header, ciphertext: v.ciphertext, stamps });
+        this.write({ t: FRAME_TYPES.deliver, msgId: item.msgId, from: v.from, header: v.header, ciphertext: v.ciphertext, stamps });
       } else {
         const v = item.value as { by: string };
-        this.send({ t: FRAME_TYPES.receipt, msgId: item.msgId, kind: item.kind as ReceiptKind, by: v.by, stamps });
+        this.write({ t: FRAME_TYPES.receipt, msgId: item.msgId, kind: item.kind as ReceiptKind, by: v.by, stamps });
       }
     }
     this.#backlog = [];
@@ -198,7 +223,8 @@ export class Session {
     this.close('SLOW_READER', reason);
   }
 
-  send(frame: ServerFrame): void {
+  /** Writes one frame to the socket. */
+  write(frame: ServerFrame): void {
     if (this.#closed) return;
     const bytes = encodeFrame(frame);
     corkForTurn(this.ws);
@@ -219,7 +245,7 @@ export class Session {
 
   #error(name: WireErrorName, reason?: string, ids: { msgId?: string; reqId?: number } = {}): void {
     this.#ctx.metrics.wireErrors.inc({ error: name });
-    this.send({ t: FRAME_TYPES.error, code: WIRE_ERRORS[name].code, reason: reason ?? WIRE_ERRORS[name].message, ...ids });
+    this.write({ t: FRAME_TYPES.error, code: WIRE_ERRORS[name].code, reason: reason ?? WIRE_ERRORS[name].message, ...ids });
   }
 
   #fail(error: WireErrorName, close: CloseCodeName, reason: string): void {
@@ -229,6 +255,7 @@ export class Session {
 
   #onMessage(data: Buffer, isBinary: boolean): void {
     if (this.#closed) return;
+    this.idleTicks = 0; // any frame is a sign of life (PROTOCOL §8), a protocol ping included
     this.#ctx.metrics.bytesIn.inc(data.byteLength);
     const verdict = this.#bucket.take(performance.now());
     if (verdict !== 'ok') return this.#rateLimited(verdict, data, isBinary);
@@ -242,7 +269,11 @@ export class Session {
     } catch (e) {
       const name: WireErrorName = isRelaybenchError(e) ? (WIRE_ERROR_FOR_PROTOCOL_ERROR[e.code as ProtocolErrorCode] ?? 'MALFORMED_FRAME') : 'MALFORMED_FRAME';
       this.#ctx.metrics.framesIn.inc({ type: 'invalid' });
-      this.#fail(name, 'PROTOCOL_ERROR', isRelaybenchError(e) ? e.message : 'Frames are binary MessagePack maps.');
+      const reason = isRelaybenchError(e) ? e.message : 'Frames are binary MessagePack maps.';
+      // A bad field in a well-formed frame after welcome refuses that frame only (PROTOCOL §3):
+      // one malformed send must not end the user's session (4002 means "do not reconnect").
+      if (name === 'BAD_FIELD' && this.#user !== null) return this.#error('BAD_FIELD', reason, idsOf(data));
+      this.#fail(name, 'PROTOCOL_ERROR', reason);
       return;
     }
     this.#ctx.metrics.framesIn.inc({ type: frameName(frame.t) ?? 'unknown' });
@@ -262,17 +293,7 @@ export class Session {
     const reason = `more than ${this.#ctx.config.rateLimitPerSec} frames/s`;
     if (verdict === 'close') return this.#fail('RATE_LIMITED', 'RATE_LIMITED', reason);
     this.#ctx.metrics.framesIn.inc({ type: 'rate_limited' });
-    let ids: { msgId?: string; reqId?: number } = {};
-    if (isBinary) {
-      try {
-        const f = decodeClientFrame(data);
-        if ('msgId' in f) ids = { msgId: f.msgId };
-        else if ('reqId' in f) ids = { reqId: f.reqId };
-      } catch {
-        // A bad frame over the limit is refused all the same.
-      }
-    }
-    this.#error('RATE_LIMITED', reason, ids);
+    this.#error('RATE_LIMITED', reason, isBinary ? idsOf(data) : {});
   }
 
   #dispatch(frame: ClientFrame): void {
@@ -281,7 +302,7 @@ export class Session {
     const user = this.#user;
     switch (frame.t) {
       case FRAME_TYPES.send:
-        return void this.#send(user, frame.msgId, frame.to, frame.header, frame.ciphertext);
+        return void this.#onSend(user, frame.msgId, frame.to, frame.header, frame.ciphertext);
       case FRAME_TYPES.received:
         return void this.#confirm(user, frame.msgId, RECEIPT_KIND.delivered);
       case FRAME_TYPES.read:
@@ -297,7 +318,7 @@ export class Session {
       case FRAME_TYPES.fetchKeys:
         return void this.#fetchKeys(frame.reqId, frame.userId);
       case FRAME_TYPES.ping:
-        return this.send({ t: FRAME_TYPES.pong, n: frame.n });
+        return this.write({ t: FRAME_TYPES.pong, n: frame.n });
       case FRAME_TYPES.pong:
         return;
     }
@@ -315,13 +336,13 @@ export class Session {
     }
     this.#ctx.helloAccepted(this);
     this.#user = sub;
-    this.#epoch = epoch;
+    this.#epoch = this.#ctx.nextEpoch(epoch);
     const replaced = this.#ctx.register(this);
     replaced?.close('REPLACED', 'a newer connection of this user');
     // Welcome only once the presence record is durable: from then on the router pushes here.
-    this.#produce({ key: presenceKey(sub), to: sub, value: { k: 'p', gatewayId: this.#ctx.config.gatewayId, epoch } }, 'presence').then(
+    this.#produce({ key: presenceKey(sub), to: sub, value: { k: 'p', gatewayId: this.#ctx.config.gatewayId, epoch: this.#epoch } }, 'presence').then(
       () => {
-        this.send({ t: FRAME_TYPES.welcome, v: PROTOCOL_VERSION, userId: sub, gatewayId: this.#ctx.config.gatewayId, serverTimeUs: nowUs() });
+        this.write({ t: FRAME_TYPES.welcome, v: PROTOCOL_VERSION, userId: sub, gatewayId: this.#ctx.config.gatewayId, serverTimeUs: nowUs() });
         const early = this.#early ?? [];
         this.#early = null;
         if (early.length > 0) this.push(early);
@@ -330,14 +351,14 @@ export class Session {
     );
   }
 
-  async #send(from: string, msgId: string, to: string, header: Uint8Array, ciphertext: Uint8Array): Promise<void> {
+  async #onSend(from: string, msgId: string, to: string, header: Uint8Array, ciphertext: Uint8Array): Promise<void> {
     const gwInUs = nowUs();
     try {
       await this.#produce({ key: mailboxKey(to, msgId), to, value: { k: 'm', from, msgId, header, ciphertext, gwInUs } }, 'message');
     } catch {
       return this.#error('UNAVAILABLE', undefined, { msgId });
     }
-    this.send({ t: FRAME_TYPES.ack, msgId, stamps: { gwInUs, producedUs: nowUs() } });
+    this.write({ t: FRAME_TYPES.ack, msgId, stamps: { gwInUs, producedUs: nowUs() } });
   }
 
   /**
@@ -381,7 +402,7 @@ export class Session {
       return this.#error('UNAVAILABLE', undefined, { reqId });
     }
     this.#ctx.keys.set(user, bundle);
-    this.send({ t: FRAME_TYPES.keysPublished, reqId });
+    this.write({ t: FRAME_TYPES.keysPublished, reqId });
   }
 
   async #fetchKeys(reqId: number, userId: string): Promise<void> {
@@ -396,7 +417,7 @@ export class Session {
       this.#keyWaits--;
     }
     if (bundle === undefined) return this.#error('KEYS_NOT_FOUND', undefined, { reqId });
-    this.send({ t: FRAME_TYPES.keys, reqId, userId, identityKey: bundle.identityKey, signedPrekey: bundle.signedPrekey, signature: bundle.signature });
+    this.write({ t: FRAME_TYPES.keys, reqId, userId, identityKey: bundle.identityKey, signedPrekey: bundle.signedPrekey, signature: bundle.signature });
   }
 
   #produce(r: { key: string; to: string; value: Parameters<typeof encodeValue>[0] | null }, kind: string): Promise<void> {
@@ -430,6 +451,6 @@ export class Session {
   /** The clean-disconnect presence record (not for a connection replaced by a newer one). */
   presenceOffline(): Promise<void> {
     if (this.#user === null) return Promise.resolve();
-    return this.#produce({ key: presenceKey(this.#user), to: this.#user, value: { k: 'p', gatewayId: null, epoch: this.#epoch } }, 'presence');
+    return this.#produce({ key: presenceKey(this.#user), to: this.#user, value: { k: 'p', gatewayId: null, epoch: this.#epoch, was: this.#ctx.config.gatewayId } }, 'presence');
   }
 }

@@ -9,6 +9,11 @@ import { decodeMailboxValue, type PendingItem } from './records.js';
  * While folding (rebuilding after an assignment) nothing is pushed; `goLive()` then returns a
  * replay for every online user with pending items. Live, a new item for an online user is pushed
  * at once, and a newer presence replays everything pending, in order.
+ *
+ * Presence is decided by log order, not by the clients' epochs (PROTOCOL §5.1): the latest
+ * "online" record wins, so a client that lost its epoch counter (a reinstall) still gets live
+ * delivery. An "offline" record counts only when it names the connection that holds presence
+ * (same epoch, same gateway), so a late disconnect of an old connection cannot hide a newer one.
  */
 export interface Presence {
   readonly gatewayId: string | null;
@@ -28,8 +33,16 @@ export interface Push {
   readonly replay: boolean;
 }
 
+/** A live connection of `user` (on `gatewayId`, with `epoch`) that a newer one on another gateway superseded. */
+export interface Replaced {
+  readonly user: string;
+  readonly gatewayId: string;
+  readonly epoch: number;
+}
+
 export type ApplyResult =
   | { readonly kind: 'push'; readonly push: Push }
+  | { readonly kind: 'presence'; readonly push: Push | null; readonly replaced: Replaced | null }
   | { readonly kind: 'duplicate'; readonly user: string; readonly msgId: string }
   | { readonly kind: 'none' }
   | { readonly kind: 'malformed' };
@@ -88,7 +101,7 @@ export class PartitionMailbox {
     if (parsed.kind === 'presence') {
       const v = value === null ? undefined : decodeMailboxValue(value);
       if (v === undefined || v.k !== 'p') return { kind: 'malformed' };
-      return this.#presence(user, { gatewayId: v.gatewayId, epoch: v.epoch });
+      return v.gatewayId === null ? this.#offline(user, v.epoch, v.was) : this.#online(user, { gatewayId: v.gatewayId, epoch: v.epoch });
     }
     const isMessage = parsed.kind === 'mailbox';
     const slot = parsed.kind === 'mailbox' ? parsed.msgId : `r/${parsed.msgId}/${parsed.receiptKind}`;
@@ -126,22 +139,28 @@ export class PartitionMailbox {
     return pushes;
   }
 
-  #presence(user: string, next: Presence): ApplyResult {
+  #online(user: string, next: Presence & { gatewayId: string }): ApplyResult {
     const box = this.#box(user);
     const current = box.presence;
-    // A late disconnect of an older connection must not hide a newer one: highest epoch wins.
-    if (current !== null && next.epoch < current.epoch) return NONE;
     const wasOnline = current?.gatewayId != null;
     box.presence = next;
-    const isOnline = next.gatewayId !== null;
-    this.#onlineCount += (isOnline ? 1 : 0) - (wasOnline ? 1 : 0);
-    if (!isOnline) {
-      this.#maybeForget(user, box);
-      return NONE;
-    }
-    if (this.#live && box.pending.size > 0) {
-      return { kind: 'push', push: { user, gatewayId: next.gatewayId as string, items: [...box.pending.values()], replay: true } };
-    }
+    if (!wasOnline) this.#onlineCount++;
+    if (!this.#live) return NONE;
+    // One live connection per user across relays: the older one's gateway must close it (4011).
+    const replaced = wasOnline && current!.gatewayId !== next.gatewayId ? { user, gatewayId: current!.gatewayId!, epoch: current!.epoch } : null;
+    const push = box.pending.size > 0 ? { user, gatewayId: next.gatewayId, items: [...box.pending.values()], replay: true } : null;
+    return push === null && replaced === null ? NONE : { kind: 'presence', push, replaced };
+  }
+
+  /** A clean disconnect: only of the connection that holds presence (`was` = its gateway; absent in old records). */
+  #offline(user: string, epoch: number, was: string | undefined): ApplyResult {
+    const box = this.#users.get(user);
+    const current = box?.presence ?? null;
+    if (box === undefined || current === null || current.gatewayId === null) return NONE;
+    if (current.epoch !== epoch || (was !== undefined && was !== current.gatewayId)) return NONE;
+    box.presence = { gatewayId: null, epoch };
+    this.#onlineCount--;
+    this.#maybeForget(user, box);
     return NONE;
   }
 
