@@ -84,7 +84,11 @@ export async function startRelay(
     server.close();
     throw relayError('RB_RELAY_START_FAILED', `Kafka at ${config.brokers.join(',')}: ${e instanceof Error ? e.message : String(e)}`, e);
   }
-  const producer = new BatchingProducer(await kafka.producer({ onProducerReplaced: () => log(`relay ${config.gatewayId}: producer replaced (its producer id was fenced after a leader change)`) }), metrics);
+  const kafkaProducer = await kafka.producer({ onProducerReplaced: () => log(`relay ${config.gatewayId}: producer replaced (its producer id was fenced after a leader change)`) });
+  const producer = new BatchingProducer(kafkaProducer, metrics);
+  // Pushes to other gateways have their own queue, tried once: a gateway that is gone (its topic
+  // deleted) must not hold up the mailbox writes behind the in-place retries (produceDeliver retries).
+  const deliverProducer = new BatchingProducer(kafkaProducer, metrics, undefined, undefined, { attempts: 1, delayMs: () => 0 });
   const gateway = new Gateway(config, metrics, producer, log);
 
   const deliver = (push: Push): void => {
@@ -104,7 +108,7 @@ export async function startRelay(
   // in a run, until the end, as "lost". A gateway that is gone keeps failing; its users' items
   // stay pending and replay when they reconnect elsewhere.
   const produceDeliver = (record: OutRecord, attempt: number): void => {
-    producer.produce(record, 'deliver').catch(() => {
+    deliverProducer.produce(record, 'deliver').catch(() => {
       if (draining || attempt >= DELIVER_RETRIES) return;
       setTimeout(() => produceDeliver(record, attempt + 1), backoffDelayMs(attempt, DELIVER_BACKOFF)).unref();
     });
@@ -201,6 +205,7 @@ export async function startRelay(
       gateway.closeAll('SERVICE_RESTART');
       await gateway.waitClosed(config.drainTimeoutMs);
       await producer.flush(); // presence-offline records
+      await deliverProducer.flush();
       await router.stop(); // leave the group: partitions move at once
       await gatewayConsumer.stop();
       try {

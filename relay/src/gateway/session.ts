@@ -97,6 +97,8 @@ export class Session {
   #keyWaits = 0;
   /** Messages delivered on this connection and not yet read: msgId → sender and ✓✓ state. Bounded; made on the first delivery (idle users hold none). */
   #unconfirmed: Map<string, { from: string; received: boolean }> | null = null;
+  /** The msgId of the earliest failed send not resent yet (see #onSend). */
+  #resendFirst: string | null = null;
   /** Heartbeat ticks since the last frame or pong from the client (PROTOCOL §8). */
   idleTicks = 0;
   /** Pushes that arrive between registration and welcome wait here (PROTOCOL §5.1: welcome first). */
@@ -351,11 +353,18 @@ export class Session {
     );
   }
 
+  /**
+   * After a send failed (error 11), this connection's later sends are refused (11) until the
+   * client resends the failed one: its resends then land in its own order (PROTOCOL §5.4).
+   */
   async #onSend(from: string, msgId: string, to: string, header: Uint8Array, ciphertext: Uint8Array): Promise<void> {
+    if (this.#resendFirst !== null && this.#resendFirst !== msgId) return this.#error('UNAVAILABLE', `resend ${this.#resendFirst} first: it failed and your sends keep their order`, { msgId });
+    this.#resendFirst = null;
     const gwInUs = nowUs();
     try {
       await this.#produce({ key: mailboxKey(to, msgId), to, value: { k: 'm', from, msgId, header, ciphertext, gwInUs } }, 'message');
     } catch {
+      this.#resendFirst ??= msgId;
       return this.#error('UNAVAILABLE', undefined, { msgId });
     }
     this.write({ t: FRAME_TYPES.ack, msgId, stamps: { gwInUs, producedUs: nowUs() } });
