@@ -159,7 +159,7 @@ export async function startRelay(
         return res.end(await registry.metrics());
       }
       if (path === '/routes') return json(200, { partitionCount: config.partitions, ...(await routes()) });
-      json(404, { error: 'not found', paths: ['/healthz', '/readyz', '/metrics', '/routes', 'ws: /'] });
+      json(404, { error: 'not found', paths: ['/healthz', '/readyz', '/metrics', '/routes', 'ws: any path'] });
     } catch (e) {
       json(500, { error: e instanceof Error ? e.message : String(e) });
     }
@@ -245,7 +245,7 @@ async function ensureTopics(admin: Admin, config: RelayConfig, deliverTopic: str
         'min.cleanable.dirty.ratio': '0.1',
         'delete.retention.ms': '300000',
         'min.insync.replicas': minIsr,
-        // The broker's append time is the "produced" stamp of the per-hop breakdown.
+        // Broker time on the records (console tools, retention); the stamps use the relay's clocks (PROTOCOL §9).
         'message.timestamp.type': 'LogAppendTime',
       },
     },

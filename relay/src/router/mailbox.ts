@@ -89,7 +89,11 @@ export class PartitionMailbox {
     return [...(this.#users.get(user)?.pending.values() ?? [])];
   }
 
-  apply(key: string | null, value: Buffer | null, timestampMs: number, routedUs: number): ApplyResult {
+  /**
+   * `producedUs` is not a stamp of pushed items: it is the producing gateway's clock when Kafka
+   * acknowledged the write (PROTOCOL §9), known to that gateway's `ack` only, not to the router.
+   */
+  apply(key: string | null, value: Buffer | null, _timestampMs: number, routedUs: number): ApplyResult {
     if (key === null) return { kind: 'malformed' };
     let parsed;
     try {
@@ -119,8 +123,8 @@ export class PartitionMailbox {
     if (box.pending.has(slot) || (isMessage && this.#recentDone.has(doneKey))) return { kind: 'duplicate', user, msgId: parsed.msgId };
     const item: PendingItem =
       v.k === 'm'
-        ? { type: 'message', msgId: v.msgId, value: v, stamps: { gwInUs: v.gwInUs, producedUs: timestampMs * 1000, routedUs } }
-        : { type: 'receipt', msgId: v.msgId, kind: v.kind, value: v, stamps: { gwInUs: v.gwInUs, producedUs: timestampMs * 1000, routedUs } };
+        ? { type: 'message', msgId: v.msgId, value: v, stamps: { gwInUs: v.gwInUs, routedUs } }
+        : { type: 'receipt', msgId: v.msgId, kind: v.kind, value: v, stamps: { gwInUs: v.gwInUs, routedUs } };
     box.pending.set(slot, item);
     this.#pendingCount++;
     const gw = box.presence?.gatewayId ?? null;
