@@ -93,15 +93,18 @@ export async function startRelay(
 
   const deliver = (push: Push): void => {
     const kind = push.items[0]?.type ?? 'message';
+    const end = push.epoch === undefined ? undefined : { epoch: push.epoch, n: push.items.length };
     if (push.gatewayId === config.gatewayId) {
-      gateway.pushLocal(push.user, push.items);
+      gateway.pushLocal(push.user, push.items, end);
       metrics.delivered.inc({ path: 'fast', kind }, push.items.length);
       return;
     }
     // Another gateway holds the user: one record per push on that gateway's own topic.
     metrics.delivered.inc({ path: 'topic', kind }, push.items.length);
     // Partition 0 named explicitly (the topic has one) so the adapter can verify a broker wrote it.
-    for (const item of push.items) produceDeliver({ topic: `${config.topics.deliverPrefix}${push.gatewayId}`, partition: 0, key: push.user, value: encodeValue({ to: push.user, item }) }, 0);
+    const topic = `${config.topics.deliverPrefix}${push.gatewayId}`;
+    for (const item of push.items) produceDeliver({ topic, partition: 0, key: push.user, value: encodeValue({ to: push.user, item }) }, 0);
+    if (end !== undefined) produceDeliver({ topic, partition: 0, key: push.user, value: encodeValue({ to: push.user, replayed: end.epoch, n: end.n }) }, 0);
   };
   // A failed deliver produce is retried with backoff (≈ 30 s in all): during a broker failover
   // the user is still online at that gateway and would otherwise wait for its next reconnect —
@@ -187,6 +190,7 @@ export async function startRelay(
           const d = decodeDeliverValue(r.value);
           if (d === undefined) continue;
           if ('replaced' in d) gateway.replaced(d.to, d.replaced);
+          else if ('replayed' in d) gateway.pushLocal(d.to, [], { epoch: d.replayed, n: d.n });
           else gateway.pushLocal(d.to, [d.item]);
         }
       }

@@ -4,7 +4,7 @@ import type { RelayMetrics } from '../metrics.js';
 import type { BatchingProducer } from '../producer/batching-producer.js';
 import type { PendingItem } from '../router/records.js';
 import { KeyStore } from './keystore.js';
-import { Session, type GatewayContext } from './session.js';
+import { Session, type GatewayContext, type ReplayEnd } from './session.js';
 
 /**
  * The gateway role: holds client sockets, one live session per user on this process.
@@ -122,10 +122,10 @@ export class Gateway implements GatewayContext {
   }
 
   /** Delivers items to the user's session here, if it is connected here; otherwise they stay pending. */
-  pushLocal(user: string, items: readonly PendingItem[]): boolean {
+  pushLocal(user: string, items: readonly PendingItem[], replayEnd?: ReplayEnd): boolean {
     const session = this.#byUser.get(user);
     if (session === undefined) return false;
-    session.push(items);
+    session.push(items, replayEnd);
     return true;
   }
 

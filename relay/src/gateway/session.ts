@@ -33,6 +33,15 @@ import type { KeyStore } from './keystore.js';
 import { encodeKeyBundle } from './key-records.js';
 import { TokenBucket } from './token-bucket.js';
 
+/** The end of the replay for the connection with `epoch`: `n` items came before it. */
+export interface ReplayEnd {
+  readonly epoch: number;
+  readonly n: number;
+}
+
+/** What a session writes: pushed items, and the end-of-replay marker in their order. */
+type Outgoing = PendingItem | { readonly type: 'replayed'; readonly n: number };
+
 /** What a session needs from its gateway (one per process). */
 export interface GatewayContext {
   readonly config: RelayConfig;
@@ -102,8 +111,10 @@ export class Session {
   /** Heartbeat ticks since the last frame or pong from the client (PROTOCOL §8). */
   idleTicks = 0;
   /** Pushes that arrive between registration and welcome wait here (PROTOCOL §5.1: welcome first). */
-  #early: PendingItem[] | null = [];
-  #backlog: PendingItem[] = [];
+  #early: Outgoing[] | null = [];
+  #backlog: Outgoing[] = [];
+  /** `replayed` was written (once per connection, PROTOCOL §5.1). */
+  #replayEnded = false;
   #backlogHead = 0;
   #drainTimer: NodeJS.Timeout | null = null;
 
@@ -155,14 +166,26 @@ export class Session {
    * `slowReaderMs` (or whose backlog passes `maxBacklogItems`) is a slow reader: closed with
    * 4009; whatever it did not confirm stays pending in Kafka and replays on reconnect.
    */
-  push(items: readonly PendingItem[]): void {
+  push(items: readonly PendingItem[], replayEnd?: ReplayEnd): void {
     if (this.#closed) return;
+    const all: Outgoing[] = [...items];
+    // The first replay for this connection's own epoch ends with `replayed`; others (a later
+    // rebalance's, a stale one for an older connection) carry no marker.
+    if (replayEnd !== undefined && replayEnd.epoch === this.#epoch && !this.#replayEnded) {
+      this.#replayEnded = true;
+      all.push({ type: 'replayed', n: replayEnd.n });
+    }
     if (this.#early !== null) {
-      this.#early.push(...items);
+      this.#early.push(...all);
       return;
     }
-    for (const item of items) this.#backlog.push(item);
+    for (const item of all) this.#backlog.push(item);
     if (this.#backlog.length - this.#backlogHead > this.#ctx.config.maxBacklogItems) return this.#slowReader('backlog over its limit');
+    this.#flush();
+  }
+
+  #pushOutgoing(all: readonly Outgoing[]): void {
+    for (const item of all) this.#backlog.push(item);
     this.#flush();
   }
 
@@ -174,6 +197,10 @@ export class Session {
         if (this.ws.bufferedAmount > highWater) return this.#awaitDrain();
       }
       const item = this.#backlog[this.#backlogHead++]!;
+      if (item.type === 'replayed') {
+        this.write({ t: FRAME_TYPES.replayed, n: item.n });
+        continue;
+      }
       const stamps = { ...item.stamps, gwOutUs: nowUs() };
       if (item.type === 'message') {
         const v = item.value as { from: string; header: Uint8Array; ciphertext: Uint8Array };
@@ -347,7 +374,7 @@ export class Session {
         this.write({ t: FRAME_TYPES.welcome, v: PROTOCOL_VERSION, userId: sub, gatewayId: this.#ctx.config.gatewayId, serverTimeUs: nowUs() });
         const early = this.#early ?? [];
         this.#early = null;
-        if (early.length > 0) this.push(early);
+        if (early.length > 0) this.#pushOutgoing(early);
       },
       () => this.#fail('UNAVAILABLE', 'SERVICE_RESTART', 'Kafka is unavailable'),
     );

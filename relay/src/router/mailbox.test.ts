@@ -15,7 +15,7 @@ test('while folding nothing is pushed; going live replays pending mail of online
   mb.apply(mailboxKey('bob', 'm1'), null, 0, 0); // delivered earlier: tombstone
   mb.apply(mailboxKey('carol', 'm3'), msg('alice', 'm3'), 0, 0); // carol offline
   const pushes = mb.goLive();
-  assert.deepEqual(pushes.map((p) => [p.user, p.gatewayId, p.items.map((i) => i.msgId), p.replay]), [['bob', 'gw1', ['m2'], true]]);
+  assert.deepEqual(pushes.map((p) => [p.user, p.gatewayId, p.items.map((i) => i.msgId), p.replay, p.epoch]), [['bob', 'gw1', ['m2'], true, 1]]);
   assert.equal(mb.pendingCount, 2);
 });
 
@@ -83,9 +83,9 @@ test('malformed keys and values are reported, not thrown', () => {
 test('presence follows log order, not epochs: a newer connection with a lower epoch (a reinstall) is online, and the older one on another gateway is named to be replaced', () => {
   const mb = new PartitionMailbox(0);
   mb.goLive();
-  assert.equal(mb.apply(presenceKey('bob'), presence('gw1', 900), 0, 0).kind, 'none');
+  mb.apply(presenceKey('bob'), presence('gw1', 900), 0, 0);
   const r = mb.apply(presenceKey('bob'), presence('gw2', 5), 0, 0);
-  assert.deepEqual(r, { kind: 'presence', push: null, replaced: { user: 'bob', gatewayId: 'gw1', epoch: 900 } });
+  assert.deepEqual(r, { kind: 'presence', push: { user: 'bob', gatewayId: 'gw2', items: [], replay: true, epoch: 5 }, replaced: { user: 'bob', gatewayId: 'gw1', epoch: 900 } }, 'an empty replay: its end is the connection\'s `replayed`');
   assert.deepEqual(mb.presenceOf('bob'), { gatewayId: 'gw2', epoch: 5 });
   mb.apply(mailboxKey('bob', 'm1'), msg('alice', 'm1'), 0, 0);
   // The old connection's late disconnect names gw1/900: not the holder, ignored.
@@ -103,5 +103,6 @@ test('a newer connection on the same gateway is not named to be replaced (the ga
   const mb = new PartitionMailbox(0);
   mb.goLive();
   mb.apply(presenceKey('bob'), presence('gw1', 1), 0, 0);
-  assert.equal(mb.apply(presenceKey('bob'), presence('gw1', 2), 0, 0).kind, 'none');
+  const r = mb.apply(presenceKey('bob'), presence('gw1', 2), 0, 0);
+  assert.equal(r.kind === 'presence' && r.replaced, null);
 });

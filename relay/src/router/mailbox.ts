@@ -31,6 +31,11 @@ export interface Push {
   readonly gatewayId: string;
   readonly items: readonly PendingItem[];
   readonly replay: boolean;
+  /**
+   * A replay for the connection with this epoch (after its presence, or when a fold ends): the
+   * gateway writes `replayed` after the items, once per connection (PROTOCOL §5.1). May be empty.
+   */
+  readonly epoch?: number;
 }
 
 /** A live connection of `user` (on `gatewayId`, with `epoch`) that a newer one on another gateway superseded. */
@@ -42,7 +47,7 @@ export interface Replaced {
 
 export type ApplyResult =
   | { readonly kind: 'push'; readonly push: Push }
-  | { readonly kind: 'presence'; readonly push: Push | null; readonly replaced: Replaced | null }
+  | { readonly kind: 'presence'; readonly push: Push; readonly replaced: Replaced | null }
   | { readonly kind: 'duplicate'; readonly user: string; readonly msgId: string }
   | { readonly kind: 'none' }
   | { readonly kind: 'malformed' };
@@ -137,8 +142,9 @@ export class PartitionMailbox {
     this.#live = true;
     const pushes: Push[] = [];
     for (const [user, box] of this.#users) {
-      const gw = box.presence?.gatewayId ?? null;
-      if (gw !== null && box.pending.size > 0) pushes.push({ user, gatewayId: gw, items: [...box.pending.values()], replay: true });
+      const p = box.presence;
+      // Empty replays too: a connection welcomed while this partition folded still awaits its `replayed`.
+      if (p !== null && p.gatewayId !== null) pushes.push({ user, gatewayId: p.gatewayId, items: [...box.pending.values()], replay: true, epoch: p.epoch });
     }
     return pushes;
   }
@@ -152,8 +158,9 @@ export class PartitionMailbox {
     if (!this.#live) return NONE;
     // One live connection per user across relays: the older one's gateway must close it (4011).
     const replaced = wasOnline && current!.gatewayId !== next.gatewayId ? { user, gatewayId: current!.gatewayId!, epoch: current!.epoch } : null;
-    const push = box.pending.size > 0 ? { user, gatewayId: next.gatewayId, items: [...box.pending.values()], replay: true } : null;
-    return push === null && replaced === null ? NONE : { kind: 'presence', push, replaced };
+    // Always a replay, empty or not: its end is the connection's `replayed` frame.
+    const push = { user, gatewayId: next.gatewayId, items: [...box.pending.values()], replay: true, epoch: next.epoch };
+    return { kind: 'presence', push, replaced };
   }
 
   /** A clean disconnect: only of the connection that holds presence (`was` = its gateway; absent in old records). */

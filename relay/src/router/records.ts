@@ -38,7 +38,11 @@ export type MailboxValue = MessageValue | ReceiptValue | PresenceValue;
  * What travels on `relay.deliver.<gatewayId>`: one push for one user on that gateway, or the
  * notice that the user's connection with epoch `replaced` was superseded on another gateway.
  */
-export type DeliverValue = { readonly to: string; readonly item: PendingItem } | { readonly to: string; readonly replaced: number };
+export type DeliverValue =
+  | { readonly to: string; readonly item: PendingItem }
+  | { readonly to: string; readonly replaced: number }
+  /** The end of the replay (of `n` items, sent before it) for the connection with epoch `replayed`. */
+  | { readonly to: string; readonly replayed: number; readonly n: number };
 
 export interface PendingItem {
   readonly type: 'message' | 'receipt';
@@ -73,7 +77,7 @@ export function decodeDeliverValue(buf: Buffer): DeliverValue | undefined {
   try {
     const v = decoder.decode(buf) as Record<string, unknown> | null;
     if (v === null || typeof v !== 'object' || typeof v.to !== 'string') return undefined;
-    if ((typeof v.item === 'object' && v.item !== null) || typeof v.replaced === 'number') return v as DeliverValue;
+    if ((typeof v.item === 'object' && v.item !== null) || typeof v.replaced === 'number' || (typeof v.replayed === 'number' && typeof v.n === 'number')) return v as DeliverValue;
   } catch {
     // fall through
   }

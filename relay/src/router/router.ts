@@ -143,10 +143,8 @@ export class Router {
         this.#push(push);
       } else if (result.kind === 'presence') {
         if (result.replaced !== null) this.#notifyReplaced(result.replaced);
-        if (result.push !== null) {
-          this.#metrics.replayed.inc(result.push.items.length);
-          this.#push(result.push);
-        }
+        this.#metrics.replayed.inc(result.push.items.length);
+        this.#push(result.push);
       } else if (result.kind === 'duplicate') {
         this.#metrics.duplicatesDropped.inc();
       }

@@ -214,7 +214,7 @@ test('§5.1 §4 epochs: a newer connection with a lower epoch than the last (a r
   const name = user('epoch');
   const sender = await connect(r2, user('epoch-sender'));
   const old = await opened(r1.url);
-  old.send(hello(name, 2 ** 50));
+  old.send(hello(name, 2 ** 52)); // above any clock-based epoch
   await old.waitFor((f) => f.t === FRAME_TYPES.welcome, 'welcome');
   old.close();
   await old.closed;
@@ -226,7 +226,15 @@ test('§5.1 §4 epochs: a newer connection with a lower epoch than the last (a r
   assert.equal(d.msgId, 'epoch:1');
 });
 
-test('§5.1 §5.4 after welcome the relay replays what is pending, in order (store and forward)', async () => {
+test('§5.1 §4 replayed{n} ends the replay after welcome, once, also when nothing was pending (n: 0)', async () => {
+  const c = await connect(r1, user('nothing'));
+  const end = await c.waitFor((f) => f.t === FRAME_TYPES.replayed, 'replayed');
+  assert.equal((end as { n: number }).n, 0);
+  await stillServes(c, 'after replayed');
+  assert.equal(c.frames.filter((f) => f.t === FRAME_TYPES.replayed).length, 1);
+});
+
+test('§5.1 §5.4 after welcome the relay replays what is pending, in order (store and forward), then replayed{n}', async () => {
   const name = user('offline');
   const sender = await connect(r1, user('offline-sender'));
   for (let i = 1; i <= 5; i++) sender.send(sendFrame(`offline:${i}`, name));
@@ -236,6 +244,9 @@ test('§5.1 §5.4 after welcome the relay replays what is pending, in order (sto
   const ds = await c.waitCount(isDeliver, 5, 'replay');
   assert.equal(c.frames[0]!.t, FRAME_TYPES.welcome, 'welcome comes first');
   assert.deepEqual(ds.map((d) => (d as { msgId: string }).msgId), [1, 2, 3, 4, 5].map((i) => `offline:${i}`));
+  const end = await c.waitFor((f) => f.t === FRAME_TYPES.replayed, 'replayed');
+  assert.equal((end as { n: number }).n, 5);
+  assert.ok(c.frames.indexOf(end) > c.frames.indexOf(ds.at(-1)!), 'after the replay');
 });
 
 test('§5.2 §9 a message across relays: ack with gwInUs ≤ producedUs, the exact bytes, ✓✓ after received, read receipt after read', async () => {
