@@ -168,12 +168,12 @@ export class Session {
    */
   push(items: readonly PendingItem[], replayEnd?: ReplayEnd): void {
     if (this.#closed) return;
-    const all: Outgoing[] = [...items];
+    let all: readonly Outgoing[] = items;
     // The first replay for this connection's own epoch ends with `replayed`; others (a later
     // rebalance's, a stale one for an older connection) carry no marker.
     if (replayEnd !== undefined && replayEnd.epoch === this.#epoch && !this.#replayEnded) {
       this.#replayEnded = true;
-      all.push({ type: 'replayed', n: replayEnd.n });
+      all = [...items, { type: 'replayed', n: replayEnd.n }];
     }
     if (this.#early !== null) {
       this.#early.push(...all);
