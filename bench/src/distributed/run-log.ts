@@ -61,9 +61,15 @@ export async function readRunLog(
     fromBeginning: true,
     maxWaitMs: 100,
   });
+  // A consumer that kafkajs restarted after a retriable error reads its topics from the start
+  // again (nothing is committed): each record is handed over once.
+  const next = new Map<string, bigint>();
   await consumer.start({
     onBatch: async (records) => {
       for (const r of records) {
+        const offset = BigInt(r.offset);
+        if (offset < (next.get(r.topic) ?? 0n)) continue;
+        next.set(r.topic, offset + 1n);
         options.onRecord(r);
         if (pending.has(r.topic) && BigInt(r.offset) + 1n >= ends.get(r.topic)!) {
           pending.delete(r.topic);
