@@ -96,11 +96,11 @@ export async function startRelay(
     const end = push.epoch === undefined ? undefined : { epoch: push.epoch, n: push.items.length };
     if (push.gatewayId === config.gatewayId) {
       gateway.pushLocal(push.user, push.items, end);
-      metrics.delivered.inc({ path: 'fast', kind }, push.items.length);
+      if (push.items.length > 0) metrics.delivered.inc({ path: 'fast', kind }, push.items.length);
       return;
     }
     // Another gateway holds the user: one record per push on that gateway's own topic.
-    metrics.delivered.inc({ path: 'topic', kind }, push.items.length);
+    if (push.items.length > 0) metrics.delivered.inc({ path: 'topic', kind }, push.items.length);
     // Partition 0 named explicitly (the topic has one) so the adapter can verify a broker wrote it.
     const topic = `${config.topics.deliverPrefix}${push.gatewayId}`;
     for (const item of push.items) produceDeliver({ topic, partition: 0, key: push.user, value: encodeValue({ to: push.user, item }) }, 0);

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
 import { encode } from '@msgpack/msgpack';
-import type { LocalKafkaCluster } from '../../../bench/src/kafka/cluster.js';
+import type { LocalKafkaCluster } from '../../../testbed/kafka/cluster.js';
 import { startTestKafka } from '../../../test/helpers/kafka.js';
 import { TestClient, connectUser, isAck, isDeliver, isError, isReceipt, tokenFor } from '../../../test/helpers/client.js';
 import { startRelayProcess, waitAllReady, type RelayProcess } from '../../../test/helpers/relays.js';
