@@ -6,6 +6,11 @@
  * fails with the caller's clear error.
  */
 
+import { backoffDelayMs } from '../../protocol/src/backoff.js';
+
+/** 200 ms doubling to 3 s, with jitter (processes started together do not retry in step). */
+const RETRY_BACKOFF = { initialMs: 200, maxMs: 3000, random: Math.random };
+
 /** Default bound: a fresh 3-broker cluster settles within seconds; a minute covers a busy host. */
 export const RIDE_OUT_MS = 60_000;
 
@@ -35,7 +40,7 @@ function reasonOf(e: unknown): string {
 }
 
 /**
- * Runs `f`, retrying on retriable errors with backoff (200 ms doubling to 3 s) until `boundMs`
+ * Runs `f`, retrying on retriable errors with backoff (RETRY_BACKOFF) until `boundMs`
  * has passed. The last error is rethrown, its message prefixed with how long it was retried.
  */
 export async function rideOut<T>(what: string, f: () => Promise<T>, o: RideOutOptions): Promise<T> {
@@ -49,7 +54,7 @@ export async function rideOut<T>(what: string, f: () => Promise<T>, o: RideOutOp
         if (attempt > 0 && e instanceof Error) e.message = `${what}: gave up after ${attempt + 1} attempts over ${Math.round(elapsed / 1000)} s: ${e.message}`;
         throw e;
       }
-      const waitMs = Math.min(3000, 200 * 2 ** attempt, Math.max(0, o.boundMs - elapsed));
+      const waitMs = Math.round(Math.min(backoffDelayMs(attempt, RETRY_BACKOFF), Math.max(0, o.boundMs - elapsed)));
       o.log(`kafka: ${what} failed (${reasonOf(e)}); retriable, retrying in ${waitMs} ms (attempt ${attempt + 1})`);
       await new Promise((r) => setTimeout(r, waitMs));
     }

@@ -1,3 +1,4 @@
+import { backoffDelayMs } from '../../protocol/src/index.js';
 import type { OutRecord, Producer } from '../../kafka/src/index.js';
 import type { RelayMetrics } from '../metrics.js';
 
@@ -11,7 +12,7 @@ export interface ProduceRetry {
  * 100 ms doubling to 2 s, 20 tries: ≈ 30 s, longer than a partition leader's failover after a
  * broker is killed (its session timeout, then the election).
  */
-export const PRODUCE_RETRY: ProduceRetry = { attempts: 20, delayMs: (attempt) => Math.min(2000, 100 * 2 ** attempt) };
+export const PRODUCE_RETRY: ProduceRetry = { attempts: 20, delayMs: (attempt) => backoffDelayMs(attempt, { initialMs: 100, maxMs: 2000, random: () => 1 }) };
 
 /**
  * Groups concurrent produce calls into one request (kafkajs sends one request per `send`).
