@@ -13,7 +13,7 @@ import { createRelayMetrics, type RelayMetrics } from './metrics.js';
 import { BatchingProducer } from './producer/batching-producer.js';
 import { Gateway } from './gateway/gateway.js';
 import { Router } from './router/router.js';
-import type { Push } from './router/mailbox.js';
+import type { Push, Replaced } from './router/mailbox.js';
 import { decodeDeliverValue, encodeValue } from './router/records.js';
 import { clientIdFor, readRoutes, type RoutesTable } from './routes.js';
 import { decodeKeyBundle } from './gateway/key-records.js';
@@ -70,7 +70,12 @@ export async function startRelay(
   const port = (server.address() as AddressInfo).port;
   const url = config.publicUrl ?? `${tls ? 'wss' : 'ws'}://${config.host}:${port}/`;
 
-  const kafka: KafkaAdapter = createAdapter({ brokers: config.brokers, clientId: clientIdFor(config.gatewayId, url), onRequest: (api) => metrics.kafkaRequests.inc({ api }) });
+  const kafka: KafkaAdapter = createAdapter({
+    brokers: config.brokers,
+    clientId: clientIdFor(config.gatewayId, url),
+    onRequest: (api) => metrics.kafkaRequests.inc({ api }),
+    log: (line) => log(`relay ${config.gatewayId}: ${line}`),
+  });
   let admin: Admin;
   try {
     admin = await kafka.admin();
@@ -79,32 +84,44 @@ export async function startRelay(
     server.close();
     throw relayError('RB_RELAY_START_FAILED', `Kafka at ${config.brokers.join(',')}: ${e instanceof Error ? e.message : String(e)}`, e);
   }
-  const producer = new BatchingProducer(await kafka.producer({ onProducerReplaced: () => log(`relay ${config.gatewayId}: producer replaced (its producer id was fenced after a leader change)`) }), metrics);
+  const kafkaProducer = await kafka.producer({ onProducerReplaced: () => log(`relay ${config.gatewayId}: producer replaced (its producer id was fenced after a leader change)`) });
+  const producer = new BatchingProducer(kafkaProducer, metrics);
+  // Pushes to other gateways have their own queue, tried once: a gateway that is gone (its topic
+  // deleted) must not hold up the mailbox writes behind the in-place retries (produceDeliver retries).
+  const deliverProducer = new BatchingProducer(kafkaProducer, metrics, undefined, undefined, { attempts: 1, delayMs: () => 0 });
   const gateway = new Gateway(config, metrics, producer, log);
 
   const deliver = (push: Push): void => {
     const kind = push.items[0]?.type ?? 'message';
+    const end = push.epoch === undefined ? undefined : { epoch: push.epoch, n: push.items.length };
     if (push.gatewayId === config.gatewayId) {
-      gateway.pushLocal(push.user, push.items);
-      metrics.delivered.inc({ path: 'fast', kind }, push.items.length);
+      gateway.pushLocal(push.user, push.items, end);
+      if (push.items.length > 0) metrics.delivered.inc({ path: 'fast', kind }, push.items.length);
       return;
     }
     // Another gateway holds the user: one record per push on that gateway's own topic.
-    metrics.delivered.inc({ path: 'topic', kind }, push.items.length);
+    if (push.items.length > 0) metrics.delivered.inc({ path: 'topic', kind }, push.items.length);
     // Partition 0 named explicitly (the topic has one) so the adapter can verify a broker wrote it.
-    for (const item of push.items) produceDeliver({ topic: `${config.topics.deliverPrefix}${push.gatewayId}`, partition: 0, key: push.user, value: encodeValue({ to: push.user, item }) }, 0);
+    const topic = `${config.topics.deliverPrefix}${push.gatewayId}`;
+    for (const item of push.items) produceDeliver({ topic, partition: 0, key: push.user, value: encodeValue({ to: push.user, item }) }, 0);
+    if (end !== undefined) produceDeliver({ topic, partition: 0, key: push.user, value: encodeValue({ to: push.user, replayed: end.epoch, n: end.n }) }, 0);
   };
   // A failed deliver produce is retried with backoff (≈ 30 s in all): during a broker failover
   // the user is still online at that gateway and would otherwise wait for its next reconnect —
   // in a run, until the end, as "lost". A gateway that is gone keeps failing; its users' items
   // stay pending and replay when they reconnect elsewhere.
   const produceDeliver = (record: OutRecord, attempt: number): void => {
-    producer.produce(record, 'deliver').catch(() => {
+    deliverProducer.produce(record, 'deliver').catch(() => {
       if (draining || attempt >= DELIVER_RETRIES) return;
       setTimeout(() => produceDeliver(record, attempt + 1), backoffDelayMs(attempt, DELIVER_BACKOFF)).unref();
     });
   };
-  const router = new Router(config, kafka, metrics, deliver, log);
+  // The same two paths carry the notice that a user's connection here was superseded elsewhere.
+  const notifyReplaced = (r: Replaced): void => {
+    if (r.gatewayId === config.gatewayId) return void gateway.replaced(r.user, r.epoch);
+    produceDeliver({ topic: `${config.topics.deliverPrefix}${r.gatewayId}`, partition: 0, key: r.user, value: encodeValue({ to: r.user, replaced: r.epoch }) }, 0);
+  };
+  const router = new Router(config, kafka, metrics, deliver, notifyReplaced, log);
 
   // This gateway's consumer: its own relay.deliver topic, and relay.keys (public keys, compacted).
   let gatewayJoined = false;
@@ -145,7 +162,7 @@ export async function startRelay(
         return res.end(await registry.metrics());
       }
       if (path === '/routes') return json(200, { partitionCount: config.partitions, ...(await routes()) });
-      json(404, { error: 'not found', paths: ['/healthz', '/readyz', '/metrics', '/routes', 'ws: /'] });
+      json(404, { error: 'not found', paths: ['/healthz', '/readyz', '/metrics', '/routes', 'ws: any path'] });
     } catch (e) {
       json(500, { error: e instanceof Error ? e.message : String(e) });
     }
@@ -171,7 +188,10 @@ export async function startRelay(
           else if (r.key !== null && r.value === null) gateway.keys.delete(r.key);
         } else if (r.value !== null) {
           const d = decodeDeliverValue(r.value);
-          if (d !== undefined) gateway.pushLocal(d.to, [d.item]);
+          if (d === undefined) continue;
+          if ('replaced' in d) gateway.replaced(d.to, d.replaced);
+          else if ('replayed' in d) gateway.pushLocal(d.to, [], { epoch: d.replayed, n: d.n });
+          else gateway.pushLocal(d.to, [d.item]);
         }
       }
     },
@@ -189,6 +209,7 @@ export async function startRelay(
       gateway.closeAll('SERVICE_RESTART');
       await gateway.waitClosed(config.drainTimeoutMs);
       await producer.flush(); // presence-offline records
+      await deliverProducer.flush();
       await router.stop(); // leave the group: partitions move at once
       await gatewayConsumer.stop();
       try {
@@ -228,7 +249,7 @@ async function ensureTopics(admin: Admin, config: RelayConfig, deliverTopic: str
         'min.cleanable.dirty.ratio': '0.1',
         'delete.retention.ms': '300000',
         'min.insync.replicas': minIsr,
-        // The broker's append time is the "produced" stamp of the per-hop breakdown.
+        // Broker time on the records (console tools, retention); the stamps use the relay's clocks (PROTOCOL §9).
         'message.timestamp.type': 'LogAppendTime',
       },
     },

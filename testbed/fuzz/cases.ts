@@ -230,14 +230,14 @@ export function buildProbe(category: FuzzCategory, ctx: CaseContext): Probe {
       return ws(true, [enc(m)]);
     }
     case 'unknown-frame': {
-      const t = pick<unknown>(p, [0, 5, 9, 17, 99, 127, 255, 65535, 2 ** 40, -1, 1.5, '10', null, true, [10], undefined]);
+      const t = pick<unknown>(p, [0, 5, 9, 18, 99, 127, 255, 65535, 2 ** 40, -1, 1.5, '10', null, true, [10], undefined]);
       const frame: Record<string, unknown> = { ...sendMap(ctx) };
       if (t === undefined) delete frame.t;
       else frame.t = t;
       return ws(p.next() < 0.5, [enc(frame)]);
     }
     case 'wrong-direction': {
-      const t = pick(p, [FRAME_TYPES.welcome, FRAME_TYPES.redirect, FRAME_TYPES.error, FRAME_TYPES.ack, FRAME_TYPES.deliver, FRAME_TYPES.receipt, FRAME_TYPES.keysPublished, FRAME_TYPES.keys]);
+      const t = pick(p, [FRAME_TYPES.welcome, FRAME_TYPES.redirect, FRAME_TYPES.error, FRAME_TYPES.ack, FRAME_TYPES.deliver, FRAME_TYPES.receipt, FRAME_TYPES.keysPublished, FRAME_TYPES.keys, FRAME_TYPES.replayed]);
       return ws(p.next() < 0.5, [enc({ t, msgId: 'x:1:1', code: 1, reason: 'r', url: 'ws://evil/', from: 'alice', header: new Uint8Array(1), ciphertext: new Uint8Array(1), stamps: {}, reqId: 1 })]);
     }
     case 'negative-number': {

@@ -52,7 +52,7 @@ export async function collectRun(o: CollectOptions): Promise<CollectOutcome> {
   const runId = checkRunId(o.runId);
   const dir = resolve(o.resultsDir, runId);
   if (o.force !== true && existsSync(join(dir, SUMMARY_FILE))) throw distError('RB_DIST_BAD_OPTION', `${join(dir, SUMMARY_FILE)} exists; pass --force to overwrite it, or another --results-dir.`);
-  const adapter = createKafkajsAdapter({ brokers: o.brokers, clientId: 'relaybench-collect' });
+  const adapter = createKafkajsAdapter({ brokers: o.brokers, clientId: 'relaybench-collect', log: o.log });
   let admin: Admin | undefined;
   let reader: RunLogReader | undefined;
   let run: RunRecord | undefined;

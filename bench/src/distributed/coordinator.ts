@@ -94,7 +94,7 @@ export class Coordinator {
   static async open(o: CoordinatorOptions): Promise<Coordinator> {
     checkRunId(o.runId);
     const coordinatorId = `${hostname().replace(/[^A-Za-z0-9_.-]/g, '_')}-${randomBytes(4).toString('hex')}`;
-    const adapter = createKafkajsAdapter({ brokers: o.brokers, clientId: `relaybench-coordinator-${coordinatorId}` });
+    const adapter = createKafkajsAdapter({ brokers: o.brokers, clientId: `relaybench-coordinator-${coordinatorId}`, log: o.log });
     const admin = await adapter.admin();
     let c: Coordinator | undefined;
     try {

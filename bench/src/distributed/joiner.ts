@@ -83,7 +83,7 @@ export class Joiner {
   async run(): Promise<JoinerOutcome> {
     const { runId } = this.#o;
     const id = this.facts.joinerId;
-    const adapter = createKafkajsAdapter({ brokers: this.#o.brokers, clientId: `relaybench-joiner-${id}` });
+    const adapter = createKafkajsAdapter({ brokers: this.#o.brokers, clientId: `relaybench-joiner-${id}`, log: (line) => this.#line(line) });
     let admin: Admin | undefined;
     let reader: RunLogReader | undefined;
     let repeat: NodeJS.Timeout | undefined;

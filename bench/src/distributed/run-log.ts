@@ -4,38 +4,12 @@
  * never commits: each reader sees the whole (small, per-run) log, in order.
  */
 import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { backoffDelayMs } from '../../../relay/protocol/src/index.js';
-import { isRelaybenchError } from '../../../relay/protocol/src/relaybench-error.js';
 import type { Admin, GroupConsumer, InRecord, KafkaAdapter, Producer } from '../../../relay/kafka/src/index.js';
 import { controlTopic, encodeMessage, resultsTopic, RUN_TOPIC_RETENTION_MS, type ControlMessage, type ResultsMessage } from './protocol.js';
 
-/** Retries of a run-log call: 100 ms doubling to 1 s. */
-const RETRY_BACKOFF = { initialMs: 100, maxMs: 1000, random: Math.random };
-
-/**
- * Admin calls right after a topic is created (by this process or a peer) can meet "not the
- * leader" until the metadata has spread; retried for a while, since every joiner races there.
- */
-export async function retrying<T>(f: () => Promise<T>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await f();
-    } catch (e) {
-      const delay = backoffDelayMs(attempt, RETRY_BACKOFF);
-      if (Date.now() + delay > deadline || !(isRelaybenchError(e) && e.retriable)) throw e;
-      await sleep(delay);
-    }
-  }
-}
-
 /** Creates the run's topics when missing (one partition each; replicated like the cluster allows, up to 3). */
-export function ensureRunTopics(admin: Admin, runId: string): Promise<void> {
-  return retrying(() => createRunTopics(admin, runId));
-}
-
-async function createRunTopics(admin: Admin, runId: string): Promise<void> {
+// Retriable Kafka errors (a fresh cluster's passing states) are ridden out by the adapter (relay/kafka/src/retry.ts).
+export async function ensureRunTopics(admin: Admin, runId: string): Promise<void> {
   const brokers = (await admin.describeCluster()).brokers.length;
   const replicationFactor = Math.max(1, Math.min(3, brokers));
   const configs = { 'cleanup.policy': 'delete', 'retention.ms': String(RUN_TOPIC_RETENTION_MS) };
@@ -56,7 +30,7 @@ export async function runTopicsExist(admin: Admin, runId: string): Promise<boole
 
 /** The offset the next record of a one-partition topic will get. */
 export async function endOffset(admin: Admin, topic: string): Promise<bigint> {
-  const p = (await retrying(() => admin.topicOffsets(topic)))[0];
+  const p = (await admin.topicOffsets(topic))[0];
   return p === undefined ? 0n : BigInt(p.high);
 }
 
@@ -87,9 +61,15 @@ export async function readRunLog(
     fromBeginning: true,
     maxWaitMs: 100,
   });
+  // A consumer that kafkajs restarted after a retriable error reads its topics from the start
+  // again (nothing is committed): each record is handed over once.
+  const next = new Map<string, bigint>();
   await consumer.start({
     onBatch: async (records) => {
       for (const r of records) {
+        const offset = BigInt(r.offset);
+        if (offset < (next.get(r.topic) ?? 0n)) continue;
+        next.set(r.topic, offset + 1n);
         options.onRecord(r);
         if (pending.has(r.topic) && BigInt(r.offset) + 1n >= ends.get(r.topic)!) {
           pending.delete(r.topic);

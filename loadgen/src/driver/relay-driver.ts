@@ -149,6 +149,7 @@ export class RelayConnection implements Connection {
   #redirectUrl: string | null = null;
   #lastError: string | null = null;
   #timer: NodeJS.Timeout | null = null;
+  #resendTimer: NodeJS.Timeout | null = null;
   #firstOpen: { resolve: () => void; reject: (e: unknown) => void } | null = null;
   #closedPromise: Promise<void> | null = null;
   /** receiptSeen pairs not written yet (null when none: most connections, most of the time). */
@@ -336,7 +337,8 @@ export class RelayConnection implements Connection {
         this.#lastError = `${spec.name}: ${frame.reason}`;
         if (!welcomed) return; // handshake failure: the close that follows decides
         if (frame.msgId !== undefined && this.#unacked.has(frame.msgId)) {
-          if (spec.retriable) this.#resendLater(frame.msgId);
+          if (spec.retriable && spec.name === 'UNAVAILABLE') this.#resendAllLater();
+          else if (spec.retriable) this.#resendLater(frame.msgId);
           else this.#unacked.delete(frame.msgId);
         }
         break;
@@ -350,6 +352,22 @@ export class RelayConnection implements Connection {
       const bytes = this.#unacked.get(msgId);
       if (bytes !== undefined && this.#state === 'open') this.#ws?.send(bytes);
     }, RETRIABLE_SEND_DELAY_MS * (0.5 + Math.random())).unref();
+  }
+
+  /**
+   * UNAVAILABLE (11) resends every unacked send, in the order they were first
+   * sent, in one pass: the relay refuses later sends until the failed one comes again (PROTOCOL
+   * §5.4), so resending one at a time would reorder them. Copies of sends that did land are
+   * acked again and dropped as duplicates.
+   */
+  #resendAllLater(): void {
+    if (this.#resendTimer !== null) return;
+    this.#resendTimer = setTimeout(() => {
+      this.#resendTimer = null;
+      if (this.#state !== 'open' || this.#ws === null) return;
+      for (const bytes of this.#unacked.values()) this.#write(this.#ws, bytes);
+    }, RETRIABLE_SEND_DELAY_MS * (0.5 + Math.random()));
+    this.#resendTimer.unref();
   }
 
   #onClose(code: number, welcomed: boolean): void {

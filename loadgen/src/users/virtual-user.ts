@@ -389,9 +389,9 @@ export class VirtualUser {
           sink.latency('e2eCorrected', nowUs - timing.intendedUs);
           sink.latency('e2eUncorrected', nowUs - timing.sentUs);
           const s = f.stamps;
-          // The ack's producedUs (µs, the gateway's clock when acks=all came back) beats the
-          // deliver's, which is the broker's millisecond LogAppendTime.
-          const producedUs = timing.producedUs ?? s.producedUs;
+          // producedUs is the ack's alone (the sender's gateway clock when acks=all came back,
+          // PROTOCOL §9): a deliver that overtook its ack has no produce hops.
+          const producedUs = timing.producedUs;
           if (s.gwInUs !== undefined && producedUs !== undefined) sink.latency('hopGatewayToProduce', producedUs - s.gwInUs);
           if (producedUs !== undefined && s.routedUs !== undefined) sink.latency('hopProduceToRouter', s.routedUs - producedUs);
           if (s.routedUs !== undefined && s.gwOutUs !== undefined) sink.latency('hopRouterToGateway', s.gwOutUs - s.routedUs);

@@ -1,6 +1,7 @@
 import kafkajs from 'kafkajs';
 import type { Admin as KjsAdmin, Consumer as KjsConsumer, Kafka as KjsKafka, IHeaders, Message, RecordMetadata } from 'kafkajs';
 import { kafkaClientError } from './errors.js';
+import { RIDE_OUT_MS, rideOut, type RideOutOptions } from './retry.js';
 import type {
   AdapterOptions,
   Admin,
@@ -52,12 +53,16 @@ export function createKafkajsAdapter(options: AdapterOptions): KafkaAdapter {
     retry: { retries: options.retries ?? 5, initialRetryTime: 100, maxRetryTime: 2000 },
     logLevel: LEVELS[options.logLevel ?? levelFromEnv()],
   });
+  const ride: RideOutOptions = {
+    boundMs: options.rideOutMs ?? RIDE_OUT_MS,
+    log: options.log ?? ((line) => process.stderr.write(`${options.clientId}: ${line}\n`)),
+  };
 
   return {
     brokers: options.brokers,
-    producer: (producerOptions?: ProducerOptions) => createProducer(kafka, producerOptions, options.onRequest),
-    consumer: (consumerOptions: ConsumerOptions) => createConsumer(kafka, consumerOptions, options.onRequest),
-    admin: () => createAdmin(kafka),
+    producer: (producerOptions?: ProducerOptions) => createProducer(kafka, ride, producerOptions, options.onRequest),
+    consumer: (consumerOptions: ConsumerOptions) => createConsumer(kafka, ride, consumerOptions, options.onRequest),
+    admin: () => createAdmin(kafka, ride),
   };
 }
 
@@ -93,7 +98,7 @@ export function needsNewProducerId(e: unknown): boolean {
   return false;
 }
 
-async function createProducer(kafka: KjsKafka, options: ProducerOptions = {}, onRequest?: (apiName: string) => void): Promise<Producer> {
+async function createProducer(kafka: KjsKafka, ride: RideOutOptions, options: ProducerOptions = {}, onRequest?: (apiName: string) => void): Promise<Producer> {
   const connect = async () => {
     const p = kafka.producer({
       idempotent: true,
@@ -102,7 +107,7 @@ async function createProducer(kafka: KjsKafka, options: ProducerOptions = {}, on
     });
     if (onRequest !== undefined) p.on(p.events.REQUEST, (e) => onRequest(e.payload.apiName));
     try {
-      await p.connect();
+      await rideOut('producer connect', () => p.connect(), ride);
     } catch (e) {
       throw kafkaClientError('RB_KCLIENT_CONNECT', String(e), e);
     }
@@ -158,7 +163,7 @@ async function createProducer(kafka: KjsKafka, options: ProducerOptions = {}, on
   };
 }
 
-function createConsumer(kafka: KjsKafka, options: ConsumerOptions, onRequest?: (apiName: string) => void): GroupConsumer {
+function createConsumer(kafka: KjsKafka, ride: RideOutOptions, options: ConsumerOptions, onRequest?: (apiName: string) => void): GroupConsumer {
   const consumer: KjsConsumer = kafka.consumer({
     groupId: options.groupId,
     sessionTimeout: options.sessionTimeoutMs ?? 10000,
@@ -176,19 +181,36 @@ function createConsumer(kafka: KjsKafka, options: ConsumerOptions, onRequest?: (
     async start(handlers: ConsumerHandlers): Promise<void> {
       // kafkajs does not expose Kafka's generation id; a per-member join counter stands in for it.
       let joins = 0;
+      /** When the current streak of restarted crashes began (0 = none since the last join). */
+      let crashingSince = 0;
       consumer.on(consumer.events.GROUP_JOIN, (e) => {
+        crashingSince = 0;
         handlers.onAssigned?.({
           generationId: ++joins,
           memberId: e.payload.memberId,
           partitions: e.payload.memberAssignment,
         });
       });
+      // kafkajs restarts the consumer itself after a retriable error (payload.restart), e.g. "the
+      // coordinator is loading" on a fresh cluster: that is logged, not fatal, unless it lasts
+      // past the bound. A crash kafkajs does not restart from is reported at once.
       consumer.on(consumer.events.CRASH, (e) => {
-        if (running) handlers.onCrash?.(kafkaClientError('RB_KCLIENT_CONSUMER_CRASHED', String(e.payload.error), e.payload.error));
+        if (!running) return;
+        const now = Date.now();
+        if (crashingSince === 0) crashingSince = now;
+        const reason = String(e.payload.error);
+        if (e.payload.restart && now - crashingSince < ride.boundMs) {
+          ride.log(`kafka: consumer ${options.groupId} hit a retriable error (${reason}); kafkajs restarts it`);
+          return;
+        }
+        const bounded = e.payload.restart ? `still failing after ${Math.round((now - crashingSince) / 1000)} s of restarts: ` : '';
+        running = false;
+        void consumer.disconnect().catch(() => {});
+        handlers.onCrash?.(kafkaClientError('RB_KCLIENT_CONSUMER_CRASHED', `${bounded}${reason}`, e.payload.error));
       });
       try {
-        await consumer.connect();
-        for (const topic of options.topics) await consumer.subscribe({ topic, fromBeginning: options.fromBeginning });
+        await rideOut(`consumer ${options.groupId} connect`, () => consumer.connect(), ride);
+        for (const topic of options.topics) await rideOut(`consumer ${options.groupId} subscribe ${topic}`, () => consumer.subscribe({ topic, fromBeginning: options.fromBeginning }), ride);
       } catch (e) {
         throw kafkaClientError('RB_KCLIENT_CONNECT', String(e), e);
       }
@@ -227,16 +249,16 @@ function createConsumer(kafka: KjsKafka, options: ConsumerOptions, onRequest?: (
   };
 }
 
-async function createAdmin(kafka: KjsKafka): Promise<Admin> {
+async function createAdmin(kafka: KjsKafka, ride: RideOutOptions): Promise<Admin> {
   const admin: KjsAdmin = kafka.admin();
   try {
-    await admin.connect();
+    await rideOut('admin connect', () => admin.connect(), ride);
   } catch (e) {
     throw kafkaClientError('RB_KCLIENT_CONNECT', String(e), e);
   }
-  const wrap = async <T>(what: string, f: () => Promise<T>): Promise<T> => {
+  const wrap = async <T>(what: string, f: () => Promise<T>, boundMs = ride.boundMs): Promise<T> => {
     try {
-      return await f();
+      return await rideOut(what, f, { ...ride, boundMs });
     } catch (e) {
       throw kafkaClientError('RB_KCLIENT_ADMIN', `${what}: ${e instanceof Error ? e.message : String(e)}`, e);
     }
@@ -247,7 +269,7 @@ async function createAdmin(kafka: KjsKafka): Promise<Admin> {
         const existing = new Set(await admin.listTopics());
         const missing = specs.filter((s) => !existing.has(s.name));
         if (missing.length === 0) return;
-        await admin.createTopics({
+        await createIfMissing(admin, {
           waitForLeaders: true,
           topics: missing.map((s) => ({
             topic: s.name,
@@ -257,7 +279,8 @@ async function createAdmin(kafka: KjsKafka): Promise<Admin> {
           })),
         });
       }),
-    deleteTopics: (names) => wrap('deleteTopics', () => admin.deleteTopics({ topics: [...names] })),
+    // Best effort at shutdown (the relay's own deliver topic): not worth waiting for a gone cluster.
+    deleteTopics: (names) => wrap('deleteTopics', () => admin.deleteTopics({ topics: [...names] }), 0),
     listTopics: () => wrap('listTopics', () => admin.listTopics()),
     describeCluster: () =>
       wrap('describeCluster', async (): Promise<ClusterInfo> => {
@@ -295,4 +318,13 @@ function decodeAssignment(buf: Buffer): Record<string, number[]> {
   if (buf.length === 0) return {};
   const decoded = kafkajs.AssignerProtocol.MemberAssignment.decode(buf);
   return decoded === null ? {} : decoded.assignment;
+}
+
+/** Relays starting together race to create the shared topics: "already exists" is the goal reached. */
+async function createIfMissing(admin: KjsAdmin, request: Parameters<KjsAdmin['createTopics']>[0]): Promise<void> {
+  try {
+    await admin.createTopics(request);
+  } catch (e) {
+    if (!/already exists/i.test(e instanceof Error ? e.message : String(e)) && !/TOPIC_ALREADY_EXISTS/.test(String((e as { type?: unknown }).type))) throw e;
+  }
 }

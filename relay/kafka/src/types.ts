@@ -141,6 +141,13 @@ export interface AdapterOptions {
   /** Bounds the first connection, so an unreachable broker fails fast with a clear error. */
   readonly connectionTimeoutMs?: number;
   readonly retries?: number;
+  /**
+   * How long retriable errors (a fresh cluster's passing states) are ridden out before an
+   * operation fails (retry.ts; default 60 s). 0 = fail at the first error (readiness probes).
+   */
+  readonly rideOutMs?: number;
+  /** Where the retries are logged, with their reason (default: stderr). */
+  readonly log?: (line: string) => void;
   /** kafkajs' own logging; off unless RELAYBENCH_KAFKA_LOG=debug|info|warn|error. */
   readonly logLevel?: 'nothing' | 'error' | 'warn' | 'info' | 'debug';
   /** Called once per request any client of this adapter sends to a broker, with Kafka's API name (Produce, Fetch, Heartbeat, …). Synchronous; keep it cheap. */

@@ -21,6 +21,7 @@ export const FRAME_TYPES = {
   read: 14,
   receipt: 15,
   receiptSeen: 16,
+  replayed: 17,
   publishKeys: 20,
   keysPublished: 21,
   fetchKeys: 22,
@@ -45,6 +46,7 @@ export const FRAME_DIRECTIONS = {
   read: 'c2s',
   receipt: 's2c',
   receiptSeen: 'c2s',
+  replayed: 's2c',
   publishKeys: 'c2s',
   keysPublished: 's2c',
   fetchKeys: 'c2s',
@@ -120,6 +122,8 @@ export interface ReceiptSeenFrame {
   readonly t: T<'receiptSeen'>; readonly msgId: string; readonly kind: ReceiptKind;
   readonly more?: readonly ReceiptRef[];
 }
+/** s2c, once per connection: the replay that follows welcome is complete (`n` items); live traffic follows. */
+export interface ReplayedFrame { readonly t: T<'replayed'>; readonly n: number }
 /** c2s, publish this user's public key bundle. */
 export interface PublishKeysFrame {
   readonly t: T<'publishKeys'>; readonly reqId: number; readonly identityKey: Uint8Array;
@@ -142,7 +146,7 @@ export interface PongFrame { readonly t: T<'pong'>; readonly n: number }
 export interface FrameByName {
   hello: HelloFrame; welcome: WelcomeFrame; redirect: RedirectFrame; error: ErrorFrame;
   send: SendFrame; ack: AckFrame; deliver: DeliverFrame; received: ReceivedFrame; read: ReadFrame;
-  receipt: ReceiptFrame; receiptSeen: ReceiptSeenFrame; publishKeys: PublishKeysFrame;
+  receipt: ReceiptFrame; receiptSeen: ReceiptSeenFrame; replayed: ReplayedFrame; publishKeys: PublishKeysFrame;
   keysPublished: KeysPublishedFrame; fetchKeys: FetchKeysFrame; keys: KeysFrame; ping: PingFrame;
   pong: PongFrame;
 }

@@ -54,6 +54,7 @@ export const FRAME_SCHEMA = {
     msgId: { kind: 'msgId' }, kind: { kind: 'receiptKind' }, by: { kind: 'userId' }, stamps: { kind: 'stamps' },
   },
   receiptSeen: { msgId: { kind: 'msgId' }, kind: { kind: 'receiptKind' }, more: { kind: 'receiptRefs', optional: true } },
+  replayed: { n: { kind: 'uint' } },
   publishKeys: {
     reqId: { kind: 'uint' }, identityKey: { kind: 'publicKey' }, signedPrekey: { kind: 'publicKey' },
     signature: { kind: 'signature' },

@@ -4,7 +4,7 @@ import type { RelayMetrics } from '../metrics.js';
 import type { BatchingProducer } from '../producer/batching-producer.js';
 import type { PendingItem } from '../router/records.js';
 import { KeyStore } from './keystore.js';
-import { Session, type GatewayContext } from './session.js';
+import { Session, type GatewayContext, type ReplayEnd } from './session.js';
 
 /**
  * The gateway role: holds client sockets, one live session per user on this process.
@@ -23,6 +23,7 @@ export class Gateway implements GatewayContext {
   #helloSweep: NodeJS.Timeout | null = null;
   #heartbeat: NodeJS.Timeout | null = null;
   #draining = false;
+  #lastEpoch = 0;
 
   constructor(config: RelayConfig, metrics: RelayMetrics, producer: BatchingProducer, log: (line: string) => void) {
     this.config = config;
@@ -99,23 +100,46 @@ export class Gateway implements GatewayContext {
     });
   }
 
+  /**
+   * A newer connection of `user` on another gateway superseded the one here with `epoch`
+   * (PROTOCOL §5.1): close it with 4011. A later connection here has another epoch and stays.
+   */
+  replaced(user: string, epoch: number): void {
+    const session = this.#byUser.get(user);
+    if (session === undefined || session.epoch !== epoch) return;
+    this.#byUser.delete(user); // the newer connection owns presence: no offline record
+    session.close('REPLACED', 'a newer connection of this user, on another relay');
+  }
+
+  /**
+   * The epoch of a new connection: above the client's, above every epoch this gateway gave
+   * before, and at least the clock in µs, so a client that lost its counter (a reinstall) still
+   * gets a fresh one, and each connection here has its own (PROTOCOL §5.1).
+   */
+  nextEpoch(clientEpoch: number): number {
+    this.#lastEpoch = Math.max(clientEpoch, this.#lastEpoch + 1, Math.floor(Date.now() * 1000));
+    return this.#lastEpoch;
+  }
+
   /** Delivers items to the user's session here, if it is connected here; otherwise they stay pending. */
-  pushLocal(user: string, items: readonly PendingItem[]): boolean {
+  pushLocal(user: string, items: readonly PendingItem[], replayEnd?: ReplayEnd): boolean {
     const session = this.#byUser.get(user);
     if (session === undefined) return false;
-    session.push(items);
+    session.push(items, replayEnd);
     return true;
   }
 
   startHeartbeat(): void {
+    // PROTOCOL §8: any frame (or WebSocket pong) from the client resets idleTicks. A connection
+    // silent for a whole interval (15 s) gets a WebSocket ping; still silent at the next tick (at
+    // least two intervals, 30 s, without a frame) it is terminated.
     this.#heartbeat = setInterval(() => {
       for (const s of this.#all) {
-        if (!s.alive) {
+        if (++s.idleTicks > 2) {
           s.ws.terminate();
           continue;
         }
-        s.alive = false;
-        s.ws.ping();
+        if (s.idleTicks === 2) s.ws.ping();
       }
     }, this.config.heartbeatMs);
     this.#heartbeat.unref();

@@ -1,4 +1,5 @@
 import type { WebSocket } from 'ws';
+import { Decoder } from '@msgpack/msgpack';
 import {
   CLOSE_CODES,
   FRAME_TYPES,
@@ -32,6 +33,15 @@ import type { KeyStore } from './keystore.js';
 import { encodeKeyBundle } from './key-records.js';
 import { TokenBucket } from './token-bucket.js';
 
+/** The end of the replay for the connection with `epoch`: `n` items came before it. */
+export interface ReplayEnd {
+  readonly epoch: number;
+  readonly n: number;
+}
+
+/** What a session writes: pushed items, and the end-of-replay marker in their order. */
+type Outgoing = PendingItem | { readonly type: 'replayed'; readonly n: number };
+
 /** What a session needs from its gateway (one per process). */
 export interface GatewayContext {
   readonly config: RelayConfig;
@@ -39,6 +49,8 @@ export interface GatewayContext {
   readonly producer: BatchingProducer;
   readonly keys: KeyStore;
   readonly log: (line: string) => void;
+  /** A fresh epoch for a new connection (PROTOCOL §5.1). */
+  nextEpoch(clientEpoch: number): number;
   /** Registers the session as the user's connection on this gateway; returns the one it replaced. */
   register(session: Session): Session | undefined;
   unregister(session: Session): void;
@@ -57,6 +69,27 @@ const MAX_KEY_WAITS_PER_CONNECTION = 64;
 const SESSION = Symbol('session');
 type SessionSocket = WebSocket & { [SESSION]?: Session };
 
+const MSG_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
+const looseDecoder = new Decoder();
+
+/**
+ * The msgId/reqId of a client frame, when it has a valid one, even if another field is bad: an
+ * error refusing the frame names it (PROTOCOL §3, §7.1) so the client knows which one failed.
+ */
+function idsOf(data: Buffer): { msgId?: string; reqId?: number } {
+  let m: unknown;
+  try {
+    m = looseDecoder.decode(data);
+  } catch {
+    return {};
+  }
+  if (typeof m !== 'object' || m === null || Array.isArray(m) || m instanceof Uint8Array) return {};
+  const { msgId, reqId } = m as { msgId?: unknown; reqId?: unknown };
+  if (typeof msgId === 'string' && MSG_ID.test(msgId)) return { msgId };
+  if (typeof reqId === 'number' && Number.isSafeInteger(reqId) && reqId >= 0) return { reqId };
+  return {};
+}
+
 /**
  * One client connection: hello/auth, then frame dispatch. The sender is always the token's
  * subject, never a frame field. Client input never throws out of here: a bad frame gets an error
@@ -73,10 +106,15 @@ export class Session {
   #keyWaits = 0;
   /** Messages delivered on this connection and not yet read: msgId → sender and ✓✓ state. Bounded; made on the first delivery (idle users hold none). */
   #unconfirmed: Map<string, { from: string; received: boolean }> | null = null;
-  alive = true;
+  /** The msgId of the earliest failed send not resent yet (see #onSend). */
+  #resendFirst: string | null = null;
+  /** Heartbeat ticks since the last frame or pong from the client (PROTOCOL §8). */
+  idleTicks = 0;
   /** Pushes that arrive between registration and welcome wait here (PROTOCOL §5.1: welcome first). */
-  #early: PendingItem[] | null = [];
-  #backlog: PendingItem[] = [];
+  #early: Outgoing[] | null = [];
+  #backlog: Outgoing[] = [];
+  /** `replayed` was written (once per connection, PROTOCOL §5.1). */
+  #replayEnded = false;
   #backlogHead = 0;
   #drainTimer: NodeJS.Timeout | null = null;
 
@@ -99,7 +137,7 @@ export class Session {
   };
   static #wsPong = function (this: SessionSocket): void {
     const s = this[SESSION];
-    if (s !== undefined) s.alive = true;
+    if (s !== undefined) s.idleTicks = 0;
   };
   static #wsClose = function (this: SessionSocket, code: number): void {
     const s = this[SESSION];
@@ -128,14 +166,26 @@ export class Session {
    * `slowReaderMs` (or whose backlog passes `maxBacklogItems`) is a slow reader: closed with
    * 4009; whatever it did not confirm stays pending in Kafka and replays on reconnect.
    */
-  push(items: readonly PendingItem[]): void {
+  push(items: readonly PendingItem[], replayEnd?: ReplayEnd): void {
     if (this.#closed) return;
+    let all: readonly Outgoing[] = items;
+    // The first replay for this connection's own epoch ends with `replayed`; others (a later
+    // rebalance's, a stale one for an older connection) carry no marker.
+    if (replayEnd !== undefined && replayEnd.epoch === this.#epoch && !this.#replayEnded) {
+      this.#replayEnded = true;
+      all = [...items, { type: 'replayed', n: replayEnd.n }];
+    }
     if (this.#early !== null) {
-      this.#early.push(...items);
+      this.#early.push(...all);
       return;
     }
-    for (const item of items) this.#backlog.push(item);
+    for (const item of all) this.#backlog.push(item);
     if (this.#backlog.length - this.#backlogHead > this.#ctx.config.maxBacklogItems) return this.#slowReader('backlog over its limit');
+    this.#flush();
+  }
+
+  #pushOutgoing(all: readonly Outgoing[]): void {
+    for (const item of all) this.#backlog.push(item);
     this.#flush();
   }
 
@@ -147,14 +197,18 @@ export class Session {
         if (this.ws.bufferedAmount > highWater) return this.#awaitDrain();
       }
       const item = this.#backlog[this.#backlogHead++]!;
+      if (item.type === 'replayed') {
+        this.write({ t: FRAME_TYPES.replayed, n: item.n });
+        continue;
+      }
       const stamps = { ...item.stamps, gwOutUs: nowUs() };
       if (item.type === 'message') {
         const v = item.value as { from: string; header: Uint8Array; ciphertext: Uint8Array };
         this.#remember(item.msgId, v.from);
-        this.send({ t: FRAME_TYPES.deliver, msgId: item.msgId, from: v.from, header: v.header, ciphertext: v.ciphertext, stamps });
+        this.write({ t: FRAME_TYPES.deliver, msgId: item.msgId, from: v.from, header: v.header, ciphertext: v.ciphertext, stamps });
       } else {
         const v = item.value as { by: string };
-        this.send({ t: FRAME_TYPES.receipt, msgId: item.msgId, kind: item.kind as ReceiptKind, by: v.by, stamps });
+        this.write({ t: FRAME_TYPES.receipt, msgId: item.msgId, kind: item.kind as ReceiptKind, by: v.by, stamps });
       }
     }
     this.#backlog = [];
@@ -198,7 +252,8 @@ export class Session {
     this.close('SLOW_READER', reason);
   }
 
-  send(frame: ServerFrame): void {
+  /** Writes one frame to the socket. */
+  write(frame: ServerFrame): void {
     if (this.#closed) return;
     const bytes = encodeFrame(frame);
     corkForTurn(this.ws);
@@ -219,7 +274,7 @@ export class Session {
 
   #error(name: WireErrorName, reason?: string, ids: { msgId?: string; reqId?: number } = {}): void {
     this.#ctx.metrics.wireErrors.inc({ error: name });
-    this.send({ t: FRAME_TYPES.error, code: WIRE_ERRORS[name].code, reason: reason ?? WIRE_ERRORS[name].message, ...ids });
+    this.write({ t: FRAME_TYPES.error, code: WIRE_ERRORS[name].code, reason: reason ?? WIRE_ERRORS[name].message, ...ids });
   }
 
   #fail(error: WireErrorName, close: CloseCodeName, reason: string): void {
@@ -229,6 +284,7 @@ export class Session {
 
   #onMessage(data: Buffer, isBinary: boolean): void {
     if (this.#closed) return;
+    this.idleTicks = 0; // any frame is a sign of life (PROTOCOL §8), a protocol ping included
     this.#ctx.metrics.bytesIn.inc(data.byteLength);
     const verdict = this.#bucket.take(performance.now());
     if (verdict !== 'ok') return this.#rateLimited(verdict, data, isBinary);
@@ -242,7 +298,11 @@ export class Session {
     } catch (e) {
       const name: WireErrorName = isRelaybenchError(e) ? (WIRE_ERROR_FOR_PROTOCOL_ERROR[e.code as ProtocolErrorCode] ?? 'MALFORMED_FRAME') : 'MALFORMED_FRAME';
       this.#ctx.metrics.framesIn.inc({ type: 'invalid' });
-      this.#fail(name, 'PROTOCOL_ERROR', isRelaybenchError(e) ? e.message : 'Frames are binary MessagePack maps.');
+      const reason = isRelaybenchError(e) ? e.message : 'Frames are binary MessagePack maps.';
+      // A bad field in a well-formed frame after welcome refuses that frame only (PROTOCOL §3):
+      // one malformed send must not end the user's session (4002 means "do not reconnect").
+      if (name === 'BAD_FIELD' && this.#user !== null) return this.#error('BAD_FIELD', reason, idsOf(data));
+      this.#fail(name, 'PROTOCOL_ERROR', reason);
       return;
     }
     this.#ctx.metrics.framesIn.inc({ type: frameName(frame.t) ?? 'unknown' });
@@ -262,17 +322,7 @@ export class Session {
     const reason = `more than ${this.#ctx.config.rateLimitPerSec} frames/s`;
     if (verdict === 'close') return this.#fail('RATE_LIMITED', 'RATE_LIMITED', reason);
     this.#ctx.metrics.framesIn.inc({ type: 'rate_limited' });
-    let ids: { msgId?: string; reqId?: number } = {};
-    if (isBinary) {
-      try {
-        const f = decodeClientFrame(data);
-        if ('msgId' in f) ids = { msgId: f.msgId };
-        else if ('reqId' in f) ids = { reqId: f.reqId };
-      } catch {
-        // A bad frame over the limit is refused all the same.
-      }
-    }
-    this.#error('RATE_LIMITED', reason, ids);
+    this.#error('RATE_LIMITED', reason, isBinary ? idsOf(data) : {});
   }
 
   #dispatch(frame: ClientFrame): void {
@@ -281,7 +331,7 @@ export class Session {
     const user = this.#user;
     switch (frame.t) {
       case FRAME_TYPES.send:
-        return void this.#send(user, frame.msgId, frame.to, frame.header, frame.ciphertext);
+        return void this.#onSend(user, frame.msgId, frame.to, frame.header, frame.ciphertext);
       case FRAME_TYPES.received:
         return void this.#confirm(user, frame.msgId, RECEIPT_KIND.delivered);
       case FRAME_TYPES.read:
@@ -297,7 +347,7 @@ export class Session {
       case FRAME_TYPES.fetchKeys:
         return void this.#fetchKeys(frame.reqId, frame.userId);
       case FRAME_TYPES.ping:
-        return this.send({ t: FRAME_TYPES.pong, n: frame.n });
+        return this.write({ t: FRAME_TYPES.pong, n: frame.n });
       case FRAME_TYPES.pong:
         return;
     }
@@ -315,29 +365,36 @@ export class Session {
     }
     this.#ctx.helloAccepted(this);
     this.#user = sub;
-    this.#epoch = epoch;
+    this.#epoch = this.#ctx.nextEpoch(epoch);
     const replaced = this.#ctx.register(this);
     replaced?.close('REPLACED', 'a newer connection of this user');
     // Welcome only once the presence record is durable: from then on the router pushes here.
-    this.#produce({ key: presenceKey(sub), to: sub, value: { k: 'p', gatewayId: this.#ctx.config.gatewayId, epoch } }, 'presence').then(
+    this.#produce({ key: presenceKey(sub), to: sub, value: { k: 'p', gatewayId: this.#ctx.config.gatewayId, epoch: this.#epoch } }, 'presence').then(
       () => {
-        this.send({ t: FRAME_TYPES.welcome, v: PROTOCOL_VERSION, userId: sub, gatewayId: this.#ctx.config.gatewayId, serverTimeUs: nowUs() });
+        this.write({ t: FRAME_TYPES.welcome, v: PROTOCOL_VERSION, userId: sub, gatewayId: this.#ctx.config.gatewayId, serverTimeUs: nowUs() });
         const early = this.#early ?? [];
         this.#early = null;
-        if (early.length > 0) this.push(early);
+        if (early.length > 0) this.#pushOutgoing(early);
       },
       () => this.#fail('UNAVAILABLE', 'SERVICE_RESTART', 'Kafka is unavailable'),
     );
   }
 
-  async #send(from: string, msgId: string, to: string, header: Uint8Array, ciphertext: Uint8Array): Promise<void> {
+  /**
+   * After a send failed (error 11), this connection's later sends are refused (11) until the
+   * client resends the failed one: its resends then land in its own order (PROTOCOL §5.4).
+   */
+  async #onSend(from: string, msgId: string, to: string, header: Uint8Array, ciphertext: Uint8Array): Promise<void> {
+    if (this.#resendFirst !== null && this.#resendFirst !== msgId) return this.#error('UNAVAILABLE', `resend ${this.#resendFirst} first: it failed and your sends keep their order`, { msgId });
+    this.#resendFirst = null;
     const gwInUs = nowUs();
     try {
       await this.#produce({ key: mailboxKey(to, msgId), to, value: { k: 'm', from, msgId, header, ciphertext, gwInUs } }, 'message');
     } catch {
+      this.#resendFirst ??= msgId;
       return this.#error('UNAVAILABLE', undefined, { msgId });
     }
-    this.send({ t: FRAME_TYPES.ack, msgId, stamps: { gwInUs, producedUs: nowUs() } });
+    this.write({ t: FRAME_TYPES.ack, msgId, stamps: { gwInUs, producedUs: nowUs() } });
   }
 
   /**
@@ -381,7 +438,7 @@ export class Session {
       return this.#error('UNAVAILABLE', undefined, { reqId });
     }
     this.#ctx.keys.set(user, bundle);
-    this.send({ t: FRAME_TYPES.keysPublished, reqId });
+    this.write({ t: FRAME_TYPES.keysPublished, reqId });
   }
 
   async #fetchKeys(reqId: number, userId: string): Promise<void> {
@@ -396,7 +453,7 @@ export class Session {
       this.#keyWaits--;
     }
     if (bundle === undefined) return this.#error('KEYS_NOT_FOUND', undefined, { reqId });
-    this.send({ t: FRAME_TYPES.keys, reqId, userId, identityKey: bundle.identityKey, signedPrekey: bundle.signedPrekey, signature: bundle.signature });
+    this.write({ t: FRAME_TYPES.keys, reqId, userId, identityKey: bundle.identityKey, signedPrekey: bundle.signedPrekey, signature: bundle.signature });
   }
 
   #produce(r: { key: string; to: string; value: Parameters<typeof encodeValue>[0] | null }, kind: string): Promise<void> {
@@ -430,6 +487,6 @@ export class Session {
   /** The clean-disconnect presence record (not for a connection replaced by a newer one). */
   presenceOffline(): Promise<void> {
     if (this.#user === null) return Promise.resolve();
-    return this.#produce({ key: presenceKey(this.#user), to: this.#user, value: { k: 'p', gatewayId: null, epoch: this.#epoch } }, 'presence');
+    return this.#produce({ key: presenceKey(this.#user), to: this.#user, value: { k: 'p', gatewayId: null, epoch: this.#epoch, was: this.#ctx.config.gatewayId } }, 'presence');
   }
 }

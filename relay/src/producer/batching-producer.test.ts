@@ -50,9 +50,9 @@ test('a request never exceeds the byte cap (the broker rejects oversized batches
   assert.equal(f.requests.flat().length, 10);
 });
 
-test('a failed request rejects exactly the records in it', async () => {
+test('a failed request, its retries spent, rejects exactly the records in it', async () => {
   const f = fakeProducer();
-  const p = new BatchingProducer(f.producer);
+  const p = new BatchingProducer(f.producer, undefined, 1000, 768 * 1024, { attempts: 1, delayMs: () => 0 });
   f.setFail(true);
   const a = p.produce(rec('a'));
   await tick();
@@ -63,4 +63,36 @@ test('a failed request rejects exactly the records in it', async () => {
   await tick();
   f.release.shift()!();
   await b;
+});
+
+test('a failed request is retried in place before anything queued behind it; when the retries run out, the queue behind fails with it', async () => {
+  const f = fakeProducer();
+  const p = new BatchingProducer(f.producer, undefined, 1000, 768 * 1024, { attempts: 2, delayMs: () => 0 });
+  const nextRequest = async () => {
+    while (f.release.length === 0) await new Promise((r) => setTimeout(r, 1));
+  };
+  f.setFail(true);
+  const a = p.produce(rec('a'));
+  await tick();
+  const b = p.produce(rec('b'));
+  f.release.shift()!(); // a fails once…
+  await nextRequest();
+  f.setFail(false);
+  f.release.shift()!(); // …and succeeds on its retry, still alone
+  await a;
+  await nextRequest();
+  f.release.shift()!();
+  await b;
+  assert.deepEqual(f.requests.map((r) => r.map((x) => x.key)), [['a'], ['a'], ['b']]);
+
+  f.setFail(true);
+  const c = p.produce(rec('c'));
+  await tick();
+  const d = p.produce(rec('d'));
+  f.release.shift()!();
+  await nextRequest();
+  f.release.shift()!();
+  await assert.rejects(c, /broker down/);
+  await assert.rejects(d, /broker down/, 'd was queued behind the failed batch: written now, it would overtake c');
+  assert.deepEqual(f.requests.slice(3).map((r) => r.map((x) => x.key)), [['c'], ['c']]);
 });

@@ -5,7 +5,7 @@ import { encodeValue } from './records.js';
 import { mailboxKey, presenceKey, receiptKey } from '../../protocol/src/index.js';
 
 const msg = (from: string, msgId: string) => encodeValue({ k: 'm', from, msgId, header: new Uint8Array([1]), ciphertext: new Uint8Array([2]), gwInUs: 1 });
-const presence = (gatewayId: string | null, epoch: number) => encodeValue({ k: 'p', gatewayId, epoch });
+const presence = (gatewayId: string | null, epoch: number, was?: string) => encodeValue({ k: 'p', gatewayId, epoch, ...(was === undefined ? {} : { was }) });
 
 test('while folding nothing is pushed; going live replays pending mail of online users in log order', () => {
   const mb = new PartitionMailbox(0);
@@ -15,7 +15,7 @@ test('while folding nothing is pushed; going live replays pending mail of online
   mb.apply(mailboxKey('bob', 'm1'), null, 0, 0); // delivered earlier: tombstone
   mb.apply(mailboxKey('carol', 'm3'), msg('alice', 'm3'), 0, 0); // carol offline
   const pushes = mb.goLive();
-  assert.deepEqual(pushes.map((p) => [p.user, p.gatewayId, p.items.map((i) => i.msgId), p.replay]), [['bob', 'gw1', ['m2'], true]]);
+  assert.deepEqual(pushes.map((p) => [p.user, p.gatewayId, p.items.map((i) => i.msgId), p.replay, p.epoch]), [['bob', 'gw1', ['m2'], true, 1]]);
   assert.equal(mb.pendingCount, 2);
 });
 
@@ -27,7 +27,7 @@ test('live: a new message to an online user is pushed at once; to an offline use
   assert.equal(r.kind, 'push');
   if (r.kind === 'push') {
     assert.equal(r.push.gatewayId, 'gw1');
-    assert.deepEqual(r.push.items[0]!.stamps, { gwInUs: 1, producedUs: 5000, routedUs: 10 });
+    assert.deepEqual(r.push.items[0]!.stamps, { gwInUs: 1, routedUs: 10 }, 'producedUs is the ack\'s alone (PROTOCOL §9)');
   }
   assert.equal(mb.apply(mailboxKey('dave', 'm2'), msg('alice', 'm2'), 0, 0).kind, 'none');
 });
@@ -39,8 +39,8 @@ test('a newer presence replays everything pending, in order; a late disconnect o
   mb.apply(receiptKey('bob', 'x9', 1), encodeValue({ k: 'r', msgId: 'x9', kind: 1, by: 'carol', gwInUs: 1 }), 0, 0);
   mb.apply(mailboxKey('bob', 'm2'), msg('alice', 'm2'), 0, 0);
   const r = mb.apply(presenceKey('bob'), presence('gw2', 7), 0, 0);
-  assert.equal(r.kind, 'push');
-  if (r.kind === 'push') assert.deepEqual(r.push.items.map((i) => `${i.type}:${i.msgId}`), ['message:m1', 'receipt:x9', 'message:m2']);
+  assert.equal(r.kind, 'presence');
+  if (r.kind === 'presence') assert.deepEqual(r.push?.items.map((i) => `${i.type}:${i.msgId}`), ['message:m1', 'receipt:x9', 'message:m2']);
   assert.equal(mb.apply(presenceKey('bob'), presence(null, 6), 0, 0).kind, 'none');
   assert.deepEqual(mb.presenceOf('bob'), { gatewayId: 'gw2', epoch: 7 });
 });
@@ -78,4 +78,31 @@ test('malformed keys and values are reported, not thrown', () => {
   assert.equal(mb.apply(null, msg('a', 'b'), 0, 0).kind, 'malformed');
   assert.equal(mb.apply(mailboxKey('bob', 'm1'), Buffer.from([0xc1]), 0, 0).kind, 'malformed');
   assert.equal(mb.apply(presenceKey('bob'), null, 0, 0).kind, 'malformed');
+});
+
+test('presence follows log order, not epochs: a newer connection with a lower epoch (a reinstall) is online, and the older one on another gateway is named to be replaced', () => {
+  const mb = new PartitionMailbox(0);
+  mb.goLive();
+  mb.apply(presenceKey('bob'), presence('gw1', 900), 0, 0);
+  const r = mb.apply(presenceKey('bob'), presence('gw2', 5), 0, 0);
+  assert.deepEqual(r, { kind: 'presence', push: { user: 'bob', gatewayId: 'gw2', items: [], replay: true, epoch: 5 }, replaced: { user: 'bob', gatewayId: 'gw1', epoch: 900 } }, 'an empty replay: its end is the connection\'s `replayed`');
+  assert.deepEqual(mb.presenceOf('bob'), { gatewayId: 'gw2', epoch: 5 });
+  mb.apply(mailboxKey('bob', 'm1'), msg('alice', 'm1'), 0, 0);
+  // The old connection's late disconnect names gw1/900: not the holder, ignored.
+  assert.equal(mb.apply(presenceKey('bob'), presence(null, 900, 'gw1'), 0, 0).kind, 'none');
+  assert.equal(mb.onlineCount, 1);
+  // Same epoch on another gateway is still not the holder.
+  mb.apply(presenceKey('bob'), presence(null, 5, 'gw1'), 0, 0);
+  assert.equal(mb.onlineCount, 1);
+  mb.apply(presenceKey('bob'), presence(null, 5, 'gw2'), 0, 0);
+  assert.equal(mb.onlineCount, 0);
+  assert.equal(mb.presenceOf('bob')?.gatewayId, null);
+});
+
+test('a newer connection on the same gateway is not named to be replaced (the gateway closes the old one itself)', () => {
+  const mb = new PartitionMailbox(0);
+  mb.goLive();
+  mb.apply(presenceKey('bob'), presence('gw1', 1), 0, 0);
+  const r = mb.apply(presenceKey('bob'), presence('gw1', 2), 0, 0);
+  assert.equal(r.kind === 'presence' && r.replaced, null);
 });

@@ -9,6 +9,11 @@ import { decodeMailboxValue, type PendingItem } from './records.js';
  * While folding (rebuilding after an assignment) nothing is pushed; `goLive()` then returns a
  * replay for every online user with pending items. Live, a new item for an online user is pushed
  * at once, and a newer presence replays everything pending, in order.
+ *
+ * Presence is decided by log order, not by the clients' epochs (PROTOCOL §5.1): the latest
+ * "online" record wins, so a client that lost its epoch counter (a reinstall) still gets live
+ * delivery. An "offline" record counts only when it names the connection that holds presence
+ * (same epoch, same gateway), so a late disconnect of an old connection cannot hide a newer one.
  */
 export interface Presence {
   readonly gatewayId: string | null;
@@ -26,10 +31,23 @@ export interface Push {
   readonly gatewayId: string;
   readonly items: readonly PendingItem[];
   readonly replay: boolean;
+  /**
+   * A replay for the connection with this epoch (after its presence, or when a fold ends): the
+   * gateway writes `replayed` after the items, once per connection (PROTOCOL §5.1). May be empty.
+   */
+  readonly epoch?: number;
+}
+
+/** A live connection of `user` (on `gatewayId`, with `epoch`) that a newer one on another gateway superseded. */
+export interface Replaced {
+  readonly user: string;
+  readonly gatewayId: string;
+  readonly epoch: number;
 }
 
 export type ApplyResult =
   | { readonly kind: 'push'; readonly push: Push }
+  | { readonly kind: 'presence'; readonly push: Push; readonly replaced: Replaced | null }
   | { readonly kind: 'duplicate'; readonly user: string; readonly msgId: string }
   | { readonly kind: 'none' }
   | { readonly kind: 'malformed' };
@@ -76,7 +94,11 @@ export class PartitionMailbox {
     return [...(this.#users.get(user)?.pending.values() ?? [])];
   }
 
-  apply(key: string | null, value: Buffer | null, timestampMs: number, routedUs: number): ApplyResult {
+  /**
+   * `producedUs` is not a stamp of pushed items: it is the producing gateway's clock when Kafka
+   * acknowledged the write (PROTOCOL §9), known to that gateway's `ack` only, not to the router.
+   */
+  apply(key: string | null, value: Buffer | null, _timestampMs: number, routedUs: number): ApplyResult {
     if (key === null) return { kind: 'malformed' };
     let parsed;
     try {
@@ -88,7 +110,7 @@ export class PartitionMailbox {
     if (parsed.kind === 'presence') {
       const v = value === null ? undefined : decodeMailboxValue(value);
       if (v === undefined || v.k !== 'p') return { kind: 'malformed' };
-      return this.#presence(user, { gatewayId: v.gatewayId, epoch: v.epoch });
+      return v.gatewayId === null ? this.#offline(user, v.epoch, v.was) : this.#online(user, { gatewayId: v.gatewayId, epoch: v.epoch });
     }
     const isMessage = parsed.kind === 'mailbox';
     const slot = parsed.kind === 'mailbox' ? parsed.msgId : `r/${parsed.msgId}/${parsed.receiptKind}`;
@@ -106,8 +128,8 @@ export class PartitionMailbox {
     if (box.pending.has(slot) || (isMessage && this.#recentDone.has(doneKey))) return { kind: 'duplicate', user, msgId: parsed.msgId };
     const item: PendingItem =
       v.k === 'm'
-        ? { type: 'message', msgId: v.msgId, value: v, stamps: { gwInUs: v.gwInUs, producedUs: timestampMs * 1000, routedUs } }
-        : { type: 'receipt', msgId: v.msgId, kind: v.kind, value: v, stamps: { gwInUs: v.gwInUs, producedUs: timestampMs * 1000, routedUs } };
+        ? { type: 'message', msgId: v.msgId, value: v, stamps: { gwInUs: v.gwInUs, routedUs } }
+        : { type: 'receipt', msgId: v.msgId, kind: v.kind, value: v, stamps: { gwInUs: v.gwInUs, routedUs } };
     box.pending.set(slot, item);
     this.#pendingCount++;
     const gw = box.presence?.gatewayId ?? null;
@@ -120,28 +142,36 @@ export class PartitionMailbox {
     this.#live = true;
     const pushes: Push[] = [];
     for (const [user, box] of this.#users) {
-      const gw = box.presence?.gatewayId ?? null;
-      if (gw !== null && box.pending.size > 0) pushes.push({ user, gatewayId: gw, items: [...box.pending.values()], replay: true });
+      const p = box.presence;
+      // Empty replays too: a connection welcomed while this partition folded still awaits its `replayed`.
+      if (p !== null && p.gatewayId !== null) pushes.push({ user, gatewayId: p.gatewayId, items: [...box.pending.values()], replay: true, epoch: p.epoch });
     }
     return pushes;
   }
 
-  #presence(user: string, next: Presence): ApplyResult {
+  #online(user: string, next: Presence & { gatewayId: string }): ApplyResult {
     const box = this.#box(user);
     const current = box.presence;
-    // A late disconnect of an older connection must not hide a newer one: highest epoch wins.
-    if (current !== null && next.epoch < current.epoch) return NONE;
     const wasOnline = current?.gatewayId != null;
     box.presence = next;
-    const isOnline = next.gatewayId !== null;
-    this.#onlineCount += (isOnline ? 1 : 0) - (wasOnline ? 1 : 0);
-    if (!isOnline) {
-      this.#maybeForget(user, box);
-      return NONE;
-    }
-    if (this.#live && box.pending.size > 0) {
-      return { kind: 'push', push: { user, gatewayId: next.gatewayId as string, items: [...box.pending.values()], replay: true } };
-    }
+    if (!wasOnline) this.#onlineCount++;
+    if (!this.#live) return NONE;
+    // One live connection per user across relays: the older one's gateway must close it (4011).
+    const replaced = wasOnline && current!.gatewayId !== next.gatewayId ? { user, gatewayId: current!.gatewayId!, epoch: current!.epoch } : null;
+    // Always a replay, empty or not: its end is the connection's `replayed` frame.
+    const push = { user, gatewayId: next.gatewayId, items: [...box.pending.values()], replay: true, epoch: next.epoch };
+    return { kind: 'presence', push, replaced };
+  }
+
+  /** A clean disconnect: only of the connection that holds presence (`was` = its gateway; absent in old records). */
+  #offline(user: string, epoch: number, was: string | undefined): ApplyResult {
+    const box = this.#users.get(user);
+    const current = box?.presence ?? null;
+    if (box === undefined || current === null || current.gatewayId === null) return NONE;
+    if (current.epoch !== epoch || (was !== undefined && was !== current.gatewayId)) return NONE;
+    box.presence = { gatewayId: null, epoch };
+    this.#onlineCount--;
+    this.#maybeForget(user, box);
     return NONE;
   }
 

@@ -23,20 +23,26 @@ export interface ReceiptValue {
   readonly gwInUs: number;
 }
 
-/** Presence: never a bare tombstone; `gatewayId: null` means a clean disconnect. */
+/** Presence: never a bare tombstone; `gatewayId: null` means a clean disconnect, of the connection (`was`, epoch). */
 export interface PresenceValue {
   readonly k: 'p';
   readonly gatewayId: string | null;
   readonly epoch: number;
+  /** Offline records: the gateway that held the connection. */
+  readonly was?: string;
 }
 
 export type MailboxValue = MessageValue | ReceiptValue | PresenceValue;
 
-/** What travels on `relay.deliver.<gatewayId>`: one push for one user on that gateway. */
-export interface DeliverValue {
-  readonly to: string;
-  readonly item: PendingItem;
-}
+/**
+ * What travels on `relay.deliver.<gatewayId>`: one push for one user on that gateway, or the
+ * notice that the user's connection with epoch `replaced` was superseded on another gateway.
+ */
+export type DeliverValue =
+  | { readonly to: string; readonly item: PendingItem }
+  | { readonly to: string; readonly replaced: number }
+  /** The end of the replay (of `n` items, sent before it) for the connection with epoch `replayed`. */
+  | { readonly to: string; readonly replayed: number; readonly n: number };
 
 export interface PendingItem {
   readonly type: 'message' | 'receipt';
@@ -69,8 +75,9 @@ export function decodeMailboxValue(buf: Buffer): MailboxValue | undefined {
 
 export function decodeDeliverValue(buf: Buffer): DeliverValue | undefined {
   try {
-    const v = decoder.decode(buf) as Partial<DeliverValue> | null;
-    if (v !== null && typeof v === 'object' && typeof v.to === 'string' && typeof v.item === 'object') return v as DeliverValue;
+    const v = decoder.decode(buf) as Record<string, unknown> | null;
+    if (v === null || typeof v !== 'object' || typeof v.to !== 'string') return undefined;
+    if ((typeof v.item === 'object' && v.item !== null) || typeof v.replaced === 'number' || (typeof v.replayed === 'number' && typeof v.n === 'number')) return v as DeliverValue;
   } catch {
     // fall through
   }

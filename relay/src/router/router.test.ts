@@ -9,7 +9,7 @@ import type { OutRecord } from '../../kafka/src/index.js';
 import { resolveConfig } from '../config.js';
 import { createRelayMetrics } from '../metrics.js';
 import { encodeValue, type MailboxValue } from './records.js';
-import type { Push } from './mailbox.js';
+import type { Push, Replaced } from './mailbox.js';
 import { Router } from './router.js';
 import { until } from '../../test/support/in-memory-relay.js';
 
@@ -20,7 +20,8 @@ function record(user: string, key: string, value: MailboxValue | null): OutRecor
   return { topic: config.topics.mailbox, partition: partitionFor(user, config.partitions), key, value: value === null ? null : encodeValue(value) };
 }
 const message = (to: string, msgId: string, from = 'alice') => record(to, mailboxKey(to, msgId), { k: 'm', from, msgId, header: bytes, ciphertext: bytes, gwInUs: 1 });
-const presence = (user: string, gatewayId: string | null, epoch: number) => record(user, presenceKey(user), { k: 'p', gatewayId, epoch });
+const presence = (user: string, gatewayId: string | null, epoch: number, was?: string) =>
+  record(user, presenceKey(user), { k: 'p', gatewayId, epoch, ...(was === undefined ? {} : { was }) });
 
 async function kafkaWith(records: OutRecord[]): Promise<InMemoryKafka> {
   const kafka = new InMemoryKafka();
@@ -29,10 +30,11 @@ async function kafkaWith(records: OutRecord[]): Promise<InMemoryKafka> {
   return kafka;
 }
 
-function startRouter(kafka: InMemoryKafka): { router: Router; pushes: Push[] } {
+function startRouter(kafka: InMemoryKafka): { router: Router; pushes: Push[]; replaced: Replaced[] } {
   const pushes: Push[] = [];
-  const router = new Router(config, kafka, createRelayMetrics(new Registry(), config.gatewayId), (p) => pushes.push(p), () => {});
-  return { router, pushes };
+  const replaced: Replaced[] = [];
+  const router = new Router(config, kafka, createRelayMetrics(new Registry(), config.gatewayId), (p) => pushes.push(p), (r) => replaced.push(r), () => {});
+  return { router, pushes, replaced };
 }
 
 test('after the fold, pending mail of online users is replayed in log order to the gateway that holds them', async () => {
@@ -54,20 +56,32 @@ test('after the fold, pending mail of online users is replayed in log order to t
   await router.stop();
 });
 
-test('live: a new message to an online user is pushed once, to the newest presence; an offline user gets nothing', async () => {
+test('live: a new message to an online user is pushed once, to the latest presence (log order, not epochs); an offline user gets nothing', async () => {
   const kafka = await kafkaWith([presence('bob', 'gw-b', 1)]);
-  const { router, pushes } = startRouter(kafka);
+  const { router, pushes, replaced } = startRouter(kafka);
   await router.start();
   await until(() => router.ready);
   const producer = await kafka.producer();
-  await producer.send([presence('bob', 'gw-c', 2), presence('bob', 'gw-old', 1), message('bob', 'm1'), message('dave', 'd1')]);
-  await until(() => pushes.some((p) => p.user === 'bob'));
-  await producer.send([presence('bob', null, 3), message('bob', 'm2')]);
-  await until(() => router.ownership().reduce((n, o) => n + o.pending, 0) === 3);
+  // gw-new's epoch is lower (a reinstalled client): it is still the newer connection.
+  await producer.send([presence('bob', 'gw-c', 2), presence('bob', 'gw-new', 1), message('bob', 'm1'), message('dave', 'd1')]);
+  await until(() => pushes.some((p) => p.user === 'bob' && p.items.length > 0));
+  // A late disconnect of gw-c is not the holder's; gw-new's own disconnect is.
+  await producer.send([presence('bob', null, 2, 'gw-c'), message('bob', 'm2'), presence('bob', null, 1, 'gw-new'), message('bob', 'm3')]);
+  await until(() => router.ownership().reduce((n, o) => n + o.pending, 0) === 4);
   assert.deepEqual(
-    pushes.map((p) => [p.user, p.gatewayId, p.replay, p.items.map((i) => i.msgId)]),
-    [['bob', 'gw-c', false, ['m1']]],
-    'the stale epoch is ignored, dave and the offline bob get nothing',
+    pushes.map((p) => [p.user, p.gatewayId, p.replay, p.epoch, p.items.map((i) => i.msgId)]),
+    [
+      ['bob', 'gw-b', true, 1, []],
+      ['bob', 'gw-c', true, 2, []],
+      ['bob', 'gw-new', true, 1, []],
+      ['bob', 'gw-new', false, undefined, ['m1']],
+      ['bob', 'gw-new', false, undefined, ['m2']],
+    ],
+    'an empty replay ends each presence; dave and the offline bob get nothing',
   );
+  assert.deepEqual(replaced, [
+    { user: 'bob', gatewayId: 'gw-b', epoch: 1 },
+    { user: 'bob', gatewayId: 'gw-c', epoch: 2 },
+  ]);
   await router.stop();
 });

@@ -2,7 +2,7 @@ import type { Admin, Assignment, BatchContext, GroupConsumer, InRecord, KafkaAda
 import { nowUs } from '../../protocol/src/index.js';
 import type { RelayConfig } from '../config.js';
 import type { RelayMetrics } from '../metrics.js';
-import { PartitionMailbox, type Push } from './mailbox.js';
+import { PartitionMailbox, type Push, type Replaced } from './mailbox.js';
 import { CONSUMER_TUNING } from './consumer-tuning.js';
 
 /**
@@ -14,6 +14,8 @@ import { CONSUMER_TUNING } from './consumer-tuning.js';
  * committed), so every assignment resets every owned partition: the state is the log.
  */
 export type Deliver = (push: Push) => void;
+/** Tells the gateway holding a superseded connection to close it (4011). */
+export type NotifyReplaced = (replaced: Replaced) => void;
 
 interface Owned {
   readonly mailbox: PartitionMailbox;
@@ -28,6 +30,7 @@ export class Router {
   readonly #kafka: KafkaAdapter;
   readonly #metrics: RelayMetrics;
   readonly #deliver: Deliver;
+  readonly #notifyReplaced: NotifyReplaced;
   readonly #log: (line: string) => void;
   #consumer: GroupConsumer | null = null;
   #admin: Admin | null = null;
@@ -35,11 +38,12 @@ export class Router {
   #generation = 0;
   #assignedOnce = false;
 
-  constructor(config: RelayConfig, kafka: KafkaAdapter, metrics: RelayMetrics, deliver: Deliver, log: (line: string) => void) {
+  constructor(config: RelayConfig, kafka: KafkaAdapter, metrics: RelayMetrics, deliver: Deliver, notifyReplaced: NotifyReplaced, log: (line: string) => void) {
     this.#config = config;
     this.#kafka = kafka;
     this.#metrics = metrics;
     this.#deliver = deliver;
+    this.#notifyReplaced = notifyReplaced;
     this.#log = log;
   }
 
@@ -137,6 +141,10 @@ export class Router {
         }
         if (push.replay) this.#metrics.replayed.inc(push.items.length);
         this.#push(push);
+      } else if (result.kind === 'presence') {
+        if (result.replaced !== null) this.#notifyReplaced(result.replaced);
+        this.#metrics.replayed.inc(result.push.items.length);
+        this.#push(result.push);
       } else if (result.kind === 'duplicate') {
         this.#metrics.duplicatesDropped.inc();
       }

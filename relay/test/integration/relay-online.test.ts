@@ -54,7 +54,8 @@ test('integration: online A→B — ✓ when durable, exact ciphertext, ✓✓ a
   assert.equal(d.from, 'alice', 'the sender comes from the token');
   assert.deepEqual([...d.ciphertext], [...ciphertext]);
   assert.deepEqual([...d.header], [...header]);
-  for (const k of ['gwInUs', 'producedUs', 'routedUs', 'gwOutUs'] as const) assert.equal(typeof d.stamps[k], 'number', `stamp ${k}`);
+  for (const k of ['gwInUs', 'routedUs', 'gwOutUs'] as const) assert.equal(typeof d.stamps[k], 'number', `stamp ${k}`);
+  assert.equal(d.stamps.producedUs, undefined, 'producedUs is the ack\'s alone (PROTOCOL §9)');
   assert.equal(a.frames.filter(isReceipt).length, 0, 'no ✓✓ before received');
 
   b.send({ t: FRAME_TYPES.received, msgId: d.msgId });

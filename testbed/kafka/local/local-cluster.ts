@@ -167,7 +167,7 @@ export async function waitReady(brokers: readonly string[], count: number, timeo
   while (Date.now() < deadline) {
     check();
     try {
-      const adapter = createKafkajsAdapter({ brokers, clientId: 'relaybench-ready', connectionTimeoutMs: 1000, retries: 0 });
+      const adapter = createKafkajsAdapter({ brokers, clientId: 'relaybench-ready', connectionTimeoutMs: 1000, retries: 0, rideOutMs: 0 });
       const admin = await adapter.admin();
       try {
         const info = await admin.describeCluster();

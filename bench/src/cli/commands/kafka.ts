@@ -65,7 +65,7 @@ export function registerKafka(program: Command): void {
         if (list === undefined) throw kafkaError('RB_KAFKA_BAD_OPTION', 'No cluster to describe: pass --brokers, set KAFKA_BROKERS, or run `relaybench kafka up` first.');
         const brokers = parseBrokers(list);
         await useExternalCluster(brokers);
-        const admin = await createKafkajsAdapter({ brokers, clientId: 'relaybench-info' }).admin();
+        const admin = await createKafkajsAdapter({ brokers, clientId: 'relaybench-info', rideOutMs: 0 }).admin();
         try {
           const cluster = await admin.describeCluster();
           const topics = (await admin.listTopics()).filter((t) => !t.startsWith('__')).sort();
