@@ -23,7 +23,11 @@ class FakeClock implements DelayClock {
   }
   advance(ms: number) {
     this.t += ms;
-    for (const x of [...this.timers].sort((a, b) => a.at - b.at)) if (x.at <= this.t) this.clearTimer(x), x.fn();
+    for (const x of [...this.timers].sort((a, b) => a.at - b.at)) {
+      if (x.at > this.t) continue;
+      this.clearTimer(x);
+      x.fn();
+    }
   }
 }
 
