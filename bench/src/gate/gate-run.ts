@@ -19,6 +19,7 @@ import type { Scenario } from '../scenarios/scenario.js';
 import type { Build } from './builds.js';
 import { decide, percentChange, type GateOptions, type GateTrial, type Side } from './decide.js';
 import { planTrials } from './estimate.js';
+import { formatUs } from './evaluate.js';
 import { formatGateJunit, formatGateMarkdown, formatGateText, type GateReport, type GateSideInfo } from './gate-format.js';
 import { runTrialLoop, trialOrder, type OrderMode } from './trials.js';
 import type { TrialRunOptions } from './trial-run.js';
@@ -95,7 +96,7 @@ export async function runGate(c: GateConfig, deps: GateDeps): Promise<GateReport
           const per = (now() - tLoop) / Math.max(1, t.index + 1);
           const left = (total - done + (rerun ? 1 : 0)) * per;
           const e2e = t.values.e2eCorrected?.p50;
-          const what = t.valid ? `valid · e2e p50 ${(e2e?.relay ?? 0) / 1000} ms ÷ ref ${(e2e?.reference ?? 0) / 1000} ms = ×${e2e?.ratio ?? '—'}` : `INVALID (${t.invalidReasons.join('; ')})${rerun ? ' → rerun' : ''}`;
+          const what = t.valid ? `valid · e2e p50 ${e2e === undefined ? '—' : `${formatUs(e2e.relay)} ÷ ref ${formatUs(e2e.reference)} = ×${e2e.ratio}`}` : `INVALID (${t.invalidReasons.join('; ')})${rerun ? ' → rerun' : ''}`;
           log(`trial ${t.runId}: ${what} · ${Math.round(t.wallMs / 1000)} s · ${done}/${total} done, ~${Math.round(left / 60_000)} min ${Math.round((left % 60_000) / 1000)} s left`);
         },
       },
