@@ -44,6 +44,7 @@ async function gate(ratioOf: (side: Side, index: number, attempt: number) => num
     maxReruns: 2,
     durationMs: 10_000,
     warmupMs: 5_000,
+    maxScheduleLagMs: 100,
     newLatencyMs: 0,
     kafkaProvider: 'auto',
     ...extra,
@@ -62,6 +63,7 @@ test('same build on both sides: pass (exit 0), every trial in gate.json, Kafka s
   assert.ok(g.kafkaStopped);
   assert.match(g.files.base!, /reference: kafka-direct/);
   assert.match(g.files.base!, /duration: 10s/);
+  assert.match(g.files.base!, /maxScheduleLag: 100ms/);
   assert.doesNotMatch(g.files.new!, /latency/);
 });
 

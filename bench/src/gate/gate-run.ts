@@ -41,6 +41,8 @@ export interface GateConfig {
   readonly maxReruns: number;
   readonly durationMs: number;
   readonly warmupMs: number;
+  /** Generator-bound line of the trials (the scenario's maxScheduleLag is for its absolute objectives). */
+  readonly maxScheduleLagMs: number;
   /** Extra delay on every client→relay hop of NEW (a known regression, to prove the gate's power). */
   readonly newLatencyMs: number;
   readonly kafkaProvider: ProvisionOptions['provider'];
@@ -71,7 +73,7 @@ export async function runGate(c: GateConfig, deps: GateDeps): Promise<GateReport
   log(`gate ${c.scenario.name}: minimum detectable effect asked ${percentChange(c.mde)} (p50 ÷ reference), time budget ${Math.round(c.budgetMs / 60_000)} min for the trials`);
   log(`  → ${perSide} trials per side of ~${Math.round(trialMs / 1000)} s each (${formatDurationMs(c.warmupMs)} warm-up + ${formatDurationMs(c.durationMs)} measured, relay then kafka-direct reference): ~${Math.round((2 * perSide * trialMs) / 60_000)} min; detects ~${percentChange(detectable)} in 9 of 10 gates (noise sd ${c.noiseSd} of ln ratio)${c.trials === undefined && plan.budgetBound ? ' — the budget allows no more trials: raise --budget for a smaller effect' : ''}`);
   log(`  decision: regression when the whole ${Math.round(c.options.level * 100)} % interval of NEW ÷ BASE is above p50 ${percentChange(c.options.thresholds.p50)} / p99 ${percentChange(c.options.thresholds.p99)} for ${c.options.stages.join(', ')}`);
-  log(`  order (${c.orderMode}, seed ${c.seed}): ${order.map((s) => (s === 'base' ? 'A' : 'B')).join(' ')} · invalid trials rerun up to ${c.maxReruns} per side`);
+  log(`  order (${c.orderMode}, seed ${c.seed}): ${order.map((s) => (s === 'base' ? 'A' : 'B')).join(' ')} · invalid trials (lost > 0, or generator-bound: schedule lag p99 > ${formatDurationMs(c.maxScheduleLagMs)} for 2 s) rerun up to ${c.maxReruns} per side`);
 
   const baseBuild = await deps.resolveBuild(c.baseSpec, log);
   const newBuild = await deps.resolveBuild(c.newSpec, log);
@@ -146,6 +148,9 @@ async function sideScenario(c: GateConfig, side: Side): Promise<string> {
   doc.duration = formatDurationMs(c.durationMs);
   doc.warmup = formatDurationMs(c.warmupMs);
   doc.reference = 'kafka-direct';
+  // Latency counts from the intended send time, so a generator that lags a little adds noise the
+  // interval absorbs; one that falls far behind (p99 lag above this for 2 s) is still rerun.
+  doc.maxScheduleLag = formatDurationMs(c.maxScheduleLagMs);
   if (side === 'new' && c.newLatencyMs > 0) {
     const faults = Array.isArray(doc.faults) ? (doc.faults as unknown[]) : [];
     doc.faults = [...faults, { at: '0s', action: 'latency', delay: formatDurationMs(c.newLatencyMs), direction: 'to-relay' }];

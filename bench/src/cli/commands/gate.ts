@@ -30,6 +30,7 @@ export interface GateFlags {
   readonly maxReruns: string;
   readonly duration: string;
   readonly warmup: string;
+  readonly maxScheduleLag: string;
   readonly newLatency?: string;
   readonly out?: string;
   readonly cacheDir?: string;
@@ -37,7 +38,7 @@ export interface GateFlags {
   readonly kafkaProvider?: string;
 }
 
-export const GATE_DEFAULTS = { mde: '25%', budget: '8m', noiseSd: '0.08', level: '0.95', order: 'random', maxReruns: '3', duration: '10s', warmup: '5s' } as const;
+export const GATE_DEFAULTS = { mde: '25%', budget: '8m', noiseSd: '0.08', level: '0.95', order: 'random', maxReruns: '3', duration: '10s', warmup: '5s', maxScheduleLag: '100ms' } as const;
 
 /** Flags → GateConfig (every value checked; a bad one is RB_GATE_BAD_OPTION with a sentence). */
 export function gateConfig(base: string, candidate: string, f: GateFlags, now = new Date()): GateConfig {
@@ -63,6 +64,7 @@ export function gateConfig(base: string, candidate: string, f: GateFlags, now = 
     maxReruns: whole('--max-reruns', f.maxReruns, 0),
     durationMs: duration('--duration', f.duration),
     warmupMs: duration('--warmup', f.warmup),
+    maxScheduleLagMs: duration('--max-schedule-lag', f.maxScheduleLag),
     newLatencyMs: f.newLatency === undefined ? 0 : duration('--new-latency', f.newLatency),
     kafkaProvider: provider(f.kafkaProvider),
   };
@@ -128,6 +130,7 @@ export function registerGate(program: Command): void {
     .option('--max-reruns <n>', 'reruns of invalid trials allowed per side', GATE_DEFAULTS.maxReruns)
     .option('--duration <time>', 'measured time of each trial (each segment)', GATE_DEFAULTS.duration)
     .option('--warmup <time>', 'warm-up of each segment', GATE_DEFAULTS.warmup)
+    .option('--max-schedule-lag <time>', 'a trial is generator-bound (rerun) when its schedule lag p99 stays above this for 2 s', GATE_DEFAULTS.maxScheduleLag)
     .option('--new-latency <time>', 'inject a known regression: NEW gets this extra delay on every client→relay hop (latency fault)')
     .option('--out <dir>', 'gate folder: gate.json (every trial), gate.md, gate.txt, junit.xml, trials/ (default results/gate-<time>)')
     .option('--cache-dir <dir>', 'where git refs are built (default ~/.cache/relaybench/gate)')
