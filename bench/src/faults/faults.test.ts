@@ -64,7 +64,7 @@ test('fault YAML errors name the line, the field and why', () => {
     ['  - { at: 10s, action: kill-relay, relay: 0 }\n  - { at: 12s, action: kill-relay, relay: 1 }\n  - { at: 14s, action: kill-relay, relay: 2 }\n', /faults\[2\]\.relay: expected a relay that is not the last one running, got 2$/],
     ['  - { at: 20s, action: kill-relay, relay: 1 }\n  - { at: 10s, action: drain-relay, relay: 1 }\n', /faults\[0\]\.relay: expected the index of a relay running at that instant/],
     ['  - { at: 10s, action: latency }\n', /faults\[0\]\.delay: /],
-    ['  - { at: 10s, action: latency, delay: 0ms }\n', /faults\[0\]\.delay: expected a delay from 1us to 10s like 2ms, got 0$/],
+    ['  - { at: 10s, action: latency, delay: 11s }\n', /faults\[0\]\.delay: expected a delay from 0 to 10s like 2ms \(0: the proxy alone, a control\), got 11000$/],
     ['  - { at: 10s, action: latency, delay: 2ms, direction: up }\n', /faults\[0\]\.direction: expected both, to-relay or to-client, got "up"$/],
     ['  - { at: 10s, action: latency, delay: 2ms, relays: [5] }\n', /faults\[0\]\.relays: expected indexes of relays running at that instant \(0\.\.2, or ones added earlier\), got 5$/],
     ['  - { at: 10s, action: latency, delay: 2ms, jitter: -1ms }\n', /faults\[0\]\.jitter: expected a jitter from 0 to 10s like 1ms/],

@@ -83,11 +83,11 @@ test('an invalid trial is rerun and the gate still decides; a side that stays in
   assert.match(always.junit, /type="invalid"/);
 });
 
-test('--new-latency gives NEW (only) a latency fault on every client→relay hop', async () => {
+test('--new-latency gives NEW a delay on every client→relay hop, and BASE the proxies alone', async () => {
   const g = await gate(() => 2, { newLatencyMs: 2 });
   assert.match(g.files.new!, /action: latency/);
   assert.match(g.files.new!, /delay: 2ms/);
   assert.match(g.files.new!, /direction: to-relay/);
-  assert.doesNotMatch(g.files.base!, /latency/);
+  assert.match(g.files.base!, /delay: 0ms/);
   assert.equal(g.report.new.injected, '2 ms latency on every client→relay hop');
 });

@@ -151,9 +151,11 @@ async function sideScenario(c: GateConfig, side: Side): Promise<string> {
   // Latency counts from the intended send time, so a generator that lags a little adds noise the
   // interval absorbs; one that falls far behind (p99 lag above this for 2 s) is still rerun.
   doc.maxScheduleLag = formatDurationMs(c.maxScheduleLagMs);
-  if (side === 'new' && c.newLatencyMs > 0) {
+  if (c.newLatencyMs > 0) {
+    // Both sides run behind the proxies (BASE with no delay: the proxy alone), so the known
+    // regression is the added delay, not the proxy's own hop.
     const faults = Array.isArray(doc.faults) ? (doc.faults as unknown[]) : [];
-    doc.faults = [...faults, { at: '0s', action: 'latency', delay: formatDurationMs(c.newLatencyMs), direction: 'to-relay' }];
+    doc.faults = [...faults, { at: '0s', action: 'latency', delay: side === 'new' ? formatDurationMs(c.newLatencyMs) : '0ms', direction: 'to-relay' }];
   }
   const path = resolve(c.outDir, `scenario-${side}.yaml`);
   await writeFile(path, `# Written by relaybench gate from ${c.scenario.file} (${side}).\n${stringify(doc)}`);

@@ -71,7 +71,7 @@ const fault = z.discriminatedUnion(
     z.strictObject({
       at,
       action: z.literal('latency'),
-      delay: duration('a delay from 1us to 10s like 2ms').refine((ms) => ms > 0 && ms <= 10_000, { error: 'expected a delay from 1us to 10s like 2ms' }),
+      delay: duration('a delay from 0 to 10s like 2ms (0: the proxy alone, a control)').refine((ms) => ms >= 0 && ms <= 10_000, { error: 'expected a delay from 0 to 10s like 2ms (0: the proxy alone, a control)' }),
       jitter: duration('a jitter from 0 to 10s like 1ms').refine((ms) => ms >= 0 && ms <= 10_000, { error: 'expected a jitter from 0 to 10s like 1ms' }).default(0),
       for: positiveDuration.optional(),
       relays: z.array(relayIndex, { error: 'expected a list of relay indexes like [0, 1]' }).min(1, { error: 'expected at least one relay index (or leave relays out for all)' }).optional(),
