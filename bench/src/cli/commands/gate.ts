@@ -38,7 +38,7 @@ export interface GateFlags {
   readonly kafkaProvider?: string;
 }
 
-export const GATE_DEFAULTS = { mde: '25%', budget: '8m', noiseSd: '0.08', level: '0.95', order: 'random', maxReruns: '3', duration: '10s', warmup: '5s', maxScheduleLag: '100ms' } as const;
+export const GATE_DEFAULTS = { mde: '25%', budget: '8m', noiseSd: '0.25', level: '0.95', order: 'random', maxReruns: '3', duration: '10s', warmup: '5s', maxScheduleLag: '100ms' } as const;
 
 /** Flags → GateConfig (every value checked; a bad one is RB_GATE_BAD_OPTION with a sentence). */
 export function gateConfig(base: string, candidate: string, f: GateFlags, now = new Date()): GateConfig {
