@@ -12,9 +12,9 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
-import type { KafkaCluster } from '../kafka/cluster.js';
-import type { ProvisionOptions } from '../kafka/provider.js';
-import { formatDurationMs } from '../scenarios/duration.js';
+import type { KafkaCluster } from '../../../testbed/kafka/cluster.js';
+import type { ProvisionOptions } from '../../../testbed/kafka/provider.js';
+import { formatDurationMs } from '../../../loadgen/src/duration.js';
 import type { Scenario } from '../scenarios/scenario.js';
 import type { Build } from './builds.js';
 import { decide, percentChange, type GateOptions, type GateTrial, type Side } from './decide.js';

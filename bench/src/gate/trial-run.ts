@@ -9,7 +9,7 @@
 import { createWriteStream, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Stage } from '../../../loadgen/src/stats/stages.js';
-import { spawnSupervised } from '../process/supervisor.js';
+import { spawnSupervised } from '../../../testbed/process/supervisor.js';
 import { readSummary } from '../results/store.js';
 import type { RunSummary } from '../results/summary.js';
 import type { GateTrial, Pct, Side, TrialValue } from './decide.js';

@@ -10,8 +10,8 @@ import { formatGateMarkdown, formatGateText } from '../../gate/gate-format.js';
 import { runGate, type GateConfig } from '../../gate/gate-run.js';
 import { runOneTrial } from '../../gate/trial-run.js';
 import type { OrderMode } from '../../gate/trials.js';
-import { provisionKafka, type ProviderKind } from '../../kafka/provider.js';
-import { parseDurationMs } from '../../scenarios/duration.js';
+import { provisionKafka, type ProviderKind } from '../../../../testbed/kafka/provider.js';
+import { parseDurationMs } from '../../../../loadgen/src/duration.js';
 import { DEFAULT_SCENARIO, loadScenario, REPO_ROOT } from '../../scenarios/loader.js';
 import { STAGES, type Stage } from '../../../../loadgen/src/stats/stages.js';
 
