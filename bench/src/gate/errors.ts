@@ -2,7 +2,7 @@ import { errorFactory, type ErrorTable } from '../../../relay/protocol/src/relay
 
 /** RB_GATE_*: `relaybench compare`, `relaybench baseline` and `relaybench gate`. */
 export const gateErrors = {
-  RB_GATE_BAD_OPTION: { message: 'A compare or baseline option is not valid.', retriable: false },
+  RB_GATE_BAD_OPTION: { message: 'A compare, baseline or gate option is not valid.', retriable: false },
   RB_GATE_SCENARIO_MISMATCH: { message: 'BASE and NEW come from different scenarios; comparing them means nothing.', retriable: false },
   RB_GATE_INVALID_BASELINE_RUN: { message: 'An invalid run (lost messages, generator-bound, nothing sent) cannot become a baseline.', retriable: false },
   RB_GATE_BAD_BUILD: { message: 'A gate side is neither a build folder (a checkout with dist/) nor a git ref.', retriable: false },
