@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { distError } from '../distributed/errors.js';
+import { gateError } from '../gate/errors.js';
 import { runError } from '../orchestrator/errors.js';
 import { ExitCode } from './exit-codes.js';
 import { exitCodeFor } from './fail.js';
@@ -12,5 +13,7 @@ test('exit codes: infrastructure 3, bad input 2, interrupted 130, a bug 4', () =
   assert.equal(exitCodeFor(distError('RB_DIST_WORKER_LOST', 'x')), ExitCode.INFRA);
   assert.equal(exitCodeFor(distError('RB_DIST_NO_ASSIGNMENT', 'x')), ExitCode.INFRA);
   assert.equal(exitCodeFor(distError('RB_DIST_BAD_OPTION', 'x')), ExitCode.INVALID);
+  assert.equal(exitCodeFor(gateError('RB_GATE_TRIAL_FAILED', 'x')), ExitCode.INFRA);
+  assert.equal(exitCodeFor(gateError('RB_GATE_BAD_BUILD', 'x')), ExitCode.INVALID);
   assert.equal(exitCodeFor(new Error('boom')), ExitCode.INTERNAL);
 });

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { registerBaseline } from './commands/baseline.js';
 import { registerCollect } from './commands/collect.js';
 import { registerCompare } from './commands/compare.js';
+import { registerGate } from './commands/gate.js';
 import { registerKafka } from './commands/kafka.js';
 import { registerLoadgen } from './commands/loadgen.js';
 import { registerReport } from './commands/report.js';
@@ -34,6 +35,7 @@ registerLoadgen(program);
 registerRun(program);
 registerReport(program);
 registerCompare(program);
+registerGate(program);
 registerBaseline(program);
 registerCollect(program);
 

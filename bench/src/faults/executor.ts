@@ -17,7 +17,8 @@ import type { FaultEvent } from '../../../loadgen/src/worker/contract.js';
 import type { KafkaCluster, LocalKafkaCluster } from '../../../testbed/kafka/cluster.js';
 import { faultError } from './errors.js';
 import { backInSync, leadersMovedOff, topicState } from './kafka-watch.js';
-import { inFiringOrder, isBrokerFault, isClientFault, type BrokerFaultSpec, type FaultSpec, type RelayFaultSpec } from './spec.js';
+import type { Latency } from './latency-proxy.js';
+import { inFiringOrder, isBrokerFault, isClientFault, isLatencyFault, type BrokerFaultSpec, type FaultSpec, type LatencyFaultSpec, type RelayFaultSpec } from './spec.js';
 
 /** The relay's mailbox topic (relay/src/config.ts default): its owners and replicas are what recovers. */
 export const MAILBOX_TOPIC = 'relay.mailbox';
@@ -28,6 +29,8 @@ export interface FaultFleet {
   addRelay?(): Promise<{ readonly index: number; readonly gatewayId: string; readonly url: string }>;
   removeRelay?(index: number, how: 'kill' | 'drain'): Promise<{ readonly handle: { readonly gatewayId: string; readonly url: string }; readonly code: number | null; readonly signal: NodeJS.Signals | null; readonly tookMs: number }>;
   readiness?(): Promise<{ readonly ready: boolean; readonly why: string }>;
+  /** Sets (null: removes) the latency of the proxies in front of these relays (null: every running one); returns the indexes hit. */
+  setLatency?(relays: readonly number[] | null, id: string, latency: Latency | null): number[];
 }
 
 export interface FaultRunOptions {
@@ -61,7 +64,9 @@ export function checkFaultTargets(faults: readonly FaultSpec[], fleet: FaultFlee
       throw faultError('RB_FAULT_UNSUPPORTED', `faults[${i}] ${f.action} needs the local Kafka provider (its brokers are processes of this run); this run uses the ${kafka.provider} provider. Run without --brokers/KAFKA_BROKERS, or pass --kafka-provider local.`);
     if (isBrokerFault(f) && isLocalCluster(kafka) && !kafka.nodes.some((n) => n.nodeId === f.broker))
       throw faultError('RB_FAULT_UNSUPPORTED', `faults[${i}] ${f.action} names broker ${f.broker}, but the cluster's nodes are ${kafka.nodes.map((n) => n.nodeId).join(', ')}.`);
-    if (!isClientFault(f) && !isBrokerFault(f) && (fleet.addRelay === undefined || fleet.removeRelay === undefined || fleet.readiness === undefined))
+    if (isLatencyFault(f) && fleet.setLatency === undefined)
+      throw faultError('RB_FAULT_UNSUPPORTED', `faults[${i}] latency needs relaybench run's own relays, started behind latency proxies.`);
+    if (!isClientFault(f) && !isBrokerFault(f) && !isLatencyFault(f) && (fleet.addRelay === undefined || fleet.removeRelay === undefined || fleet.readiness === undefined))
       throw faultError('RB_FAULT_UNSUPPORTED', `faults[${i}] ${f.action} needs a relay fleet that can add and remove relays (relaybench run's own relays).`);
   }
 }
@@ -163,7 +168,22 @@ export function startFaults(o: FaultRunOptions): FaultRun {
     }
   };
 
-  for (const { fault: f } of inFiringOrder(o.faults)) {
+  const fireLatency = (f: LatencyFaultSpec, index: number) => {
+    const t0 = Date.now();
+    const id = `faults[${index}]`;
+    const hit = o.fleet.setLatency!(f.relays, id, { delayMs: f.delayMs, jitterMs: f.jitterMs, direction: f.direction });
+    const what = `${f.delayMs} ms${f.jitterMs > 0 ? ` + up to ${f.jitterMs} ms jitter` : ''} on ${f.direction === 'both' ? 'both directions' : f.direction === 'to-relay' ? 'client→relay' : 'relay→client'} of relay(s) ${hit.join(', ')}`;
+    record({ atMs: t0, kind: 'fault', action: f.action, detail: `${what}${f.forMs === null ? ' until the segment ends' : ` for ${(f.forMs / 1000).toFixed(1)} s`}` });
+    if (f.forMs === null) return;
+    timers.push(
+      setTimeout(() => {
+        o.fleet.setLatency!(hit, id, null);
+        record({ atMs: Date.now(), kind: 'recovery', action: f.action, detail: `latency removed from relay(s) ${hit.join(', ')}` });
+      }, f.forMs),
+    );
+  };
+
+  for (const { fault: f, index } of inFiringOrder(o.faults)) {
     const delay = Math.max(0, o.startAtMs + f.atMs - Date.now());
     timers.push(
       setTimeout(() => {
@@ -176,6 +196,7 @@ export function startFaults(o: FaultRunOptions): FaultRun {
           if (cancelled || broken) return;
           try {
             if (isBrokerFault(f)) await fireBroker(f);
+            else if (isLatencyFault(f)) fireLatency(f, index);
             else await fireRelay(f);
           } catch (e) {
             broken = true;

@@ -45,6 +45,14 @@ test('client faults: share, for/within (within defaults to 0 = at once)', () => 
   ]);
 });
 
+test('latency fault: defaults (both directions, no jitter, every relay, until the end) and every field', () => {
+  const s = withFaults('  - { at: 10s, action: latency, delay: 2ms }\n  - { at: 20s, action: latency, delay: 5ms, jitter: 1ms, for: 5s, relays: [0, 2], direction: to-relay }\n');
+  assert.deepEqual(s.faults, [
+    { action: 'latency', atMs: 10_000, delayMs: 2, jitterMs: 0, forMs: null, relays: null, direction: 'both' },
+    { action: 'latency', atMs: 20_000, delayMs: 5, jitterMs: 1, forMs: 5_000, relays: [0, 2], direction: 'to-relay' },
+  ]);
+});
+
 test('fault YAML errors name the line, the field and why', () => {
   const cases: [string, RegExp][] = [
     ['  - { at: 20s, action: kill-relay, relay: 3 }\n', /faults\[0\]\.relay: expected the index of a relay running at that instant \(0\.\.2, or one added earlier; not one already removed\), got 3$/],
@@ -55,6 +63,11 @@ test('fault YAML errors name the line, the field and why', () => {
     ['  - { at: soon, action: add-relay }\n', /faults\[0\]\.at: expected an offset from the segment start like 20s, got "soon"$/],
     ['  - { at: 10s, action: kill-relay, relay: 0 }\n  - { at: 12s, action: kill-relay, relay: 1 }\n  - { at: 14s, action: kill-relay, relay: 2 }\n', /faults\[2\]\.relay: expected a relay that is not the last one running, got 2$/],
     ['  - { at: 20s, action: kill-relay, relay: 1 }\n  - { at: 10s, action: drain-relay, relay: 1 }\n', /faults\[0\]\.relay: expected the index of a relay running at that instant/],
+    ['  - { at: 10s, action: latency }\n', /faults\[0\]\.delay: /],
+    ['  - { at: 10s, action: latency, delay: 11s }\n', /faults\[0\]\.delay: expected a delay from 0 to 10s like 2ms \(0: the proxy alone, a control\), got 11000$/],
+    ['  - { at: 10s, action: latency, delay: 2ms, direction: up }\n', /faults\[0\]\.direction: expected both, to-relay or to-client, got "up"$/],
+    ['  - { at: 10s, action: latency, delay: 2ms, relays: [5] }\n', /faults\[0\]\.relays: expected indexes of relays running at that instant \(0\.\.2, or ones added earlier\), got 5$/],
+    ['  - { at: 10s, action: latency, delay: 2ms, jitter: -1ms }\n', /faults\[0\]\.jitter: expected a jitter from 0 to 10s like 1ms/],
   ];
   for (const [faults, message] of cases) {
     const e = errorOf(() => withFaults(faults));

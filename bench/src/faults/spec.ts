@@ -31,11 +31,26 @@ export interface ClientFaultSpec {
   readonly durationMs: number;
 }
 
-export type ServerFaultSpec = RelayFaultSpec | BrokerFaultSpec;
+/**
+ * Extra delay on the client↔relay links of some relays for a window (a TCP proxy the run puts
+ * in front of every relay when a scenario has one; see latency-proxy.ts). `relays` null = every
+ * relay running at `atMs`; `forMs` null = until the segment ends.
+ */
+export interface LatencyFaultSpec {
+  readonly action: 'latency';
+  readonly atMs: number;
+  readonly delayMs: number;
+  readonly jitterMs: number;
+  readonly forMs: number | null;
+  readonly relays: readonly number[] | null;
+  readonly direction: 'both' | 'to-relay' | 'to-client';
+}
+
+export type ServerFaultSpec = RelayFaultSpec | BrokerFaultSpec | LatencyFaultSpec;
 export type FaultSpec = ServerFaultSpec | ClientFaultSpec;
 export type FaultAction = FaultSpec['action'];
 
-export const FAULT_ACTIONS = ['kill-relay', 'drain-relay', 'add-relay', 'kill-broker', 'restart-broker', 'slow-readers', 'reconnect-storm'] as const satisfies readonly FaultAction[];
+export const FAULT_ACTIONS = ['kill-relay', 'drain-relay', 'add-relay', 'kill-broker', 'restart-broker', 'slow-readers', 'reconnect-storm', 'latency'] as const satisfies readonly FaultAction[];
 
 /** The faults the clients suffer (the workers apply them); the others hit relays or brokers. */
 export const CLIENT_FAULT_ACTIONS = ['slow-readers', 'reconnect-storm'] as const satisfies readonly ClientFaultSpec['action'][];
@@ -47,6 +62,10 @@ export function faultSide(action: string): 'client' | 'server' {
 
 export function isClientFault(f: FaultSpec): f is ClientFaultSpec {
   return faultSide(f.action) === 'client';
+}
+
+export function isLatencyFault(f: FaultSpec): f is LatencyFaultSpec {
+  return f.action === 'latency';
 }
 
 export function isBrokerFault(f: FaultSpec): f is BrokerFaultSpec {
@@ -66,7 +85,7 @@ export function clientFaultsFor(faults: readonly FaultSpec[], startAtMs: number)
 export interface FaultProblem {
   /** Index in the scenario's `faults` list (-1: the list as a whole). */
   readonly index: number;
-  readonly field: 'at' | 'relay' | 'broker' | 'action' | null;
+  readonly field: 'at' | 'relay' | 'relays' | 'broker' | 'action' | null;
   readonly message: string;
   readonly input: unknown;
 }
@@ -123,6 +142,9 @@ export function faultProblems(faults: readonly FaultSpec[], ctx: FaultContext): 
         else if (down.has(f.broker)) problems.push({ index, field: 'broker', message: 'expected a running broker (this one is already down)', input: f.broker });
         else if (down.size > 0) problems.push({ index, field: 'broker', message: 'expected at most one broker down at a time (with min.insync.replicas=2 of 3, a second one stops every write)', input: f.broker });
         else down.add(f.broker);
+        break;
+      case 'latency':
+        for (const r of f.relays ?? []) if (!live.has(r)) problems.push({ index, field: 'relays', message: `expected indexes of relays running at that instant (0..${ctx.relays - 1}, or ones added earlier)`, input: r });
         break;
       case 'slow-readers':
       case 'reconnect-storm':

@@ -46,6 +46,14 @@ export interface Comparable {
   readonly sources: readonly string[];
   readonly scenario: string;
   readonly trials: readonly Trial[];
+  /** The machine the runs were made on (null when the files do not say). */
+  readonly machine?: RunSummary['machine'] | null;
+}
+
+/** Same machine for timing purposes: core count and CPU model (memory and OS do not set speed). */
+export function sameMachine(a: Comparable['machine'], b: Comparable['machine']): boolean {
+  if (a === undefined || a === null || b === undefined || b === null) return true;
+  return a.cores === b.cores && a.cpuModel === b.cpuModel && a.arch === b.arch;
 }
 
 export function trialOf(s: RunSummary): Trial {
@@ -83,11 +91,11 @@ export async function readComparable(path: string): Promise<Comparable> {
     if (b !== null && typeof b === 'object' && b.kind === 'relaybench-baseline') {
       if (b.schemaVersion !== BASELINE_SCHEMA_VERSION || !Array.isArray(b.trials) || b.trials.length === 0 || typeof b.scenario !== 'string')
         throw resultsError('RB_RESULTS_BAD_FILE', `${path}: a baseline needs schemaVersion ${BASELINE_SCHEMA_VERSION}, a scenario and at least one trial.`);
-      return { sources: [path], scenario: b.scenario, trials: b.trials };
+      return { sources: [path], scenario: b.scenario, trials: b.trials, machine: b.machine ?? null };
     }
   }
   const { summary } = await readSummary(path);
-  return { sources: [path], scenario: summary.scenario.name, trials: [trialOf(summary)] };
+  return { sources: [path], scenario: summary.scenario.name, trials: [trialOf(summary)], machine: summary.machine };
 }
 
 /** Several paths (one side of a comparison) → one Comparable with all their trials. */
@@ -95,5 +103,7 @@ export async function readSide(paths: readonly string[]): Promise<Comparable> {
   const parts = await Promise.all(paths.map(readComparable));
   const scenarios = new Set(parts.map((p) => p.scenario));
   if (scenarios.size > 1) throw resultsError('RB_RESULTS_BAD_FILE', `${paths.join(', ')}: mixes scenarios ${[...scenarios].join(', ')}.`);
-  return { sources: parts.flatMap((p) => p.sources), scenario: parts[0]!.scenario, trials: parts.flatMap((p) => p.trials) };
+  const machines = parts.map((p) => p.machine ?? null);
+  const machine = machines.every((m) => sameMachine(m, machines[0] ?? null)) ? (machines[0] ?? null) : null;
+  return { sources: parts.flatMap((p) => p.sources), scenario: parts[0]!.scenario, trials: parts.flatMap((p) => p.trials), machine };
 }

@@ -1,23 +1,28 @@
 /**
- * The regression gate (`relaybench compare BASE NEW`). For each stage and percentile:
+ * `relaybench compare BASE NEW`: the change per stage and percentile,
  *
  *   change = median(NEW samples) ÷ median(BASE samples)
- *   regression ⇔ change > threshold  AND  one-sided Mann–Whitney p(NEW > BASE) < alpha
  *
- * Samples are per-trial percentiles when both sides have ≥ 3 trials (repeated runs; the robust
- * choice), otherwise per-interval percentiles (1 s merged histograms) pooled over the trials —
- * these are autocorrelated, so the p-value is optimistic; the ratio threshold is what keeps a
- * noisy machine from failing the gate, and thresholds should be set from A/A runs.
+ * - Fewer than `minTrials` trials on a side (e.g. one run each): DESCRIPTIVE. The changes are
+ *   shown (per-interval percentiles, 1 s merged histograms, pooled over the trials), but no
+ *   regression is called: the intervals of one run are not independent samples — they share the
+ *   run's JIT, GC, page cache, broker state and neighbours — so any test over them measures the
+ *   run, not the change. Exit 0; `relaybench gate` is the decision.
+ * - ≥ `minTrials` trials per side (repeated runs): per-trial percentiles, the effect is the
+ *   Hodges–Lehmann NEW ÷ BASE with its interval at level 1 − 2·alpha (as `gate`), and
+ *   regression ⇔ the whole interval lies above the threshold. When that interval cannot exist
+ *   with these trial counts (3 against 3 at alpha 0.01), the verdict says so and stays descriptive.
  * When every trial on both sides carries the in-run kafka-direct reference for the stage, each
- * trial's samples are first divided by that trial's reference percentile: the gate then
- * compares the relay's overhead ratio, which survives a faster or slower machine. In that mode,
- * stages the reference does not have (the relay hops) are still shown but not gated
- * (`gated: false`): their absolute times are not comparable across machines.
+ * trial's samples are first divided by that trial's reference percentile (the relay's overhead
+ * ratio survives a faster or slower machine); stages the reference lacks are shown, not gated.
+ * BASE and NEW from different machines (core count, CPU model): absolute times are never
+ * compared — only reference-normalised rows get a change.
  * Any invalid trial (lost > 0, generator-bound, nothing sent) makes the comparison invalid.
  * Pure and synchronous.
  */
 import { STAGES, type Stage } from '../../../loadgen/src/stats/stages.js';
-import type { Comparable, Trial } from './comparable.js';
+import { sameMachine, type Comparable, type Trial } from './comparable.js';
+import { hodgesLehmann, minimumAttainable } from './estimate.js';
 import { mannWhitney, median } from './mann-whitney.js';
 
 export interface CompareOptions {
@@ -29,13 +34,13 @@ export interface CompareOptions {
   readonly alpha: number;
   /** Stages to gate (default: every stage with data on both sides, schedule lag excluded). */
   readonly stages?: readonly Stage[];
-  /** Minimum trials per side to compare per trial (default 3). */
+  /** Minimum trials per side to compare per trial (default: the fewest for which the interval exists). */
   readonly minTrials?: number;
 }
 
 export const DEFAULT_COMPARE: CompareOptions = { thresholdP50: 1.1, thresholdP99: 1.15, alpha: 0.01 };
 
-export type RowVerdict = 'pass' | 'regression' | 'improvement' | 'no-data';
+export type RowVerdict = 'pass' | 'regression' | 'improvement' | 'no-data' | 'changed' | 'not-comparable';
 
 export interface CompareRow {
   readonly stage: Stage;
@@ -44,6 +49,9 @@ export interface CompareRow {
   readonly base: number;
   readonly new: number;
   readonly change: number;
+  /** The interval of the change (trials method with enough trials), else NaN. */
+  readonly low: number;
+  readonly high: number;
   readonly threshold: number;
   readonly pValue: number;
   readonly samples: { readonly base: number; readonly new: number };
@@ -62,41 +70,62 @@ export interface CompareReport {
   readonly valid: boolean;
   readonly invalidReasons: readonly string[];
   readonly rows: readonly CompareRow[];
-  readonly verdict: 'pass' | 'regression' | 'invalid';
+  readonly verdict: 'pass' | 'regression' | 'invalid' | 'descriptive';
+  /** Why no regression could be called (descriptive verdict). */
+  readonly cannotDecide: string | null;
+  readonly sameMachine: boolean;
 }
 
 const GATE_EXCLUDED: ReadonlySet<Stage> = new Set(['scheduleLag']);
 
 export function compareRuns(base: Comparable, candidate: Comparable, options: CompareOptions = DEFAULT_COMPARE): CompareReport {
   const invalidReasons = [...invalid('BASE', base.trials), ...invalid('NEW', candidate.trials)];
-  const minTrials = options.minTrials ?? 3;
+  const level = 1 - 2 * options.alpha;
+  const attainable = minimumAttainable(level);
+  const minTrials = options.minTrials ?? attainable;
   const method = base.trials.length >= minTrials && candidate.trials.length >= minTrials ? 'trials' : 'intervals';
+  const decides = method === 'trials' && base.trials.length >= attainable && candidate.trials.length >= attainable;
+  const machine = sameMachine(base.machine, candidate.machine);
   const stages = options.stages ?? STAGES.filter((s) => !GATE_EXCLUDED.has(s) && hasData(base.trials, s) && hasData(candidate.trials, s));
   const rows: CompareRow[] = [];
   const allTrials = [...base.trials, ...candidate.trials];
   const referenceMode = allTrials.every((t) => t.reference !== null);
   for (const stage of stages) {
     const normalized = referenceMode && allTrials.every((t) => refValue(t, stage, 'p50') > 0 && refValue(t, stage, 'p99') > 0);
-    const gated = !referenceMode || normalized;
+    const gated = (!referenceMode || normalized) && (machine || normalized);
     for (const percentile of ['p50', 'p99'] as const) {
       const threshold = percentile === 'p50' ? options.thresholdP50 : options.thresholdP99;
       const a = samplesOf(base.trials, stage, percentile, method, normalized);
       const b = samplesOf(candidate.trials, stage, percentile, method, normalized);
+      const empty = { low: NaN, high: NaN, threshold, pValue: NaN, samples: { base: a.length, new: b.length }, normalized, gated };
       if (a.length === 0 || b.length === 0) {
-        rows.push({ stage, percentile, base: NaN, new: NaN, change: NaN, threshold, pValue: NaN, samples: { base: a.length, new: b.length }, normalized, gated, verdict: 'no-data' });
+        rows.push({ stage, percentile, base: NaN, new: NaN, change: NaN, ...empty, verdict: 'no-data' });
         continue;
       }
       const ma = median(a);
       const mb = median(b);
+      if (!machine && !normalized) {
+        rows.push({ stage, percentile, base: ma, new: mb, change: NaN, ...empty, verdict: 'not-comparable' });
+        continue;
+      }
       const change = ma > 0 ? mb / ma : mb > 0 ? Infinity : 1;
-      const test = mannWhitney(a, b);
+      if (!decides) {
+        rows.push({ stage, percentile, base: ma, new: mb, change: round4(change), ...empty, verdict: change > threshold ? 'changed' : 'pass' });
+        continue;
+      }
+      const e = hodgesLehmann(a, b, level);
       let verdict: RowVerdict = 'pass';
-      if (change > threshold && test.pGreater < options.alpha) verdict = 'regression';
-      else if (change < 1 / threshold && test.pLess < options.alpha) verdict = 'improvement';
-      rows.push({ stage, percentile, base: ma, new: mb, change: round4(change), threshold, pValue: test.pGreater, samples: { base: a.length, new: b.length }, normalized, gated, verdict });
+      if (e.attainable && e.low > threshold) verdict = 'regression';
+      else if (e.attainable && e.high < 1 / threshold) verdict = 'improvement';
+      rows.push({ stage, percentile, base: ma, new: mb, change: round4(change), low: round4(e.low), high: round4(e.high), threshold, pValue: mannWhitney(a, b).pGreater, samples: { base: a.length, new: b.length }, normalized, gated, verdict });
     }
   }
   const valid = invalidReasons.length === 0;
+  const cannotDecide = decides
+    ? null
+    : method === 'intervals'
+      ? `${Math.min(base.trials.length, candidate.trials.length)} trial(s) on a side: the 1 s intervals of one run are not independent samples (they share its JIT, GC, broker state and neighbours), so no regression is called from them; run \`relaybench gate BASE NEW\` (or give ≥ ${minTrials} runs per side)`
+      : `a ${Math.round(level * 1000) / 10} % interval needs ≥ ${attainable} trials per side (the smallest attainable p with ${base.trials.length} against ${candidate.trials.length} is above alpha ${options.alpha}); run \`relaybench gate BASE NEW\``;
   return {
     scenario: candidate.scenario,
     base: { sources: base.sources, trials: base.trials.length },
@@ -106,7 +135,9 @@ export function compareRuns(base: Comparable, candidate: Comparable, options: Co
     valid,
     invalidReasons,
     rows,
-    verdict: !valid ? 'invalid' : rows.some((r) => r.gated && r.verdict === 'regression') ? 'regression' : 'pass',
+    verdict: !valid ? 'invalid' : !decides ? 'descriptive' : rows.some((r) => r.gated && r.verdict === 'regression') ? 'regression' : 'pass',
+    cannotDecide,
+    sameMachine: machine,
   };
 }
 

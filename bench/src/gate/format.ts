@@ -4,7 +4,7 @@ import { formatUs } from './evaluate.js';
 
 export type CompareFormat = 'text' | 'md' | 'json';
 
-const VERDICT_MARK = { pass: 'ok', regression: 'REGRESSION', improvement: 'improved', 'no-data': 'no data' } as const;
+const VERDICT_MARK = { pass: 'ok', regression: 'REGRESSION', improvement: 'improved', 'no-data': 'no data', changed: 'above limit (not tested)', 'not-comparable': 'other machine: not compared' } as const;
 
 function value(row: CompareRow, v: number): string {
   if (!Number.isFinite(v)) return '—';
@@ -14,7 +14,10 @@ function value(row: CompareRow, v: number): string {
 function change(row: CompareRow): string {
   if (!Number.isFinite(row.change)) return '—';
   const pct = (row.change - 1) * 100;
-  return `${pct >= 0 ? '+' : ''}${pct.toFixed(1)}%`;
+  const text = `${pct >= 0 ? '+' : ''}${pct.toFixed(1)}%`;
+  if (!Number.isFinite(row.low)) return text;
+  const b = (x: number) => `${x >= 1 ? '+' : ''}${((x - 1) * 100).toFixed(0)}`;
+  return `${text} (CI ${b(row.low)} … ${b(row.high)}%)`;
 }
 
 function pValue(p: number): string {
@@ -23,8 +26,10 @@ function pValue(p: number): string {
 }
 
 function headline(r: CompareReport): string {
-  const what = { pass: 'PASS — no significant regression', regression: 'REGRESSION', invalid: 'INVALID — a run is not valid' }[r.verdict];
-  return `compare ${r.scenario}: ${what} (${r.method}: ${r.base.trials} base trial(s) vs ${r.new.trials} new; thresholds p50 ×${r.options.thresholdP50}, p99 ×${r.options.thresholdP99}; alpha ${r.options.alpha})`;
+  const what = { pass: 'PASS — no regression beyond the thresholds', regression: 'REGRESSION', invalid: 'INVALID — a run is not valid', descriptive: 'DESCRIPTIVE — cannot call a regression' }[r.verdict];
+  const why = r.cannotDecide === null ? '' : `: ${r.cannotDecide}`;
+  const machines = r.sameMachine ? '' : '; BASE and NEW come from different machines: absolute times are not compared';
+  return `compare ${r.scenario}: ${what}${why} (${r.method}: ${r.base.trials} base trial(s) vs ${r.new.trials} new; thresholds p50 ×${r.options.thresholdP50}, p99 ×${r.options.thresholdP99}; alpha ${r.options.alpha}${machines})`;
 }
 
 export function formatCompare(r: CompareReport, format: CompareFormat): string {
@@ -33,13 +38,13 @@ export function formatCompare(r: CompareReport, format: CompareFormat): string {
   const rows = r.rows.map((x) => [x.stage, x.percentile, value(x, x.base), value(x, x.new), change(x), `+${((x.threshold - 1) * 100).toFixed(0)}%`, pValue(x.pValue), `${x.samples.base}/${x.samples.new}`, x.gated ? VERDICT_MARK[x.verdict] : `${VERDICT_MARK[x.verdict]} (not gated)`]);
   const lines: string[] = [];
   if (format === 'md') {
-    const icon = { pass: '✅', regression: '❌', invalid: '⚠️' }[r.verdict];
+    const icon = { pass: '✅', regression: '❌', invalid: '⚠️', descriptive: 'ℹ️' }[r.verdict];
     lines.push(`### ${icon} ${headline(r)}`, '');
     for (const reason of r.invalidReasons) lines.push(`- ${reason}`);
     if (r.invalidReasons.length > 0) lines.push('');
     lines.push(`| ${header.join(' | ')} |`, `|${header.map((_, i) => (i >= 2 && i <= 7 ? '---:' : '---')).join('|')}|`);
     for (const row of rows) lines.push(`| ${row.map((c, i) => (i === 8 && c === 'REGRESSION' ? '**REGRESSION**' : c)).join(' | ')} |`);
-    lines.push('', 'Regression = change above the limit **and** one-sided Mann–Whitney p < alpha. Values marked "ref" are ratios to the in-run kafka-direct reference; with it, stages it lacks (relay hops) are shown but not gated.');
+    lines.push('', 'With enough trials per side: regression = the whole Hodges–Lehmann interval of NEW ÷ BASE above the limit (p-value: one-sided Mann–Whitney, for information). One run per side is descriptive only; `relaybench gate` decides. Values marked "ref" are ratios to the in-run kafka-direct reference; with it, stages it lacks (relay hops) are shown but not gated.');
     return `${lines.join('\n')}\n`;
   }
   lines.push(headline(r));

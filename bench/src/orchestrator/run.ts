@@ -52,7 +52,7 @@ export interface Fleet {
 
 export interface RunDeps {
   provisionKafka(options: ProvisionOptions): Promise<KafkaCluster>;
-  createFleet(options: { brokers: readonly string[]; partitions: number; tokenSecret: string; logDir: string; idPrefix: string; log: (l: string) => void }): Fleet;
+  createFleet(options: { brokers: readonly string[]; partitions: number; tokenSecret: string; logDir: string; idPrefix: string; log: (l: string) => void; latencyProxies: boolean }): Fleet;
   createWorker(id: string, dir: string): Worker;
   freePorts(count: number): Promise<number[]>;
   detectPrometheus(mode: string): Promise<PrometheusPlan>;
@@ -114,7 +114,8 @@ export async function runScenario(cfg: RunConfig, deps: RunDeps): Promise<RunOut
     });
     log(`kafka: ${kafka.provider}, ${kafka.brokers.join(',')}${kafka.kafkaVersion === undefined ? '' : `, Kafka ${kafka.kafkaVersion}`}`);
     const tokenSecret = randomBytes(24).toString('hex');
-    fleet = deps.createFleet({ brokers: kafka.brokers, partitions: s.partitions, tokenSecret, logDir: join(dir, 'logs'), idPrefix: runId.replace(/[^A-Za-z0-9_.-]/g, '_'), log });
+    const latencyProxies = s.faults.some((f) => f.action === 'latency');
+    fleet = deps.createFleet({ brokers: kafka.brokers, partitions: s.partitions, tokenSecret, logDir: join(dir, 'logs'), idPrefix: runId.replace(/[^A-Za-z0-9_.-]/g, '_'), log, latencyProxies });
     const firstRelays = segments.find((g) => g.mode === 'relay')?.relays ?? s.relays;
     await Promise.race([fleet.scaleTo(firstRelays), fleet.failed]);
     throwIfInterrupted(interruption);

@@ -12,6 +12,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { spawnSupervised, stopSupervised, type Supervised } from '../../../testbed/process/supervisor.js';
+import { LatencyProxy, type Latency } from '../faults/latency-proxy.js';
 import { runError } from './errors.js';
 
 export interface RelayHandle {
@@ -35,6 +36,12 @@ export interface RelayFleetOptions {
   readonly host?: string;
   readonly readyTimeoutMs?: number;
   readonly log?: (line: string) => void;
+  /**
+   * Put a LatencyProxy in front of every relay (a scenario with a `latency` fault): the relay
+   * advertises the proxy as its public URL, so clients and /routes go through it; readiness and
+   * metrics use the relay's own port.
+   */
+  readonly latencyProxies?: boolean;
 }
 
 export class RelayFleet {
@@ -45,6 +52,7 @@ export class RelayFleet {
   readonly #planned = new Set<Supervised>();
   readonly #pids: number[] = [];
   readonly #logs: WriteStream[] = [];
+  readonly #proxies = new Map<number, LatencyProxy>();
   #nextIndex = 0;
   #stopping = false;
   #fail: (e: Error) => void = () => {};
@@ -71,6 +79,13 @@ export class RelayFleet {
     const gatewayId = `${this.#o.idPrefix}-r${index}`;
     const args = [this.#o.cli, 'relay', '--port', '0', '--brokers', this.#o.brokers.join(','), '--gateway-id', gatewayId, '--partitions', String(this.#o.partitions)];
     if (this.#o.host !== undefined) args.push('--host', this.#o.host);
+    const host = this.#o.host ?? '127.0.0.1';
+    let proxy: LatencyProxy | undefined;
+    if (this.#o.latencyProxies === true) {
+      proxy = new LatencyProxy();
+      this.#proxies.set(index, proxy);
+      args.push('--public-url', `ws://${host}:${await proxy.listen(host)}/`);
+    }
     // RF 3 on three brokers, so a broker fault loses nothing acknowledged (min ISR = RF − 1).
     args.push('--replication-factor', String(Math.min(3, this.#o.brokers.length)));
     const proc = spawnSupervised(`relay-${gatewayId}`, process.execPath, args, { env: { ...process.env, RELAY_TOKEN_SECRET: this.#o.tokenSecret } });
@@ -90,10 +105,11 @@ export class RelayFleet {
       lines.on('line', (line) => {
         log.write(`${line}\n`);
         try {
-          const msg = JSON.parse(line) as { event?: string; url?: string; httpUrl?: string };
+          const msg = JSON.parse(line) as { event?: string; url?: string; httpUrl?: string; port?: number };
           if (msg.event === 'listening' && msg.url !== undefined && msg.httpUrl !== undefined) {
             clearTimeout(timer);
-            resolve({ url: msg.url, httpUrl: msg.httpUrl });
+            if (proxy !== undefined && msg.port !== undefined) proxy.setUpstream(host, msg.port);
+            resolve({ url: msg.url, httpUrl: proxy === undefined || msg.port === undefined ? msg.httpUrl : `http://${host}:${msg.port}` });
           }
         } catch {
           // a log line, not an event
@@ -178,6 +194,14 @@ export class RelayFleet {
     return [...this.#pids];
   }
 
+  /** Adds (null: removes) latency `id` on the proxies in front of these relays (null: every running one); returns the indexes hit. */
+  setLatency(relays: readonly number[] | null, id: string, latency: Latency | null): number[] {
+    const indexes = relays ?? this.#relays.map((r) => r.index);
+    const hit = indexes.filter((i) => this.#proxies.has(i));
+    for (const i of hit) this.#proxies.get(i)!.setLatency(id, latency);
+    return hit;
+  }
+
   /** Metrics URLs for Prometheus. */
   metricsUrls(): string[] {
     return this.#relays.map((r) => `${r.httpUrl}/metrics`);
@@ -187,6 +211,7 @@ export class RelayFleet {
   async stop(): Promise<void> {
     this.#stopping = true;
     await Promise.all([...this.#procs].map((p) => stopSupervised(p, 20_000)));
+    await Promise.all([...this.#proxies.values()].map((p) => p.close()));
     for (const l of this.#logs) l.end();
   }
 }

@@ -65,7 +65,7 @@ export function reportData(input: ReportInput): unknown {
 function faultTimeline(s: RunSummary): { t: number; kind: 'fault' | 'recovery'; label: string }[] {
   const primary = s.segments.find((x) => x.name === s.primary);
   if (primary === undefined) return [];
-  return (primary.faults ?? []).map((e) => ({ t: Math.round((e.atMs - primary.measureStartMs) / 100) / 10, kind: e.kind, label: e.kind === 'fault' ? e.action : `${e.action} recovered` }));
+  return (primary.faults ?? []).map((e) => ({ t: Math.round((e.atMs - primary.measureStartMs) / 100) / 10, kind: e.kind, label: e.kind === 'fault' ? e.action : e.action === 'latency' ? 'latency removed' : `${e.action} recovered` }));
 }
 
 /** e2e p50/p99 and ack p99 per interval of the primary segment: from the .hlog when present, else from summary.series. */

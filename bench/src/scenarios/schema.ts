@@ -68,8 +68,17 @@ const fault = z.discriminatedUnion(
     z.strictObject({ at, action: z.literal('restart-broker'), broker: brokerId }),
     z.strictObject({ at, action: z.literal('slow-readers'), share, for: positiveDuration }),
     z.strictObject({ at, action: z.literal('reconnect-storm'), share, within: duration().default(0) }),
+    z.strictObject({
+      at,
+      action: z.literal('latency'),
+      delay: duration('a delay from 0 to 10s like 2ms (0: the proxy alone, a control)').refine((ms) => ms >= 0 && ms <= 10_000, { error: 'expected a delay from 0 to 10s like 2ms (0: the proxy alone, a control)' }),
+      jitter: duration('a jitter from 0 to 10s like 1ms').refine((ms) => ms >= 0 && ms <= 10_000, { error: 'expected a jitter from 0 to 10s like 1ms' }).default(0),
+      for: positiveDuration.optional(),
+      relays: z.array(relayIndex, { error: 'expected a list of relay indexes like [0, 1]' }).min(1, { error: 'expected at least one relay index (or leave relays out for all)' }).optional(),
+      direction: z.enum(['both', 'to-relay', 'to-client'], { error: 'expected both, to-relay or to-client' }).default('both'),
+    }),
   ],
-  { error: 'expected {at: <offset>, action: kill-relay | drain-relay | add-relay | kill-broker | restart-broker | slow-readers | reconnect-storm}' },
+  { error: 'expected {at: <offset>, action: kill-relay | drain-relay | add-relay | kill-broker | restart-broker | slow-readers | reconnect-storm | latency}' },
 );
 
 function toFaultSpec(f: z.output<typeof fault>): FaultSpec {
@@ -86,6 +95,8 @@ function toFaultSpec(f: z.output<typeof fault>): FaultSpec {
       return { action: f.action, atMs: f.at, share: f.share, durationMs: f.for };
     case 'reconnect-storm':
       return { action: f.action, atMs: f.at, share: f.share, durationMs: f.within };
+    case 'latency':
+      return { action: f.action, atMs: f.at, delayMs: f.delay, jitterMs: f.jitter, forMs: f.for ?? null, relays: f.relays ?? null, direction: f.direction };
   }
 }
 

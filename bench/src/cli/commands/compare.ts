@@ -23,7 +23,7 @@ export async function runCompare(base: string, candidate: string, flags: Compare
     thresholdP50: ratio('--threshold-p50', flags.thresholdP50, DEFAULT_COMPARE.thresholdP50),
     thresholdP99: ratio('--threshold-p99', flags.thresholdP99, DEFAULT_COMPARE.thresholdP99),
     alpha: probability('--alpha', flags.alpha, DEFAULT_COMPARE.alpha),
-    minTrials: flags.minTrials === undefined ? 3 : positiveInt('--min-trials', flags.minTrials),
+    ...(flags.minTrials === undefined ? {} : { minTrials: positiveInt('--min-trials', flags.minTrials) }),
   };
   const a = await readSide(split(base));
   const b = await readSide(split(candidate));
@@ -62,22 +62,25 @@ function positiveInt(flag: string, v: string): number {
 export function registerCompare(program: Command): void {
   program
     .command('compare')
-    .description('regression gate: compare two runs (or a baseline) per stage and percentile; fails only on a change that is both large and significant')
+    .description('describe the change between runs (or a baseline) per stage and percentile; calls a regression only from repeated trials per side (for CI use `relaybench gate`)')
     .argument('<base>', 'run folder, summary.json or baseline file; several, comma-separated, are trials')
     .argument('<new>', 'run folder, summary.json or baseline file; several, comma-separated, are trials')
     .option('--format <format>', 'md | json | text', 'text')
     .option('--threshold-p50 <ratio>', 'p50 change ratio that counts as a regression', String(DEFAULT_COMPARE.thresholdP50))
     .option('--threshold-p99 <ratio>', 'p99 change ratio that counts as a regression', String(DEFAULT_COMPARE.thresholdP99))
-    .option('--alpha <p>', 'significance level of the one-sided Mann–Whitney test', String(DEFAULT_COMPARE.alpha))
-    .option('--min-trials <n>', 'trials per side needed to test per trial instead of per interval', '3')
+    .option('--alpha <p>', 'one-sided error rate: the interval of the change is at level 1 − 2·alpha', String(DEFAULT_COMPARE.alpha))
+    .option('--min-trials <n>', 'trials per side to compare per trial (default: the fewest for which the interval exists, 5 at alpha 0.01)')
     .option('--allow-scenario-mismatch', 'compare runs of different scenarios anyway')
     .addHelpText(
       'after',
       `
-Regression = change above the threshold AND one-sided Mann–Whitney p < alpha, over per-trial
-percentiles (≥ --min-trials trials per side) or else per-interval percentiles. With the in-run
-kafka-direct reference on both sides, ratios to it are compared instead of absolute times.
-Exit: 0 pass · 1 regression · 2 invalid input or invalid run (lost > 0, generator-bound).`,
+One run per side is DESCRIPTIVE: the changes are shown, no regression is called (the 1 s
+intervals of one run are not independent samples). With ≥ --min-trials runs per side (comma-
+separated), regression = the whole Hodges–Lehmann interval of NEW ÷ BASE (per-trial percentiles)
+above the threshold. With the in-run kafka-direct reference on both sides, ratios to it are
+compared instead of absolute times; runs from different machines are never compared in absolute
+time. The CI decision is \`relaybench gate BASE NEW\` (both builds, interleaved, same machine).
+Exit: 0 pass or descriptive · 1 regression · 2 invalid input or invalid run (lost > 0, generator-bound).`,
     )
     .action(async (base: string, candidate: string, flags: CompareFlags) => {
       try {

@@ -1,0 +1,100 @@
+/**
+ * One side of a gate as a runnable build: a ready folder (a checkout with dist/) is used as it
+ * is; a git ref is checked out in its own `git worktree` under the cache folder
+ * (<cache>/builds/<commit>), given node_modules, and compiled with its own tsc. A build is reused
+ * by commit (marker file written after a successful tsc), so A/A gates build once.
+ * node_modules: when the ref's package-lock.json is byte-identical to this checkout's, a symlink
+ * to this checkout's node_modules (read-only use: nothing is installed through it); otherwise
+ * `npm ci` inside the worktree — its own folder, never this checkout's.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { gateError } from './errors.js';
+
+const run = promisify(execFile);
+const MARKER = '.relaybench-gate-build';
+
+export interface Build {
+  /** What the user gave (ref or folder). */
+  readonly spec: string;
+  readonly kind: 'folder' | 'git';
+  /** Full commit id (git refs; a folder's HEAD when it is a checkout, else null). */
+  readonly commit: string | null;
+  readonly dir: string;
+  /** The side's own CLI: <dir>/dist/bench/src/cli/main.js. */
+  readonly cli: string;
+  /** How node_modules was provided, and the build's wall time (0 when reused). */
+  readonly modules: 'own' | 'symlink' | 'npm ci';
+  readonly buildMs: number;
+  readonly reused: boolean;
+}
+
+export const cliOf = (dir: string) => join(dir, 'dist', 'bench', 'src', 'cli', 'main.js');
+
+export async function resolveBuild(spec: string, repoRoot: string, cacheDir: string, log: (line: string) => void): Promise<Build> {
+  const asDir = resolve(spec);
+  if (existsSync(asDir) && existsSync(join(asDir, 'package.json'))) {
+    if (!existsSync(cliOf(asDir))) throw gateError('RB_GATE_BAD_BUILD', `${asDir} has no dist/bench/src/cli/main.js: build it first (npx tsc -p tsconfig.json), or pass a git ref.`);
+    return { spec, kind: 'folder', commit: await gitHead(asDir), dir: asDir, cli: cliOf(asDir), modules: 'own', buildMs: 0, reused: true };
+  }
+  let commit: string;
+  try {
+    commit = (await run('git', ['rev-parse', '--verify', `${spec}^{commit}`], { cwd: repoRoot })).stdout.trim();
+  } catch {
+    throw gateError('RB_GATE_BAD_BUILD', `${spec} is neither a build folder (a checkout with dist/) nor a git ref of ${repoRoot}.`);
+  }
+  const dir = join(resolve(cacheDir), 'builds', commit);
+  if (existsSync(join(dir, MARKER))) {
+    log(`build ${spec} (${commit.slice(0, 12)}): reusing ${dir}`);
+    return { spec, kind: 'git', commit, dir, cli: cliOf(dir), modules: existsSync(join(dir, 'node_modules')) ? 'symlink' : 'own', buildMs: 0, reused: true };
+  }
+  const t0 = Date.now();
+  await mkdir(join(resolve(cacheDir), 'builds'), { recursive: true });
+  if (!existsSync(dir)) await step(`git worktree add ${dir}`, 'git', ['worktree', 'add', '--detach', '--force', dir, commit], repoRoot);
+  const modules = provideModules(dir, repoRoot);
+  if (modules === 'npm ci') {
+    log(`build ${spec}: package-lock.json differs from this checkout's → npm ci in ${dir}`);
+    await step('npm ci', 'npm', ['ci', '--no-audit', '--no-fund'], dir);
+  }
+  log(`build ${spec} (${commit.slice(0, 12)}): tsc in ${dir} (node_modules: ${modules})`);
+  await step('tsc', process.execPath, [join(dir, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], dir);
+  if (!existsSync(cliOf(dir))) throw gateError('RB_GATE_BAD_BUILD', `${spec}: tsc ran but ${cliOf(dir)} is missing.`);
+  writeFileSync(join(dir, MARKER), `${commit}\n`);
+  const buildMs = Date.now() - t0;
+  log(`build ${spec}: ready in ${(buildMs / 1000).toFixed(0)} s`);
+  return { spec, kind: 'git', commit, dir, cli: cliOf(dir), modules, buildMs, reused: false };
+}
+
+/** Symlinks this checkout's node_modules when the lock files match; else the worktree installs its own. */
+function provideModules(dir: string, repoRoot: string): 'symlink' | 'npm ci' | 'own' {
+  const target = join(dir, 'node_modules');
+  if (existsSync(target)) return 'own';
+  const mine = join(repoRoot, 'package-lock.json');
+  const theirs = join(dir, 'package-lock.json');
+  if (existsSync(mine) && existsSync(theirs) && readFileSync(mine).equals(readFileSync(theirs)) && existsSync(join(repoRoot, 'node_modules'))) {
+    symlinkSync(realpathSync(join(repoRoot, 'node_modules')), target, 'dir');
+    return 'symlink';
+  }
+  return 'npm ci';
+}
+
+async function step(what: string, cmd: string, args: readonly string[], cwd: string): Promise<void> {
+  try {
+    await run(cmd, args, { cwd, maxBuffer: 64 * 1024 * 1024 });
+  } catch (e) {
+    const err = e as { stdout?: string; stderr?: string; message: string };
+    const tail = `${err.stdout ?? ''}${err.stderr ?? ''}`.trim().split('\n').slice(-8).join(' | ');
+    throw gateError('RB_GATE_BUILD_FAILED', `${what} in ${cwd} failed: ${tail || err.message}`, e);
+  }
+}
+
+async function gitHead(dir: string): Promise<string | null> {
+  try {
+    return (await run('git', ['rev-parse', 'HEAD'], { cwd: dir })).stdout.trim();
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,122 @@
+// Renders a GateReport: text (terminal), Markdown (PR comment), junit.xml (CI test report).
+import type { GateDecision, GateOptions, GateRow, GateTrial, Side } from './decide.js';
+import { effectText, percentChange } from './decide.js';
+
+export interface GateSideInfo {
+  readonly spec: string;
+  readonly commit: string | null;
+  readonly dir: string;
+  readonly buildMs: number;
+  readonly reused: boolean;
+  /** e.g. "+2 ms latency on every client→relay hop" (an injected, known regression). */
+  readonly injected: string | null;
+}
+
+export interface GateReport {
+  readonly kind: 'relaybench-gate';
+  readonly schemaVersion: 1;
+  readonly createdAt: string;
+  readonly scenario: string;
+  readonly base: GateSideInfo;
+  readonly new: GateSideInfo;
+  readonly plan: {
+    readonly perSide: number;
+    readonly mde: number;
+    readonly detectable: number;
+    readonly budgetBound: boolean;
+    readonly budgetMs: number;
+    readonly noiseSd: number;
+    readonly order: readonly Side[];
+    readonly orderMode: string;
+    readonly seed: number;
+    readonly durationMs: number;
+    readonly warmupMs: number;
+    readonly maxReruns: number;
+  };
+  readonly options: GateOptions;
+  readonly kafka: { readonly provider: string; readonly brokers: readonly string[]; readonly shared: boolean };
+  readonly wallMs: number;
+  readonly reruns: Readonly<Record<Side, number>>;
+  readonly gaveUp: string | null;
+  readonly decision: GateDecision;
+  readonly exitCode: number;
+  readonly trials: readonly GateTrial[];
+}
+
+const VERDICT = { pass: 'ok', regression: 'REGRESSION', improvement: 'improved', 'no-data': 'no data' } as const;
+
+const short = (s: GateSideInfo) => `${s.spec}${s.commit === null ? '' : ` (${s.commit.slice(0, 10)})`}${s.injected === null ? '' : ` + ${s.injected}`}`;
+const mins = (ms: number) => (ms >= 60_000 ? `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s` : `${Math.round(ms / 1000)} s`);
+const lvl = (r: GateReport) => `${Math.round(r.options.level * 1000) / 10} %`;
+
+export function headline(r: GateReport): string {
+  const what = { pass: 'PASS — no regression beyond the thresholds', regression: 'REGRESSION', invalid: 'INVALID — not enough valid trials' }[r.decision.verdict];
+  const valid = (side: Side) => r.trials.filter((t) => t.side === side && t.valid).length;
+  const reruns = r.reruns.base + r.reruns.new;
+  return `gate ${r.scenario}: ${what} · base ${short(r.base)} vs new ${short(r.new)} · ${valid('base')} + ${valid('new')} valid trials${reruns > 0 ? ` (${reruns} rerun)` : ''} · ${mins(r.wallMs)}`;
+}
+
+function cells(r: GateReport, x: GateRow): string[] {
+  const ratio = (v: number) => (Number.isFinite(v) ? `×${v.toFixed(3)}` : '—');
+  return [x.stage, x.percentile, ratio(x.base), ratio(x.new), effectText(x.effect, r.options.level), percentChange(x.threshold), VERDICT[x.verdict]];
+}
+
+const HEADER = ['stage', 'pct', 'base ÷ ref', 'new ÷ ref', 'effect', 'limit', 'verdict'];
+
+function method(r: GateReport): string {
+  return (
+    `Each value is one trial's relay percentile ÷ the same trial's kafka-direct reference percentile. Effect = Hodges–Lehmann NEW ÷ BASE with its exact ${lvl(r)} interval; ` +
+    `regression = the whole interval above the limit (p50 ${percentChange(r.options.thresholds.p50)}, p99 ${percentChange(r.options.thresholds.p99)}, set from A/A runs). ` +
+    `${r.plan.perSide} trials per side (${r.plan.orderMode} order, seed ${r.plan.seed}): ~${percentChange(r.plan.detectable)} detectable in 9 of 10 gates (asked: ${percentChange(r.plan.mde)}).`
+  );
+}
+
+export function formatGateText(r: GateReport): string {
+  const lines = [headline(r)];
+  for (const reason of r.decision.invalidReasons) lines.push(`  invalid: ${reason}`);
+  const all = [HEADER, ...r.decision.rows.map((x) => cells(r, x))];
+  const widths = HEADER.map((_, i) => Math.max(...all.map((row) => row[i]!.length)));
+  for (const row of all) lines.push(`  ${row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}`);
+  lines.push(`  ${method(r)}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export function formatGateMarkdown(r: GateReport): string {
+  const icon = { pass: '✅', regression: '❌', invalid: '⚠️' }[r.decision.verdict];
+  const lines = [`### ${icon} ${headline(r)}`, ''];
+  for (const reason of r.decision.invalidReasons) lines.push(`- ${reason}`);
+  if (lines.length > 2) lines.push('');
+  lines.push(`| ${HEADER.join(' | ')} |`, `|---|---|---:|---:|---:|---:|---|`);
+  for (const x of r.decision.rows) lines.push(`| ${cells(r, x).map((c) => (c === 'REGRESSION' ? '**REGRESSION**' : c)).join(' | ')} |`);
+  lines.push('', method(r), '');
+  lines.push('<details><summary>Trials</summary>', '', '| # | side | run | valid | e2e p50 ÷ ref | wall |', '|---:|---|---|---|---:|---:|');
+  for (const t of r.trials) lines.push(`| ${t.index} | ${t.side} | ${t.runId} | ${t.valid ? 'yes' : `no: ${t.invalidReasons.join('; ')}`} | ${t.values.e2eCorrected?.p50.ratio.toFixed(3) ?? '—'} | ${Math.round(t.wallMs / 1000)} s |`);
+  lines.push('', '</details>', '');
+  return lines.join('\n');
+}
+
+export function formatGateJunit(r: GateReport): string {
+  const cases: string[] = [];
+  const invalid = r.decision.invalidReasons;
+  cases.push(`    <testcase classname="relaybench.gate.${xml(r.scenario)}" name="trial validity" time="0">${invalid.length === 0 ? '' : `<failure message="invalid gate" type="invalid">${xml(invalid.join('\n'))}</failure>`}</testcase>`);
+  for (const x of r.decision.rows) {
+    const name = `${x.stage} ${x.percentile} ÷ reference`;
+    const body = x.verdict === 'regression' ? `<failure message="${xml(`${effectText(x.effect, r.options.level)} is above the limit ${percentChange(x.threshold)}`)}" type="regression"/>` : '';
+    cases.push(`    <testcase classname="relaybench.gate.${xml(r.scenario)}" name="${xml(name)}" time="0">${body}</testcase>`);
+  }
+  const failures = cases.filter((c) => c.includes('<failure')).length;
+  const seconds = (r.wallMs / 1000).toFixed(3);
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuites name="relaybench-gate" tests="${cases.length}" failures="${failures}" time="${seconds}">`,
+    `  <testsuite name="gate ${xml(r.scenario)}" tests="${cases.length}" failures="${failures}" errors="0" time="${seconds}" timestamp="${xml(r.createdAt)}">`,
+    ...cases,
+    '  </testsuite>',
+    '</testsuites>',
+    '',
+  ].join('\n');
+}
+
+function xml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+}

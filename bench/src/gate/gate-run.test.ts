@@ -1,0 +1,93 @@
+// The gate's lifecycle with builds, Kafka and trials injected (no processes): exit codes,
+// outputs, the scenario each side runs, and the shared Kafka stopped at the end.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadScenario } from '../scenarios/loader.js';
+import type { Build } from './builds.js';
+import { DEFAULT_GATE, type GateTrial, type Side } from './decide.js';
+import { runGate, type GateConfig, type GateDeps } from './gate-run.js';
+import { mulberry32 } from './trials.js';
+
+async function gate(ratioOf: (side: Side, index: number, attempt: number) => number | 'invalid', extra: Partial<GateConfig> = {}) {
+  const outDir = await mkdtemp(join(tmpdir(), 'rb-gate-'));
+  const files: Record<string, string> = {};
+  let kafkaStopped = false;
+  const jitter = mulberry32(5);
+  const deps: GateDeps = {
+    resolveBuild: async (spec) => ({ spec, kind: 'folder', commit: null, dir: `/b/${spec}`, cli: `/b/${spec}/cli.js`, modules: 'own', buildMs: 0, reused: true }) satisfies Build,
+    provisionKafka: async () => ({ provider: 'local', brokers: ['127.0.0.1:1'], stop: async () => void (kafkaStopped = true) }),
+    runTrial: async (side, index, attempt, o): Promise<GateTrial> => {
+      files[side] = await readFile(o.scenarioFile, 'utf8');
+      const r = ratioOf(side, index, attempt);
+      const v = (x: number) => ({ relay: x * 1000, reference: 1000, ratio: x });
+      const ok = r !== 'invalid';
+      const x = ok ? r * (1 + (jitter() - 0.5) * 0.04) : 1;
+      return { index, side, attempt, runId: o.runId, dir: o.trialsDir, wallMs: 1, exitCode: ok ? 0 : 2, valid: ok, invalidReasons: ok ? [] : ['1 message(s) lost'], values: { ack: { p50: v(x), p99: v(x) }, e2eCorrected: { p50: v(x), p99: v(x) } } };
+    },
+    log: () => {},
+  };
+  const cfg: GateConfig = {
+    baseSpec: 'A',
+    newSpec: 'B',
+    scenario: loadScenario('smoke'),
+    outDir,
+    cacheDir: outDir,
+    options: DEFAULT_GATE,
+    mde: 1.25,
+    budgetMs: 8 * 60_000,
+    noiseSd: 0.08,
+    orderMode: 'random',
+    seed: 3,
+    maxReruns: 2,
+    durationMs: 10_000,
+    warmupMs: 5_000,
+    maxScheduleLagMs: 100,
+    newLatencyMs: 0,
+    kafkaProvider: 'auto',
+    ...extra,
+  };
+  const report = await runGate(cfg, deps);
+  const json = JSON.parse(await readFile(join(outDir, 'gate.json'), 'utf8')) as { trials: unknown[] };
+  const junit = await readFile(join(outDir, 'junit.xml'), 'utf8');
+  await rm(outDir, { recursive: true, force: true });
+  return { report, json, junit, files, kafkaStopped };
+}
+
+test('same build on both sides: pass (exit 0), every trial in gate.json, Kafka stopped', async () => {
+  const g = await gate(() => 2);
+  assert.equal(g.report.exitCode, 0);
+  assert.equal(g.json.trials.length, 2 * g.report.plan.perSide);
+  assert.ok(g.kafkaStopped);
+  assert.match(g.files.base!, /reference: kafka-direct/);
+  assert.match(g.files.base!, /duration: 10s/);
+  assert.match(g.files.base!, /maxScheduleLag: 100ms/);
+  assert.doesNotMatch(g.files.new!, /latency/);
+});
+
+test('NEW 25 % slower in every trial: regression (exit 1) with a junit failure', async () => {
+  const g = await gate((side) => (side === 'new' ? 2.5 : 2));
+  assert.equal(g.report.exitCode, 1);
+  assert.match(g.junit, /type="regression"/);
+});
+
+test('an invalid trial is rerun and the gate still decides; a side that stays invalid exits 2', async () => {
+  const once = await gate((side, _i, attempt) => (side === 'base' && attempt === 1 && _i < 2 ? 'invalid' : 2));
+  assert.equal(once.report.exitCode, 0);
+  assert.equal(once.report.reruns.base, 1);
+  const always = await gate((side) => (side === 'new' ? 'invalid' : 2));
+  assert.equal(always.report.exitCode, 2);
+  assert.match(always.report.decision.invalidReasons.join(' '), /after 2 rerun\(s\)/);
+  assert.match(always.junit, /type="invalid"/);
+});
+
+test('--new-latency gives NEW a delay on every client→relay hop, and BASE the proxies alone', async () => {
+  const g = await gate(() => 2, { newLatencyMs: 2 });
+  assert.match(g.files.new!, /action: latency/);
+  assert.match(g.files.new!, /delay: 2ms/);
+  assert.match(g.files.new!, /direction: to-relay/);
+  assert.match(g.files.base!, /delay: 0ms/);
+  assert.equal(g.report.new.injected, '2 ms latency on every client→relay hop');
+});

@@ -1,0 +1,163 @@
+/**
+ * `relaybench gate BASE NEW`, the lifecycle: plan (printed first) → build both sides → one Kafka
+ * for every trial → trials in a balanced order, each side's own `relaybench run` with the
+ * kafka-direct reference → decision → gate.json (every trial), gate.md, gate.txt, junit.xml.
+ *
+ * One Kafka for all trials is sound here because nothing of one trial reaches the next: every
+ * trial has fresh user ids and gateway ids (run-id prefixed), the reference topic is per worker
+ * and deleted, and the relays rebuild their mailbox state from the log before they report ready
+ * (the fold is outside the measured window). What a longer log or a warmer broker does to later
+ * trials hits both sides alike, because the order is balanced per pair.
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parse, stringify } from 'yaml';
+import type { KafkaCluster } from '../../../testbed/kafka/cluster.js';
+import type { ProvisionOptions } from '../../../testbed/kafka/provider.js';
+import { formatDurationMs } from '../../../loadgen/src/duration.js';
+import type { Scenario } from '../scenarios/scenario.js';
+import type { Build } from './builds.js';
+import { decide, percentChange, type GateOptions, type GateTrial, type Side } from './decide.js';
+import { planTrials } from './estimate.js';
+import { formatUs } from './evaluate.js';
+import { formatGateJunit, formatGateMarkdown, formatGateText, type GateReport, type GateSideInfo } from './gate-format.js';
+import { runTrialLoop, trialOrder, type OrderMode } from './trials.js';
+import type { TrialRunOptions } from './trial-run.js';
+
+export interface GateConfig {
+  readonly baseSpec: string;
+  readonly newSpec: string;
+  readonly scenario: Scenario;
+  readonly outDir: string;
+  readonly cacheDir: string;
+  readonly options: GateOptions;
+  readonly mde: number;
+  readonly budgetMs: number;
+  readonly noiseSd: number;
+  /** Trials per side when given (else planned from mde and budget). */
+  readonly trials?: number;
+  readonly orderMode: OrderMode;
+  readonly seed: number;
+  readonly maxReruns: number;
+  readonly durationMs: number;
+  readonly warmupMs: number;
+  /** Generator-bound line of the trials (the scenario's maxScheduleLag is for its absolute objectives). */
+  readonly maxScheduleLagMs: number;
+  /** Extra delay on every client→relay hop of NEW (a known regression, to prove the gate's power). */
+  readonly newLatencyMs: number;
+  readonly kafkaProvider: ProvisionOptions['provider'];
+}
+
+export interface GateDeps {
+  resolveBuild(spec: string, log: (l: string) => void): Promise<Build>;
+  provisionKafka(o: ProvisionOptions): Promise<KafkaCluster>;
+  runTrial(side: Side, index: number, attempt: number, o: TrialRunOptions): Promise<GateTrial>;
+  readonly log: (line: string) => void;
+  readonly now?: () => number;
+}
+
+/** Wall time of one trial (ms): both segments, the start lead of each, relays and process start. */
+export function trialWallMs(s: Scenario, durationMs: number, warmupMs: number): number {
+  return 2 * (warmupMs + durationMs + s.drainMs + 4_000) + 15_000;
+}
+
+export async function runGate(c: GateConfig, deps: GateDeps): Promise<GateReport> {
+  const now = deps.now ?? Date.now;
+  const t0 = now();
+  const log = deps.log;
+  const trialMs = trialWallMs(c.scenario, c.durationMs, c.warmupMs);
+  const plan = planTrials({ mde: c.mde, threshold: c.options.thresholds.p50, noiseSd: c.noiseSd, level: c.options.level, trialMs, budgetMs: c.budgetMs });
+  const perSide = c.trials ?? plan.perSide;
+  const detectable = c.trials === undefined ? plan.detectable : planTrials({ mde: 1, threshold: c.options.thresholds.p50, noiseSd: c.noiseSd, level: c.options.level, trialMs, budgetMs: 1, minPerSide: perSide, maxPerSide: perSide }).detectable;
+  const order = trialOrder(perSide, c.orderMode, c.seed);
+  log(`gate ${c.scenario.name}: minimum detectable effect asked ${percentChange(c.mde)} (p50 ÷ reference), time budget ${Math.round(c.budgetMs / 60_000)} min for the trials`);
+  log(`  → ${perSide} trials per side of ~${Math.round(trialMs / 1000)} s each (${formatDurationMs(c.warmupMs)} warm-up + ${formatDurationMs(c.durationMs)} measured, relay then kafka-direct reference): ~${Math.round((2 * perSide * trialMs) / 60_000)} min; detects ~${percentChange(detectable)} in 9 of 10 gates (noise sd ${c.noiseSd} of ln ratio)${c.trials === undefined && plan.budgetBound ? ' — the budget allows no more trials: raise --budget for a smaller effect' : ''}`);
+  log(`  decision: regression when the whole ${Math.round(c.options.level * 100)} % interval of NEW ÷ BASE is above p50 ${percentChange(c.options.thresholds.p50)} / p99 ${percentChange(c.options.thresholds.p99)} for ${c.options.stages.join(', ')}`);
+  log(`  order (${c.orderMode}, seed ${c.seed}): ${order.map((s) => (s === 'base' ? 'A' : 'B')).join(' ')} · invalid trials (lost > 0, or generator-bound: schedule lag p99 > ${formatDurationMs(c.maxScheduleLagMs)} for 2 s) rerun up to ${c.maxReruns} per side`);
+
+  const baseBuild = await deps.resolveBuild(c.baseSpec, log);
+  const newBuild = await deps.resolveBuild(c.newSpec, log);
+  await mkdir(join(c.outDir, 'trials'), { recursive: true });
+  const files = { base: await sideScenario(c, 'base'), new: await sideScenario(c, 'new') };
+  const kafka = await deps.provisionKafka({ provider: c.kafkaProvider ?? 'auto', count: c.scenario.brokers === 3 ? 3 : 1, dir: join(c.outDir, 'kafka'), log });
+  log(`kafka: ${kafka.provider} at ${kafka.brokers.join(',')}, shared by every trial`);
+  const tLoop = now();
+  let outcome;
+  try {
+    outcome = await runTrialLoop(
+      order,
+      c.maxReruns,
+      (side, index, attempt) => {
+        const build = side === 'base' ? baseBuild : newBuild;
+        const runId = `${String(index).padStart(2, '0')}-${side}${attempt > 1 ? `-rerun${attempt - 1}` : ''}`;
+        log(`trial ${runId}: ${build.spec} starting`);
+        return deps.runTrial(side, index, attempt, { cli: build.cli, scenarioFile: files[side], brokers: kafka.brokers, trialsDir: join(c.outDir, 'trials'), runId });
+      },
+      {
+        onTrial(t, done, total, rerun) {
+          const per = (now() - tLoop) / Math.max(1, t.index + 1);
+          const left = (total - done + (rerun ? 1 : 0)) * per;
+          const e2e = t.values.e2eCorrected?.p50;
+          const what = t.valid ? `valid · e2e p50 ${e2e === undefined ? '—' : `${formatUs(e2e.relay)} ÷ ref ${formatUs(e2e.reference)} = ×${e2e.ratio}`}` : `INVALID (${t.invalidReasons.join('; ')})${rerun ? ' → rerun' : ''}`;
+          log(`trial ${t.runId}: ${what} · ${Math.round(t.wallMs / 1000)} s · ${done}/${total} done, ~${Math.round(left / 60_000)} min ${Math.round((left % 60_000) / 1000)} s left`);
+        },
+      },
+    );
+  } finally {
+    await kafka.stop().catch((e: unknown) => log(`stopping kafka: ${e instanceof Error ? e.message : String(e)}`));
+  }
+  const decided = decide(outcome.trials, c.options);
+  const decision = outcome.gaveUp === null ? decided : { ...decided, verdict: 'invalid' as const, invalidReasons: [...decided.invalidReasons, outcome.gaveUp] };
+  const exitCode = decision.verdict === 'pass' ? 0 : decision.verdict === 'regression' ? 1 : 2;
+  const info = (b: Build, injected: string | null): GateSideInfo => ({ spec: b.spec, commit: b.commit, dir: b.dir, buildMs: b.buildMs, reused: b.reused, injected });
+  const report: GateReport = {
+    kind: 'relaybench-gate',
+    schemaVersion: 1,
+    createdAt: new Date(t0).toISOString(),
+    scenario: c.scenario.name,
+    base: info(baseBuild, null),
+    new: info(newBuild, c.newLatencyMs > 0 ? `${c.newLatencyMs} ms latency on every client→relay hop` : null),
+    plan: { perSide, mde: c.mde, detectable, budgetBound: plan.budgetBound, budgetMs: c.budgetMs, noiseSd: c.noiseSd, order, orderMode: c.orderMode, seed: c.seed, durationMs: c.durationMs, warmupMs: c.warmupMs, maxReruns: c.maxReruns },
+    options: c.options,
+    kafka: { provider: kafka.provider, brokers: kafka.brokers, shared: true },
+    wallMs: now() - t0,
+    reruns: outcome.reruns,
+    gaveUp: outcome.gaveUp,
+    decision,
+    exitCode,
+    trials: outcome.trials,
+  };
+  await writeGateOutputs(c.outDir, report);
+  return report;
+}
+
+export async function writeGateOutputs(dir: string, r: GateReport): Promise<void> {
+  await writeFile(join(dir, 'gate.json'), `${JSON.stringify(r, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 1)}\n`);
+  await writeFile(join(dir, 'gate.md'), formatGateMarkdown(r));
+  await writeFile(join(dir, 'gate.txt'), formatGateText(r));
+  await writeFile(join(dir, 'junit.xml'), formatGateJunit(r));
+}
+
+/**
+ * The scenario as one side runs it: the same file for both sides (a PR that edits the scenario
+ * is measured with the one the gate was given), with the gate's duration and warm-up, the
+ * reference on, and for NEW the injected latency when asked.
+ */
+async function sideScenario(c: GateConfig, side: Side): Promise<string> {
+  const doc = parse(await readFile(c.scenario.file, 'utf8')) as Record<string, unknown>;
+  doc.duration = formatDurationMs(c.durationMs);
+  doc.warmup = formatDurationMs(c.warmupMs);
+  doc.reference = 'kafka-direct';
+  // Latency counts from the intended send time, so a generator that lags a little adds noise the
+  // interval absorbs; one that falls far behind (p99 lag above this for 2 s) is still rerun.
+  doc.maxScheduleLag = formatDurationMs(c.maxScheduleLagMs);
+  if (c.newLatencyMs > 0) {
+    // Both sides run behind the proxies (BASE with no delay: the proxy alone), so the known
+    // regression is the added delay, not the proxy's own hop.
+    const faults = Array.isArray(doc.faults) ? (doc.faults as unknown[]) : [];
+    doc.faults = [...faults, { at: '0s', action: 'latency', delay: side === 'new' ? formatDurationMs(c.newLatencyMs) : '0ms', direction: 'to-relay' }];
+  }
+  const path = resolve(c.outDir, `scenario-${side}.yaml`);
+  await writeFile(path, `# Written by relaybench gate from ${c.scenario.file} (${side}).\n${stringify(doc)}`);
+  return path;
+}
