@@ -88,4 +88,12 @@ export class IntervalBook {
     this.last = { seconds, sent: counts.sent, delivered: counts.delivered, acked: counts.acked, p50Us, p99Us, measured: this.#measuring };
     return this.last;
   }
+
+  /** Sends per second over the intervals that began before `sendEndMs`, each counted up to it (the drain sends nothing). */
+  achievedRatePerSec(sendEndMs: number): number {
+    const measured = this.counts.filter((c) => c.startMs < sendEndMs);
+    const sent = measured.reduce((a, c) => a + c.sent, 0);
+    const seconds = measured.reduce((a, c) => a + (Math.min(c.endMs, sendEndMs) - c.startMs) / 1000, 0);
+    return seconds > 0 ? sent / seconds : 0;
+  }
 }

@@ -31,9 +31,10 @@ import { createAudience } from './audience.js';
 import { ClientFaultRunner } from './client-faults.js';
 import { DisruptionLog } from './disruptions.js';
 import type { Worker, WorkerPlan, WorkerProgress, WorkerResult } from './contract.js';
+import { runConnectPhase } from './connect-phase.js';
+import { drainUntilQuiet } from './drain.js';
 import { IntervalBook } from './interval-book.js';
 import { OpenLoop } from './open-loop.js';
-import { runPaced } from './pacing.js';
 import { validatePlan } from './plan.js';
 
 export interface LocalWorkerOptions {
@@ -47,12 +48,6 @@ export interface LocalWorkerOptions {
 }
 
 type Phase = WorkerProgress['phase'];
-const STOP_DRAIN_MS = 2000;
-/** The drain ends once nothing completed for this long (or drainMs, if shorter) after drainMs. */
-const DRAIN_QUIET_MS = 3000;
-/** Hard drain limit: max(drainMs × DRAIN_EXTENSION, drainMs + DRAIN_EXTRA_MS). */
-const DRAIN_EXTENSION = 6;
-const DRAIN_EXTRA_MS = 60_000;
 
 export function defaultTarget(plan: WorkerPlan): Target {
   return plan.mode === 'relay'
@@ -180,18 +175,14 @@ export class LocalWorker implements Worker {
 
     try {
       await target.init();
-      // Connect phase: everyone connects once (publishing keys), then the initially offline leave.
-      const failures = await runPaced(w.users, plan.connectRatePerSec ?? 500, 64, (i) => users[i]!.connect(), () => this.#stopRequested);
-      if (failures.length > 0) throw failures[0]!.error;
-      const prefetchFailures = await runPaced(w.users, 1e9, 64, async (i) => {
-        const contacts = audience.contacts(i);
-        if (contacts !== null) await users[i]!.prefetch(contacts.map((c) => users[c]!.id));
+      const offline = await runConnectPhase({
+        users,
+        audience,
+        connectRatePerSec: plan.connectRatePerSec ?? 500,
+        onlineFraction: w.onlineFraction,
+        prng,
+        stopRequested: () => this.#stopRequested,
       });
-      if (prefetchFailures.length > 0) throw prefetchFailures[0]!.error;
-      const offline = new Set<number>();
-      const offlineCount = Math.round(w.users * (1 - w.onlineFraction));
-      while (offline.size < offlineCount) offline.add(Math.floor(prng.next() * w.users));
-      await Promise.all([...offline].map((i) => users[i]!.goOffline()));
       clearInterval(connectTicker);
 
       // Start together with the other workers (or now, if that instant has passed).
@@ -295,32 +286,15 @@ export class LocalWorker implements Worker {
       timers.clear();
       armCut();
       await Promise.all([...offline].map((i) => users[i]!.connect().catch((e) => sink.error(codeOf(e)))));
-      // The drain waits drainMs, and beyond it for as long as messages keep completing or users
-      // are still reconnecting, up to a hard limit: an overloaded system is late, not lossy, and
-      // counting its queue as lost would be a false alarm. Only what stays undelivered once
-      // progress stops is lost.
-      const drainStartMs = this.#nowMs();
-      const busy = (): boolean => ledger.pending > 0 || users.some((u) => u.queued > 0);
-      let lastProgress = ledger.progress;
-      let lastProgressMs = drainStartMs;
-      const quietMs = Math.min(w.drainMs, DRAIN_QUIET_MS);
-      let stillProgressing = false;
-      while (busy()) {
-        const now = this.#nowMs();
-        if (ledger.progress !== lastProgress) {
-          lastProgress = ledger.progress;
-          lastProgressMs = now;
-        }
-        const limitMs = this.#stopRequested ? Math.min(STOP_DRAIN_MS, w.drainMs) : Math.max(w.drainMs * DRAIN_EXTENSION, w.drainMs + DRAIN_EXTRA_MS);
-        if (now - drainStartMs >= limitMs) {
-          stillProgressing = now - lastProgressMs < quietMs;
-          break;
-        }
-        // A user still reconnecting (e.g. after its relay drained) may yet deliver: not quiet.
-        if (now - drainStartMs >= w.drainMs && now - lastProgressMs >= quietMs && !users.some((u) => u.connected && !u.online)) break;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      drain = { waitedMs: this.#nowMs() - drainStartMs, pendingAtEnd: ledger.pending, stillProgressing: stillProgressing && !this.#stopRequested };
+      drain = await drainUntilQuiet({
+        drainMs: w.drainMs,
+        nowMs: () => this.#nowMs(),
+        pending: () => ledger.pending,
+        progress: () => ledger.progress,
+        queued: () => users.some((u) => u.queued > 0),
+        reconnecting: () => users.some((u) => u.connected && !u.online),
+        stopRequested: () => this.#stopRequested,
+      });
     } catch (e) {
       await target.close().catch(() => {});
       recorder.close();
@@ -343,9 +317,6 @@ export class LocalWorker implements Worker {
     metrics?.syncLedger(counts);
     emit(1);
     await target.close();
-    const measured = book.counts.filter((c) => c.startMs < startMs + w.warmupMs + w.durationMs);
-    const measuredSent = measured.reduce((a, c) => a + c.sent, 0);
-    const measuredSeconds = measured.reduce((a, c) => a + (Math.min(c.endMs, startMs + w.warmupMs + w.durationMs) - c.startMs) / 1000, 0);
     recorder.close();
     await server?.close();
     return {
@@ -359,7 +330,7 @@ export class LocalWorker implements Worker {
       intervals: book.intervals,
       counts: book.counts,
       targetRatePerSec: w.ratePerSec,
-      achievedRatePerSec: measuredSeconds > 0 ? measuredSent / measuredSeconds : 0,
+      achievedRatePerSec: book.achievedRatePerSec(startMs + w.warmupMs + w.durationMs),
       generatorBound: book.generatorBound,
       maxScheduleLagUs: book.maxScheduleLagUs,
       peakConnections,

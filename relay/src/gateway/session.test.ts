@@ -124,7 +124,10 @@ test('a reader that stops reading is closed with 4009 (slow reader) and its mail
     await a.waitCount(isAck, count, 'acks', 120_000);
     await until(async () => ((await relay.metrics.slowReaders.get()).values[0]?.value ?? 0) >= 1);
     b.ws.resume();
-    assert.equal(await b.closed, 4009);
+    // 4009 on the wire, or 1006 when bob took over 2 s to read up to the close frame and was cut off.
+    assert.ok([4009, 1006].includes(await b.closed));
+    assert.equal((await relay.metrics.slowReaders.get()).values[0]?.value, 1, 'one slow-reader close');
+    assert.equal(a.closeCode, null, 'the sender, who reads, stays connected');
     const tombstones = kafka.journal().filter((r) => r.key?.startsWith('bob/') === true && r.value === null);
     assert.equal(tombstones.length, 0, 'nothing was confirmed, so nothing was deleted');
     a.close();

@@ -3,6 +3,7 @@
  * KafkaAdapter: unit tests of the session, gateway, router and startRelay get feedback in
  * seconds, without a JVM. Clients are test/helpers' TestClient.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { resolveConfig, type RelayOptions } from '../../src/config.js';
 import { startRelay, type RelayHandle } from '../../src/relay.js';
 import { InMemoryKafka } from '../../kafka/test-support/in-memory-kafka.js';
@@ -23,7 +24,14 @@ export async function startInMemoryRelay(options: RelayOptions = {}, kafka = new
   return { kafka, relay, url: relay.url, stop: () => relay.stop() };
 }
 
-/** Resolves once `predicate` holds (polled; no test asserts how long it took). */
-export async function until(predicate: () => boolean | Promise<boolean>): Promise<void> {
-  while (!(await predicate())) await new Promise((r) => setTimeout(r, 5));
+/**
+ * Resolves once `predicate` holds (polled). The bound only turns a hang into a failure with a
+ * message; no test asserts how long anything took.
+ */
+export async function until(predicate: () => boolean | Promise<boolean>, what = 'a condition', boundMs = 60_000): Promise<void> {
+  const giveUpAt = Date.now() + boundMs;
+  while (!(await predicate())) {
+    if (Date.now() > giveUpAt) throw new Error(`${what} did not hold within ${boundMs} ms`);
+    await sleep(5);
+  }
 }
