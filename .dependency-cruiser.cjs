@@ -53,7 +53,11 @@ module.exports = {
   ],
   allowedSeverity: 'error',
   allowed: [
-    { comment: 'Node built-ins and npm packages', from: {}, to: { dependencyTypes: ['core', 'npm', 'npm-dev', 'npm-optional', 'npm-peer'] } },
+    {
+      comment: 'Node built-ins and npm packages',
+      from: {},
+      to: { dependencyTypes: ['core', 'npm', 'npm-dev', 'npm-optional', 'npm-peer'] },
+    },
     allow('relay/protocol is self-contained', path(PROTOCOL), path(PROTOCOL)),
     allow('the Kafka adapter uses the protocol package for its errors', path(ADAPTER), path(ADAPTER, PROTOCOL)),
     allow('the relay', path(RELAY), path(RELAY, ADAPTER, PROTOCOL)),
@@ -63,10 +67,18 @@ module.exports = {
       path('relay/test/support/', HELPERS),
     ),
     allow('the loadgen talks to the relay through relay/protocol only', path(LOADGEN), path(LOADGEN, PROTOCOL)),
-    allow('the kafka-direct reference driver uses the relay\'s adapter (see the header)', '^loadgen/src/driver/kafka-direct-driver\\.ts$', path(ADAPTER)),
+    allow(
+      "the kafka-direct reference driver uses the relay's adapter (see the header)",
+      '^loadgen/src/driver/kafka-direct-driver\\.ts$',
+      path(ADAPTER),
+    ),
     allow('loadgen unit tests beside the code use the loadgen test helpers', '^loadgen/src/.*\\.test\\.ts$', path(LOADGEN_HELPERS)),
     allow('testbed: what relay, loadgen and bench runs stand on', path(TESTBED), path(TESTBED, PROTOCOL, ADAPTER)),
-    allow('the fuzzer draws its cases from the loadgen\'s seeded PRNG (same seed → same run)', path(`${TESTBED}fuzz/`), '^loadgen/src/rate/prng\\.ts$'),
+    allow(
+      "the fuzzer draws its cases from the loadgen's seeded PRNG (same seed → same run)",
+      path(`${TESTBED}fuzz/`),
+      '^loadgen/src/rate/prng\\.ts$',
+    ),
     allow('shared test helpers', path(HELPERS), path(HELPERS, TESTBED, PROTOCOL, ADAPTER)),
     allow('repository-wide tests', '^test/', path('test/')),
     allow('relay tests', '^relay/test/', path('relay/test/', RELAY, ADAPTER, PROTOCOL, TESTBED, HELPERS)),
@@ -75,9 +87,13 @@ module.exports = {
     allow('bench uses everything', '^bench/', path('bench/', RELAY, ADAPTER, PROTOCOL, LOADGEN, TESTBED)),
     allow('bench tests and benchmarks use the shared helpers too', '^bench/(test|benchmarks)/', path(HELPERS, LOADGEN_HELPERS)),
     allow('dashboards are self-contained', path(DASHBOARDS), path(DASHBOARDS)),
-    allow('dashboard tests check the dashboards against what the relay and loadgen export', '^dashboards/test/', path('dashboards/', RELAY, PROTOCOL, LOADGEN, TESTBED, HELPERS)),
     allow(
-      'dashboard tests query the Prometheus the bench runs (its config, server and cross-check are bench\'s own)',
+      'dashboard tests check the dashboards against what the relay and loadgen export',
+      '^dashboards/test/',
+      path('dashboards/', RELAY, PROTOCOL, LOADGEN, TESTBED, HELPERS),
+    ),
+    allow(
+      "dashboard tests query the Prometheus the bench runs (its config, server and cross-check are bench's own)",
       '^dashboards/test/',
       '^bench/src/prometheus/',
     ),
@@ -89,8 +105,14 @@ module.exports = {
     tsPreCompilationDeps: true,
     enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default', 'types'] },
     reporterOptions: {
-      dot: { collapsePattern: '^(relay/protocol|relay/kafka|relay/src|relay/test|loadgen/src|loadgen/test|loadgen/bench|testbed|bench/src|bench/test|bench/benchmarks|test|dashboards/src|dashboards/test|node_modules/[^/]+)/' },
-      archi: { collapsePattern: '^(relay/protocol|relay/kafka|relay/src|relay/test|loadgen/src|loadgen/test|loadgen/bench|testbed|bench/src|bench/test|bench/benchmarks|test|dashboards/src|dashboards/test)/' },
+      dot: {
+        collapsePattern:
+          '^(relay/protocol|relay/kafka|relay/src|relay/test|loadgen/src|loadgen/test|loadgen/bench|testbed|bench/src|bench/test|bench/benchmarks|test|dashboards/src|dashboards/test|node_modules/[^/]+)/',
+      },
+      archi: {
+        collapsePattern:
+          '^(relay/protocol|relay/kafka|relay/src|relay/test|loadgen/src|loadgen/test|loadgen/bench|testbed|bench/src|bench/test|bench/benchmarks|test|dashboards/src|dashboards/test)/',
+      },
     },
   },
 };

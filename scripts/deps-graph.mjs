@@ -6,11 +6,23 @@ import { readFileSync, writeFileSync } from 'node:fs';
 
 const DOC = 'docs/architecture.md';
 const ROOTS = ['relay', 'loadgen', 'bench', 'testbed', 'test', 'dashboards'];
-const FOLDERS = 'relay/protocol|relay/kafka|relay/src|relay/test|loadgen/src|loadgen/test|loadgen/bench|testbed/[^/]+|bench/src|bench/test|bench/benchmarks|test/[^/]+|dashboards/src|dashboards/test';
+const FOLDERS =
+  'relay/protocol|relay/kafka|relay/src|relay/test|loadgen/src|loadgen/test|loadgen/bench|testbed/[^/]+|bench/src|bench/test|bench/benchmarks|test/[^/]+|dashboards/src|dashboards/test';
 const TESTS = '(\\.test\\.ts$|/test/|^test/|/benchmarks/|^loadgen/bench/)';
 
 function mermaid(extraArgs) {
-  const args = [...ROOTS, '--config', '.dependency-cruiser.cjs', '--include-only', `^(${ROOTS.join('|')})/`, '--collapse', `^(${FOLDERS})`, '--output-type', 'mermaid', ...extraArgs];
+  const args = [
+    ...ROOTS,
+    '--config',
+    '.dependency-cruiser.cjs',
+    '--include-only',
+    `^(${ROOTS.join('|')})/`,
+    '--collapse',
+    `^(${FOLDERS})`,
+    '--output-type',
+    'mermaid',
+    ...extraArgs,
+  ];
   return execFileSync('node_modules/.bin/depcruise', args, { encoding: 'utf8' }).trim();
 }
 

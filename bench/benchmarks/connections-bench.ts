@@ -56,7 +56,11 @@ async function child(task: ChildTask): Promise<void> {
   const connectOne = (i: number, attempt = 0): Promise<void> =>
     new Promise<void>((resolve) => {
       const user = `c${task.index}u${i}`;
-      const ws = new WebSocket(task.relays[i % task.relays.length]!, { perMessageDeflate: false, handshakeTimeout: 30_000, localAddress: SOURCES[i % SOURCES.length]! });
+      const ws = new WebSocket(task.relays[i % task.relays.length]!, {
+        perMessageDeflate: false,
+        handshakeTimeout: 30_000,
+        localAddress: SOURCES[i % SOURCES.length]!,
+      });
       let welcomed = false;
       // A connection closed before welcome (e.g. the relay's 10 s hello timeout on an overloaded
       // machine) is retried like a client would (3 times, backoff with jitter), then counted as
@@ -70,7 +74,16 @@ async function child(task: ChildTask): Promise<void> {
         }
         setTimeout(() => void connectOne(i, attempt + 1).then(resolve), 500 * 2 ** attempt * (0.5 + Math.random()));
       });
-      ws.on('open', () => ws.send(encodeFrame({ t: FRAME_TYPES.hello, v: PROTOCOL_VERSION, token: signToken({ sub: user, expMs: Date.now() + 3_600_000 }, TEST_SECRET), epoch: Date.now() })));
+      ws.on('open', () =>
+        ws.send(
+          encodeFrame({
+            t: FRAME_TYPES.hello,
+            v: PROTOCOL_VERSION,
+            token: signToken({ sub: user, expMs: Date.now() + 3_600_000 }, TEST_SECRET),
+            epoch: Date.now(),
+          }),
+        ),
+      );
       ws.on('message', (data: Buffer) => {
         const f = decodeServerFrame(new Uint8Array(data));
         if (f.t === FRAME_TYPES.welcome) {
@@ -106,7 +119,15 @@ async function child(task: ChildTask): Promise<void> {
         const i = (s * 97) % users;
         const ws = sockets[i]!;
         if (ws.readyState !== WebSocket.OPEN) continue;
-        ws.send(encodeFrame({ t: FRAME_TYPES.send, msgId: `c${task.index}u${i}:1:${++sent}`, to: `c${task.index}u${(i + 1) % users}`, header: new Uint8Array(24), ciphertext: new Uint8Array(64) }));
+        ws.send(
+          encodeFrame({
+            t: FRAME_TYPES.send,
+            msgId: `c${task.index}u${i}:1:${++sent}`,
+            to: `c${task.index}u${(i + 1) % users}`,
+            header: new Uint8Array(24),
+            ciphertext: new Uint8Array(64),
+          }),
+        );
       }
     }, 1000);
     await new Promise((r) => setTimeout(r, seconds * 1000));
@@ -116,13 +137,24 @@ async function child(task: ChildTask): Promise<void> {
   };
   process.on('message', (m: ToChild) => {
     if (m.kind === 'connect') {
-      void connectUpTo(m.upTo).then((setupSeconds) => process.send!({ kind: 'connected', connected, failed, closeCodes: Object.fromEntries(closeCodes), setupSeconds } satisfies Connected));
+      void connectUpTo(m.upTo).then((setupSeconds) =>
+        process.send!({
+          kind: 'connected',
+          connected,
+          failed,
+          closeCodes: Object.fromEntries(closeCodes),
+          setupSeconds,
+        } satisfies Connected),
+      );
     } else {
       void trickle(m.seconds).then((sent) => {
-        process.send!({ kind: 'done', sent, delivered, open: sockets.filter((s) => s.readyState === WebSocket.OPEN).length } satisfies Done, () => {
-          for (const ws of sockets) ws.terminate();
-          process.exit(0);
-        });
+        process.send!(
+          { kind: 'done', sent, delivered, open: sockets.filter((s) => s.readyState === WebSocket.OPEN).length } satisfies Done,
+          () => {
+            for (const ws of sockets) ws.terminate();
+            process.exit(0);
+          },
+        );
       });
     }
   });
@@ -145,7 +177,8 @@ function parseArgs(argv: string[]) {
   };
   const users = Number(positional[0] ?? 100_000);
   const steps = (flag('--steps') ?? String(users)).split(',').map(Number);
-  if (steps.some((s) => !Number.isInteger(s) || s <= 0) || steps.some((s, i) => i > 0 && s <= steps[i - 1]!)) throw new Error('--steps: increasing positive totals, e.g. 5000,15000');
+  if (steps.some((s) => !Number.isInteger(s) || s <= 0) || steps.some((s, i) => i > 0 && s <= steps[i - 1]!))
+    throw new Error('--steps: increasing positive totals, e.g. 5000,15000');
   return {
     steps,
     relayCount: Number(positional[1] ?? 7),
@@ -173,10 +206,16 @@ async function parent(): Promise<void> {
     const measure = () => Promise.all(relays.map((r, i) => (gc ? memoryAfterGc(inspectPorts[i]!) : memoryFromMetrics(r))));
     const sum = (ms: Memory[], k: keyof Memory) => ms.reduce((s, m) => s + m[k], 0);
     const before = await measure();
-    console.log(`relays idle (${gc ? 'after GC' : 'no GC'}): RSS ${(sum(before, 'rss') / 2 ** 20).toFixed(0)} MiB, heap ${(sum(before, 'heapUsed') / 2 ** 20).toFixed(0)} MiB over ${relayCount} relays`);
+    console.log(
+      `relays idle (${gc ? 'after GC' : 'no GC'}): RSS ${(sum(before, 'rss') / 2 ** 20).toFixed(0)} MiB, heap ${(sum(before, 'heapUsed') / 2 ** 20).toFixed(0)} MiB over ${relayCount} relays`,
+    );
     const urls = relays.map((r) => r.url);
     for (let index = 0; index < procs; index++) {
-      children.push(fork(fileURLToPath(import.meta.url), ['--child', JSON.stringify({ index, relays: urls } satisfies ChildTask)], { stdio: 'inherit' }));
+      children.push(
+        fork(fileURLToPath(import.meta.url), ['--child', JSON.stringify({ index, relays: urls } satisfies ChildTask)], {
+          stdio: 'inherit',
+        }),
+      );
     }
     let previous: { total: number; mem: Memory[] } = { total: 0, mem: before };
     for (const step of steps) {
@@ -198,23 +237,41 @@ async function parent(): Promise<void> {
       const codes = new Map<string, number>();
       for (const m of replies) for (const [c, n] of Object.entries(m.closeCodes)) codes.set(c, (codes.get(c) ?? 0) + n);
       const why = codes.size === 0 ? '' : `; closes before welcome, retried: ${[...codes].map(([c, n]) => `${c}×${n}`).join(', ')}`;
-      console.log(`\nstep ${step}: ${total} users connected (failed after 3 retries: ${failed}${why}); +${added} in ${wall.toFixed(1)} s → ${(added / wall).toFixed(0)} connections/s (hello → welcome, presence durable)`);
+      console.log(
+        `\nstep ${step}: ${total} users connected (failed after 3 retries: ${failed}${why}); +${added} in ${wall.toFixed(1)} s → ${(added / wall).toFixed(0)} connections/s (hello → welcome, presence durable)`,
+      );
       if (gc) {
         // Also as a scrape would see it (garbage included), comparable with runs without --inspect.
         const raw = await Promise.all(relays.map(memoryFromMetrics));
-        console.log(`  relay memory (before GC, from /metrics): RSS ${(sum(raw, 'rss') / 2 ** 20).toFixed(0)} MiB, heap ${(sum(raw, 'heapUsed') / 2 ** 20).toFixed(0)} MiB → RSS ${kib(sum(raw, 'rss') - sum(before, 'rss'), total)} KiB per connection`);
+        console.log(
+          `  relay memory (before GC, from /metrics): RSS ${(sum(raw, 'rss') / 2 ** 20).toFixed(0)} MiB, heap ${(sum(raw, 'heapUsed') / 2 ** 20).toFixed(0)} MiB → RSS ${kib(sum(raw, 'rss') - sum(before, 'rss'), total)} KiB per connection`,
+        );
       }
       const after = await measure();
-      console.log(`  relay memory (${gc ? 'after GC' : 'no GC'}): RSS ${(sum(after, 'rss') / 2 ** 20).toFixed(0)} MiB, heap ${(sum(after, 'heapUsed') / 2 ** 20).toFixed(0)} MiB over ${relayCount} relays`);
-      console.log(`  per connection, average since idle: RSS ${kib(sum(after, 'rss') - sum(before, 'rss'), total)} KiB, heapUsed ${kib(sum(after, 'heapUsed') - sum(before, 'heapUsed'), total)} KiB`);
+      console.log(
+        `  relay memory (${gc ? 'after GC' : 'no GC'}): RSS ${(sum(after, 'rss') / 2 ** 20).toFixed(0)} MiB, heap ${(sum(after, 'heapUsed') / 2 ** 20).toFixed(0)} MiB over ${relayCount} relays`,
+      );
+      console.log(
+        `  per connection, average since idle: RSS ${kib(sum(after, 'rss') - sum(before, 'rss'), total)} KiB, heapUsed ${kib(sum(after, 'heapUsed') - sum(before, 'heapUsed'), total)} KiB`,
+      );
       if (previous.total > 0) {
-        console.log(`  per connection, marginal (${previous.total} → ${total}): RSS ${kib(sum(after, 'rss') - sum(previous.mem, 'rss'), added)} KiB, heapUsed ${kib(sum(after, 'heapUsed') - sum(previous.mem, 'heapUsed'), added)} KiB`);
+        console.log(
+          `  per connection, marginal (${previous.total} → ${total}): RSS ${kib(sum(after, 'rss') - sum(previous.mem, 'rss'), added)} KiB, heapUsed ${kib(sum(after, 'heapUsed') - sum(previous.mem, 'heapUsed'), added)} KiB`,
+        );
       }
-      const conns = await Promise.all(relays.map(async (r) => Number(/^relay_connections\{[^}]*\} (\d+)/m.exec(await (await fetch(`${r.httpUrl}/metrics`)).text())?.[1] ?? 0)));
+      const conns = await Promise.all(
+        relays.map(async (r) =>
+          Number(/^relay_connections\{[^}]*\} (\d+)/m.exec(await (await fetch(`${r.httpUrl}/metrics`)).text())?.[1] ?? 0),
+        ),
+      );
       const live = conns.reduce((a, b) => a + b, 0);
-      console.log(`  open at the relays now: ${live} (welcomed ${total}); per open connection: RSS ${kib(sum(after, 'rss') - sum(before, 'rss'), live)} KiB, heapUsed ${kib(sum(after, 'heapUsed') - sum(before, 'heapUsed'), live)} KiB`);
+      console.log(
+        `  open at the relays now: ${live} (welcomed ${total}); per open connection: RSS ${kib(sum(after, 'rss') - sum(before, 'rss'), live)} KiB, heapUsed ${kib(sum(after, 'heapUsed') - sum(before, 'heapUsed'), live)} KiB`,
+      );
       if (relayCount > 1) {
-        console.log(`  by relay: ${relays.map((r, i) => `${r.gatewayId} ${conns[i]} conns, ${kib(after[i]!.rss - before[i]!.rss, conns[i]!)} KiB RSS/conn`).join('; ')}`);
+        console.log(
+          `  by relay: ${relays.map((r, i) => `${r.gatewayId} ${conns[i]} conns, ${kib(after[i]!.rss - before[i]!.rss, conns[i]!)} KiB RSS/conn`).join('; ')}`,
+        );
       }
       previous = { total, mem: after };
     }
@@ -226,7 +283,9 @@ async function parent(): Promise<void> {
           return reply;
         }),
       );
-      console.log(`\ntrickle ${trickleSeconds} s: sent ${done.reduce((s, d) => s + d.sent, 0)}, delivered ${done.reduce((s, d) => s + d.delivered, 0)}, sockets still open ${done.reduce((s, d) => s + d.open, 0)}`);
+      console.log(
+        `\ntrickle ${trickleSeconds} s: sent ${done.reduce((s, d) => s + d.sent, 0)}, delivered ${done.reduce((s, d) => s + d.delivered, 0)}, sockets still open ${done.reduce((s, d) => s + d.open, 0)}`,
+      );
     }
   } finally {
     for (const c of children) c.kill();

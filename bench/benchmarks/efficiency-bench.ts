@@ -31,7 +31,11 @@ function run(scenario: string, ...flags: string[]): RunSummary {
   const runId = `efficiency-${scenario}-${Date.now()}`;
   process.stderr.write(`efficiency-bench: relaybench run ${scenario} ${flags.join(' ')} → ${join(resultsDir, runId)}\n`);
   try {
-    execFileSync(process.execPath, [CLI, 'run', scenario, '--no-progress', '--prometheus', 'off', '--results-dir', resultsDir, '--run-id', runId, ...flags], { stdio: ['ignore', 'inherit', 'inherit'] });
+    execFileSync(
+      process.execPath,
+      [CLI, 'run', scenario, '--no-progress', '--prometheus', 'off', '--results-dir', resultsDir, '--run-id', runId, ...flags],
+      { stdio: ['ignore', 'inherit', 'inherit'] },
+    );
   } catch {
     // A failed or invalid run still wrote its summary (exit 1 or 2); its figures are reported.
   }
@@ -41,7 +45,9 @@ function run(scenario: string, ...flags: string[]): RunSummary {
 const main = (s: RunSummary): ResourceUsage | undefined => s.segments.find((x) => x.mode === 'relay')?.resources;
 const roleUs = (r: ResourceUsage | undefined, ...roles: string[]) => {
   const of = r?.roles.filter((x) => roles.includes(x.role)) ?? [];
-  return of.length === 0 || r === undefined || r.deliveredMessages === 0 ? null : (of.reduce((a, x) => a + x.cpuSeconds, 0) * 1e6) / r.deliveredMessages;
+  return of.length === 0 || r === undefined || r.deliveredMessages === 0
+    ? null
+    : (of.reduce((a, x) => a + x.cpuSeconds, 0) * 1e6) / r.deliveredMessages;
 };
 
 const rows: [string, string, string, boolean | null][] = [];
@@ -49,17 +55,32 @@ const fmt = (x: number | null | undefined, digits = 2) => (x === null || x === u
 
 const smoke = run('smoke', '--reference', 'kafka-direct');
 const sr = main(smoke);
-rows.push(['1. whole machine at 200 msg/s (smoke), cores', `${fmt(sr?.machineCores)} (run's processes ${fmt(sr?.total.cores)}; ${smoke.status})`, '≤ 0.40', sr?.machineCores === null || sr === undefined ? null : sr.machineCores <= 0.4]);
+rows.push([
+  '1. whole machine at 200 msg/s (smoke), cores',
+  `${fmt(sr?.machineCores)} (run's processes ${fmt(sr?.total.cores)}; ${smoke.status})`,
+  '≤ 0.40',
+  sr?.machineCores === null || sr === undefined ? null : sr.machineCores <= 0.4,
+]);
 
 const steady = run('steady', '--duration', '30s');
 const rk = roleUs(main(steady), 'relay', 'kafka');
-rows.push(['2. relay + Kafka at 1,000 msg/s (steady 30 s), µs/msg', `${fmt(rk, 0)} (relay ${fmt(roleUs(main(steady), 'relay'), 0)}, Kafka ${fmt(roleUs(main(steady), 'kafka'), 0)}; ${steady.status})`, '≤ 150', rk === null ? null : rk <= 150]);
+rows.push([
+  '2. relay + Kafka at 1,000 msg/s (steady 30 s), µs/msg',
+  `${fmt(rk, 0)} (relay ${fmt(roleUs(main(steady), 'relay'), 0)}, Kafka ${fmt(roleUs(main(steady), 'kafka'), 0)}; ${steady.status})`,
+  '≤ 150',
+  rk === null ? null : rk <= 150,
+]);
 
 if (skipRamp) rows.push(['3. highest rate that holds (ramp), msg/s', 'skipped', '≥ 5,000', null]);
 else {
   const ramp = run('ramp');
   const held = ramp.ramp?.highestRateHeldPerSec ?? null;
-  rows.push(['3. highest rate that holds (ramp), msg/s', `${held ?? 'none'} (steps ${ramp.ramp?.steps.map((x) => `${x.ratePerSec}${x.held ? '✓' : '✗'}`).join(' ') ?? '?'})`, '≥ 5,000', held !== null && held >= 5000]);
+  rows.push([
+    '3. highest rate that holds (ramp), msg/s',
+    `${held ?? 'none'} (steps ${ramp.ramp?.steps.map((x) => `${x.ratePerSec}${x.held ? '✓' : '✗'}`).join(' ') ?? '?'})`,
+    '≥ 5,000',
+    held !== null && held >= 5000,
+  ]);
 }
 
 const ratio = smoke.reference?.ratios.e2eCorrected;
@@ -69,4 +90,7 @@ rows.push(['4. smoke relay ÷ kafka-direct e2e p99', fmt(ratio?.p99), '≤ 2.0',
 const w = Math.max(...rows.map((r) => r[0].length));
 const v = Math.max(...rows.map((r) => r[1].length));
 process.stdout.write(`\nissue 12 figures (results in ${resultsDir})\n`);
-for (const [name, value, target, met] of rows) process.stdout.write(`  ${name.padEnd(w)}  ${value.padEnd(v)}  target ${target.padEnd(8)} ${met === null ? '—' : met ? 'met' : 'NOT MET'}\n`);
+for (const [name, value, target, met] of rows)
+  process.stdout.write(
+    `  ${name.padEnd(w)}  ${value.padEnd(v)}  target ${target.padEnd(8)} ${met === null ? '—' : met ? 'met' : 'NOT MET'}\n`,
+  );

@@ -46,7 +46,11 @@ for (let i = 0; i < starts; i++) {
   const t0 = Date.now();
   const r = await once(i);
   if (!r.ok) failures++;
-  console.log(`start ${i + 1}/${starts}: ${r.ok ? 'both ready' : 'FAILED'} in ${((Date.now() - t0) / 1000).toFixed(1)} s (${r.detail}; ${r.retries} retriable Kafka error(s) ridden out)`);
+  console.log(
+    `start ${i + 1}/${starts}: ${r.ok ? 'both ready' : 'FAILED'} in ${((Date.now() - t0) / 1000).toFixed(1)} s (${r.detail}; ${r.retries} retriable Kafka error(s) ridden out)`,
+  );
 }
-console.log(`fresh-kafka relay starts: ${starts - failures}/${starts} came up, ${failures} failure(s); ${retryLines} retriable Kafka error(s) ridden out in all`);
+console.log(
+  `fresh-kafka relay starts: ${starts - failures}/${starts} came up, ${failures} failure(s); ${retryLines} retriable Kafka error(s) ridden out in all`,
+);
 process.exit(failures === 0 ? 0 : 1);

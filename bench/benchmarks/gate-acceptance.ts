@@ -56,7 +56,10 @@ function gate(kind: Outcome['kind'], i: number): Promise<Outcome> {
 
 function line(o: Outcome, i: number): string {
   if (o.report === null) return `  ${o.kind} #${i}: exit ${o.exit}, no gate.json`;
-  const rows = o.report.decision.rows.map((r) => `${r.stage} ${r.percentile} ${effectText({ ...r.effect, low: r.effect.low ?? 0, high: r.effect.high ?? Infinity }, o.report!.options.level)}`);
+  const rows = o.report.decision.rows.map(
+    (r) =>
+      `${r.stage} ${r.percentile} ${effectText({ ...r.effect, low: r.effect.low ?? 0, high: r.effect.high ?? Infinity }, o.report!.options.level)}`,
+  );
   const reruns = o.report.reruns.base + o.report.reruns.new;
   return `  ${o.kind} #${i}: exit ${o.exit} (${o.report.decision.verdict}) · ${Math.round(o.wallS)} s · ${o.report.plan.perSide}/side, ${reruns} rerun(s)\n    ${rows.join('\n    ')}`;
 }
@@ -73,6 +76,8 @@ for (const kind of ['A/A', 'A/B'] as const) {
   const found = mine.filter((o) => o.exit === 1).length;
   const invalid = mine.filter((o) => o.exit === 2).length;
   const walls = mine.map((o) => o.wallS);
-  process.stdout.write(`${kind}: regressions found ${found}/${mine.length}${invalid > 0 ? ` (${invalid} invalid)` : ''} · wall ${Math.round(Math.min(...walls))}–${Math.round(Math.max(...walls))} s\n`);
+  process.stdout.write(
+    `${kind}: regressions found ${found}/${mine.length}${invalid > 0 ? ` (${invalid} invalid)` : ''} · wall ${Math.round(Math.min(...walls))}–${Math.round(Math.max(...walls))} s\n`,
+  );
   mine.forEach((o, i) => process.stdout.write(`${line(o, i + 1)}\n`));
 }

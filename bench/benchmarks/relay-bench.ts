@@ -85,8 +85,11 @@ async function throughput(relay: RelayProcess): Promise<void> {
   const rate = (delivered - d0) / elapsed;
   running = false;
   clearInterval(scraper);
-  if (scrapes > 0) console.log(`scraper: every ${scrapeMs} ms, ${scrapes} scrapes, ${(scrapeMsTotal / scrapes).toFixed(1)} ms per scrape (round trip)`);
-  console.log(`throughput: ${rate.toFixed(0)} msg/s delivered (send + ✓ + deliver + received + ✓✓ receipt each), relay CPU ${(cpu / elapsed).toFixed(2)} cores → ${((delivered - d0) / cpu).toFixed(0)} msgs per relay core-second`);
+  if (scrapes > 0)
+    console.log(`scraper: every ${scrapeMs} ms, ${scrapes} scrapes, ${(scrapeMsTotal / scrapes).toFixed(1)} ms per scrape (round trip)`);
+  console.log(
+    `throughput: ${rate.toFixed(0)} msg/s delivered (send + ✓ + deliver + received + ✓✓ receipt each), relay CPU ${(cpu / elapsed).toFixed(2)} cores → ${((delivered - d0) / cpu).toFixed(0)} msgs per relay core-second`,
+  );
   for (const [s, r] of pairs) {
     s.ws.terminate();
     r.ws.terminate();
@@ -94,7 +97,10 @@ async function throughput(relay: RelayProcess): Promise<void> {
 }
 
 async function paths(relays: RelayProcess[]): Promise<void> {
-  const routes = (await (await fetch(`${relays[0]!.httpUrl}/routes`)).json()) as { partitions: Record<string, string>; partitionCount: number };
+  const routes = (await (await fetch(`${relays[0]!.httpUrl}/routes`)).json()) as {
+    partitions: Record<string, string>;
+    partitionCount: number;
+  };
   const ownerOf = (user: string) => routes.partitions[String(partitionFor(user, routes.partitionCount))]!;
   const other = (url: string) => relays.find((r) => r.url !== url)!.url;
   const hist = { fast: hdr.build({ numberOfSignificantValueDigits: 3 }), topic: hdr.build({ numberOfSignificantValueDigits: 3 }) };
@@ -130,7 +136,9 @@ async function paths(relays: RelayProcess[]): Promise<void> {
   for (const path of ['fast', 'topic'] as const) {
     const h = hist[path];
     const ms = (q: number) => (h.getValueAtPercentile(q) / 1000).toFixed(2);
-    console.log(`${path === 'fast' ? 'fast path (same process)   ' : 'relay.deliver (other relay)'}: n=${h.totalCount} p50 ${ms(50)} ms  p90 ${ms(90)} ms  p99 ${ms(99)} ms  max ${(h.maxValue / 1000).toFixed(2)} ms`);
+    console.log(
+      `${path === 'fast' ? 'fast path (same process)   ' : 'relay.deliver (other relay)'}: n=${h.totalCount} p50 ${ms(50)} ms  p90 ${ms(90)} ms  p99 ${ms(99)} ms  max ${(h.maxValue / 1000).toFixed(2)} ms`,
+    );
   }
   for (const c of clients) c.ws.terminate();
 }

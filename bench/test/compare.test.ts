@@ -56,7 +56,10 @@ test('one run per side: a 25 % shift is shown, but no regression is called from 
   const p99 = r.report.rows.find((x) => x.stage === 'e2eCorrected' && x.percentile === 'p99')!;
   assert.equal(p99.verdict, 'changed');
   assert.ok(p99.change > 1.15 && p99.change < 1.4, String(p99.change));
-  assert.match(r.text, /DESCRIPTIVE — cannot call a regression: 1 trial\(s\) on a side: the 1 s intervals of one run are not independent samples/);
+  assert.match(
+    r.text,
+    /DESCRIPTIVE — cannot call a regression: 1 trial\(s\) on a side: the 1 s intervals of one run are not independent samples/,
+  );
   assert.match(r.text, /relaybench gate/);
 });
 
@@ -129,8 +132,16 @@ test('with the in-run reference on both sides, ratios are compared: a uniformly 
   assert.ok(r.report.rows.find((x) => x.stage === 'e2eCorrected')!.normalized);
   // A relay that got 25 % slower while Kafka did not is still shown (and caught with trials).
   const slowerRelay = await runCompare(base, await run({ seed: 15, reference: true, scale: 1.25, referenceScale: 0.3 }), {});
-  assert.equal(slowerRelay.report.rows.find((x) => x.stage === 'e2eCorrected' && x.percentile === 'p50')!.verdict, 'changed', slowerRelay.text);
-  const many = await runCompare(await trials(5, 800, () => 1, { reference: true, referenceScale: 0.3 }), await trials(5, 900, () => 1.25, { reference: true, referenceScale: 0.3 }), {});
+  assert.equal(
+    slowerRelay.report.rows.find((x) => x.stage === 'e2eCorrected' && x.percentile === 'p50')!.verdict,
+    'changed',
+    slowerRelay.text,
+  );
+  const many = await runCompare(
+    await trials(5, 800, () => 1, { reference: true, referenceScale: 0.3 }),
+    await trials(5, 900, () => 1.25, { reference: true, referenceScale: 0.3 }),
+    {},
+  );
   assert.equal(many.exitCode, 1, many.text);
 });
 

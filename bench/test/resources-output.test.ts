@@ -18,9 +18,21 @@ function usage() {
     { role: 'worker', name: 'w1', pid: 30 },
     { role: 'orchestrator', name: 'orchestrator', pid: 1 },
   ];
-  const edge = (atMs: number, cpu: (i: number) => number): Edge => ({ atMs, machineBusySeconds: atMs / 1000, points: new Map(refs.map((ref, i): [number, ProcessPoint] => [ref.pid, { ref, cpuSeconds: cpu(i), peakRssBytes: 2e8 }])) });
-  const u = accountWindow(edge(0, () => 0), edge(30_000, (i) => [9, 3, 3, 6, 0.3][i]!), 6000);
-  const counters = countsPerMessage(parseRelayCounters(''), parseRelayCounters('relay_kafka_requests_total{api="Produce"} 12840\nrelay_produce_batch_records_sum 36600'), 6000);
+  const edge = (atMs: number, cpu: (i: number) => number): Edge => ({
+    atMs,
+    machineBusySeconds: atMs / 1000,
+    points: new Map(refs.map((ref, i): [number, ProcessPoint] => [ref.pid, { ref, cpuSeconds: cpu(i), peakRssBytes: 2e8 }])),
+  });
+  const u = accountWindow(
+    edge(0, () => 0),
+    edge(30_000, (i) => [9, 3, 3, 6, 0.3][i]!),
+    6000,
+  );
+  const counters = countsPerMessage(
+    parseRelayCounters(''),
+    parseRelayCounters('relay_kafka_requests_total{api="Produce"} 12840\nrelay_produce_batch_records_sum 36600'),
+    6000,
+  );
   return { ...u, relayCounters: counters };
 }
 
@@ -42,7 +54,10 @@ test('resource accounting reaches summary.json, summary.md, report.html and the 
     assert.match(html, /<h2>Resources per process<\/h2>/);
     assert.match(html, /relay-1 <span class="muted">pid 21<\/span><\/td><td class="n">0\.100<\/td><td class="n">500<\/td>/);
     const cli = printableSummary(s, dir);
-    assert.match(cli, /cpu \[main\]: kafka 0\.30 core \(1,500 µs\/msg, 200 MB\) · relay×2 0\.20 core \(1,000 µs\/msg, 200 MB\) · worker 0\.20 core \(1,000 µs\/msg, 200 MB\) · orchestrator 0\.01 core \(50 µs\/msg, 200 MB\) · total 0\.71 core \(3,550 µs\/msg\) · machine 1\.00 core/);
+    assert.match(
+      cli,
+      /cpu \[main\]: kafka 0\.30 core \(1,500 µs\/msg, 200 MB\) · relay×2 0\.20 core \(1,000 µs\/msg, 200 MB\) · worker 0\.20 core \(1,000 µs\/msg, 200 MB\) · orchestrator 0\.01 core \(50 µs\/msg, 200 MB\) · total 0\.71 core \(3,550 µs\/msg\) · machine 1\.00 core/,
+    );
     assert.match(cli, /relays \[main\]: per msg: 2\.14 produce req/);
   } finally {
     await rm(dir, { recursive: true, force: true });

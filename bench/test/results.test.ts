@@ -56,7 +56,10 @@ test('summary: verdicts, validity and exit codes', () => {
   assert.ok(bound.generatorBound);
   const ref = syntheticRun({ intervals: 5, reference: true }).summary;
   assert.ok(ref.reference !== null);
-  assert.ok(ref.reference.ratios.e2eCorrected!.p50 > 2.5 && ref.reference.ratios.e2eCorrected!.p50 < 4, String(ref.reference.ratios.e2eCorrected!.p50));
+  assert.ok(
+    ref.reference.ratios.e2eCorrected!.p50 > 2.5 && ref.reference.ratios.e2eCorrected!.p50 < 4,
+    String(ref.reference.ratios.e2eCorrected!.p50),
+  );
 });
 
 test('run folder: summary.json, hlogs per stage, report.html, summary.md, junit.xml', async () => {
@@ -76,7 +79,11 @@ test('run folder: summary.json, hlogs per stage, report.html, summary.md, junit.
     assert.match(junit, /<testsuite name="smoke" tests="8" failures="0"/);
     const html = await readFile(join(dir, 'report.html'), 'utf8');
     assert.match(html, /<canvas id="chart-distribution">/);
-    assert.doesNotMatch(html, /<script[^>]+src=|<link[^>]|<img[^>]+src=|url\(\s*['"]?https?:|@import/i, 'self-contained: no external scripts, styles, images or fonts');
+    assert.doesNotMatch(
+      html,
+      /<script[^>]+src=|<link[^>]|<img[^>]+src=|url\(\s*['"]?https?:|@import/i,
+      'self-contained: no external scripts, styles, images or fonts',
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -21,7 +21,9 @@ interface Fakes {
   out: () => string;
 }
 
-function fakes(o: { latencyScale?: (rate: number) => number; failWorker?: boolean; lost?: number; interruptOnStart?: boolean } = {}): Fakes {
+function fakes(
+  o: { latencyScale?: (rate: number) => number; failWorker?: boolean; lost?: number; interruptOnStart?: boolean } = {},
+): Fakes {
   const events: string[] = [];
   let out = '';
   const sink = (collect: boolean) =>
@@ -39,7 +41,8 @@ function fakes(o: { latencyScale?: (rate: number) => number; failWorker?: boolea
     relays,
     failed: new Promise<never>(() => {}),
     async scaleTo(n) {
-      while (relays.length < n) relays.push({ url: `ws://127.0.0.1:${7000 + relays.length}/`, httpUrl: `http://127.0.0.1:${7000 + relays.length}` });
+      while (relays.length < n)
+        relays.push({ url: `ws://127.0.0.1:${7000 + relays.length}/`, httpUrl: `http://127.0.0.1:${7000 + relays.length}` });
       events.push(`relays=${n}`);
     },
     metricsUrls: () => relays.map((r) => `${r.httpUrl}/metrics`),
@@ -56,14 +59,33 @@ function fakes(o: { latencyScale?: (rate: number) => number; failWorker?: boolea
       onProgress: (l) => (listener = l),
       async start(plan: WorkerPlan) {
         events.push(`start ${id} ${plan.mode} ${plan.workload.ratePerSec}/s prefix=${plan.userPrefix}`);
-        listener?.({ workerId: id, elapsedMs: 1000, phase: 'measuring', sentPerSec: plan.workload.ratePerSec, deliveredPerSec: plan.workload.ratePerSec, p50Us: 10_000, p99Us: 20_000, errors: 0, connected: plan.workload.users, fraction: 0.5 });
+        listener?.({
+          workerId: id,
+          elapsedMs: 1000,
+          phase: 'measuring',
+          sentPerSec: plan.workload.ratePerSec,
+          deliveredPerSec: plan.workload.ratePerSec,
+          p50Us: 10_000,
+          p99Us: 20_000,
+          errors: 0,
+          connected: plan.workload.users,
+          fraction: 0.5,
+        });
         if (o.failWorker === true) {
           result = Promise.reject(runError('RB_RUN_INFRA_WORKER', `${id} exited 1 without a result`));
           result.catch(() => {});
           return;
         }
         const rate = plan.workload.ratePerSec;
-        const r = syntheticWorkerResult({ workerId: id, mode: plan.mode, intervals: 3, ratePerSec: 40, seed: plan.workload.seed, scale: o.latencyScale?.(rate * 2) ?? 1, lost: o.lost ?? 0 });
+        const r = syntheticWorkerResult({
+          workerId: id,
+          mode: plan.mode,
+          intervals: 3,
+          ratePerSec: 40,
+          seed: plan.workload.seed,
+          scale: o.latencyScale?.(rate * 2) ?? 1,
+          lost: o.lost ?? 0,
+        });
         const full = { ...r, plan, targetRatePerSec: rate, achievedRatePerSec: rate };
         if (o.interruptOnStart === true) {
           // A worker that runs until stopped, and a Ctrl-C while it runs.
@@ -109,7 +131,17 @@ test('smoke with fakes: every output file, exit 0, everything stopped', () =>
     const cfg = resolveRunConfig(loadScenario('smoke'), { resultsDir: dir, runId: 'r1' }, {});
     const { summary, dir: runDir } = await runScenario(cfg, f.deps);
     assert.equal(summary.exitCode, 0, JSON.stringify(summary.objectives.filter((v) => !v.pass)));
-    for (const file of ['summary.json', 'report.html', 'summary.md', 'junit.xml', 'e2eCorrected.hlog', 'ack.hlog', 'scenario.yaml', 'run.log']) assert.ok(existsSync(join(runDir, file)), file);
+    for (const file of [
+      'summary.json',
+      'report.html',
+      'summary.md',
+      'junit.xml',
+      'e2eCorrected.hlog',
+      'ack.hlog',
+      'scenario.yaml',
+      'run.log',
+    ])
+      assert.ok(existsSync(join(runDir, file)), file);
     assert.deepEqual(f.events.slice(0, 2), ['kafka count=1', 'relays=2']);
     assert.ok(f.events.includes('relays stopped') && f.events.includes('kafka stopped') && f.events.includes('stop main-w0'));
     assert.ok(f.events.indexOf('relays stopped') < f.events.indexOf('kafka stopped'), 'relays stop before Kafka');
@@ -121,13 +153,22 @@ test('phases scale the relay tier out; the reference runs in kafka-direct mode',
   withDir(async (dir) => {
     const f = fakes();
     const scaleOut = await runScenario(resolveRunConfig(loadScenario('scale-out'), { resultsDir: dir, runId: 'so' }, {}), f.deps);
-    assert.deepEqual(f.events.filter((e) => e.startsWith('relays=')), ['relays=1', 'relays=2', 'relays=3']);
-    assert.deepEqual(scaleOut.summary.segments.map((s) => s.relays), [1, 2, 3]);
+    assert.deepEqual(
+      f.events.filter((e) => e.startsWith('relays=')),
+      ['relays=1', 'relays=2', 'relays=3'],
+    );
+    assert.deepEqual(
+      scaleOut.summary.segments.map((s) => s.relays),
+      [1, 2, 3],
+    );
     const prefixes = f.events.filter((e) => e.startsWith('start')).map((e) => e.split('prefix=')[1]);
     assert.equal(new Set(prefixes).size, prefixes.length, 'distinct user prefixes per segment and worker');
     const g = fakes();
     const fanout = await runScenario(resolveRunConfig(loadScenario('group-fanout'), { resultsDir: dir, runId: 'gf' }, {}), g.deps);
-    assert.deepEqual(fanout.summary.segments.map((s) => `${s.name}:${s.mode}`), ['main:relay', 'reference:kafka-direct']);
+    assert.deepEqual(
+      fanout.summary.segments.map((s) => `${s.name}:${s.mode}`),
+      ['main:relay', 'reference:kafka-direct'],
+    );
     assert.ok(fanout.summary.reference?.ratios.e2eCorrected !== undefined);
   }));
 
@@ -136,14 +177,20 @@ test('ramp stops at the first step that breaks and reports the highest rate that
     // Latency grows with the rate (the fake sees 2 × the step's rate): ×1 up to 900 msg/s, ×30 (p99 ≫ 250 ms) above.
     const f = fakes({ latencyScale: (rate) => (rate <= 1800 ? 1 : 30) });
     const { summary } = await runScenario(resolveRunConfig(loadScenario('ramp'), { resultsDir: dir, runId: 'ramp' }, {}), f.deps);
-    assert.deepEqual(summary.segments.map((s) => s.name), ['rate-300', 'rate-600', 'rate-900', 'rate-1200']);
+    assert.deepEqual(
+      summary.segments.map((s) => s.name),
+      ['rate-300', 'rate-600', 'rate-900', 'rate-1200'],
+    );
     assert.equal(summary.ramp?.highestRateHeldPerSec, 900);
     assert.equal(summary.exitCode, 0);
   }));
 
 test('lost messages make the run invalid (exit 2)', () =>
   withDir(async (dir) => {
-    const { summary } = await runScenario(resolveRunConfig(loadScenario('smoke'), { resultsDir: dir, runId: 'lost' }, {}), fakes({ lost: 1 }).deps);
+    const { summary } = await runScenario(
+      resolveRunConfig(loadScenario('smoke'), { resultsDir: dir, runId: 'lost' }, {}),
+      fakes({ lost: 1 }).deps,
+    );
     assert.equal(summary.exitCode, 2);
     assert.equal(summary.status, 'invalid');
   }));
@@ -151,12 +198,20 @@ test('lost messages make the run invalid (exit 2)', () =>
 test('Ctrl-C during a run stops the workers, writes the partial results as interrupted (130), starts nothing more', () =>
   withDir(async (dir) => {
     const f = fakes({ interruptOnStart: true });
-    const { summary, dir: runDir } = await runScenario(resolveRunConfig(loadScenario('scale-out'), { resultsDir: dir, runId: 'int' }, {}), f.deps);
+    const { summary, dir: runDir } = await runScenario(
+      resolveRunConfig(loadScenario('scale-out'), { resultsDir: dir, runId: 'int' }, {}),
+      f.deps,
+    );
     assert.equal(summary.status, 'interrupted');
     assert.equal(summary.exitCode, 130);
-    assert.deepEqual(summary.segments.map((s) => s.name), ['one-relay'], 'later phases never start');
+    assert.deepEqual(
+      summary.segments.map((s) => s.name),
+      ['one-relay'],
+      'later phases never start',
+    );
     assert.ok(summary.ledger.sent > 0);
-    for (const file of ['summary.json', 'report.html', 'summary.md', 'junit.xml', 'INTERRUPTED']) assert.ok(existsSync(join(runDir, file)), file);
+    for (const file of ['summary.json', 'report.html', 'summary.md', 'junit.xml', 'INTERRUPTED'])
+      assert.ok(existsSync(join(runDir, file)), file);
     assert.ok(f.events.indexOf('stop one-relay-w0') < f.events.indexOf('relays stopped'), 'workers stop (and report) before the relays');
     assert.ok(f.events.includes('kafka stopped'));
   }));
@@ -164,7 +219,10 @@ test('Ctrl-C during a run stops the workers, writes the partial results as inter
 test('a worker that fails is an infrastructure error, and everything is still stopped', () =>
   withDir(async (dir) => {
     const f = fakes({ failWorker: true });
-    await assert.rejects(runScenario(resolveRunConfig(loadScenario('smoke'), { resultsDir: dir, runId: 'bad' }, {}), f.deps), (e: unknown) => e instanceof RelaybenchError && e.code === 'RB_RUN_INFRA_WORKER');
+    await assert.rejects(
+      runScenario(resolveRunConfig(loadScenario('smoke'), { resultsDir: dir, runId: 'bad' }, {}), f.deps),
+      (e: unknown) => e instanceof RelaybenchError && e.code === 'RB_RUN_INFRA_WORKER',
+    );
     assert.ok(f.events.includes('relays stopped') && f.events.includes('kafka stopped') && f.events.includes('stop main-w0'));
     assert.ok(!readdirSync(join(dir, 'bad')).includes('summary.json'));
   }));
@@ -181,7 +239,11 @@ test('config layers: defaults → scenario → env → flags', () => {
   assert.equal(env.sources.duration, 'env');
   assert.equal(env.resultsDir, '/tmp/r');
   assert.equal(env.prometheus, 'off');
-  const flags = resolveRunConfig(s, { duration: '5s', resultsDir: '/tmp/f', rate: '50', reference: 'kafka-direct' }, { RELAYBENCH_DURATION: '10s', RELAYBENCH_RESULTS_DIR: '/tmp/r' });
+  const flags = resolveRunConfig(
+    s,
+    { duration: '5s', resultsDir: '/tmp/f', rate: '50', reference: 'kafka-direct' },
+    { RELAYBENCH_DURATION: '10s', RELAYBENCH_RESULTS_DIR: '/tmp/r' },
+  );
   assert.equal(flags.scenario.durationMs, 5_000);
   assert.equal(flags.sources.duration, 'flag');
   assert.equal(flags.resultsDir, '/tmp/f');
@@ -201,7 +263,10 @@ test('progress board: rates add up, the slowest phase and the worst latency show
   assert.equal(b.snapshot().fraction, 0.25);
   b.update({ ...p, workerId: 'b', phase: 'warmup', p99Us: 40_000 });
   const s = b.snapshot();
-  assert.deepEqual([s.phase, s.sentPerSec, s.deliveredPerSec, s.p99Us, s.connected, s.errors, s.fraction], ['warmup', 200, 180, 40_000, 200, 2, 0.5]);
+  assert.deepEqual(
+    [s.phase, s.sentPerSec, s.deliveredPerSec, s.p99Us, s.connected, s.errors, s.fraction],
+    ['warmup', 200, 180, 40_000, 200, 2, 0.5],
+  );
   assert.match(describeSnapshot(s), /sent 200\/s delivered 180\/s · e2e p50 5 ms p99 40 ms · 200 connected · 2 errors/);
 });
 

@@ -21,9 +21,19 @@ export function syntheticRun(o: SyntheticRunOptions = {}): { summary: RunSummary
   const workers = o.workers ?? 2;
   const specs: { name: string; mode: 'relay' | 'kafka-direct'; relays: number; ratePerSec: number; startMs: number }[] = [];
   const t0 = o.startMs ?? 1_780_000_000_000;
-  if (scenario.phases.length > 0) scenario.phases.forEach((p, i) => specs.push({ name: p.name, mode: 'relay', relays: p.relays, ratePerSec: p.ratePerSec, startMs: t0 + i * 100_000 }));
+  if (scenario.phases.length > 0)
+    scenario.phases.forEach((p, i) =>
+      specs.push({ name: p.name, mode: 'relay', relays: p.relays, ratePerSec: p.ratePerSec, startMs: t0 + i * 100_000 }),
+    );
   else specs.push({ name: 'main', mode: 'relay', relays: scenario.relays, ratePerSec: o.ratePerSec ?? 200, startMs: t0 });
-  if (o.reference === true) specs.push({ name: 'reference', mode: 'kafka-direct', relays: 0, ratePerSec: o.ratePerSec ?? 200, startMs: t0 + specs.length * 100_000 });
+  if (o.reference === true)
+    specs.push({
+      name: 'reference',
+      mode: 'kafka-direct',
+      relays: 0,
+      ratePerSec: o.ratePerSec ?? 200,
+      startMs: t0 + specs.length * 100_000,
+    });
   const segments: SegmentSummary[] = [];
   const intervals: SegmentIntervals[] = [];
   specs.forEach((spec, si) => {
@@ -42,7 +52,9 @@ export function syntheticRun(o: SyntheticRunOptions = {}): { summary: RunSummary
     );
     const merged = mergeWorkerResults(results);
     const verdicts = spec.mode === 'relay' ? evaluateAll(scenario.objectives, merged, spec.name) : [];
-    segments.push(segmentSummary({ name: spec.name, mode: spec.mode, relays: spec.relays, durationMs: (o.intervals ?? 30) * 1000 }, merged, verdicts));
+    segments.push(
+      segmentSummary({ name: spec.name, mode: spec.mode, relays: spec.relays, durationMs: (o.intervals ?? 30) * 1000 }, merged, verdicts),
+    );
     intervals.push({ segment: spec.name, intervals: merged.intervals });
   });
   const summary = assembleSummary(

@@ -85,7 +85,16 @@ export function syntheticWorkerResult(o: SyntheticOptions = {}): WorkerResult {
   }
   recorder.close();
   const lost = o.lost ?? 0;
-  const ledger: LedgerCounts = { ...emptyLedger(), sent, acked: sent, delivered: sent - lost, deliveredReceipts: sent - lost, readReceipts: sent - lost, lost, errorsByCode: {} };
+  const ledger: LedgerCounts = {
+    ...emptyLedger(),
+    sent,
+    acked: sent,
+    delivered: sent - lost,
+    deliveredReceipts: sent - lost,
+    readReceipts: sent - lost,
+    lost,
+    errorsByCode: {},
+  };
   const plan = {
     workerId,
     userPrefix: `${workerId}-u`,

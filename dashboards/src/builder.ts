@@ -95,7 +95,20 @@ export class DashboardBuilder {
       timezone: 'browser',
       fiscalYearStartMonth: 0,
       liveNow: false,
-      links: meta.links ?? [{ title: 'relaybench', type: 'dashboards', tags: ['relaybench'], asDropdown: true, includeVars: true, keepTime: true, icon: 'external link', targetBlank: false, tooltip: '', url: '' }],
+      links: meta.links ?? [
+        {
+          title: 'relaybench',
+          type: 'dashboards',
+          tags: ['relaybench'],
+          asDropdown: true,
+          includeVars: true,
+          keepTime: true,
+          icon: 'external link',
+          targetBlank: false,
+          tooltip: '',
+          url: '',
+        },
+      ],
       templating: { list: meta.variables },
       panels: this.#panels,
     } satisfies Dashboard;
@@ -122,7 +135,9 @@ function buildPanel(id: number, spec: PanelSpec, gridPos: { x: number; y: number
   if (spec.min !== undefined) defaults.min = spec.min;
   if (spec.decimals !== undefined) defaults.decimals = spec.decimals;
   if (spec.mappings !== undefined) {
-    defaults.mappings = [{ type: 'value', options: Object.fromEntries(spec.mappings.map((m, i) => [m.value, { text: m.text, color: m.color, index: i }])) }];
+    defaults.mappings = [
+      { type: 'value', options: Object.fromEntries(spec.mappings.map((m, i) => [m.value, { text: m.text, color: m.color, index: i }])) },
+    ];
   }
   if (kind === 'timeseries') {
     defaults.color = { mode: 'palette-classic' };
@@ -138,9 +153,19 @@ function buildPanel(id: number, spec: PanelSpec, gridPos: { x: number; y: number
   }
   const options =
     kind === 'timeseries'
-      ? { legend: { displayMode: 'table', placement: 'bottom', showLegend: true, calcs: ['mean', 'max', 'lastNotNull'] }, tooltip: { mode: 'multi', sort: 'desc' } }
+      ? {
+          legend: { displayMode: 'table', placement: 'bottom', showLegend: true, calcs: ['mean', 'max', 'lastNotNull'] },
+          tooltip: { mode: 'multi', sort: 'desc' },
+        }
       : kind === 'stat'
-        ? { reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false }, colorMode: 'value', graphMode: 'area', justifyMode: 'auto', textMode: 'auto', orientation: 'auto' }
+        ? {
+            reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false },
+            colorMode: 'value',
+            graphMode: 'area',
+            justifyMode: 'auto',
+            textMode: 'auto',
+            orientation: 'auto',
+          }
         : {
             calculate: false,
             cellGap: 1,
@@ -168,11 +193,23 @@ function buildPanel(id: number, spec: PanelSpec, gridPos: { x: number; y: number
 /** The four template variables. `query` variables read label values from Prometheus. */
 export function variables(which: { gateway: boolean }): VariableModel[] {
   const list: VariableModel[] = [
-    { type: 'datasource', name: 'datasource', label: 'Prometheus', query: 'prometheus', hide: 0, refresh: 1, regex: '', includeAll: false, multi: false, options: [] },
+    {
+      type: 'datasource',
+      name: 'datasource',
+      label: 'Prometheus',
+      query: 'prometheus',
+      hide: 0,
+      refresh: 1,
+      regex: '',
+      includeAll: false,
+      multi: false,
+      options: [],
+    },
     labelVariable('run_id', 'Run', 'label_values(up{role=~"relay|loadgen"}, run_id)', '.*'),
     labelVariable('scenario', 'Scenario', 'label_values(up{role=~"relay|loadgen", run_id=~"$run_id"}, scenario)', '.*'),
   ];
-  if (which.gateway) list.push(labelVariable('gateway', 'Relay instance', 'label_values(relay_connections{run_id=~"$run_id"}, gateway)', '.+'));
+  if (which.gateway)
+    list.push(labelVariable('gateway', 'Relay instance', 'label_values(relay_connections{run_id=~"$run_id"}, gateway)', '.+'));
   return list;
 }
 

@@ -31,8 +31,14 @@ export function pathDashboard(): Dashboard {
       description: 'p99 of each hop from the histogram buckets (not additive), with the end-to-end p99 from actual send for scale.',
       unit: 's',
       queries: [
-        { expr: `histogram_quantile(0.99, sum by (stage, le) (rate(loadgen_latency_seconds_bucket${sel(HOP_RE)}[$__rate_interval])))`, legend: '{{stage}}' },
-        { expr: `histogram_quantile(0.99, sum by (le) (rate(loadgen_latency_seconds_bucket${sel('e2eUncorrected')}[$__rate_interval])))`, legend: 'e2e (uncorrected)' },
+        {
+          expr: `histogram_quantile(0.99, sum by (stage, le) (rate(loadgen_latency_seconds_bucket${sel(HOP_RE)}[$__rate_interval])))`,
+          legend: '{{stage}}',
+        },
+        {
+          expr: `histogram_quantile(0.99, sum by (le) (rate(loadgen_latency_seconds_bucket${sel('e2eUncorrected')}[$__rate_interval])))`,
+          legend: 'e2e (uncorrected)',
+        },
       ],
     })
     .row('Distributions over time')
@@ -53,17 +59,23 @@ export function pathDashboard(): Dashboard {
       queries: [heatmapQuery(hop)],
     });
   }
-  b.row("The relay's own view")
-    .panel({
-      title: 'Relay: produce and router latency p99',
-      description: 'The same path measured inside the relay processes: produce until acks=all, and gateway receive → router hand-off, p99 per relay.',
-      unit: 's',
-      w: 24,
-      queries: [
-        { expr: `histogram_quantile(0.99, sum by (gateway, le) (rate(relay_produce_latency_seconds_bucket${R}[$__rate_interval])))`, legend: 'produce {{gateway}}' },
-        { expr: `histogram_quantile(0.99, sum by (gateway, le) (rate(relay_router_latency_seconds_bucket${R}[$__rate_interval])))`, legend: 'router {{gateway}}' },
-      ],
-    });
+  b.row("The relay's own view").panel({
+    title: 'Relay: produce and router latency p99',
+    description:
+      'The same path measured inside the relay processes: produce until acks=all, and gateway receive → router hand-off, p99 per relay.',
+    unit: 's',
+    w: 24,
+    queries: [
+      {
+        expr: `histogram_quantile(0.99, sum by (gateway, le) (rate(relay_produce_latency_seconds_bucket${R}[$__rate_interval])))`,
+        legend: 'produce {{gateway}}',
+      },
+      {
+        expr: `histogram_quantile(0.99, sum by (gateway, le) (rate(relay_router_latency_seconds_bucket${R}[$__rate_interval])))`,
+        legend: 'router {{gateway}}',
+      },
+    ],
+  });
   return b.build({
     uid: 'relaybench-path',
     title: 'relaybench / Path',
@@ -73,5 +85,9 @@ export function pathDashboard(): Dashboard {
 }
 
 function heatmapQuery(stage: string) {
-  return { expr: `sum by (le) (increase(loadgen_latency_seconds_bucket${sel(stage)}[$__rate_interval]))`, legend: '{{le}}', format: 'heatmap' as const };
+  return {
+    expr: `sum by (le) (increase(loadgen_latency_seconds_bucket${sel(stage)}[$__rate_interval]))`,
+    legend: '{{le}}',
+    format: 'heatmap' as const,
+  };
 }

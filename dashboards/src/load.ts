@@ -5,14 +5,16 @@ import { DashboardBuilder, RUN, generatedNote, variables } from './builder.js';
 const L = `{${RUN}}`;
 const stage = (s: string) => `{${RUN}, stage=~"${s}"}`;
 const rate = (metric: string, sel = L) => `sum(rate(${metric}${sel}[$__rate_interval]))`;
-const quantile = (q: number, s: string, by = '') => `histogram_quantile(${q}, sum by (${by}le) (rate(loadgen_latency_seconds_bucket${stage(s)}[$__rate_interval])))`;
+const quantile = (q: number, s: string, by = '') =>
+  `histogram_quantile(${q}, sum by (${by}le) (rate(loadgen_latency_seconds_bucket${stage(s)}[$__rate_interval])))`;
 
 export function loadDashboard(): Dashboard {
   const b = new DashboardBuilder()
     .row('Throughput')
     .panel({
       title: 'Sent vs delivered',
-      description: 'Messages per second, summed over workers: target rate (plan), sent, acked (✓) and delivered to the recipient. Delivered below sent for long means a backlog.',
+      description:
+        'Messages per second, summed over workers: target rate (plan), sent, acked (✓) and delivered to the recipient. Delivered below sent for long means a backlog.',
       unit: 'suffix: msg/s',
       queries: [
         { expr: `sum(loadgen_target_rate_per_second${L})`, legend: 'target' },
@@ -32,7 +34,8 @@ export function loadDashboard(): Dashboard {
     })
     .panel({
       title: 'Ledger',
-      description: 'Ledger counters since the workers started (sum over workers). Redelivered, duplicated, reordered and decrypt failures should stay 0.',
+      description:
+        'Ledger counters since the workers started (sum over workers). Redelivered, duplicated, reordered and decrypt failures should stay 0.',
       unit: 'short',
       kind: 'stat',
       w: 24,
@@ -76,7 +79,8 @@ export function loadDashboard(): Dashboard {
     })
     .panel({
       title: 'E2E latency percentiles (histogram buckets)',
-      description: 'histogram_quantile over loadgen_latency_seconds (fine buckets, merged over workers). Accurate to one bucket width; the uncorrected p99 (from actual send) shows coordinated omission when it is below the corrected one.',
+      description:
+        'histogram_quantile over loadgen_latency_seconds (fine buckets, merged over workers). Accurate to one bucket width; the uncorrected p99 (from actual send) shows coordinated omission when it is below the corrected one.',
       unit: 's',
       queries: [
         { expr: quantile(0.5, 'e2eCorrected'), legend: 'p50' },
@@ -88,7 +92,8 @@ export function loadDashboard(): Dashboard {
     })
     .panel({
       title: '✓ / ✓✓ / read latency p99',
-      description: 'p99 from intended send to: ✓ (ack: durable in Kafka), ✓✓ (delivered receipt back at the sender), read receipt back; and store-and-forward (recipient was offline).',
+      description:
+        'p99 from intended send to: ✓ (ack: durable in Kafka), ✓✓ (delivered receipt back at the sender), read receipt back; and store-and-forward (recipient was offline).',
       unit: 's',
       queries: [{ expr: quantile(0.99, 'ack|deliveredReceipt|readReceipt|storeForward', 'stage, '), legend: '{{stage}} p99' }],
     })
@@ -101,17 +106,22 @@ export function loadDashboard(): Dashboard {
     .row('Generator health')
     .panel({
       title: 'Schedule lag',
-      description: 'Actual send − intended send. If it grows, the generator (not the relay) is the bottleneck and the run is generator-bound.',
+      description:
+        'Actual send − intended send. If it grows, the generator (not the relay) is the bottleneck and the run is generator-bound.',
       unit: 's',
       w: 8,
       queries: [
-        { expr: `max by (percentile) (loadgen_latency_hdr_seconds{${RUN}, stage="scheduleLag", percentile=~"99|100"})`, legend: 'HDR p{{percentile}}' },
+        {
+          expr: `max by (percentile) (loadgen_latency_hdr_seconds{${RUN}, stage="scheduleLag", percentile=~"99|100"})`,
+          legend: 'HDR p{{percentile}}',
+        },
         { expr: quantile(0.99, 'scheduleLag'), legend: 'p99 (buckets)' },
       ],
     })
     .panel({
       title: 'Generator-bound',
-      description: '1 when any worker could not keep its schedule (schedule lag above its limit): results of that run are not valid as relay latency.',
+      description:
+        '1 when any worker could not keep its schedule (schedule lag above its limit): results of that run are not valid as relay latency.',
       unit: 'none',
       kind: 'stat',
       w: 4,

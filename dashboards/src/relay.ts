@@ -5,7 +5,8 @@ import { DashboardBuilder, RELAY, generatedNote, variables } from './builder.js'
 const R = `{${RELAY}}`;
 const byGw = (metric: string) => `sum by (gateway) (${metric}${R})`;
 const rateBy = (by: string, metric: string) => `sum by (${by}) (rate(${metric}${R}[$__rate_interval]))`;
-const quantile = (q: number, metric: string, by = '') => `histogram_quantile(${q}, sum by (${by}le) (rate(${metric}_bucket${R}[$__rate_interval])))`;
+const quantile = (q: number, metric: string, by = '') =>
+  `histogram_quantile(${q}, sum by (${by}le) (rate(${metric}_bucket${R}[$__rate_interval])))`;
 
 export function relayDashboard(): Dashboard {
   const b = new DashboardBuilder()
@@ -18,7 +19,8 @@ export function relayDashboard(): Dashboard {
     })
     .panel({
       title: 'Connects and closes',
-      description: 'Accepted connections per second per relay, and closes per second by close code (1000 normal, 1012 restart, 4008 rate limit, 4009 slow reader …).',
+      description:
+        'Accepted connections per second per relay, and closes per second by close code (1000 normal, 1012 restart, 4008 rate limit, 4009 slow reader …).',
       unit: 'suffix: /s',
       queries: [
         { expr: rateBy('gateway', 'relay_connections_total'), legend: 'connects {{gateway}}' },
@@ -71,7 +73,10 @@ export function relayDashboard(): Dashboard {
       description: 'Records per produce request: mean and p99.',
       unit: 'short',
       queries: [
-        { expr: `sum(rate(relay_produce_batch_records_sum${R}[$__rate_interval])) / sum(rate(relay_produce_batch_records_count${R}[$__rate_interval]))`, legend: 'mean' },
+        {
+          expr: `sum(rate(relay_produce_batch_records_sum${R}[$__rate_interval])) / sum(rate(relay_produce_batch_records_count${R}[$__rate_interval]))`,
+          legend: 'mean',
+        },
         { expr: quantile(0.99, 'relay_produce_batch_records'), legend: 'p99' },
       ],
     })
@@ -101,7 +106,8 @@ export function relayDashboard(): Dashboard {
     })
     .panel({
       title: 'Fold time',
-      description: 'Rebuilding a partition state from its log after an assignment, since the process started: mean per relay, and p99 over the selected relays (cumulative, so it stays visible between rebalances).',
+      description:
+        'Rebuilding a partition state from its log after an assignment, since the process started: mean per relay, and p99 over the selected relays (cumulative, so it stays visible between rebalances).',
       unit: 's',
       queries: [
         { expr: `${byGw('relay_fold_seconds_sum')} / ${byGw('relay_fold_seconds_count')}`, legend: 'mean {{gateway}}' },
@@ -120,7 +126,8 @@ export function relayDashboard(): Dashboard {
     })
     .panel({
       title: 'Deliveries by path',
-      description: 'Messages and receipts pushed to a gateway per second: fast = same process, topic = via relay.deliver; plus replays to users coming online and duplicates dropped.',
+      description:
+        'Messages and receipts pushed to a gateway per second: fast = same process, topic = via relay.deliver; plus replays to users coming online and duplicates dropped.',
       unit: 'suffix: /s',
       queries: [
         { expr: rateBy('path, kind', 'relay_delivered_total'), legend: '{{path}} {{kind}}' },

@@ -29,7 +29,8 @@ test('compose: Kafka (apache/kafka:4.1.1), two relays, loadgen, Prometheus, Graf
   }
   for (const r of ['relay-1', 'relay-2']) assert.deepEqual(compose.services[r]!.command!.slice(0, 1), ['relaybench-relay']);
   assert.deepEqual(compose.services.loadgen!.command!.slice(0, 2), ['relaybench', 'loadgen']);
-  for (const s of Object.values(compose.services)) for (const p of s.ports ?? []) assert.match(p, /^127\.0\.0\.1:/, 'published on loopback only');
+  for (const s of Object.values(compose.services))
+    for (const p of s.ports ?? []) assert.match(p, /^127\.0\.0\.1:/, 'published on loopback only');
 });
 
 test('the image links every package.json bin the compose commands call', () => {
@@ -54,7 +55,10 @@ test('compose: every bind mount exists, and Grafana gets the provisioning and th
   const prov = grafana.find(([, target]) => target === '/etc/grafana/provisioning');
   assert.equal(resolve(deploy, prov![0]!), provisioning);
   const dashboards = grafana.find(([host]) => resolve(deploy, host!) === join(REPO_ROOT, 'dashboards', 'grafana', 'dashboards'));
-  const provider = parse(readFileSync(join(provisioning, 'dashboards', 'relaybench.yaml'), 'utf8')) as { apiVersion: number; providers: { options: { path: string } }[] };
+  const provider = parse(readFileSync(join(provisioning, 'dashboards', 'relaybench.yaml'), 'utf8')) as {
+    apiVersion: number;
+    providers: { options: { path: string } }[];
+  };
   assert.equal(provider.providers[0]!.options.path, dashboards![1], 'provider path = mount target');
 });
 
@@ -64,11 +68,19 @@ test('Grafana provisioning files have apiVersion 1; the datasource is Prometheus
       assert.equal((parse(readFileSync(join(provisioning, kind, f), 'utf8')) as { apiVersion: number }).apiVersion, 1, `${kind}/${f}`);
     }
   }
-  const ds = parse(readFileSync(join(provisioning, 'datasources', 'prometheus.yaml'), 'utf8')) as { datasources: { type: string; url: string; jsonData: { timeInterval: string } }[] };
+  const ds = parse(readFileSync(join(provisioning, 'datasources', 'prometheus.yaml'), 'utf8')) as {
+    datasources: { type: string; url: string; jsonData: { timeInterval: string } }[];
+  };
   assert.equal(ds.datasources[0]!.type, 'prometheus');
   assert.equal(ds.datasources[0]!.url, 'http://prometheus:9090');
   assert.equal(ds.datasources[0]!.jsonData.timeInterval, '1s');
-  const prom = parse(readFileSync(join(deploy, 'prometheus.yml'), 'utf8')) as { global: { scrape_interval: string }; scrape_configs: { static_configs: { targets: string[] }[] }[] };
+  const prom = parse(readFileSync(join(deploy, 'prometheus.yml'), 'utf8')) as {
+    global: { scrape_interval: string };
+    scrape_configs: { static_configs: { targets: string[] }[] }[];
+  };
   assert.equal(prom.global.scrape_interval, '1s');
-  assert.deepEqual(prom.scrape_configs[0]!.static_configs.flatMap((c) => c.targets), ['relay-1:8080', 'relay-2:8080', 'loadgen:9464']);
+  assert.deepEqual(
+    prom.scrape_configs[0]!.static_configs.flatMap((c) => c.targets),
+    ['relay-1:8080', 'relay-2:8080', 'loadgen:9464'],
+  );
 });

@@ -60,7 +60,12 @@ describeWithTools('promtool checks of the configs and every panel query', ['prom
       const rules = Object.values(allDashboards()).flatMap((d) =>
         panelQueries(d).map((q, i) => ({
           record: `relaybench:check:${d.uid!.replace(/-/g, '_')}:${q.panelId}_${q.refId}_${i}`,
-          expr: expand(q.expr, { variables: { run_id: '.*', scenario: '.*', gateway: '.+' }, rateInterval: '4s', interval: '1s', range: '5m' }),
+          expr: expand(q.expr, {
+            variables: { run_id: '.*', scenario: '.*', gateway: '.+' },
+            rateInterval: '4s',
+            interval: '1s',
+            range: '5m',
+          }),
         })),
       );
       const file = join(dir, 'rules.yml');

@@ -12,7 +12,9 @@ import { DASHBOARDS_DIR } from '../src/paths.js';
 import { allPanels, groupingLabels, metricNames, panelQueries, referencedVariables, variableQueries } from '../src/queries.js';
 import { LOADGEN_METRICS, BOUNDED_LABELS } from './metric-names.js';
 
-const files = readdirSync(DASHBOARDS_DIR).filter((f) => f.endsWith('.json')).sort();
+const files = readdirSync(DASHBOARDS_DIR)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
 const parsed: [string, Dashboard][] = files.map((f) => [f, JSON.parse(readFileSync(join(DASHBOARDS_DIR, f), 'utf8')) as Dashboard]);
 
 test('the three dashboards exist and are valid JSON', () => {
@@ -27,7 +29,8 @@ test('dashboards/README.md maps every panel (by title) to its metrics', () => {
     for (const p of allPanels(d)) {
       const row = readme.split('\n').find((l) => l.startsWith(`| ${p.title} |`));
       assert.ok(row !== undefined, `README has no row for "${p.title}" (${d.title})`);
-      for (const m of new Set((p.targets ?? []).flatMap((t) => metricNames(String(t.expr))))) assert.ok(row.includes(`\`${m}\``), `README row "${p.title}" lacks ${m}`);
+      for (const m of new Set((p.targets ?? []).flatMap((t) => metricNames(String(t.expr)))))
+        assert.ok(row.includes(`\`${m}\``), `README row "${p.title}" lacks ${m}`);
     }
   }
 });
@@ -44,7 +47,10 @@ for (const [file, d] of parsed) {
     assert.equal(d.schemaVersion, SCHEMA_VERSION);
     assert.match(d.uid ?? '', /^relaybench-/);
     const ids = (d.panels ?? []).map((p) => p.id);
-    assert.ok(ids.every((id) => typeof id === 'number'), 'every panel has a numeric id');
+    assert.ok(
+      ids.every((id) => typeof id === 'number'),
+      'every panel has a numeric id',
+    );
     assert.equal(new Set(ids).size, ids.length, `duplicate panel ids: ${ids.join(',')}`);
   });
 
@@ -89,7 +95,11 @@ for (const [file, d] of parsed) {
     for (const name of ['datasource', 'run_id', 'scenario']) assert.ok(defined.has(name), `variable ${name}`);
     const queries = panelQueries(d);
     const varQueries = variableQueries(d);
-    const referenced = new Set([...queries.flatMap((q) => referencedVariables(q.expr)), ...varQueries.flatMap((v) => referencedVariables(v.selector)), 'datasource']);
+    const referenced = new Set([
+      ...queries.flatMap((q) => referencedVariables(q.expr)),
+      ...varQueries.flatMap((v) => referencedVariables(v.selector)),
+      'datasource',
+    ]);
     for (const r of referenced) assert.ok(defined.has(r), `$${r} is used but not defined`);
     for (const v of defined) assert.ok(referenced.has(v), `$${v} is defined but never used`);
     const showsRelay = queries.some((q) => metricNames(q.expr).some((m) => !m.startsWith('loadgen_')));
@@ -97,14 +107,20 @@ for (const [file, d] of parsed) {
     for (const q of queries) {
       assert.match(q.expr, /run_id=~"\$run_id"/, `panel "${q.panelTitle}" ${q.refId}: filters by $run_id`);
       assert.match(q.expr, /scenario=~"\$scenario"/, `panel "${q.panelTitle}" ${q.refId}: filters by $scenario`);
-      if (metricNames(q.expr).some((m) => !m.startsWith('loadgen_'))) assert.match(q.expr, /gateway=~"\$gateway"/, `panel "${q.panelTitle}" ${q.refId}: filters by $gateway`);
+      if (metricNames(q.expr).some((m) => !m.startsWith('loadgen_')))
+        assert.match(q.expr, /gateway=~"\$gateway"/, `panel "${q.panelTitle}" ${q.refId}: filters by $gateway`);
     }
   });
 
   test(`${file}: label cardinality is bounded — no query groups by a per-user or per-message label`, () => {
     for (const q of panelQueries(d)) {
-      for (const l of groupingLabels(q.expr)) assert.ok(BOUNDED_LABELS.has(l), `panel "${q.panelTitle}" ${q.refId} groups by "${l}", which is not a known bounded label`);
-      assert.doesNotMatch(q.expr, /\b(user|user_id|msg_id|msgId|message_id|sender|recipient|conversation|connection_id)\b/, `panel "${q.panelTitle}" ${q.refId}`);
+      for (const l of groupingLabels(q.expr))
+        assert.ok(BOUNDED_LABELS.has(l), `panel "${q.panelTitle}" ${q.refId} groups by "${l}", which is not a known bounded label`);
+      assert.doesNotMatch(
+        q.expr,
+        /\b(user|user_id|msg_id|msgId|message_id|sender|recipient|conversation|connection_id)\b/,
+        `panel "${q.panelTitle}" ${q.refId}`,
+      );
     }
   });
 
@@ -119,7 +135,9 @@ for (const [file, d] of parsed) {
         assert.ok(known, `panel "${q.panelTitle}" ${q.refId}: unknown metric ${m}`);
       }
     }
-    for (const v of variableQueries(d)) for (const m of metricNames(v.selector)) assert.ok(m === 'up' || relayNames.has(m) || LOADGEN_METRICS.has(m), `variable ${v.name}: ${m}`);
+    for (const v of variableQueries(d))
+      for (const m of metricNames(v.selector))
+        assert.ok(m === 'up' || relayNames.has(m) || LOADGEN_METRICS.has(m), `variable ${v.name}: ${m}`);
     registry.clear();
   });
 }
@@ -127,7 +145,12 @@ for (const [file, d] of parsed) {
 test('the loadgen exports exactly the metric names the dashboards expect (loadgen/src/metrics.ts)', () => {
   const registry = new Registry();
   new LoadgenMetrics(registry, { worker: 'w1', runId: 'r1' });
-  const names = new Set(registry.getMetricsAsArray().map((m) => m.name).filter((n) => n.startsWith('loadgen_')));
+  const names = new Set(
+    registry
+      .getMetricsAsArray()
+      .map((m) => m.name)
+      .filter((n) => n.startsWith('loadgen_')),
+  );
   assert.deepEqual([...names].sort(), [...LOADGEN_METRICS].sort());
   registry.clear();
 });

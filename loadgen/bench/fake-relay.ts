@@ -8,7 +8,17 @@
  */
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { AddressInfo } from 'node:net';
-import { FRAME_TYPES, PROTOCOL_VERSION, RECEIPT_KIND, WIRE_ERRORS, decodeClientFrame, encodeFrame, nowUs, verifyToken, type ServerFrame } from '../../relay/protocol/src/index.js';
+import {
+  FRAME_TYPES,
+  PROTOCOL_VERSION,
+  RECEIPT_KIND,
+  WIRE_ERRORS,
+  decodeClientFrame,
+  encodeFrame,
+  nowUs,
+  verifyToken,
+  type ServerFrame,
+} from '../../relay/protocol/src/index.js';
 
 const secret = process.env.RELAY_TOKEN_SECRET ?? 'bench-secret-0123456789';
 const server = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false, maxPayload: 1 << 20 });
@@ -47,20 +57,38 @@ server.on('connection', (ws) => {
         return out(ws, { t: FRAME_TYPES.keysPublished, reqId: f.reqId });
       case FRAME_TYPES.fetchKeys: {
         const k = keys.get(f.userId);
-        return out(ws, k === undefined ? { t: FRAME_TYPES.error, code: WIRE_ERRORS.KEYS_NOT_FOUND.code, reason: 'none', reqId: f.reqId } : { t: FRAME_TYPES.keys, reqId: f.reqId, userId: f.userId, ...k });
+        return out(
+          ws,
+          k === undefined
+            ? { t: FRAME_TYPES.error, code: WIRE_ERRORS.KEYS_NOT_FOUND.code, reason: 'none', reqId: f.reqId }
+            : { t: FRAME_TYPES.keys, reqId: f.reqId, userId: f.userId, ...k },
+        );
       }
       case FRAME_TYPES.send: {
         const gwInUs = nowUs();
         senderOf.set(f.msgId, user);
         out(ws, { t: FRAME_TYPES.ack, msgId: f.msgId, stamps: { gwInUs, producedUs: gwInUs } });
-        return out(byUser.get(f.to), { t: FRAME_TYPES.deliver, msgId: f.msgId, from: user, header: f.header, ciphertext: f.ciphertext, stamps: { gwInUs, producedUs: gwInUs, routedUs: gwInUs, gwOutUs: nowUs() } });
+        return out(byUser.get(f.to), {
+          t: FRAME_TYPES.deliver,
+          msgId: f.msgId,
+          from: user,
+          header: f.header,
+          ciphertext: f.ciphertext,
+          stamps: { gwInUs, producedUs: gwInUs, routedUs: gwInUs, gwOutUs: nowUs() },
+        });
       }
       case FRAME_TYPES.received:
       case FRAME_TYPES.read: {
         const s = senderOf.get(f.msgId);
         if (s === undefined) return;
         if (f.t === FRAME_TYPES.read) senderOf.delete(f.msgId);
-        return out(byUser.get(s), { t: FRAME_TYPES.receipt, msgId: f.msgId, kind: f.t === FRAME_TYPES.read ? RECEIPT_KIND.read : RECEIPT_KIND.delivered, by: user, stamps: {} });
+        return out(byUser.get(s), {
+          t: FRAME_TYPES.receipt,
+          msgId: f.msgId,
+          kind: f.t === FRAME_TYPES.read ? RECEIPT_KIND.read : RECEIPT_KIND.delivered,
+          by: user,
+          stamps: {},
+        });
       }
       default:
         return;

@@ -37,7 +37,10 @@ const senderOnly = process.argv.includes('--sender-only');
 const floorOnly = process.argv.includes('--floor-only');
 
 async function startFakeRelay(...args: string[]): Promise<{ url: string; stop(): void }> {
-  const child = spawn(process.execPath, [new URL('./fake-relay.js', import.meta.url).pathname, '--exit-with-stdin', ...args], { env: { ...process.env, RELAY_TOKEN_SECRET: SECRET }, stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [new URL('./fake-relay.js', import.meta.url).pathname, '--exit-with-stdin', ...args], {
+    env: { ...process.env, RELAY_TOKEN_SECRET: SECRET },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   const url = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).on('line', (l) => resolve((JSON.parse(l) as { url: string }).url));
     child.once('exit', (c) => reject(new Error(`fake relay exited ${c}`)));
@@ -51,7 +54,13 @@ interface CpuPerMsg {
   readonly systemUs: number;
 }
 
-async function runAt(url: string, ratePerSec: number, durationMs: number, users: number, onCpu?: (perMsg: CpuPerMsg) => void): Promise<WorkerResult> {
+async function runAt(
+  url: string,
+  ratePerSec: number,
+  durationMs: number,
+  users: number,
+  onCpu?: (perMsg: CpuPerMsg) => void,
+): Promise<WorkerResult> {
   const plan = makePlan({
     workerId: `bench${ratePerSec}`,
     userPrefix: `b${Date.now().toString(36)}r${ratePerSec}-u`,
@@ -60,7 +69,17 @@ async function runAt(url: string, ratePerSec: number, durationMs: number, users:
     routingHint: false,
     startAtMs: Date.now(),
     connectRatePerSec: 5000,
-    workload: { users, ratePerSec, durationMs, warmupMs: 2000, drainMs: 5000, arrivals: 'poisson', recipients: { kind: 'pairs' }, sizes: { kind: 'fixed', bytes: 200 }, readDelayMs: 100 },
+    workload: {
+      users,
+      ratePerSec,
+      durationMs,
+      warmupMs: 2000,
+      drainMs: 5000,
+      arrivals: 'poisson',
+      recipients: { kind: 'pairs' },
+      sizes: { kind: 'fixed', bytes: 200 },
+      readDelayMs: 100,
+    },
   });
   const w = new LocalWorker(plan.workerId);
   let last = process.cpuUsage();
@@ -88,7 +107,15 @@ async function idleMemoryPerUser(url: string, n: number): Promise<{ bytesPerUser
     }
   };
   const target = new RelayTarget({ relays: [url], routingHint: false });
-  const deps = { target, tokenSecret: SECRET, ledger: new Ledger(), sink: { latency() {}, sent() {}, acked() {}, delivered() {}, error() {} }, clock: systemClock, readQueue: new DelayQueue(0), plaintext: () => new Uint8Array(1) };
+  const deps = {
+    target,
+    tokenSecret: SECRET,
+    ledger: new Ledger(),
+    sink: { latency() {}, sent() {}, acked() {}, delivered() {}, error() {} },
+    clock: systemClock,
+    readQueue: new DelayQueue(0),
+    plaintext: () => new Uint8Array(1),
+  };
   await settle();
   const before = process.memoryUsage();
   const users = Array.from({ length: n }, (_, i) => new VirtualUser(`idle${Date.now().toString(36)}-${i}`, deps));
@@ -135,11 +162,23 @@ async function senderAlone(url: string, n: number, encrypted: boolean): Promise<
  * pre-encoded `send`, `received` and `read` per message, replies decoded and dropped. What this
  * costs is what the wire protocol's round trip costs any Node client on this machine.
  */
-async function floorRoundTrip(url: string, ratePerSec: number, pairs: number, durationMs: number): Promise<{ cpuUs: number; systemUs: number; sent: number; receipts: number }> {
+async function floorRoundTrip(
+  url: string,
+  ratePerSec: number,
+  pairs: number,
+  durationMs: number,
+): Promise<{ cpuUs: number; systemUs: number; sent: number; receipts: number }> {
   const connect = async (id: string) => {
     const ws = new WebSocket(url, { perMessageDeflate: false });
     await once(ws, 'open');
-    ws.send(encodeFrame({ t: FRAME_TYPES.hello, v: PROTOCOL_VERSION, token: signToken({ sub: id, expMs: Date.now() + 3_600_000 }, SECRET), epoch: 1 }));
+    ws.send(
+      encodeFrame({
+        t: FRAME_TYPES.hello,
+        v: PROTOCOL_VERSION,
+        token: signToken({ sub: id, expMs: Date.now() + 3_600_000 }, SECRET),
+        epoch: 1,
+      }),
+    );
     await once(ws, 'message');
     return ws;
   };
@@ -179,7 +218,9 @@ async function floorRoundTrip(url: string, ratePerSec: number, pairs: number, du
       if (now - t0 >= durationMs + 2000) return resolve();
       for (const due = Math.floor(((now - t0) * ratePerSec) / 1000); sent < due; sent++) {
         const ws = senders[sent % pairs]!;
-        ws.send(encodeFrame({ t: FRAME_TYPES.send, msgId: `fa${tag}-${sent % pairs}:1:${sent}`, to: `fb${tag}-${sent % pairs}`, ...payload }));
+        ws.send(
+          encodeFrame({ t: FRAME_TYPES.send, msgId: `fa${tag}-${sent % pairs}:1:${sent}`, to: `fb${tag}-${sent % pairs}`, ...payload }),
+        );
       }
       setTimeout(tick, 1);
     };
@@ -200,14 +241,18 @@ try {
       const frames = quick ? 20_000 : 50_000;
       const enc = await senderAlone(sinkRelay.url, frames, true);
       const plain = await senderAlone(sinkRelay.url, frames, false);
-      console.log(`4. sender alone, one frame per event-loop turn: encrypt + encode + ws send ${enc.cpuUs.toFixed(1)} µs CPU per message (${enc.perSec.toFixed(0)}/s); plain encode + ws send ${plain.cpuUs.toFixed(1)} µs (${plain.perSec.toFixed(0)}/s)`);
+      console.log(
+        `4. sender alone, one frame per event-loop turn: encrypt + encode + ws send ${enc.cpuUs.toFixed(1)} µs CPU per message (${enc.perSec.toFixed(0)}/s); plain encode + ws send ${plain.cpuUs.toFixed(1)} µs (${plain.perSec.toFixed(0)}/s)`,
+      );
     } finally {
       sinkRelay.stop();
     }
   }
   const floor = async () => {
     const f = await floorRoundTrip(relay!.url, 2000, 100, quick ? 5000 : 10_000);
-    console.log(`5. floor: the round trip's frames alone (no crypto, no ledger, no histograms) at 2000 msg/s: ${f.cpuUs.toFixed(1)} µs CPU per message (kernel ${f.systemUs.toFixed(1)} µs; ${f.sent} sent; ${f.receipts} receipts back, so the whole exchange ran)`);
+    console.log(
+      `5. floor: the round trip's frames alone (no crypto, no ledger, no histograms) at 2000 msg/s: ${f.cpuUs.toFixed(1)} µs CPU per message (kernel ${f.systemUs.toFixed(1)} µs; ${f.sent} sent; ${f.receipts} receipts back, so the whole exchange ran)`,
+    );
   };
   if (relay !== null && floorOnly) {
     await floor();
@@ -216,7 +261,9 @@ try {
     // 1. CPU per message at a rate well inside the generator's reach.
     let cpu: CpuPerMsg = { totalUs: Number.NaN, systemUs: Number.NaN };
     const r1 = await runAt(relay.url, 2000, quick ? 5000 : 10_000, 200, (v) => (cpu = v));
-    console.log(`1. CPU per encrypted message (full round trip incl. ack, ✓✓, read, records) at 2000 msg/s: ${cpu.totalUs.toFixed(1)} µs (kernel ${cpu.systemUs.toFixed(1)} µs) → ${(1e6 / cpu.totalUs).toFixed(0)} messages per core-second (sent ${r1.ledger.sent}, lost ${r1.ledger.lost}, generator-bound ${r1.generatorBound})`);
+    console.log(
+      `1. CPU per encrypted message (full round trip incl. ack, ✓✓, read, records) at 2000 msg/s: ${cpu.totalUs.toFixed(1)} µs (kernel ${cpu.systemUs.toFixed(1)} µs) → ${(1e6 / cpu.totalUs).toFixed(0)} messages per core-second (sent ${r1.ledger.sent}, lost ${r1.ledger.lost}, generator-bound ${r1.generatorBound})`,
+    );
     if (!cpuOnly) {
       await floor();
       // 2. Largest rate held without going generator-bound.
@@ -224,7 +271,9 @@ try {
       for (const rate of quick ? [2000, 4000, 6000, 8000] : [1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000]) {
         const r = await runAt(relay.url, rate, 5000, 400);
         const ok = !r.generatorBound && r.achievedRatePerSec >= 0.95 * rate;
-        console.log(`2. rate ${rate}/s: achieved ${r.achievedRatePerSec.toFixed(0)}/s, max schedule lag ${(r.maxScheduleLagUs / 1000).toFixed(1)} ms, generator-bound ${r.generatorBound}, delivered ${r.ledger.delivered}/${r.ledger.sent} → ${ok ? 'held' : 'NOT held'}`);
+        console.log(
+          `2. rate ${rate}/s: achieved ${r.achievedRatePerSec.toFixed(0)}/s, max schedule lag ${(r.maxScheduleLagUs / 1000).toFixed(1)} ms, generator-bound ${r.generatorBound}, delivered ${r.ledger.delivered}/${r.ledger.sent} → ${ok ? 'held' : 'NOT held'}`,
+        );
         if (!ok) break;
         best = rate;
       }
@@ -232,7 +281,9 @@ try {
       // 3. Memory per idle connected user.
       const n = quick ? 1000 : 3000;
       const mem = await idleMemoryPerUser(relay.url, n);
-      console.log(`3. memory per idle connected user (${n} users): ${(mem.bytesPerUser / 1024).toFixed(1)} KiB heap+external, ${(mem.rssPerUser / 1024).toFixed(1)} KiB RSS`);
+      console.log(
+        `3. memory per idle connected user (${n} users): ${(mem.bytesPerUser / 1024).toFixed(1)} KiB heap+external, ${(mem.rssPerUser / 1024).toFixed(1)} KiB RSS`,
+      );
     }
   }
 } finally {

@@ -3,7 +3,16 @@ import assert from 'node:assert/strict';
 import { formatDurationMs, parseDurationMs } from './duration.js';
 
 test('a duration is a number with a unit; the result is exact milliseconds', () => {
-  const cases: [string, number][] = [['250us', 0.25], ['250µs', 0.25], ['500ms', 500], ['1.5s', 1500], ['30s', 30_000], ['2m', 120_000], ['1h', 3_600_000], [' 5 s ', 5000]];
+  const cases: [string, number][] = [
+    ['250us', 0.25],
+    ['250µs', 0.25],
+    ['500ms', 500],
+    ['1.5s', 1500],
+    ['30s', 30_000],
+    ['2m', 120_000],
+    ['1h', 3_600_000],
+    [' 5 s ', 5000],
+  ];
   for (const [text, ms] of cases) assert.equal(parseDurationMs(text), ms, text);
 });
 

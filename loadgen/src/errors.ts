@@ -18,8 +18,14 @@ export const loadgenErrors = {
   RB_LOADGEN_TIMEOUT: { message: 'A request to the target was not answered in time.', retriable: true },
   RB_LOADGEN_METRICS_PORT: { message: 'The metrics endpoint could not listen on the requested port.', retriable: false },
   RB_LOADGEN_DECRYPT: { message: 'A delivered message failed authentication or decryption (counted, never delivered).', retriable: false },
-  RB_LOADGEN_FOREIGN_RECEIPT: { message: 'A receipt came from a user other than the message\'s recipient (counted, ignored).', retriable: false },
-  RB_LOADGEN_SENDER_OFFLINE: { message: 'A scheduled send found its sender offline after waiting for keys; the message was not sent.', retriable: false },
+  RB_LOADGEN_FOREIGN_RECEIPT: {
+    message: "A receipt came from a user other than the message's recipient (counted, ignored).",
+    retriable: false,
+  },
+  RB_LOADGEN_SENDER_OFFLINE: {
+    message: 'A scheduled send found its sender offline after waiting for keys; the message was not sent.',
+    retriable: false,
+  },
   RB_LOADGEN_KAFKA_DIRECT: { message: 'The kafka-direct reference path could not be set up.', retriable: true },
 } as const satisfies ErrorTable;
 

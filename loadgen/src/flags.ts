@@ -39,14 +39,19 @@ export interface LoadgenFlags {
 /** A duration flag in whole milliseconds (the plan's resolution); the rule is duration.ts's. */
 export function parseDurationFlagMs(text: string, flag: string): number {
   const ms = parseDurationMs(text);
-  if (ms === undefined) throw loadgenError('RB_LOADGEN_BAD_FLAG', `${flag} ${JSON.stringify(text)}: expected a duration like 30s, 500ms or 2m (with its unit).`);
+  if (ms === undefined)
+    throw loadgenError(
+      'RB_LOADGEN_BAD_FLAG',
+      `${flag} ${JSON.stringify(text)}: expected a duration like 30s, 500ms or 2m (with its unit).`,
+    );
   if (!Number.isInteger(ms)) throw loadgenError('RB_LOADGEN_BAD_FLAG', `${flag} ${JSON.stringify(text)}: expected whole milliseconds.`);
   return ms;
 }
 
 export function parseNumber(text: string, flag: string, check: (v: number) => boolean = Number.isFinite, expected = 'a number'): number {
   const v = Number(text);
-  if (text.trim() === '' || !Number.isFinite(v) || !check(v)) throw loadgenError('RB_LOADGEN_BAD_FLAG', `${flag} ${JSON.stringify(text)}: expected ${expected}.`);
+  if (text.trim() === '' || !Number.isFinite(v) || !check(v))
+    throw loadgenError('RB_LOADGEN_BAD_FLAG', `${flag} ${JSON.stringify(text)}: expected ${expected}.`);
   return v;
 }
 
@@ -56,7 +61,11 @@ export function parseRecipients(text: string): RecipientChoice {
   if (kind === 'uniform' && arg === undefined) return { kind };
   if (kind === 'pairs' && arg === undefined) return { kind };
   if (kind === 'zipf') return { kind, s: arg === undefined ? 1 : parseNumber(arg, '--recipients zipf:', (v) => v >= 0, 'an exponent ≥ 0') };
-  if (kind === 'groups') return { kind, groupSize: arg === undefined ? 5 : parseNumber(arg, '--recipients groups:', (v) => Number.isInteger(v) && v >= 2, 'an integer ≥ 2') };
+  if (kind === 'groups')
+    return {
+      kind,
+      groupSize: arg === undefined ? 5 : parseNumber(arg, '--recipients groups:', (v) => Number.isInteger(v) && v >= 2, 'an integer ≥ 2'),
+    };
   throw loadgenError('RB_LOADGEN_BAD_FLAG', `--recipients ${JSON.stringify(text)}: expected uniform, zipf[:s], pairs or groups[:size].`);
 }
 
@@ -67,21 +76,31 @@ export function parseSize(text: string): SizeDistribution {
   const range = /^(\d+)-(\d+)$/.exec(text);
   if (range !== null) return { kind: 'uniform', minBytes: pos(range[1]!), maxBytes: pos(range[2]!) };
   const ln = /^lognormal:(\d+):([\d.]+):(\d+)$/.exec(text);
-  if (ln !== null) return { kind: 'lognormal', medianBytes: pos(ln[1]!), sigma: parseNumber(ln[2]!, '--size sigma'), maxBytes: pos(ln[3]!) };
+  if (ln !== null)
+    return { kind: 'lognormal', medianBytes: pos(ln[1]!), sigma: parseNumber(ln[2]!, '--size sigma'), maxBytes: pos(ln[3]!) };
   throw loadgenError('RB_LOADGEN_BAD_FLAG', `--size ${JSON.stringify(text)}: expected 200, 100-2000 or lognormal:<median>:<sigma>:<max>.`);
 }
 
-const list = (s: string | undefined): string[] => (s === undefined ? [] : s.split(',').map((x) => x.trim()).filter((x) => x !== ''));
+const list = (s: string | undefined): string[] =>
+  s === undefined
+    ? []
+    : s
+        .split(',')
+        .map((x) => x.trim())
+        .filter((x) => x !== '');
 
 export function planFromFlags(f: LoadgenFlags, envSecret: string | undefined, nowMs = Date.now()): WorkerPlan {
   const mode = f.mode ?? 'relay';
-  if (mode !== 'relay' && mode !== 'kafka-direct') throw loadgenError('RB_LOADGEN_BAD_FLAG', `--mode ${JSON.stringify(mode)}: expected relay or kafka-direct.`);
+  if (mode !== 'relay' && mode !== 'kafka-direct')
+    throw loadgenError('RB_LOADGEN_BAD_FLAG', `--mode ${JSON.stringify(mode)}: expected relay or kafka-direct.`);
   const tokenSecret = f.tokenSecret ?? envSecret ?? '';
   if (mode === 'relay' && tokenSecret === '') throw loadgenError('RB_LOADGEN_NO_SECRET');
   const relays = list(f.relays);
-  if (mode === 'relay' && relays.length === 0) throw loadgenError('RB_LOADGEN_BAD_FLAG', '--relays: give at least one ws:// URL (comma-separated).');
+  if (mode === 'relay' && relays.length === 0)
+    throw loadgenError('RB_LOADGEN_BAD_FLAG', '--relays: give at least one ws:// URL (comma-separated).');
   const brokers = list(f.brokers);
-  if (mode === 'kafka-direct' && brokers.length === 0) throw loadgenError('RB_LOADGEN_BAD_FLAG', '--brokers: kafka-direct mode needs host:port,...');
+  if (mode === 'kafka-direct' && brokers.length === 0)
+    throw loadgenError('RB_LOADGEN_BAD_FLAG', '--brokers: kafka-direct mode needs host:port,...');
   const int = (v: number) => Number.isInteger(v) && v >= 0;
   const opt = <T>(v: string | undefined, parse: (s: string) => T): T | undefined => (v === undefined ? undefined : parse(v));
   const workload = Object.fromEntries(
@@ -93,7 +112,8 @@ export function planFromFlags(f: LoadgenFlags, envSecret: string | undefined, no
       drainMs: opt(f.drain, (s) => parseDurationFlagMs(s, '--drain')),
       rampUpMs: opt(f.ramp, (s) => parseDurationFlagMs(s, '--ramp')),
       arrivals: opt(f.arrivals, (s) => {
-        if (s !== 'poisson' && s !== 'constant') throw loadgenError('RB_LOADGEN_BAD_FLAG', `--arrivals ${JSON.stringify(s)}: expected poisson or constant.`);
+        if (s !== 'poisson' && s !== 'constant')
+          throw loadgenError('RB_LOADGEN_BAD_FLAG', `--arrivals ${JSON.stringify(s)}: expected poisson or constant.`);
         return s;
       }),
       recipients: opt(f.recipients, parseRecipients),
@@ -112,7 +132,10 @@ export function planFromFlags(f: LoadgenFlags, envSecret: string | undefined, no
     tokenSecret,
     sourceAddresses: list(f.sourceAddresses),
     startAtMs: nowMs,
-    metricsPort: f.metricsPort === undefined ? 0 : parseNumber(f.metricsPort, '--metrics-port', (v) => int(v) && v <= 65535 ? true : v === -1, 'a port, 0 = any, -1 = none'),
+    metricsPort:
+      f.metricsPort === undefined
+        ? 0
+        : parseNumber(f.metricsPort, '--metrics-port', (v) => (int(v) && v <= 65535 ? true : v === -1), 'a port, 0 = any, -1 = none'),
     maxScheduleLagUs: f.maxScheduleLag === undefined ? DEFAULT_MAX_SCHEDULE_LAG_US : maxScheduleLagUs(f.maxScheduleLag),
     ...(f.workerId === undefined ? {} : { workerId: f.workerId }),
     ...(f.userPrefix === undefined ? {} : { userPrefix: f.userPrefix }),
@@ -124,6 +147,10 @@ export function planFromFlags(f: LoadgenFlags, envSecret: string | undefined, no
 
 function maxScheduleLagUs(text: string): number {
   const ms = parseDurationMs(text);
-  if (ms === undefined) throw loadgenError('RB_LOADGEN_BAD_FLAG', `--max-schedule-lag ${JSON.stringify(text)}: expected a duration like 50ms or 250us (with its unit).`);
+  if (ms === undefined)
+    throw loadgenError(
+      'RB_LOADGEN_BAD_FLAG',
+      `--max-schedule-lag ${JSON.stringify(text)}: expected a duration like 50ms or 250us (with its unit).`,
+    );
   return Math.round(ms * 1000);
 }

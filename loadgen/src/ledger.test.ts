@@ -29,11 +29,26 @@ test('happy path: everything counted once, completed entries are dropped', () =>
   const c = l.finish();
   assert.deepEqual(
     { ...c, errorsByCode: undefined },
-    { sent: 3, acked: 3, delivered: 3, deliveredReceipts: 3, readReceipts: 3, lost: 0, unacked: 0, duplicated: 0, redelivered: 0, reordered: 0, misdelivered: 0, unexpected: 0, decryptFailures: 0, errorsByCode: undefined },
+    {
+      sent: 3,
+      acked: 3,
+      delivered: 3,
+      deliveredReceipts: 3,
+      readReceipts: 3,
+      lost: 0,
+      unacked: 0,
+      duplicated: 0,
+      redelivered: 0,
+      reordered: 0,
+      misdelivered: 0,
+      unexpected: 0,
+      decryptFailures: 0,
+      errorsByCode: undefined,
+    },
   );
 });
 
-test('a receipt by someone other than the recipient is foreign and not counted; the recipient\'s still is', () => {
+test("a receipt by someone other than the recipient is foreign and not counted; the recipient's still is", () => {
   const l = new Ledger();
   l.expect('m0', exp(0));
   l.onAck('m0', 1);

@@ -115,7 +115,11 @@ export class Ledger {
 
   constructor(options: LedgerOptions = {}) {
     this.#retiredMemory = options.retiredMemory ?? 100_000;
-    this.#completeMask = ACKED | DELIVERED | (options.expectDeliveredReceipts === false ? 0 : DELIVERED_RECEIPT) | (options.expectReadReceipts === false ? 0 : READ_RECEIPT);
+    this.#completeMask =
+      ACKED |
+      DELIVERED |
+      (options.expectDeliveredReceipts === false ? 0 : DELIVERED_RECEIPT) |
+      (options.expectReadReceipts === false ? 0 : READ_RECEIPT);
   }
 
   /** Messages still tracked (not yet complete). */

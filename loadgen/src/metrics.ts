@@ -71,15 +71,42 @@ export class LoadgenMetrics {
       decryptFailures: 'Deliveries that failed authentication/decryption (never counted delivered).',
     };
     this.#counters = Object.fromEntries(
-      Object.entries(LEDGER_COUNTERS).map(([field, name]) => [field, new Counter({ name, help: help[field as LedgerCounterField], registers: r })]),
+      Object.entries(LEDGER_COUNTERS).map(([field, name]) => [
+        field,
+        new Counter({ name, help: help[field as LedgerCounterField], registers: r }),
+      ]),
     ) as Record<LedgerCounterField, Counter>;
-    this.#errors = new Counter({ name: 'loadgen_errors_total', help: 'Errors by stable code (RB_*, WIRE_<name>, CLOSE_<name>).', labelNames: ['code'], registers: r });
-    const latency = new Histogram({ name: 'loadgen_latency_seconds', help: 'Latency per stage (see loadgen/src/stats/stages.ts), seconds.', labelNames: ['stage'], buckets: LATENCY_BUCKETS_SECONDS, registers: r });
+    this.#errors = new Counter({
+      name: 'loadgen_errors_total',
+      help: 'Errors by stable code (RB_*, WIRE_<name>, CLOSE_<name>).',
+      labelNames: ['code'],
+      registers: r,
+    });
+    const latency = new Histogram({
+      name: 'loadgen_latency_seconds',
+      help: 'Latency per stage (see loadgen/src/stats/stages.ts), seconds.',
+      labelNames: ['stage'],
+      buckets: LATENCY_BUCKETS_SECONDS,
+      registers: r,
+    });
     this.#latency = Object.fromEntries(STAGES.map((s) => [s, latency.labels(s)])) as unknown as Record<Stage, { observe(v: number): void }>;
-    this.#hdr = new Gauge({ name: 'loadgen_latency_hdr_seconds', help: 'HDR percentiles of the last interval per stage, seconds.', labelNames: ['stage', 'percentile'], registers: r });
-    this.generatorBound = new Gauge({ name: 'loadgen_generator_bound', help: '1 when the generator fell behind its schedule (the run is invalid).', registers: r });
+    this.#hdr = new Gauge({
+      name: 'loadgen_latency_hdr_seconds',
+      help: 'HDR percentiles of the last interval per stage, seconds.',
+      labelNames: ['stage', 'percentile'],
+      registers: r,
+    });
+    this.generatorBound = new Gauge({
+      name: 'loadgen_generator_bound',
+      help: '1 when the generator fell behind its schedule (the run is invalid).',
+      registers: r,
+    });
     this.connections = new Gauge({ name: 'loadgen_connections', help: 'Open connections to the target.', registers: r });
-    this.targetRate = new Gauge({ name: 'loadgen_target_rate_per_second', help: 'Scheduled aggregate send rate now (ramp included), messages/s.', registers: r });
+    this.targetRate = new Gauge({
+      name: 'loadgen_target_rate_per_second',
+      help: 'Scheduled aggregate send rate now (ramp included), messages/s.',
+      registers: r,
+    });
     this.users = new Gauge({ name: 'loadgen_users', help: 'Virtual users held by this worker.', registers: r });
   }
 
@@ -104,7 +131,8 @@ export class LoadgenMetrics {
   /** Set the HDR gauges of `stage` from the last interval's histogram (µs). Empty histograms are left alone. */
   setHdr(stage: Stage, h: Readonly<HdrHistogram>): void {
     if (h.totalCount === 0) return;
-    for (const [label, p] of HDR_PERCENTILES) this.#hdr.set({ stage, percentile: label }, (p === 100 ? h.maxValue : h.getValueAtPercentile(p)) / 1e6);
+    for (const [label, p] of HDR_PERCENTILES)
+      this.#hdr.set({ stage, percentile: label }, (p === 100 ? h.maxValue : h.getValueAtPercentile(p)) / 1e6);
   }
 }
 

@@ -39,7 +39,9 @@ export async function runWorkerProcess(options: WorkerProcessOptions): Promise<W
   const onSignal = (signal: NodeJS.Signals): void => {
     signals++;
     printer.end();
-    process.stderr.write(signals === 1 ? `${signal}: stopping early, the result will still be written\n` : `${signal} again: exiting now\n`);
+    process.stderr.write(
+      signals === 1 ? `${signal}: stopping early, the result will still be written\n` : `${signal} again: exiting now\n`,
+    );
     if (signals === 1) void worker.stop();
     else process.exit(130);
   };
@@ -51,9 +53,14 @@ export async function runWorkerProcess(options: WorkerProcessOptions): Promise<W
     printer.end();
     await writeResult(options.resultPath, result);
     if (options.hlogDir !== undefined) await writeHlogs(options.hlogDir, result);
-    if (result.generatorBound) process.stderr.write(`WARNING: generator-bound — schedule lag p99 stayed above ${options.plan.maxScheduleLagUs} µs; this run is INVALID\n`);
+    if (result.generatorBound)
+      process.stderr.write(
+        `WARNING: generator-bound — schedule lag p99 stayed above ${options.plan.maxScheduleLagUs} µs; this run is INVALID\n`,
+      );
     const l = result.ledger;
-    process.stderr.write(`done: sent ${l.sent} acked ${l.acked} delivered ${l.delivered} lost ${l.lost} duplicated ${l.duplicated} reordered ${l.reordered} decrypt failures ${l.decryptFailures}; result ${options.resultPath}\n`);
+    process.stderr.write(
+      `done: sent ${l.sent} acked ${l.acked} delivered ${l.delivered} lost ${l.lost} duplicated ${l.duplicated} reordered ${l.reordered} decrypt failures ${l.decryptFailures}; result ${options.resultPath}\n`,
+    );
     process.stdout.write(`${JSON.stringify({ event: 'done', result: options.resultPath })}\n`);
     return result;
   } finally {
@@ -74,7 +81,15 @@ export async function writeResult(path: string, result: WorkerResult): Promise<v
 async function writeHlogs(dir: string, result: WorkerResult): Promise<void> {
   await mkdir(dir, { recursive: true });
   for (const stage of STAGES) {
-    const text = writeStageHlog(stage, result.intervals, { startTimeMs: Math.min(result.measureStartMs, result.intervals[0]?.startMs ?? Infinity), comments: [`worker=${result.workerId} mode=${result.mode}`] }, result.workerId);
+    const text = writeStageHlog(
+      stage,
+      result.intervals,
+      {
+        startTimeMs: Math.min(result.measureStartMs, result.intervals[0]?.startMs ?? Infinity),
+        comments: [`worker=${result.workerId} mode=${result.mode}`],
+      },
+      result.workerId,
+    );
     await writeFile(join(dir, `${stage}.hlog`), text);
   }
 }

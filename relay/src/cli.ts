@@ -25,7 +25,10 @@ export function defineRelayCommand(command: Command, fail: (e: unknown) => never
     .option('--high-water <bytes>', 'send buffer high-water mark (slow readers are closed with 4009)', int)
     .option('--tls-cert <file>', 'PEM certificate: serve wss:// and https:// (with --tls-key)')
     .option('--tls-key <file>', 'PEM private key for --tls-cert')
-    .addHelpText('after', '\nEndpoints on the same port: ws:// / (clients), GET /healthz, /readyz, /metrics, /routes.\nSIGTERM drains: stop accepting, finish produces, close clients with 1012, leave the group, exit 0.')
+    .addHelpText(
+      'after',
+      '\nEndpoints on the same port: ws:// / (clients), GET /healthz, /readyz, /metrics, /routes.\nSIGTERM drains: stop accepting, finish produces, close clients with 1012, leave the group, exit 0.',
+    )
     .action(async (o: Record<string, string | number | undefined>) => {
       try {
         const flags: RelayOptions = Object.fromEntries(

@@ -111,11 +111,19 @@ export function fromEnv(env: NodeJS.ProcessEnv): RelayOptions {
 /** Merges layers (later wins), validates, freezes. */
 export function resolveConfig(...layers: RelayOptions[]): RelayConfig {
   const merged: RelayOptions = Object.assign({}, ...layers.map((l) => defined(l)));
-  const brokers = typeof merged.brokers === 'string' ? merged.brokers.split(',').map((s) => s.trim()).filter(Boolean) : [...(merged.brokers ?? [])];
+  const brokers =
+    typeof merged.brokers === 'string'
+      ? merged.brokers
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : [...(merged.brokers ?? [])];
   if (brokers.length === 0) throw relayError('RB_RELAY_BAD_CONFIG', 'No Kafka brokers: pass --brokers or set KAFKA_BROKERS.');
-  if (merged.tokenSecret === undefined || merged.tokenSecret.length < 16) throw relayError('RB_RELAY_NO_SECRET', 'It must be at least 16 characters.');
+  if (merged.tokenSecret === undefined || merged.tokenSecret.length < 16)
+    throw relayError('RB_RELAY_NO_SECRET', 'It must be at least 16 characters.');
   const gatewayId = merged.gatewayId ?? `${hostname().replace(/[^A-Za-z0-9_.-]/g, '-')}-${randomBytes(4).toString('hex')}`;
-  if (!GATEWAY_ID_PATTERN.test(gatewayId)) throw relayError('RB_RELAY_BAD_CONFIG', `gatewayId "${gatewayId}" must match ${GATEWAY_ID_PATTERN}.`);
+  if (!GATEWAY_ID_PATTERN.test(gatewayId))
+    throw relayError('RB_RELAY_BAD_CONFIG', `gatewayId "${gatewayId}" must match ${GATEWAY_ID_PATTERN}.`);
   // The burst follows the rate unless set: two seconds' worth.
   const rateBurst = merged.rateBurst ?? (merged.rateLimitPerSec !== undefined ? merged.rateLimitPerSec * 2 : RELAY_DEFAULTS.rateBurst);
   const config: RelayConfig = {
@@ -127,13 +135,25 @@ export function resolveConfig(...layers: RelayOptions[]): RelayConfig {
     gatewayId,
     tokenSecret: merged.tokenSecret,
   };
-  const positive: (keyof RelayConfig)[] = ['partitions', 'replicationFactor', 'maxPayloadBytes', 'maxConnections', 'rateLimitPerSec', 'rateBurst', 'heartbeatMs', 'highWaterBytes'];
+  const positive: (keyof RelayConfig)[] = [
+    'partitions',
+    'replicationFactor',
+    'maxPayloadBytes',
+    'maxConnections',
+    'rateLimitPerSec',
+    'rateBurst',
+    'heartbeatMs',
+    'highWaterBytes',
+  ];
   for (const k of positive) {
     const v = config[k];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw relayError('RB_RELAY_BAD_CONFIG', `${k} must be a positive integer, not ${String(v)}.`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0)
+      throw relayError('RB_RELAY_BAD_CONFIG', `${k} must be a positive integer, not ${String(v)}.`);
   }
-  if ((config.tlsCertFile === undefined) !== (config.tlsKeyFile === undefined)) throw relayError('RB_RELAY_BAD_CONFIG', 'TLS needs both a certificate and a key file.');
-  if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65535) throw relayError('RB_RELAY_BAD_CONFIG', `port ${config.port} is out of range.`);
+  if ((config.tlsCertFile === undefined) !== (config.tlsKeyFile === undefined))
+    throw relayError('RB_RELAY_BAD_CONFIG', 'TLS needs both a certificate and a key file.');
+  if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65535)
+    throw relayError('RB_RELAY_BAD_CONFIG', `port ${config.port} is out of range.`);
   return Object.freeze(config);
 }
 

@@ -26,6 +26,8 @@ export async function runRelayProcess(flags: RelayOptions, env: NodeJS.ProcessEn
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
-  process.stdout.write(`${JSON.stringify({ event: 'listening', url: relay.url, httpUrl: relay.url.replace(/^ws/, 'http').replace(/\/$/, ''), port: relay.port, gatewayId: config.gatewayId, pid: process.pid })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ event: 'listening', url: relay.url, httpUrl: relay.url.replace(/^ws/, 'http').replace(/\/$/, ''), port: relay.port, gatewayId: config.gatewayId, pid: process.pid })}\n`,
+  );
   return relay;
 }

@@ -7,7 +7,8 @@ import { connectUser, isDeliver, type TestClient } from '../../test/helpers/clie
 import { startInMemoryRelay } from '../test/support/in-memory-relay.js';
 import type { RelayHandle } from './relay.js';
 
-const send = (c: TestClient, to: string, msgId: string) => c.send({ t: FRAME_TYPES.send, msgId, to, header: new Uint8Array([1]), ciphertext: new Uint8Array([2]) });
+const send = (c: TestClient, to: string, msgId: string) =>
+  c.send({ t: FRAME_TYPES.send, msgId, to, header: new Uint8Array([1]), ciphertext: new Uint8Array([2]) });
 
 async function delivered(relay: RelayHandle): Promise<Record<string, number>> {
   const { values } = await relay.metrics.delivered.get();
@@ -40,7 +41,7 @@ test('a recipient on this process is reached on the fast path', async () => {
   }
 });
 
-test('a recipient on another process is reached through that gateway\'s relay.deliver topic', async () => {
+test("a recipient on another process is reached through that gateway's relay.deliver topic", async () => {
   const one = await startInMemoryRelay({ gatewayId: 'gw-one' });
   const two = await startInMemoryRelay({ gatewayId: 'gw-two' }, one.kafka); // a standby router: gw-one's owns every partition
   try {

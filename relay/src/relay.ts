@@ -6,7 +6,15 @@ import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { Registry } from 'prom-client';
-import { createKafkajsAdapter, type AdapterOptions, type Admin, type GroupConsumer, type KafkaAdapter, type OutRecord, type TopicSpec } from '../kafka/src/index.js';
+import {
+  createKafkajsAdapter,
+  type AdapterOptions,
+  type Admin,
+  type GroupConsumer,
+  type KafkaAdapter,
+  type OutRecord,
+  type TopicSpec,
+} from '../kafka/src/index.js';
 import type { RelayConfig } from './config.js';
 import { relayError } from './errors.js';
 import { createRelayMetrics, type RelayMetrics } from './metrics.js';
@@ -62,9 +70,17 @@ export async function startRelay(
   }
   // skipUTF8Validation: text frames are refused anyway (1008) and close reasons are never read, so
   // validating them only added a second refusal code (1007) for the same bad input.
-  const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxPayloadBytes, perMessageDeflate: false, clientTracking: false, skipUTF8Validation: true });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: config.maxPayloadBytes,
+    perMessageDeflate: false,
+    clientTracking: false,
+    skipUTF8Validation: true,
+  });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (e) => reject(relayError('RB_RELAY_START_FAILED', `Cannot listen on ${config.host}:${config.port}: ${e.message}`, e)));
+    server.once('error', (e) =>
+      reject(relayError('RB_RELAY_START_FAILED', `Cannot listen on ${config.host}:${config.port}: ${e.message}`, e)),
+    );
     server.listen(config.port, config.host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
@@ -84,7 +100,9 @@ export async function startRelay(
     server.close();
     throw relayError('RB_RELAY_START_FAILED', `Kafka at ${config.brokers.join(',')}: ${e instanceof Error ? e.message : String(e)}`, e);
   }
-  const kafkaProducer = await kafka.producer({ onProducerReplaced: () => log(`relay ${config.gatewayId}: producer replaced (its producer id was fenced after a leader change)`) });
+  const kafkaProducer = await kafka.producer({
+    onProducerReplaced: () => log(`relay ${config.gatewayId}: producer replaced (its producer id was fenced after a leader change)`),
+  });
   const producer = new BatchingProducer(kafkaProducer, metrics);
   // Pushes to other gateways have their own queue, tried once: a gateway that is gone (its topic
   // deleted) must not hold up the mailbox writes behind the in-place retries (produceDeliver retries).
@@ -104,7 +122,8 @@ export async function startRelay(
     // Partition 0 named explicitly (the topic has one) so the adapter can verify a broker wrote it.
     const topic = `${config.topics.deliverPrefix}${push.gatewayId}`;
     for (const item of push.items) produceDeliver({ topic, partition: 0, key: push.user, value: encodeValue({ to: push.user, item }) }, 0);
-    if (end !== undefined) produceDeliver({ topic, partition: 0, key: push.user, value: encodeValue({ to: push.user, replayed: end.epoch, n: end.n }) }, 0);
+    if (end !== undefined)
+      produceDeliver({ topic, partition: 0, key: push.user, value: encodeValue({ to: push.user, replayed: end.epoch, n: end.n }) }, 0);
   };
   // A failed deliver produce is retried with backoff (≈ 30 s in all): during a broker failover
   // the user is still online at that gateway and would otherwise wait for its next reconnect —
@@ -119,7 +138,15 @@ export async function startRelay(
   // The same two paths carry the notice that a user's connection here was superseded elsewhere.
   const notifyReplaced = (r: Replaced): void => {
     if (r.gatewayId === config.gatewayId) return void gateway.replaced(r.user, r.epoch);
-    produceDeliver({ topic: `${config.topics.deliverPrefix}${r.gatewayId}`, partition: 0, key: r.user, value: encodeValue({ to: r.user, replaced: r.epoch }) }, 0);
+    produceDeliver(
+      {
+        topic: `${config.topics.deliverPrefix}${r.gatewayId}`,
+        partition: 0,
+        key: r.user,
+        value: encodeValue({ to: r.user, replaced: r.epoch }),
+      },
+      0,
+    );
   };
   const router = new Router(config, kafka, metrics, deliver, notifyReplaced, log);
 
@@ -172,7 +199,8 @@ export async function startRelay(
     if (draining) return refuse(socket, 503, 'draining');
     // At the limit the upgrade completes only to close with 4010 (PROTOCOL §7.2): a documented
     // code with a backoff policy tells the client more than an HTTP 503 would.
-    if (gateway.connectionCount >= config.maxConnections) return wss.handleUpgrade(req, socket, head, (ws) => ws.close(CLOSE_CODES.CONNECTION_LIMIT.code, 'connection limit'));
+    if (gateway.connectionCount >= config.maxConnections)
+      return wss.handleUpgrade(req, socket, head, (ws) => ws.close(CLOSE_CODES.CONNECTION_LIMIT.code, 'connection limit'));
     wss.handleUpgrade(req, socket, head, (ws) => gateway.accept(ws));
   });
 
@@ -253,7 +281,12 @@ async function ensureTopics(admin: Admin, config: RelayConfig, deliverTopic: str
         'message.timestamp.type': 'LogAppendTime',
       },
     },
-    { name: config.topics.keys, partitions: config.partitions, replicationFactor: rf, configs: { 'cleanup.policy': 'compact', 'min.insync.replicas': minIsr } },
+    {
+      name: config.topics.keys,
+      partitions: config.partitions,
+      replicationFactor: rf,
+      configs: { 'cleanup.policy': 'compact', 'min.insync.replicas': minIsr },
+    },
     { name: deliverTopic, partitions: 1, replicationFactor: rf, configs: { 'retention.ms': '3600000', 'min.insync.replicas': minIsr } },
   ];
   for (let attempt = 0; ; attempt++) {
@@ -279,6 +312,9 @@ async function ensureTopics(admin: Admin, config: RelayConfig, deliverTopic: str
     await sleep(backoffDelayMs(attempt, TOPICS_BACKOFF));
   }
   if (actual !== config.partitions) {
-    throw relayError('RB_RELAY_BAD_CONFIG', `${config.topics.mailbox} has ${actual} partitions but this relay is configured for ${config.partitions}.`);
+    throw relayError(
+      'RB_RELAY_BAD_CONFIG',
+      `${config.topics.mailbox} has ${actual} partitions but this relay is configured for ${config.partitions}.`,
+    );
   }
 }

@@ -1,5 +1,13 @@
 import WebSocket from 'ws';
-import { FRAME_TYPES, PROTOCOL_VERSION, decodeServerFrame, encodeFrame, signToken, type ClientFrame, type ServerFrame } from '../../relay/protocol/src/index.js';
+import {
+  FRAME_TYPES,
+  PROTOCOL_VERSION,
+  decodeServerFrame,
+  encodeFrame,
+  signToken,
+  type ClientFrame,
+  type ServerFrame,
+} from '../../relay/protocol/src/index.js';
 
 export const TEST_SECRET = 'test-secret-0123456789abcdef';
 
@@ -95,7 +103,12 @@ export function tokenFor(user: string, secret = TEST_SECRET, ttlMs = 3_600_000):
 }
 
 /** Connects and completes hello → welcome. */
-export async function connectUser(url: string, user: string, secret = TEST_SECRET, options: WebSocket.ClientOptions = {}): Promise<TestClient> {
+export async function connectUser(
+  url: string,
+  user: string,
+  secret = TEST_SECRET,
+  options: WebSocket.ClientOptions = {},
+): Promise<TestClient> {
   const c = new TestClient(url, options);
   await c.opened;
   c.send({ t: FRAME_TYPES.hello, v: PROTOCOL_VERSION, token: tokenFor(user, secret), epoch: ++epochCounter });

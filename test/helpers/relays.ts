@@ -12,7 +12,10 @@ export interface RelayProcess {
 }
 
 /** Starts a real relay process (the relay's own bin, `relaybench-relay`) and waits for its listening line. */
-export async function startRelayProcess(brokers: readonly string[], opts: { gatewayId: string; partitions?: number; env?: NodeJS.ProcessEnv; args?: string[] }): Promise<RelayProcess> {
+export async function startRelayProcess(
+  brokers: readonly string[],
+  opts: { gatewayId: string; partitions?: number; env?: NodeJS.ProcessEnv; args?: string[] },
+): Promise<RelayProcess> {
   const args = [
     'dist/relay/src/bin.js',
     '--port',
@@ -65,10 +68,21 @@ export async function startRelayProcess(brokers: readonly string[], opts: { gate
 export async function waitAllReady(relays: readonly RelayProcess[], timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const states = await Promise.all(relays.map((r) => fetch(`${r.httpUrl}/readyz`).then((res) => res.status === 200, () => false)));
+    const states = await Promise.all(
+      relays.map((r) =>
+        fetch(`${r.httpUrl}/readyz`).then(
+          (res) => res.status === 200,
+          () => false,
+        ),
+      ),
+    );
     if (states.every(Boolean)) {
       // Every partition must be owned by someone.
-      const routes = (await (await fetch(`${relays[0]!.httpUrl}/routes`)).json()) as { partitions: Record<string, string>; partitionCount: number; groupState: string };
+      const routes = (await (await fetch(`${relays[0]!.httpUrl}/routes`)).json()) as {
+        partitions: Record<string, string>;
+        partitionCount: number;
+        groupState: string;
+      };
       if (Object.keys(routes.partitions).length === routes.partitionCount && routes.groupState === 'Stable') return;
     }
     await sleep(200);

@@ -25,7 +25,10 @@ const found = new Map<Tool, boolean>();
 function present(tool: Tool): boolean {
   let ok = found.get(tool);
   if (ok === undefined) {
-    ok = tool === 'chromium' ? existsSync(CHROMIUM_PATH) : spawnSync(tool, [tool === 'openssl' ? 'version' : '--version'], { stdio: 'ignore', timeout: 10_000 }).status === 0;
+    ok =
+      tool === 'chromium'
+        ? existsSync(CHROMIUM_PATH)
+        : spawnSync(tool, [tool === 'openssl' ? 'version' : '--version'], { stdio: 'ignore', timeout: 10_000 }).status === 0;
     found.set(tool, ok);
   }
   return ok;
@@ -40,7 +43,11 @@ export function toolGate(what: string, tools: readonly Tool[]): ToolGate {
   const install = [...new Set(missing.map((t) => TOOLS[t]))].join('; ');
   const names = missing.join(' and ');
   return CI
-    ? { ok: false, required: true, sentence: `CI=true requires ${names} for ${what}, and it is not installed (${install}; .ci/run installs it).` }
+    ? {
+        ok: false,
+        required: true,
+        sentence: `CI=true requires ${names} for ${what}, and it is not installed (${install}; .ci/run installs it).`,
+      }
     : { ok: false, required: false, sentence: `${names} not installed (${install}): ${what} skipped (required when CI=true).` };
 }
 

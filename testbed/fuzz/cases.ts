@@ -35,9 +35,25 @@ export type FuzzCategory = (typeof FUZZ_CATEGORIES)[number];
 
 /** Categories where every probe must draw a rejection (an error frame or a close by the relay). */
 export const ALWAYS_REJECTED: ReadonlySet<FuzzCategory> = new Set<FuzzCategory>([
-  'truncated', 'wrong-type', 'huge-string', 'unknown-frame', 'wrong-direction', 'negative-number', 'oversized', 'msgpack-bomb',
-  'bad-token', 'bad-version', 'before-hello', 'duplicate-hello', 'text-frame', 'forbidden-confirm', 'flood', 'keys-flood', 'hello-storm',
-  'ws-protocol', 'no-hello',
+  'truncated',
+  'wrong-type',
+  'huge-string',
+  'unknown-frame',
+  'wrong-direction',
+  'negative-number',
+  'oversized',
+  'msgpack-bomb',
+  'bad-token',
+  'bad-version',
+  'before-hello',
+  'duplicate-hello',
+  'text-frame',
+  'forbidden-confirm',
+  'flood',
+  'keys-flood',
+  'hello-storm',
+  'ws-protocol',
+  'no-hello',
 ]);
 
 /** One input on a normal (ws library) connection. */
@@ -88,10 +104,27 @@ function randomBytes(p: Prng, n: number): Uint8Array {
 function validFrames(ctx: CaseContext): Uint8Array[] {
   const { user } = ctx;
   return [
-    encodeFrame({ t: FRAME_TYPES.send, msgId: `${user}:1:${int(ctx.prng, 1, 1e9)}`, to: ctx.sink, header: new Uint8Array(24), ciphertext: randomBytes(ctx.prng, 64) }),
-    encodeFrame({ t: FRAME_TYPES.hello, v: PROTOCOL_VERSION, token: signToken({ sub: user, expMs: Date.now() + 600_000 }, ctx.secret), epoch: Date.now() }),
+    encodeFrame({
+      t: FRAME_TYPES.send,
+      msgId: `${user}:1:${int(ctx.prng, 1, 1e9)}`,
+      to: ctx.sink,
+      header: new Uint8Array(24),
+      ciphertext: randomBytes(ctx.prng, 64),
+    }),
+    encodeFrame({
+      t: FRAME_TYPES.hello,
+      v: PROTOCOL_VERSION,
+      token: signToken({ sub: user, expMs: Date.now() + 600_000 }, ctx.secret),
+      epoch: Date.now(),
+    }),
     encodeFrame({ t: FRAME_TYPES.received, msgId: `x:1:${int(ctx.prng, 1, 1e6)}` }),
-    encodeFrame({ t: FRAME_TYPES.publishKeys, reqId: 7, identityKey: new Uint8Array(32), signedPrekey: new Uint8Array(32), signature: new Uint8Array(64) }),
+    encodeFrame({
+      t: FRAME_TYPES.publishKeys,
+      reqId: 7,
+      identityKey: new Uint8Array(32),
+      signedPrekey: new Uint8Array(32),
+      signature: new Uint8Array(64),
+    }),
     encodeFrame({ t: FRAME_TYPES.fetchKeys, reqId: 8, userId: user }),
     encodeFrame({ t: FRAME_TYPES.receiptSeen, msgId: 'x:1:1', kind: 1 }),
   ];
@@ -99,7 +132,13 @@ function validFrames(ctx: CaseContext): Uint8Array[] {
 
 /** A send frame as a plain map, to break one field at a time. */
 function sendMap(ctx: CaseContext): Record<string, unknown> {
-  return { t: FRAME_TYPES.send, msgId: `${ctx.user}:9:${int(ctx.prng, 1, 1e9)}`, to: ctx.sink, header: new Uint8Array(8), ciphertext: new Uint8Array(16) };
+  return {
+    t: FRAME_TYPES.send,
+    msgId: `${ctx.user}:9:${int(ctx.prng, 1, 1e9)}`,
+    to: ctx.sink,
+    header: new Uint8Array(8),
+    ciphertext: new Uint8Array(16),
+  };
 }
 
 /** Hand-made token pieces (the relay's verifier must refuse each). */
@@ -131,7 +170,14 @@ function badTokens(ctx: CaseContext): string[] {
 }
 
 /** Raw WebSocket frames (client → server, masked unless the case is about the mask). */
-function wsFrame(opts: { fin?: boolean; rsv?: number; opcode: number; payload: Uint8Array; mask?: boolean; lengthOverride?: bigint }): Uint8Array {
+function wsFrame(opts: {
+  fin?: boolean;
+  rsv?: number;
+  opcode: number;
+  payload: Uint8Array;
+  mask?: boolean;
+  lengthOverride?: bigint;
+}): Uint8Array {
   const { payload } = opts;
   const mask = opts.mask ?? true;
   const len = opts.lengthOverride ?? BigInt(payload.length);
@@ -162,22 +208,34 @@ function rawCases(ctx: CaseContext): { frames: Uint8Array[]; what: string; echo?
     { what: 'control frame over 125 bytes', frames: [wsFrame({ opcode: 9, payload: new Uint8Array(200) })] },
     { what: 'fragmented control frame', frames: [wsFrame({ fin: false, opcode: 9, payload: new Uint8Array(4) })] },
     { what: 'continuation without a start', frames: [wsFrame({ opcode: 0, payload: frame })] },
-    { what: 'new message inside a fragmented one', frames: [wsFrame({ fin: false, opcode: 2, payload: frame }), wsFrame({ opcode: 2, payload: frame })] },
+    {
+      what: 'new message inside a fragmented one',
+      frames: [wsFrame({ fin: false, opcode: 2, payload: frame }), wsFrame({ opcode: 2, payload: frame })],
+    },
     { what: 'close code 999', frames: [wsFrame({ opcode: 8, payload: closePayload(999) })] },
     { what: 'close code 1005 on the wire', frames: [wsFrame({ opcode: 8, payload: closePayload(1005) })] },
     { what: 'close frame of one byte', frames: [wsFrame({ opcode: 8, payload: new Uint8Array([3]) })] },
     { what: '64-bit length over 2^53', frames: [wsFrame({ opcode: 2, payload: new Uint8Array(0), lengthOverride: 1n << 60n })] },
-    { what: 'declared length far over maxPayload', frames: [wsFrame({ opcode: 2, payload: new Uint8Array(16), lengthOverride: BigInt(ctx.maxPayloadBytes) * 64n })] },
+    {
+      what: 'declared length far over maxPayload',
+      frames: [wsFrame({ opcode: 2, payload: new Uint8Array(16), lengthOverride: BigInt(ctx.maxPayloadBytes) * 64n })],
+    },
     {
       what: 'fragments adding up past maxPayload',
       frames: [
-        ...Array.from({ length: Math.ceil(ctx.maxPayloadBytes / 8192) + 1 }, (_, i) => wsFrame({ fin: false, opcode: i === 0 ? 2 : 0, payload: new Uint8Array(8192) })),
+        ...Array.from({ length: Math.ceil(ctx.maxPayloadBytes / 8192) + 1 }, (_, i) =>
+          wsFrame({ fin: false, opcode: i === 0 ? 2 : 0, payload: new Uint8Array(8192) }),
+        ),
         wsFrame({ opcode: 0, payload: new Uint8Array(1) }),
       ],
     },
     { what: 'text frame with invalid UTF-8', frames: [wsFrame({ opcode: 1, payload: new Uint8Array([0xc3, 0x28, 0xff]) })] },
     // A normal close (1000) whose reason is not UTF-8: the relay does not read reasons, so it echoes 1000 (not a rejection).
-    { what: 'close reason with invalid UTF-8', frames: [wsFrame({ opcode: 8, payload: new Uint8Array([0x03, 0xe8, 0xff, 0xfe]) })], echo: 1000 },
+    {
+      what: 'close reason with invalid UTF-8',
+      frames: [wsFrame({ opcode: 8, payload: new Uint8Array([0x03, 0xe8, 0xff, 0xfe]) })],
+      echo: 1000,
+    },
   ];
 }
 
@@ -226,7 +284,16 @@ export function buildProbe(category: FuzzCategory, ctx: CaseContext): Probe {
       else if (choice === 2) m.to = big(int(p, 65, 50_000));
       else if (choice === 3) m.header = new Uint8Array(int(p, 1025, 30_000));
       else if (choice === 4) return ws(true, [enc({ t: FRAME_TYPES.fetchKeys, reqId: 1, userId: big(int(p, 65, 60_000)) })]);
-      else return ws(true, [enc({ t: FRAME_TYPES.publishKeys, reqId: 1, identityKey: new Uint8Array(33), signedPrekey: new Uint8Array(32), signature: new Uint8Array(int(p, 257, 40_000)) })]);
+      else
+        return ws(true, [
+          enc({
+            t: FRAME_TYPES.publishKeys,
+            reqId: 1,
+            identityKey: new Uint8Array(33),
+            signedPrekey: new Uint8Array(32),
+            signature: new Uint8Array(int(p, 257, 40_000)),
+          }),
+        ]);
       return ws(true, [enc(m)]);
     }
     case 'unknown-frame': {
@@ -237,8 +304,31 @@ export function buildProbe(category: FuzzCategory, ctx: CaseContext): Probe {
       return ws(p.next() < 0.5, [enc(frame)]);
     }
     case 'wrong-direction': {
-      const t = pick(p, [FRAME_TYPES.welcome, FRAME_TYPES.redirect, FRAME_TYPES.error, FRAME_TYPES.ack, FRAME_TYPES.deliver, FRAME_TYPES.receipt, FRAME_TYPES.keysPublished, FRAME_TYPES.keys, FRAME_TYPES.replayed]);
-      return ws(p.next() < 0.5, [enc({ t, msgId: 'x:1:1', code: 1, reason: 'r', url: 'ws://evil/', from: 'alice', header: new Uint8Array(1), ciphertext: new Uint8Array(1), stamps: {}, reqId: 1 })]);
+      const t = pick(p, [
+        FRAME_TYPES.welcome,
+        FRAME_TYPES.redirect,
+        FRAME_TYPES.error,
+        FRAME_TYPES.ack,
+        FRAME_TYPES.deliver,
+        FRAME_TYPES.receipt,
+        FRAME_TYPES.keysPublished,
+        FRAME_TYPES.keys,
+        FRAME_TYPES.replayed,
+      ]);
+      return ws(p.next() < 0.5, [
+        enc({
+          t,
+          msgId: 'x:1:1',
+          code: 1,
+          reason: 'r',
+          url: 'ws://evil/',
+          from: 'alice',
+          header: new Uint8Array(1),
+          ciphertext: new Uint8Array(1),
+          stamps: {},
+          reqId: 1,
+        }),
+      ]);
     }
     case 'negative-number': {
       const n = pick(p, [-1, -(2 ** 31), -(2 ** 53), Number.NEGATIVE_INFINITY, Number.NaN, 2 ** 53 + 2, 1e300]);
@@ -246,9 +336,23 @@ export function buildProbe(category: FuzzCategory, ctx: CaseContext): Probe {
         { t: FRAME_TYPES.ping, n },
         { t: FRAME_TYPES.fetchKeys, reqId: n, userId: ctx.user },
         { t: FRAME_TYPES.receiptSeen, msgId: 'x:1:1', kind: n },
-        { t: FRAME_TYPES.publishKeys, reqId: n, identityKey: new Uint8Array(32), signedPrekey: new Uint8Array(32), signature: new Uint8Array(64) },
+        {
+          t: FRAME_TYPES.publishKeys,
+          reqId: n,
+          identityKey: new Uint8Array(32),
+          signedPrekey: new Uint8Array(32),
+          signature: new Uint8Array(64),
+        },
       ]);
-      if (p.next() < 0.3) return ws(false, [enc({ t: FRAME_TYPES.hello, v: PROTOCOL_VERSION, token: signToken({ sub: ctx.user, expMs: Date.now() + 600_000 }, ctx.secret), epoch: n })]);
+      if (p.next() < 0.3)
+        return ws(false, [
+          enc({
+            t: FRAME_TYPES.hello,
+            v: PROTOCOL_VERSION,
+            token: signToken({ sub: ctx.user, expMs: Date.now() + 600_000 }, ctx.secret),
+            epoch: n,
+          }),
+        ]);
       return ws(true, [enc(frame)]);
     }
     case 'oversized': {
@@ -259,13 +363,20 @@ export function buildProbe(category: FuzzCategory, ctx: CaseContext): Probe {
     case 'msgpack-bomb': {
       const choice = int(p, 0, 7);
       let bytes: Uint8Array;
-      if (choice === 0) bytes = new Uint8Array([0xdd, 0xff, 0xff, 0xff, 0xff]); // array32 of 4 G elements, no body
-      else if (choice === 1) bytes = new Uint8Array([0xdf, 0xff, 0xff, 0xff, 0xff, 0xa1, 0x74, 0x0a]); // map32 of 4 G entries
-      else if (choice === 2) bytes = new Uint8Array([0xdb, 0xff, 0xff, 0xff, 0xf0, 0x41]); // str32 longer than the input
-      else if (choice === 3) bytes = new Uint8Array(int(p, 10_000, 60_000)).fill(0x91); // deep nesting [[[[...]]]]
-      else if (choice === 4) bytes = new Uint8Array([...raw.encode(sendMap(ctx)), 0xc0, 0xc0]); // trailing bytes
-      else if (choice === 5) bytes = new Uint8Array([...encodeFrame({ t: FRAME_TYPES.ping, n: 1 }), ...encodeFrame({ t: FRAME_TYPES.ping, n: 2 })]); // two frames in one message
-      else if (choice === 6) bytes = raw.encode({ ['__proto__']: { t: 10 }, t: FRAME_TYPES.ping, n: 1, constructor: 1, toString: 2 }); // prototype keys
+      if (choice === 0)
+        bytes = new Uint8Array([0xdd, 0xff, 0xff, 0xff, 0xff]); // array32 of 4 G elements, no body
+      else if (choice === 1)
+        bytes = new Uint8Array([0xdf, 0xff, 0xff, 0xff, 0xff, 0xa1, 0x74, 0x0a]); // map32 of 4 G entries
+      else if (choice === 2)
+        bytes = new Uint8Array([0xdb, 0xff, 0xff, 0xff, 0xf0, 0x41]); // str32 longer than the input
+      else if (choice === 3)
+        bytes = new Uint8Array(int(p, 10_000, 60_000)).fill(0x91); // deep nesting [[[[...]]]]
+      else if (choice === 4)
+        bytes = new Uint8Array([...raw.encode(sendMap(ctx)), 0xc0, 0xc0]); // trailing bytes
+      else if (choice === 5)
+        bytes = new Uint8Array([...encodeFrame({ t: FRAME_TYPES.ping, n: 1 }), ...encodeFrame({ t: FRAME_TYPES.ping, n: 2 })]); // two frames in one message
+      else if (choice === 6)
+        bytes = raw.encode({ ['__proto__']: { t: 10 }, t: FRAME_TYPES.ping, n: 1, constructor: 1, toString: 2 }); // prototype keys
       else bytes = new Uint8Array([0xc7, 0x04, 0x01, 1, 2, 3, 4]); // ext type at top level
       return ws(p.next() < 0.5, [bin(bytes)]);
     }
@@ -275,14 +386,25 @@ export function buildProbe(category: FuzzCategory, ctx: CaseContext): Probe {
     }
     case 'bad-version': {
       const v = pick(p, [0, 2, 3, 99, 2 ** 32]);
-      return ws(false, [enc({ t: FRAME_TYPES.hello, v, token: signToken({ sub: ctx.user, expMs: Date.now() + 600_000 }, ctx.secret), epoch: Date.now() })]);
+      return ws(false, [
+        enc({ t: FRAME_TYPES.hello, v, token: signToken({ sub: ctx.user, expMs: Date.now() + 600_000 }, ctx.secret), epoch: Date.now() }),
+      ]);
     }
     case 'before-hello': {
       const frames = validFrames(ctx).filter((_, i) => i !== 1);
       return ws(false, [bin(pick(p, [...frames, encodeFrame({ t: FRAME_TYPES.ping, n: 1 })]))]);
     }
     case 'duplicate-hello':
-      return ws(true, [bin(encodeFrame({ t: FRAME_TYPES.hello, v: PROTOCOL_VERSION, token: signToken({ sub: ctx.user, expMs: Date.now() + 600_000 }, ctx.secret), epoch: Date.now() }))]);
+      return ws(true, [
+        bin(
+          encodeFrame({
+            t: FRAME_TYPES.hello,
+            v: PROTOCOL_VERSION,
+            token: signToken({ sub: ctx.user, expMs: Date.now() + 600_000 }, ctx.secret),
+            epoch: Date.now(),
+          }),
+        ),
+      ]);
     case 'text-frame':
       return ws(p.next() < 0.5, [{ kind: 'text', text: pick(p, ['hello?', '{"t":1}', '', '\u0000\uffff', 'x'.repeat(int(p, 1, 2000))]) }]);
     case 'forbidden-confirm': {
@@ -294,13 +416,25 @@ export function buildProbe(category: FuzzCategory, ctx: CaseContext): Probe {
       const inputs: WsInput[] = [];
       const ping = encodeFrame({ t: FRAME_TYPES.ping, n: 1 });
       for (let i = 0; i < ctx.floodFrames; i++) inputs.push(bin(ping));
-      for (let i = 0; i < 50; i++) inputs.push(bin(encodeFrame({ t: FRAME_TYPES.send, msgId: `${ctx.user}:f:${int(p, 1, 1e9)}`, to: ctx.sink, header: new Uint8Array(0), ciphertext: new Uint8Array(1) })));
+      for (let i = 0; i < 50; i++)
+        inputs.push(
+          bin(
+            encodeFrame({
+              t: FRAME_TYPES.send,
+              msgId: `${ctx.user}:f:${int(p, 1, 1e9)}`,
+              to: ctx.sink,
+              header: new Uint8Array(0),
+              ciphertext: new Uint8Array(1),
+            }),
+          ),
+        );
       return ws(true, inputs, 2000);
     }
     case 'keys-flood': {
       // Unknown users: the relay waits (bounded) for a bundle that never comes, then error 10.
       const inputs: WsInput[] = [];
-      for (let i = 0; i < ctx.keyFetches; i++) inputs.push(bin(encodeFrame({ t: FRAME_TYPES.fetchKeys, reqId: i, userId: `${ctx.sink}-nokeys-${int(p, 1, 1e9)}` })));
+      for (let i = 0; i < ctx.keyFetches; i++)
+        inputs.push(bin(encodeFrame({ t: FRAME_TYPES.fetchKeys, reqId: i, userId: `${ctx.sink}-nokeys-${int(p, 1, 1e9)}` })));
       return ws(true, inputs, 4500);
     }
     case 'hello-storm':

@@ -1,6 +1,13 @@
 /** One ws-library connection of a fuzz probe, recording every server frame and the close. */
 import WebSocket from 'ws';
-import { FRAME_TYPES, PROTOCOL_VERSION, decodeServerFrame, encodeFrame, signToken, type ServerFrame } from '../../relay/protocol/src/index.js';
+import {
+  FRAME_TYPES,
+  PROTOCOL_VERSION,
+  decodeServerFrame,
+  encodeFrame,
+  signToken,
+  type ServerFrame,
+} from '../../relay/protocol/src/index.js';
 
 // Each hello carries a larger epoch than the last, as a reconnecting client's would.
 let epochCounter = Date.now() * 1000;
@@ -16,7 +23,11 @@ export class ProbeConnection {
   #waiters = new Set<() => void>();
 
   constructor(url: string, localAddress: string | undefined) {
-    this.ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: 10_000, ...(localAddress === undefined ? {} : { localAddress }) });
+    this.ws = new WebSocket(url, {
+      perMessageDeflate: false,
+      handshakeTimeout: 10_000,
+      ...(localAddress === undefined ? {} : { localAddress }),
+    });
     this.opened = new Promise((resolve) => {
       this.ws.once('open', () => resolve(true));
       this.ws.once('unexpected-response', () => resolve(false));
@@ -79,11 +90,17 @@ export class ProbeConnection {
   }
 
   hello(user: string, secret: string): void {
-    this.ws.send(encodeFrame({ t: FRAME_TYPES.hello, v: PROTOCOL_VERSION, token: signToken({ sub: user, expMs: Date.now() + 600_000 }, secret), epoch: ++epochCounter }));
+    this.ws.send(
+      encodeFrame({
+        t: FRAME_TYPES.hello,
+        v: PROTOCOL_VERSION,
+        token: signToken({ sub: user, expMs: Date.now() + 600_000 }, secret),
+        epoch: ++epochCounter,
+      }),
+    );
   }
 
   welcomed(): boolean {
     return this.frames.some((f) => f.t === FRAME_TYPES.welcome);
   }
 }
-

@@ -33,7 +33,14 @@ export interface FuzzOptions {
   readonly sourceAddresses?: readonly string[];
 }
 
-const DEFAULT_WEIGHTS: Partial<Record<FuzzCategory, number>> = { 'no-hello': 0.05, 'hello-storm': 0.2, flood: 0.3, 'keys-flood': 0.2, oversized: 0.5, 'forbidden-confirm': 0.5 };
+const DEFAULT_WEIGHTS: Partial<Record<FuzzCategory, number>> = {
+  'no-hello': 0.05,
+  'hello-storm': 0.2,
+  flood: 0.3,
+  'keys-flood': 0.2,
+  oversized: 0.5,
+  'forbidden-confirm': 0.5,
+};
 
 class Pacer {
   #next = performance.now();
@@ -60,7 +67,10 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   const enabled = FUZZ_CATEGORIES.filter((_, i) => weights[i]! > 0);
   const tally = new FuzzTally();
   let sources = 0;
-  const source = () => (options.sourceAddresses === undefined || options.sourceAddresses.length === 0 ? undefined : options.sourceAddresses[sources++ % options.sourceAddresses.length]);
+  const source = () =>
+    options.sourceAddresses === undefined || options.sourceAddresses.length === 0
+      ? undefined
+      : options.sourceAddresses[sources++ % options.sourceAddresses.length];
   const pacer = new Pacer(options.probesPerSec);
   const t0 = performance.now();
   const deadline = t0 + options.durationMs;
@@ -75,10 +85,25 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
       // The first probe of each lane walks the categories in order, so a short run still covers them all.
       const category = first ? enabled[index % enabled.length]! : pickWeighted(prng, weights, totalWeight);
       first = false;
-      const ctx: CaseContext = { prng, secret: options.secret, user, sink: `${prefix}sink`, maxPayloadBytes, floodFrames: options.rateBurst + 500, keyFetches: Math.min(300, options.rateBurst), helloTimeoutMs };
+      const ctx: CaseContext = {
+        prng,
+        secret: options.secret,
+        user,
+        sink: `${prefix}sink`,
+        maxPayloadBytes,
+        floodFrames: options.rateBurst + 500,
+        keyFetches: Math.min(300, options.rateBurst),
+        helloTimeoutMs,
+      };
       const probe = buildProbe(category, ctx);
       const url = options.relays[Math.floor(prng.next() * options.relays.length)]!;
-      const outcome = await runProbe(probe, url, { secret: options.secret, user, storm: `${prefix}S${index}`, localAddress: source(), helloTimeoutMs });
+      const outcome = await runProbe(probe, url, {
+        secret: options.secret,
+        user,
+        storm: `${prefix}S${index}`,
+        localAddress: source(),
+        helloTimeoutMs,
+      });
       tally.record(category, outcome, describe(probe));
     }
   };

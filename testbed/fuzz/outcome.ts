@@ -17,5 +17,16 @@ export interface Outcome {
 }
 
 export function emptyOutcome(inputs: number): Outcome {
-  return { inputs, errors: [], errorsWithId: 0, close: null, stormCloses: [], http: null, connectFailed: false, setupFailed: false, undecodable: 0, benign: false };
+  return {
+    inputs,
+    errors: [],
+    errorsWithId: 0,
+    close: null,
+    stormCloses: [],
+    http: null,
+    connectFailed: false,
+    setupFailed: false,
+    undecodable: 0,
+    benign: false,
+  };
 }

@@ -46,7 +46,14 @@ function collect(c: ProbeConnection, o: Outcome, skipFrames = 0): void {
   if (code !== null && (!c.weClosed || (code !== 1000 && code !== 1005 && code !== 1006))) o.close = code;
 }
 
-async function wsProbe(url: string, env: ProbeEnv, afterHello: boolean, inputs: number, waitMs: number, sendInputs: (c: ProbeConnection) => void): Promise<Outcome> {
+async function wsProbe(
+  url: string,
+  env: ProbeEnv,
+  afterHello: boolean,
+  inputs: number,
+  waitMs: number,
+  sendInputs: (c: ProbeConnection) => void,
+): Promise<Outcome> {
   const o = emptyOutcome(inputs);
   const c = new ProbeConnection(url, env.localAddress);
   if (!(await c.opened)) {
@@ -91,4 +98,3 @@ async function stormProbe(url: string, env: ProbeEnv, n: number): Promise<Outcom
   }
   return o;
 }
-

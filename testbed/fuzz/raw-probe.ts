@@ -9,7 +9,12 @@ import { ABNORMAL_CLOSE } from './documented.js';
 import { emptyOutcome, type Outcome } from './outcome.js';
 
 /** Raw TCP: upgrade by hand, then send frames the ws client library refuses to produce. */
-export async function rawProbe(url: string, localAddress: string | undefined, frames: readonly Uint8Array[], echo: number | undefined): Promise<Outcome> {
+export async function rawProbe(
+  url: string,
+  localAddress: string | undefined,
+  frames: readonly Uint8Array[],
+  echo: number | undefined,
+): Promise<Outcome> {
   const o = emptyOutcome(frames.length);
   const u = new URL(url);
   const port = Number(u.port || (u.protocol === 'wss:' ? 443 : 80));

@@ -31,7 +31,11 @@ export interface FuzzReport {
   readonly httpStatuses: Record<string, number>;
   /** Error frames that named the msgId / reqId they refuse. */
   readonly errorsWithId: number;
-  readonly undocumented: { readonly errorCodes: Record<string, number>; readonly closeCodes: Record<string, number>; readonly samples: string[] };
+  readonly undocumented: {
+    readonly errorCodes: Record<string, number>;
+    readonly closeCodes: Record<string, number>;
+    readonly samples: string[];
+  };
   /** Server frames the reference decoder refused (a relay bug). */
   readonly undecodableServerFrames: number;
   /** Always-rejected categories with a probe the relay let through (first few, for the log). */
@@ -56,7 +60,10 @@ function outcomeKey(o: Outcome): string {
 /** Not safe to share between concurrent runs; lanes of one run may record in any order. */
 export class FuzzTally {
   readonly #categories = Object.fromEntries(
-    FUZZ_CATEGORIES.map((c) => [c, { probes: 0, inputs: 0, rejected: 0, accepted: 0, connectFailed: 0, setupFailed: 0, outcomes: {} } satisfies CategoryReport]),
+    FUZZ_CATEGORIES.map((c) => [
+      c,
+      { probes: 0, inputs: 0, rejected: 0, accepted: 0, connectFailed: 0, setupFailed: 0, outcomes: {} } satisfies CategoryReport,
+    ]),
   ) as Record<FuzzCategory, CategoryReport>;
   readonly #errorCodes: Record<string, number> = {};
   readonly #closeCodes: Record<string, number> = {};
@@ -78,14 +85,17 @@ export class FuzzTally {
     this.#errorsWithId += o.errorsWithId;
     this.#undecodable += o.undecodable;
     const closes = [...(o.close === null ? [] : [o.close]), ...o.stormCloses];
-    for (const code of o.errors) this.#count(this.#errorCodes, this.#undocErrors, code, isDocumentedErrorCode(code), `${category}: error ${code} (${detail})`);
-    for (const code of closes) this.#count(this.#closeCodes, this.#undocCloses, code, isDocumentedCloseCode(code), `${category}: close ${code} (${detail})`);
+    for (const code of o.errors)
+      this.#count(this.#errorCodes, this.#undocErrors, code, isDocumentedErrorCode(code), `${category}: error ${code} (${detail})`);
+    for (const code of closes)
+      this.#count(this.#closeCodes, this.#undocCloses, code, isDocumentedCloseCode(code), `${category}: close ${code} (${detail})`);
     if (o.http !== null) add(this.#httpStatuses, o.http);
     const rejected = o.errors.length > 0 || closes.length > 0 || (o.http !== null && o.http !== 101);
     if (rejected) c.rejected++;
     else {
       c.accepted++;
-      if (ALWAYS_REJECTED.has(category) && !o.benign && this.#acceptedSamples.length < SAMPLES) this.#acceptedSamples.push(`${category}: ${detail}`);
+      if (ALWAYS_REJECTED.has(category) && !o.benign && this.#acceptedSamples.length < SAMPLES)
+        this.#acceptedSamples.push(`${category}: ${detail}`);
     }
     add(c.outcomes, outcomeKey(o));
   }

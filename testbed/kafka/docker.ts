@@ -58,7 +58,12 @@ export async function startDockerCluster(image = `apache/kafka:${KAFKA_VERSION}`
       .withWaitStrategy(Wait.forLogMessage(/Kafka Server started/))
       .withStartupTimeout(120_000)
       .start();
-    return { provider: 'docker', brokers: [`127.0.0.1:${port}`], kafkaVersion: KAFKA_VERSION, stop: async () => void (await container.stop()) };
+    return {
+      provider: 'docker',
+      brokers: [`127.0.0.1:${port}`],
+      kafkaVersion: KAFKA_VERSION,
+      stop: async () => void (await container.stop()),
+    };
   } catch (e) {
     throw kafkaError('RB_KAFKA_DOCKER_FAILED', e instanceof Error ? e.message : String(e), e);
   }

@@ -27,7 +27,13 @@ export function parseBrokers(value: string): string[] {
  * RB_KAFKA_UNREACHABLE rather than kafkajs' endless retries.
  */
 export async function useExternalCluster(brokers: readonly string[], timeoutMs = 10_000): Promise<KafkaCluster> {
-  const adapter = createKafkajsAdapter({ brokers, clientId: 'relaybench-probe', connectionTimeoutMs: Math.min(3000, timeoutMs), retries: 1, rideOutMs: 0 });
+  const adapter = createKafkajsAdapter({
+    brokers,
+    clientId: 'relaybench-probe',
+    connectionTimeoutMs: Math.min(3000, timeoutMs),
+    retries: 1,
+    rideOutMs: 0,
+  });
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(kafkaError('RB_KAFKA_UNREACHABLE', `Tried ${brokers.join(',')} for ${timeoutMs} ms.`)), timeoutMs);

@@ -42,7 +42,9 @@ export async function memoryAfterGc(inspectPort: number): Promise<ProcessMemory>
     });
   try {
     for (let i = 0; i < 3; i++) await call('HeapProfiler.collectGarbage');
-    const r = (await call('Runtime.evaluate', { expression: 'JSON.stringify(process.memoryUsage())', returnByValue: true })) as { result: { value: string } };
+    const r = (await call('Runtime.evaluate', { expression: 'JSON.stringify(process.memoryUsage())', returnByValue: true })) as {
+      result: { value: string };
+    };
     return JSON.parse(r.result.value) as ProcessMemory;
   } finally {
     ws.close();

@@ -6,7 +6,13 @@ export function exitCodeFor(e: unknown): ExitCodeValue {
   if (!isRelaybenchError(e)) return ExitCode.INTERNAL;
   if (e.code === 'RB_RUN_INTERRUPTED') return ExitCode.INTERRUPTED;
   // A peer or Kafka did not do its part (distributed: a joiner or a result that never came).
-  if (/^RB_(KAFKA|KCLIENT|RELAY_START|RUN_INFRA|GATE_BUILD_FAILED|GATE_TRIAL_FAILED|DIST_(NO_ASSIGNMENT|JOINERS_MISSING|WORKER_LOST|RESULTS_MISSING))/.test(e.code) && !/BAD_/.test(e.code)) return ExitCode.INFRA;
+  if (
+    /^RB_(KAFKA|KCLIENT|RELAY_START|RUN_INFRA|GATE_BUILD_FAILED|GATE_TRIAL_FAILED|DIST_(NO_ASSIGNMENT|JOINERS_MISSING|WORKER_LOST|RESULTS_MISSING))/.test(
+      e.code,
+    ) &&
+    !/BAD_/.test(e.code)
+  )
+    return ExitCode.INFRA;
   return ExitCode.INVALID;
 }
 

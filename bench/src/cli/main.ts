@@ -25,7 +25,8 @@ Exit codes: ${ExitCode.OK} ok · ${ExitCode.GATE_FAILED} objective/regression fa
   );
 program.exitOverride((err) => {
   // commander's own usage errors (unknown option, missing argument) are bad input.
-  if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') process.exit(ExitCode.OK);
+  if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help')
+    process.exit(ExitCode.OK);
   process.exit(ExitCode.INVALID);
 });
 

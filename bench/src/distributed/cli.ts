@@ -18,7 +18,8 @@ export function durationFlag(value: string | undefined, flag: string, dflt: numb
 
 export function brokersFlag(value: string | undefined, env: NodeJS.ProcessEnv, what: string): string[] {
   const v = value ?? env.KAFKA_BROKERS;
-  if (v === undefined || v.trim() === '') throw distError('RB_DIST_BAD_OPTION', `${what} needs --brokers <host:port,...> (or KAFKA_BROKERS): the run's Kafka.`);
+  if (v === undefined || v.trim() === '')
+    throw distError('RB_DIST_BAD_OPTION', `${what} needs --brokers <host:port,...> (or KAFKA_BROKERS): the run's Kafka.`);
   return parseBrokers(v);
 }
 
@@ -39,11 +40,13 @@ export interface JoinFlags {
 /** `relaybench loadgen --join <run-id>`: runs the joiner and exits with its code. */
 export async function joinAndExit(o: JoinFlags): Promise<never> {
   try {
-    if (o.plan !== undefined) throw distError('RB_DIST_BAD_OPTION', '--join and --plan exclude each other: a joiner gets its plans from the coordinator.');
+    if (o.plan !== undefined)
+      throw distError('RB_DIST_BAD_OPTION', '--join and --plan exclude each other: a joiner gets its plans from the coordinator.');
     let metricsPort: number | undefined;
     if (o.metricsPort !== undefined) {
       metricsPort = Number(o.metricsPort);
-      if (!Number.isInteger(metricsPort) || metricsPort < -1 || metricsPort > 65535) throw distError('RB_DIST_BAD_OPTION', `--metrics-port ${o.metricsPort}: expected -1, 0 or a port.`);
+      if (!Number.isInteger(metricsPort) || metricsPort < -1 || metricsPort > 65535)
+        throw distError('RB_DIST_BAD_OPTION', `--metrics-port ${o.metricsPort}: expected -1, 0 or a port.`);
     }
     const joiner = new Joiner({
       runId: o.join,
@@ -51,7 +54,14 @@ export async function joinAndExit(o: JoinFlags): Promise<never> {
       ...(o.workerName === undefined ? {} : { name: o.workerName }),
       joinTimeoutMs: durationFlag(o.joinTimeout, '--join-timeout', DEFAULT_JOIN_TIMEOUT_MS),
       ...(metricsPort === undefined ? {} : { metricsPort }),
-      ...(o.sourceAddresses === undefined ? {} : { sourceAddresses: o.sourceAddresses.split(',').map((a) => a.trim()).filter((a) => a !== '') }),
+      ...(o.sourceAddresses === undefined
+        ? {}
+        : {
+            sourceAddresses: o.sourceAddresses
+              .split(',')
+              .map((a) => a.trim())
+              .filter((a) => a !== ''),
+          }),
       ...(o.result === undefined ? {} : { resultDir: o.result }),
       events: process.stdout,
       log: process.stderr,
@@ -60,14 +70,18 @@ export async function joinAndExit(o: JoinFlags): Promise<never> {
     let signals = 0;
     const onSignal = (signal: NodeJS.Signals): void => {
       signals++;
-      process.stderr.write(signals === 1 ? `${signal}: stopping early; a running plan's result is still published\n` : `${signal} again: exiting now\n`);
+      process.stderr.write(
+        signals === 1 ? `${signal}: stopping early; a running plan's result is still published\n` : `${signal} again: exiting now\n`,
+      );
       if (signals === 1) joiner.interrupt();
       else process.exit(ExitCode.INTERRUPTED);
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
     const outcome = await joiner.run();
-    process.stderr.write(`joiner ${outcome.joinerId}: ${outcome.assignments} plan(s), ${outcome.published} result(s) published, ${outcome.failed} failed (${outcome.reason})\n`);
+    process.stderr.write(
+      `joiner ${outcome.joinerId}: ${outcome.assignments} plan(s), ${outcome.published} result(s) published, ${outcome.failed} failed (${outcome.reason})\n`,
+    );
     if (outcome.failed > 0) process.exit(ExitCode.INFRA);
     process.exit(outcome.reason === 'interrupted' && outcome.published === 0 ? ExitCode.INTERRUPTED : ExitCode.OK);
   } catch (e) {

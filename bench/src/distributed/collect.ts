@@ -19,7 +19,17 @@ import { summarizeSegment } from '../results/summarize.js';
 import type { RunSummary, SegmentSummary } from '../results/summary.js';
 import { readWorkerResult } from '../orchestrator/worker-process.js';
 import { distError } from './errors.js';
-import { checkRunId, controlTopic, decodeControl, decodeResults, resultsTopic, ResultAssembler, type AssignMessage, type JoinMessage, type RunRecord } from './protocol.js';
+import {
+  checkRunId,
+  controlTopic,
+  decodeControl,
+  decodeResults,
+  resultsTopic,
+  ResultAssembler,
+  type AssignMessage,
+  type JoinMessage,
+  type RunRecord,
+} from './protocol.js';
 import { readRunLog, runTopicsExist, type RunLogReader } from './run-log.js';
 
 export interface CollectOptions {
@@ -51,7 +61,8 @@ export interface CollectOutcome {
 export async function collectRun(o: CollectOptions): Promise<CollectOutcome> {
   const runId = checkRunId(o.runId);
   const dir = resolve(o.resultsDir, runId);
-  if (o.force !== true && existsSync(join(dir, SUMMARY_FILE))) throw distError('RB_DIST_BAD_OPTION', `${join(dir, SUMMARY_FILE)} exists; pass --force to overwrite it, or another --results-dir.`);
+  if (o.force !== true && existsSync(join(dir, SUMMARY_FILE)))
+    throw distError('RB_DIST_BAD_OPTION', `${join(dir, SUMMARY_FILE)} exists; pass --force to overwrite it, or another --results-dir.`);
   const adapter = createKafkajsAdapter({ brokers: o.brokers, clientId: 'relaybench-collect', log: o.log });
   let admin: Admin | undefined;
   let reader: RunLogReader | undefined;
@@ -65,7 +76,11 @@ export async function collectRun(o: CollectOptions): Promise<CollectOutcome> {
   let crashed: Error | undefined;
   try {
     admin = await adapter.admin();
-    if (!(await runTopicsExist(admin, runId))) throw distError('RB_DIST_NO_RUN', `run ${runId}: topics ${controlTopic(runId)} and ${resultsTopic(runId)} do not exist on ${o.brokers.join(',')}.`);
+    if (!(await runTopicsExist(admin, runId)))
+      throw distError(
+        'RB_DIST_NO_RUN',
+        `run ${runId}: topics ${controlTopic(runId)} and ${resultsTopic(runId)} do not exist on ${o.brokers.join(',')}.`,
+      );
     reader = await readRunLog(adapter, admin, {
       topics: [controlTopic(runId), resultsTopic(runId)],
       groupPrefix: 'relaybench-collect',
@@ -90,7 +105,10 @@ export async function collectRun(o: CollectOptions): Promise<CollectOutcome> {
     });
     const deadline = Date.now() + o.timeoutMs;
     let timer: NodeJS.Timeout | undefined;
-    const caughtUp = await Promise.race([reader.caughtUp.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), o.timeoutMs)))]);
+    const caughtUp = await Promise.race([
+      reader.caughtUp.then(() => true),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), o.timeoutMs))),
+    ]);
     clearTimeout(timer);
     if (caughtUp) o.log(`read ${controlTopic(runId)} and ${resultsTopic(runId)}: ${assigns.size} assignment(s), ${texts.size} result(s)`);
     // Until the coordinator's `end`, a later segment may still be assigned.
@@ -102,7 +120,10 @@ export async function collectRun(o: CollectOptions): Promise<CollectOutcome> {
     };
     let announced = false;
     while (!complete() && crashed === undefined && Date.now() < deadline) {
-      if (!announced && caughtUp) o.log(`waiting up to ${Math.round((deadline - Date.now()) / 1000)} s for ${[...assigns.keys()].filter((id) => !texts.has(id)).length} result(s) still being published${ended ? '' : " and the coordinator's end of the run"}`);
+      if (!announced && caughtUp)
+        o.log(
+          `waiting up to ${Math.round((deadline - Date.now()) / 1000)} s for ${[...assigns.keys()].filter((id) => !texts.has(id)).length} result(s) still being published${ended ? '' : " and the coordinator's end of the run"}`,
+        );
       announced = true;
       await sleep(200);
     }
@@ -111,14 +132,21 @@ export async function collectRun(o: CollectOptions): Promise<CollectOutcome> {
     await admin?.close().catch(() => {});
   }
   if (crashed !== undefined) throw crashed;
-  if (run === undefined) throw distError('RB_DIST_NO_RUN', `run ${runId}: ${controlTopic(runId)} has no run record (no coordinator opened this run).`);
+  if (run === undefined)
+    throw distError('RB_DIST_NO_RUN', `run ${runId}: ${controlTopic(runId)} has no run record (no coordinator opened this run).`);
   const record: RunRecord = run;
-  const missing = [...assigns.values()].filter((a) => !texts.has(a.assignmentId)).map((a) => problems.get(a.assignmentId) ?? `${a.plan.workerId} (joiner ${a.joinerId}): no result`);
+  const missing = [...assigns.values()]
+    .filter((a) => !texts.has(a.assignmentId))
+    .map((a) => problems.get(a.assignmentId) ?? `${a.plan.workerId} (joiner ${a.joinerId}): no result`);
   const perSegment = countBy([...assigns.values()], (a) => a.segmentIndex);
-  if (o.workers !== undefined) for (const [i, n] of perSegment) if (n < o.workers) missing.push(`segment ${record.segments[i]?.name ?? i}: ${n} of ${o.workers} workers assigned`);
+  if (o.workers !== undefined)
+    for (const [i, n] of perSegment)
+      if (n < o.workers) missing.push(`segment ${record.segments[i]?.name ?? i}: ${n} of ${o.workers} workers assigned`);
   if (assigns.size === 0) missing.push('no worker was assigned a plan');
-  if (missing.length > 0) throw distError('RB_DIST_RESULTS_MISSING', `run ${runId} after ${Math.round(o.timeoutMs / 1000)} s: ${missing.join('; ')}.`);
-  if (!ended) o.log(`the coordinator has not ended run ${runId} (still running, or it died): collecting the ${assigns.size} plan(s) assigned so far`);
+  if (missing.length > 0)
+    throw distError('RB_DIST_RESULTS_MISSING', `run ${runId} after ${Math.round(o.timeoutMs / 1000)} s: ${missing.join('; ')}.`);
+  if (!ended)
+    o.log(`the coordinator has not ended run ${runId} (still running, or it died): collecting the ${assigns.size} plan(s) assigned so far`);
 
   await mkdir(join(dir, 'workers'), { recursive: true });
   if (record.scenarioYaml !== null) await writeFile(join(dir, 'scenario.yaml'), record.scenarioYaml);
@@ -139,13 +167,20 @@ export async function collectRun(o: CollectOptions): Promise<CollectOutcome> {
   const intervals: SegmentIntervals[] = [];
   for (const [index, list] of [...bySegment].sort((x, y) => x[0] - y[0])) {
     const first = list[0]!.a;
-    const spec = record.segments[index] ?? { name: first.segment, mode: first.plan.mode, relays: 0, durationMs: first.plan.workload.durationMs };
+    const spec = record.segments[index] ?? {
+      name: first.segment,
+      mode: first.plan.mode,
+      relays: 0,
+      durationMs: first.plan.workload.durationMs,
+    };
     const results = list.map((x) => x.result);
     const s = summarizeSegment(record.scenario.objectives, spec, results);
     done.push(s.summary);
     intervals.push(s.intervals);
     segments.push({ name: spec.name, index, results });
-    o.log(`segment ${spec.name}: ${results.length} worker(s) · sent ${s.merged.ledger.sent} delivered ${s.merged.ledger.delivered} lost ${s.merged.ledger.lost} · e2e p99 ${(s.merged.stages.e2eCorrected.p99 / 1000).toFixed(1)} ms`);
+    o.log(
+      `segment ${spec.name}: ${results.length} worker(s) · sent ${s.merged.ledger.sent} delivered ${s.merged.ledger.delivered} lost ${s.merged.ledger.lost} · e2e p99 ${(s.merged.stages.e2eCorrected.p99 / 1000).toFixed(1)} ms`,
+    );
   }
   if (!done.some((d) => d.mode === 'relay')) throw distError('RB_DIST_RESULTS_MISSING', `run ${runId}: no relay segment has results.`);
   const hosts = [...assigns.values()].map((a) => {
@@ -179,4 +214,3 @@ function countBy<T>(xs: readonly T[], key: (x: T) => number): Map<number, number
   for (const x of xs) out.set(key(x), (out.get(key(x)) ?? 0) + 1);
   return out;
 }
-

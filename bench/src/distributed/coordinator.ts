@@ -21,7 +21,17 @@ import { planSegments, type SegmentSpec } from '../orchestrator/segments.js';
 import type { RunSummary } from '../results/summary.js';
 import type { Scenario } from '../scenarios/scenario.js';
 import { distError } from './errors.js';
-import { checkRunId, controlTopic, decodeControl, decodeResults, resultsTopic, ResultAssembler, type AssignMessage, type JoinerFacts, type ResultsMessage } from './protocol.js';
+import {
+  checkRunId,
+  controlTopic,
+  decodeControl,
+  decodeResults,
+  resultsTopic,
+  ResultAssembler,
+  type AssignMessage,
+  type JoinerFacts,
+  type ResultsMessage,
+} from './protocol.js';
 import { endOffset, ensureRunTopics, readRunLog, RunLogWriter, type RunLogReader } from './run-log.js';
 
 const LEAVE_GRACE_MS = 10_000;
@@ -126,7 +136,14 @@ export class Coordinator {
             return;
           }
           if (m.type === 'join' && !this.#joiners.has(m.joinerId) && !this.#gone.has(m.joinerId)) {
-            this.#joiners.set(m.joinerId, { joinerId: m.joinerId, name: m.name, host: m.host, cores: m.cores, pid: m.pid, seenAtMs: Date.now() });
+            this.#joiners.set(m.joinerId, {
+              joinerId: m.joinerId,
+              name: m.name,
+              host: m.host,
+              cores: m.cores,
+              pid: m.pid,
+              seenAtMs: Date.now(),
+            });
             this.#idle.push(m.joinerId);
             this.#o.log(`joiner ${m.joinerId} (${m.host}, ${m.cores} cores) joined (${this.#joiners.size} so far)`);
             this.#notify();
@@ -137,11 +154,16 @@ export class Coordinator {
         }
       },
       onCrash: (e) => {
-        for (const a of this.#assignments.values()) this.#settleError(a, distError('RB_DIST_WORKER_LOST', `the coordinator's consumer stopped: ${e.message}`));
+        for (const a of this.#assignments.values())
+          this.#settleError(a, distError('RB_DIST_WORKER_LOST', `the coordinator's consumer stopped: ${e.message}`));
       },
     });
     await this.#reader.caughtUp;
-    if (earlierRun !== undefined) throw distError('RB_DIST_RUN_EXISTS', `run ${runId} was coordinated by ${earlierRun} already (topic ${controlTopic(runId)}); pass another --run-id.`);
+    if (earlierRun !== undefined)
+      throw distError(
+        'RB_DIST_RUN_EXISTS',
+        `run ${runId} was coordinated by ${earlierRun} already (topic ${controlTopic(runId)}); pass another --run-id.`,
+      );
     const s = this.#o.scenario;
     await this.#writer.control({
       type: 'run',
@@ -187,7 +209,10 @@ export class Coordinator {
   async assign(worker: KafkaWorker, plan: WorkerPlan): Promise<void> {
     if (this.#closed) throw distError('RB_DIST_WORKER_LOST', `${worker.id}: the coordinator is closed.`);
     if (this.#idle.length === 0 && !(await this.#waitUntil(() => this.#idle.length > 0, this.#o.acceptTimeoutMs ?? 30_000)))
-      throw distError('RB_DIST_JOINERS_MISSING', `${worker.id}: no idle joiner for this plan (${this.#joiners.size} joined, ${this.#gone.size} gone).`);
+      throw distError(
+        'RB_DIST_JOINERS_MISSING',
+        `${worker.id}: no idle joiner for this plan (${this.#joiners.size} joined, ${this.#gone.size} gone).`,
+      );
     const joinerId = this.#idle.shift()!;
     const segmentIndex = this.#segmentIndexOf(plan.workerId);
     const segments = this.#o.segments ?? planSegments(this.#o.scenario);
@@ -218,8 +243,12 @@ export class Coordinator {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#watchdog);
-    if (options.end !== false) await this.#writer.control({ type: 'end', coordinatorId: this.coordinatorId, atMs: Date.now() }).catch((e: unknown) => this.#o.log(`end not published: ${String(e)}`));
-    for (const a of this.#assignments.values()) this.#settleError(a, distError('RB_DIST_WORKER_LOST', `${a.m.plan.workerId}: the coordinator closed before its result arrived.`));
+    if (options.end !== false)
+      await this.#writer
+        .control({ type: 'end', coordinatorId: this.coordinatorId, atMs: Date.now() })
+        .catch((e: unknown) => this.#o.log(`end not published: ${String(e)}`));
+    for (const a of this.#assignments.values())
+      this.#settleError(a, distError('RB_DIST_WORKER_LOST', `${a.m.plan.workerId}: the coordinator closed before its result arrived.`));
     await this.#reader?.stop().catch(() => {});
     await this.#writer.close().catch(() => {});
     await this.#admin.close().catch(() => {});
@@ -285,9 +314,27 @@ export class Coordinator {
     for (const a of this.#assignments.values()) {
       if (a.settled) continue;
       // A joiner publishes its result before it leaves, but on the other topic: a short grace.
-      if (a.leftAtMs !== undefined && now - a.leftAtMs > LEAVE_GRACE_MS) this.#settleError(a, distError('RB_DIST_WORKER_LOST', `${a.m.plan.workerId}: joiner ${a.m.joinerId} left before its result was complete.`));
-      else if (a.acceptedAtMs === null && now - a.m.atMs > accept) this.#settleError(a, distError('RB_DIST_WORKER_LOST', `${a.m.plan.workerId}: joiner ${a.m.joinerId} did not accept its plan within ${Math.round(accept / 1000)} s.`));
-      else if (a.acceptedAtMs !== null && now - a.lastHeardMs > silence) this.#settleError(a, distError('RB_DIST_WORKER_LOST', `${a.m.plan.workerId}: nothing from joiner ${a.m.joinerId} for ${Math.round(silence / 1000)} s.`));
+      if (a.leftAtMs !== undefined && now - a.leftAtMs > LEAVE_GRACE_MS)
+        this.#settleError(
+          a,
+          distError('RB_DIST_WORKER_LOST', `${a.m.plan.workerId}: joiner ${a.m.joinerId} left before its result was complete.`),
+        );
+      else if (a.acceptedAtMs === null && now - a.m.atMs > accept)
+        this.#settleError(
+          a,
+          distError(
+            'RB_DIST_WORKER_LOST',
+            `${a.m.plan.workerId}: joiner ${a.m.joinerId} did not accept its plan within ${Math.round(accept / 1000)} s.`,
+          ),
+        );
+      else if (a.acceptedAtMs !== null && now - a.lastHeardMs > silence)
+        this.#settleError(
+          a,
+          distError(
+            'RB_DIST_WORKER_LOST',
+            `${a.m.plan.workerId}: nothing from joiner ${a.m.joinerId} for ${Math.round(silence / 1000)} s.`,
+          ),
+        );
     }
   }
 

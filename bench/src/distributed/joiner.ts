@@ -67,10 +67,16 @@ export class Joiner {
 
   constructor(options: JoinerOptions) {
     checkRunId(options.runId);
-    if (options.brokers.length === 0) throw distError('RB_DIST_BAD_OPTION', '--join needs --brokers (or KAFKA_BROKERS): the run\'s Kafka.');
+    if (options.brokers.length === 0) throw distError('RB_DIST_BAD_OPTION', "--join needs --brokers (or KAFKA_BROKERS): the run's Kafka.");
     this.#o = options;
     const name = (options.name ?? hostname()).replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 40) || 'joiner';
-    this.facts = { joinerId: `${name}-${randomBytes(3).toString('hex')}`, name, host: hostname(), cores: availableParallelism(), pid: process.pid };
+    this.facts = {
+      joinerId: `${name}-${randomBytes(3).toString('hex')}`,
+      name,
+      host: hostname(),
+      cores: availableParallelism(),
+      pid: process.pid,
+    };
   }
 
   /** SIGTERM/SIGINT: stop the running plan early (its result is still published), then leave. */
@@ -83,7 +89,11 @@ export class Joiner {
   async run(): Promise<JoinerOutcome> {
     const { runId } = this.#o;
     const id = this.facts.joinerId;
-    const adapter = createKafkajsAdapter({ brokers: this.#o.brokers, clientId: `relaybench-joiner-${id}`, log: (line) => this.#line(line) });
+    const adapter = createKafkajsAdapter({
+      brokers: this.#o.brokers,
+      clientId: `relaybench-joiner-${id}`,
+      log: (line) => this.#line(line),
+    });
     let admin: Admin | undefined;
     let reader: RunLogReader | undefined;
     let repeat: NodeJS.Timeout | undefined;
@@ -96,7 +106,10 @@ export class Joiner {
       const from = await endOffset(admin, controlTopic(runId));
       const writer = (this.#writer = new RunLogWriter(await adapter.producer(), runId));
       const announce = () => {
-        if (this.#assignments === 0 && !this.#quitting) writer.control({ type: 'join', ...this.facts, atMs: Date.now() }).catch((e: unknown) => this.#line(`join announce failed: ${String(e)}`));
+        if (this.#assignments === 0 && !this.#quitting)
+          writer
+            .control({ type: 'join', ...this.facts, atMs: Date.now() })
+            .catch((e: unknown) => this.#line(`join announce failed: ${String(e)}`));
       };
       reader = await readRunLog(adapter, admin, {
         topics: [controlTopic(runId)],
@@ -105,7 +118,8 @@ export class Joiner {
           if (BigInt(r.offset) < from) return;
           const m = decodeControl(runId, r.value);
           if (m === null) return;
-          if (m.type === 'run') announce(); // a coordinator just opened: answer at once
+          if (m.type === 'run')
+            announce(); // a coordinator just opened: answer at once
           else if (m.type === 'assign' && m.joinerId === id) this.#push({ kind: 'assign', m });
           else if (m.type === 'stop') {
             this.#stopped.add(m.assignmentId);
@@ -120,11 +134,17 @@ export class Joiner {
       announce();
       repeat = setInterval(announce, JOIN_REPEAT_MS);
       this.#event({ event: 'joined', runId, ...this.facts });
-      this.#line(`joined run ${runId} as ${id} on ${this.#o.brokers.join(',')}; waiting up to ${Math.round(this.#o.joinTimeoutMs / 1000)} s for a plan`);
+      this.#line(
+        `joined run ${runId} as ${id} on ${this.#o.brokers.join(',')}; waiting up to ${Math.round(this.#o.joinTimeoutMs / 1000)} s for a plan`,
+      );
       for (;;) {
         const w = await this.#next(this.#o.joinTimeoutMs);
         if (w === null) {
-          if (this.#assignments === 0) throw distError('RB_DIST_NO_ASSIGNMENT', `run ${runId}, joiner ${id}: waited ${Math.round(this.#o.joinTimeoutMs / 1000)} s (--join-timeout). Is \`relaybench run --remote-workers\` running on this Kafka with this run id?`);
+          if (this.#assignments === 0)
+            throw distError(
+              'RB_DIST_NO_ASSIGNMENT',
+              `run ${runId}, joiner ${id}: waited ${Math.round(this.#o.joinTimeoutMs / 1000)} s (--join-timeout). Is \`relaybench run --remote-workers\` running on this Kafka with this run id?`,
+            );
           this.#line(`no further assignment within ${Math.round(this.#o.joinTimeoutMs / 1000)} s; leaving`);
           return this.#finish(writer, { published, failed, reason: 'idle-timeout' });
         }
@@ -157,7 +177,14 @@ export class Joiner {
   async #runAssignment(writer: RunLogWriter, a: AssignMessage): Promise<boolean> {
     const from = { joinerId: this.facts.joinerId, assignmentId: a.assignmentId, workerId: a.plan.workerId };
     await writer.results({ type: 'accepted', ...from, atMs: Date.now() });
-    this.#event({ event: 'assigned', workerId: a.plan.workerId, segment: a.segment, assignmentId: a.assignmentId, startAtMs: a.plan.startAtMs, assignLatencyMs: Date.now() - a.atMs });
+    this.#event({
+      event: 'assigned',
+      workerId: a.plan.workerId,
+      segment: a.segment,
+      assignmentId: a.assignmentId,
+      startAtMs: a.plan.startAtMs,
+      assignLatencyMs: Date.now() - a.atMs,
+    });
     const fail = async (e: unknown): Promise<false> => {
       const code = isRelaybenchError(e) ? e.code : 'INTERNAL';
       const message = e instanceof Error ? e.message : String(e);
@@ -207,10 +234,33 @@ export class Joiner {
       if (this.#o.resultDir !== undefined) await writeResult(join(this.#o.resultDir, `${plan.workerId}.result.json`), result);
       const enc = encodeResultChunks(result);
       for (const [chunk, data] of enc.chunks.entries())
-        await writer.results({ type: 'result', ...from, segment: a.segment, segmentIndex: a.segmentIndex, chunk, chunks: enc.chunks.length, rawBytes: enc.rawBytes, gzipBytes: enc.gzipBytes, sha256: enc.sha256, data });
+        await writer.results({
+          type: 'result',
+          ...from,
+          segment: a.segment,
+          segmentIndex: a.segmentIndex,
+          chunk,
+          chunks: enc.chunks.length,
+          rawBytes: enc.rawBytes,
+          gzipBytes: enc.gzipBytes,
+          sha256: enc.sha256,
+          data,
+        });
       const l = result.ledger;
-      this.#event({ event: 'published', workerId: plan.workerId, assignmentId: a.assignmentId, rawBytes: enc.rawBytes, gzipBytes: enc.gzipBytes, chunks: enc.chunks.length, sent: l.sent, delivered: l.delivered, lost: l.lost });
-      this.#line(`${plan.workerId} done: sent ${l.sent} delivered ${l.delivered} lost ${l.lost}; result published (${enc.rawBytes} B JSON → ${enc.gzipBytes} B gzip, ${enc.chunks.length} record(s))`);
+      this.#event({
+        event: 'published',
+        workerId: plan.workerId,
+        assignmentId: a.assignmentId,
+        rawBytes: enc.rawBytes,
+        gzipBytes: enc.gzipBytes,
+        chunks: enc.chunks.length,
+        sent: l.sent,
+        delivered: l.delivered,
+        lost: l.lost,
+      });
+      this.#line(
+        `${plan.workerId} done: sent ${l.sent} delivered ${l.delivered} lost ${l.lost}; result published (${enc.rawBytes} B JSON → ${enc.gzipBytes} B gzip, ${enc.chunks.length} record(s))`,
+      );
       return true;
     } finally {
       clearInterval(alive);

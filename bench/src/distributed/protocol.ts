@@ -25,7 +25,11 @@ export const CHUNK_BYTES = 512 * 1024;
 const RUN_ID = /^[A-Za-z0-9._-]{1,200}$/;
 
 export function checkRunId(runId: string): string {
-  if (!RUN_ID.test(runId)) throw distError('RB_DIST_BAD_OPTION', `run id ${JSON.stringify(runId)}: use 1–200 characters of A-Z a-z 0-9 . _ - (it names Kafka topics).`);
+  if (!RUN_ID.test(runId))
+    throw distError(
+      'RB_DIST_BAD_OPTION',
+      `run id ${JSON.stringify(runId)}: use 1–200 characters of A-Z a-z 0-9 . _ - (it names Kafka topics).`,
+    );
   return runId;
 }
 
@@ -165,14 +169,25 @@ const RESULTS_TYPES = new Set(['accepted', 'alive', 'progress', 'result', 'faile
 export function decodeControl(runId: string, value: Buffer | null): ControlMessage | null {
   const m = decode(runId, value, CONTROL_TYPES);
   if (m === null) return null;
-  const need = { run: ['coordinatorId', 'scenario', 'segments'], join: ['joinerId', 'name'], leave: ['joinerId'], assign: ['joinerId', 'assignmentId', 'plan', 'segmentIndex'], stop: ['assignmentId'], end: ['coordinatorId'] }[m.type as ControlMessage['type']];
+  const need = {
+    run: ['coordinatorId', 'scenario', 'segments'],
+    join: ['joinerId', 'name'],
+    leave: ['joinerId'],
+    assign: ['joinerId', 'assignmentId', 'plan', 'segmentIndex'],
+    stop: ['assignmentId'],
+    end: ['coordinatorId'],
+  }[m.type as ControlMessage['type']];
   return need.every((k) => m[k] !== undefined) ? (m as unknown as ControlMessage) : null;
 }
 
 export function decodeResults(runId: string, value: Buffer | null): ResultsMessage | null {
   const m = decode(runId, value, RESULTS_TYPES);
   if (m === null || typeof m.assignmentId !== 'string' || typeof m.workerId !== 'string') return null;
-  if (m.type === 'result' && !(typeof m.chunk === 'number' && typeof m.chunks === 'number' && typeof m.data === 'string' && typeof m.sha256 === 'string')) return null;
+  if (
+    m.type === 'result' &&
+    !(typeof m.chunk === 'number' && typeof m.chunks === 'number' && typeof m.data === 'string' && typeof m.sha256 === 'string')
+  )
+    return null;
   return m as unknown as ResultsMessage;
 }
 

@@ -37,7 +37,9 @@ export class RemoteWorkers {
       const log = options.log ?? (() => {});
       const s = this.#o.scenario;
       try {
-        log(`remote workers: waiting up to ${Math.round(this.#o.joinTimeoutMs / 1000)} s for ${s.workers} joiner(s); on each worker host run:`);
+        log(
+          `remote workers: waiting up to ${Math.round(this.#o.joinTimeoutMs / 1000)} s for ${s.workers} joiner(s); on each worker host run:`,
+        );
         log(`  relaybench loadgen --join ${this.#o.runId} --brokers ${cluster.brokers.join(',')}`);
         const coordinator = await Coordinator.open({
           runId: this.#o.runId,
@@ -52,7 +54,9 @@ export class RemoteWorkers {
         this.#coordinator = coordinator;
         const t0 = Date.now();
         const joiners = await coordinator.waitForJoiners(s.workers, this.#o.joinTimeoutMs);
-        log(`remote workers: ${joiners.length} joiner(s) ready after ${((Date.now() - t0) / 1000).toFixed(1)} s: ${joiners.map((j) => `${j.joinerId}@${j.host}`).join(' ')}`);
+        log(
+          `remote workers: ${joiners.length} joiner(s) ready after ${((Date.now() - t0) / 1000).toFixed(1)} s: ${joiners.map((j) => `${j.joinerId}@${j.host}`).join(' ')}`,
+        );
       } catch (e) {
         await this.#coordinator?.close().catch(() => {});
         await cluster.stop().catch(() => {});

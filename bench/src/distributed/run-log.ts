@@ -47,7 +47,12 @@ export interface RunLogReader {
 export async function readRunLog(
   adapter: KafkaAdapter,
   admin: Admin,
-  options: { readonly topics: readonly string[]; readonly groupPrefix: string; readonly onRecord: (r: InRecord) => void; readonly onCrash?: (e: Error) => void },
+  options: {
+    readonly topics: readonly string[];
+    readonly groupPrefix: string;
+    readonly onRecord: (r: InRecord) => void;
+    readonly onCrash?: (e: Error) => void;
+  },
 ): Promise<RunLogReader> {
   const ends = new Map<string, bigint>();
   for (const t of options.topics) ends.set(t, await endOffset(admin, t));

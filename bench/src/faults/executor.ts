@@ -18,7 +18,16 @@ import type { KafkaCluster, LocalKafkaCluster } from '../../../testbed/kafka/clu
 import { faultError } from './errors.js';
 import { backInSync, leadersMovedOff, topicState } from './kafka-watch.js';
 import type { Latency } from './latency-proxy.js';
-import { inFiringOrder, isBrokerFault, isClientFault, isLatencyFault, type BrokerFaultSpec, type FaultSpec, type LatencyFaultSpec, type RelayFaultSpec } from './spec.js';
+import {
+  inFiringOrder,
+  isBrokerFault,
+  isClientFault,
+  isLatencyFault,
+  type BrokerFaultSpec,
+  type FaultSpec,
+  type LatencyFaultSpec,
+  type RelayFaultSpec,
+} from './spec.js';
 
 /** The relay's mailbox topic (relay/src/config.ts default): its owners and replicas are what recovers. */
 export const MAILBOX_TOPIC = 'relay.mailbox';
@@ -27,7 +36,15 @@ export const MAILBOX_TOPIC = 'relay.mailbox';
 export interface FaultFleet {
   readonly relays: readonly { readonly url: string }[];
   addRelay?(): Promise<{ readonly index: number; readonly gatewayId: string; readonly url: string }>;
-  removeRelay?(index: number, how: 'kill' | 'drain'): Promise<{ readonly handle: { readonly gatewayId: string; readonly url: string }; readonly code: number | null; readonly signal: NodeJS.Signals | null; readonly tookMs: number }>;
+  removeRelay?(
+    index: number,
+    how: 'kill' | 'drain',
+  ): Promise<{
+    readonly handle: { readonly gatewayId: string; readonly url: string };
+    readonly code: number | null;
+    readonly signal: NodeJS.Signals | null;
+    readonly tookMs: number;
+  }>;
   readiness?(): Promise<{ readonly ready: boolean; readonly why: string }>;
   /** Sets (null: removes) the latency of the proxies in front of these relays (null: every running one); returns the indexes hit. */
   setLatency?(relays: readonly number[] | null, id: string, latency: Latency | null): number[];
@@ -61,18 +78,36 @@ export interface FaultRun {
 export function checkFaultTargets(faults: readonly FaultSpec[], fleet: FaultFleet, kafka: KafkaCluster): void {
   for (const [i, f] of faults.entries()) {
     if (isBrokerFault(f) && !isLocalCluster(kafka))
-      throw faultError('RB_FAULT_UNSUPPORTED', `faults[${i}] ${f.action} needs the local Kafka provider (its brokers are processes of this run); this run uses the ${kafka.provider} provider. Run without --brokers/KAFKA_BROKERS, or pass --kafka-provider local.`);
+      throw faultError(
+        'RB_FAULT_UNSUPPORTED',
+        `faults[${i}] ${f.action} needs the local Kafka provider (its brokers are processes of this run); this run uses the ${kafka.provider} provider. Run without --brokers/KAFKA_BROKERS, or pass --kafka-provider local.`,
+      );
     if (isBrokerFault(f) && isLocalCluster(kafka) && !kafka.nodes.some((n) => n.nodeId === f.broker))
-      throw faultError('RB_FAULT_UNSUPPORTED', `faults[${i}] ${f.action} names broker ${f.broker}, but the cluster's nodes are ${kafka.nodes.map((n) => n.nodeId).join(', ')}.`);
+      throw faultError(
+        'RB_FAULT_UNSUPPORTED',
+        `faults[${i}] ${f.action} names broker ${f.broker}, but the cluster's nodes are ${kafka.nodes.map((n) => n.nodeId).join(', ')}.`,
+      );
     if (isLatencyFault(f) && fleet.setLatency === undefined)
       throw faultError('RB_FAULT_UNSUPPORTED', `faults[${i}] latency needs relaybench run's own relays, started behind latency proxies.`);
-    if (!isClientFault(f) && !isBrokerFault(f) && !isLatencyFault(f) && (fleet.addRelay === undefined || fleet.removeRelay === undefined || fleet.readiness === undefined))
-      throw faultError('RB_FAULT_UNSUPPORTED', `faults[${i}] ${f.action} needs a relay fleet that can add and remove relays (relaybench run's own relays).`);
+    if (
+      !isClientFault(f) &&
+      !isBrokerFault(f) &&
+      !isLatencyFault(f) &&
+      (fleet.addRelay === undefined || fleet.removeRelay === undefined || fleet.readiness === undefined)
+    )
+      throw faultError(
+        'RB_FAULT_UNSUPPORTED',
+        `faults[${i}] ${f.action} needs a relay fleet that can add and remove relays (relaybench run's own relays).`,
+      );
   }
 }
 
 function isLocalCluster(k: KafkaCluster): k is LocalKafkaCluster {
-  return k.provider === 'local' && typeof (k as Partial<LocalKafkaCluster>).kill === 'function' && typeof (k as Partial<LocalKafkaCluster>).restart === 'function';
+  return (
+    k.provider === 'local' &&
+    typeof (k as Partial<LocalKafkaCluster>).kill === 'function' &&
+    typeof (k as Partial<LocalKafkaCluster>).restart === 'function'
+  );
 }
 
 export function startFaults(o: FaultRunOptions): FaultRun {
@@ -103,7 +138,12 @@ export function startFaults(o: FaultRunOptions): FaultRun {
           const r = await done();
           if (r.ok) {
             const now = Date.now();
-            record({ atMs: now, kind: 'recovery', action, detail: `${r.detail} (${((now - faultAtMs) / 1000).toFixed(1)} s after the fault)` });
+            record({
+              atMs: now,
+              kind: 'recovery',
+              action,
+              detail: `${r.detail} (${((now - faultAtMs) / 1000).toFixed(1)} s after the fault)`,
+            });
             return;
           }
           last = r.detail;
@@ -119,20 +159,33 @@ export function startFaults(o: FaultRunOptions): FaultRun {
 
   const relayRecovered = async () => {
     const r = await o.fleet.readiness!();
-    return { ok: r.ready, detail: r.ready ? `group Stable, every partition owned by the ${o.fleet.relays.length} running relay(s)` : r.why };
+    return {
+      ok: r.ready,
+      detail: r.ready ? `group Stable, every partition owned by the ${o.fleet.relays.length} running relay(s)` : r.why,
+    };
   };
 
   const fireRelay = async (f: RelayFaultSpec) => {
     const t0 = Date.now();
     if (f.action === 'add-relay') {
       const h = await o.fleet.addRelay!();
-      record({ atMs: t0, kind: 'fault', action: f.action, detail: `started relay ${h.index} (${h.gatewayId}, ${h.url}), listening after ${((Date.now() - t0) / 1000).toFixed(1)} s` });
+      record({
+        atMs: t0,
+        kind: 'fault',
+        action: f.action,
+        detail: `started relay ${h.index} (${h.gatewayId}, ${h.url}), listening after ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+      });
     } else {
       const how = f.action === 'kill-relay' ? 'kill' : 'drain';
       const r = await o.fleet.removeRelay!(f.relay, how);
       const exit = r.signal !== null ? `killed by ${r.signal}` : `exit ${r.code}`;
       const note = how === 'drain' && r.code !== 0 ? ' — a drain should exit 0' : '';
-      record({ atMs: t0, kind: 'fault', action: f.action, detail: `${how === 'kill' ? 'SIGKILL' : 'SIGTERM (drain)'} relay ${f.relay} (${r.handle.gatewayId}, ${r.handle.url}): ${exit} after ${(r.tookMs / 1000).toFixed(1)} s${note}` });
+      record({
+        atMs: t0,
+        kind: 'fault',
+        action: f.action,
+        detail: `${how === 'kill' ? 'SIGKILL' : 'SIGTERM (drain)'} relay ${f.relay} (${r.handle.gatewayId}, ${r.handle.url}): ${exit} after ${(r.tookMs / 1000).toFixed(1)} s${note}`,
+      });
     }
     o.onFleetChange?.();
     watch(f.action, t0, relayRecovered);
@@ -146,24 +199,40 @@ export function startFaults(o: FaultRunOptions): FaultRun {
     if (f.action === 'kill-broker') {
       const pid = node.pid();
       await k.kill(f.broker, 'SIGKILL');
-      record({ atMs: t0, kind: 'fault', action: f.action, detail: `SIGKILL broker ${f.broker} (${node.broker}${pid === undefined ? '' : `, pid ${pid}`})` });
+      record({
+        atMs: t0,
+        kind: 'fault',
+        action: f.action,
+        detail: `SIGKILL broker ${f.broker} (${node.broker}${pid === undefined ? '' : `, pid ${pid}`})`,
+      });
       watch(f.action, t0, async () => {
         const t = await topicState(others, MAILBOX_TOPIC);
         return leadersMovedOff(t, f.broker)
           ? { ok: true, detail: `every ${MAILBOX_TOPIC} partition led by another broker` }
-          : { ok: false, detail: `${t.partitions.filter((p) => p.leader === f.broker || p.leader < 0).length} partition(s) still led by broker ${f.broker} or leaderless` };
+          : {
+              ok: false,
+              detail: `${t.partitions.filter((p) => p.leader === f.broker || p.leader < 0).length} partition(s) still led by broker ${f.broker} or leaderless`,
+            };
       });
     } else {
       await k.restart(f.broker);
       const pid = node.pid();
-      record({ atMs: t0, kind: 'fault', action: f.action, detail: `restarted broker ${f.broker} (${node.broker}${pid === undefined ? '' : `, pid ${pid}`})` });
+      record({
+        atMs: t0,
+        kind: 'fault',
+        action: f.action,
+        detail: `restarted broker ${f.broker} (${node.broker}${pid === undefined ? '' : `, pid ${pid}`})`,
+      });
       watch(f.action, t0, async () => {
         // Asked through the broker itself: a dead one's registration and ISR entries can outlive
         // it by seconds (session and replica-lag timeouts), so only an answer proves it is back.
         const t = await topicState([node.broker], MAILBOX_TOPIC);
         return backInSync(t, f.broker)
           ? { ok: true, detail: `broker ${f.broker} back in the ISR of every ${MAILBOX_TOPIC} partition` }
-          : { ok: false, detail: `broker ${f.broker} in the ISR of ${t.partitions.filter((p) => p.isr.includes(f.broker)).length}/${t.partitions.length} partitions` };
+          : {
+              ok: false,
+              detail: `broker ${f.broker} in the ISR of ${t.partitions.filter((p) => p.isr.includes(f.broker)).length}/${t.partitions.length} partitions`,
+            };
       });
     }
   };
@@ -173,7 +242,12 @@ export function startFaults(o: FaultRunOptions): FaultRun {
     const id = `faults[${index}]`;
     const hit = o.fleet.setLatency!(f.relays, id, { delayMs: f.delayMs, jitterMs: f.jitterMs, direction: f.direction });
     const what = `${f.delayMs} ms${f.jitterMs > 0 ? ` + up to ${f.jitterMs} ms jitter` : ''} on ${f.direction === 'both' ? 'both directions' : f.direction === 'to-relay' ? 'client→relay' : 'relay→client'} of relay(s) ${hit.join(', ')}`;
-    record({ atMs: t0, kind: 'fault', action: f.action, detail: `${what}${f.forMs === null ? ' until the segment ends' : ` for ${(f.forMs / 1000).toFixed(1)} s`}` });
+    record({
+      atMs: t0,
+      kind: 'fault',
+      action: f.action,
+      detail: `${what}${f.forMs === null ? ' until the segment ends' : ` for ${(f.forMs / 1000).toFixed(1)} s`}`,
+    });
     if (f.forMs === null) return;
     timers.push(
       setTimeout(() => {

@@ -17,7 +17,8 @@ import { segmentFaults } from './recovery.js';
 import { clientFaultsFor, faultProblems, type FaultSpec } from './spec.js';
 
 const base = readFileSync(join(REPO_ROOT, 'bench', 'scenarios', 'relay-crash.yaml'), 'utf8').replace(/faults:\n( {2}- .*\n)+/, 'FAULTS');
-const withFaults = (faults: string, edit: (s: string) => string = (s) => s) => parseScenario(edit(base.replace('FAULTS', `faults:\n${faults}`)), '/tmp/faults.yaml');
+const withFaults = (faults: string, edit: (s: string) => string = (s) => s) =>
+  parseScenario(edit(base.replace('FAULTS', `faults:\n${faults}`)), '/tmp/faults.yaml');
 
 function errorOf(fn: () => unknown): RelaybenchError {
   try {
@@ -31,14 +32,22 @@ function errorOf(fn: () => unknown): RelaybenchError {
 
 test('the shipped fault scenarios load, with offsets in ms', () => {
   assert.deepEqual(loadScenario('relay-crash').faults, [{ action: 'kill-relay', atMs: 20_000, relay: 1 }]);
-  assert.deepEqual(loadScenario('broker-crash').faults.map((f) => f.action), ['kill-broker', 'restart-broker']);
+  assert.deepEqual(
+    loadScenario('broker-crash').faults.map((f) => f.action),
+    ['kill-broker', 'restart-broker'],
+  );
   assert.equal(loadScenario('broker-crash').brokers, 3);
-  assert.deepEqual(loadScenario('rebalance').faults, [{ action: 'add-relay', atMs: 15_000 }, { action: 'drain-relay', atMs: 30_000, relay: 0 }]);
+  assert.deepEqual(loadScenario('rebalance').faults, [
+    { action: 'add-relay', atMs: 15_000 },
+    { action: 'drain-relay', atMs: 30_000, relay: 0 },
+  ]);
   assert.deepEqual(loadScenario('smoke').faults, []);
 });
 
 test('client faults: share, for/within (within defaults to 0 = at once)', () => {
-  const s = withFaults('  - { at: 20s, action: slow-readers, share: 0.1, for: 10s }\n  - { at: 25s, action: reconnect-storm, share: 0.5 }\n');
+  const s = withFaults(
+    '  - { at: 20s, action: slow-readers, share: 0.1, for: 10s }\n  - { at: 25s, action: reconnect-storm, share: 0.5 }\n',
+  );
   assert.deepEqual(s.faults, [
     { action: 'slow-readers', atMs: 20_000, share: 0.1, durationMs: 10_000 },
     { action: 'reconnect-storm', atMs: 25_000, share: 0.5, durationMs: 0 },
@@ -46,7 +55,9 @@ test('client faults: share, for/within (within defaults to 0 = at once)', () => 
 });
 
 test('latency fault: defaults (both directions, no jitter, every relay, until the end) and every field', () => {
-  const s = withFaults('  - { at: 10s, action: latency, delay: 2ms }\n  - { at: 20s, action: latency, delay: 5ms, jitter: 1ms, for: 5s, relays: [0, 2], direction: to-relay }\n');
+  const s = withFaults(
+    '  - { at: 10s, action: latency, delay: 2ms }\n  - { at: 20s, action: latency, delay: 5ms, jitter: 1ms, for: 5s, relays: [0, 2], direction: to-relay }\n',
+  );
   assert.deepEqual(s.faults, [
     { action: 'latency', atMs: 10_000, delayMs: 2, jitterMs: 0, forMs: null, relays: null, direction: 'both' },
     { action: 'latency', atMs: 20_000, delayMs: 5, jitterMs: 1, forMs: 5_000, relays: [0, 2], direction: 'to-relay' },
@@ -55,18 +66,39 @@ test('latency fault: defaults (both directions, no jitter, every relay, until th
 
 test('fault YAML errors name the line, the field and why', () => {
   const cases: [string, RegExp][] = [
-    ['  - { at: 20s, action: kill-relay, relay: 3 }\n', /faults\[0\]\.relay: expected the index of a relay running at that instant \(0\.\.2, or one added earlier; not one already removed\), got 3$/],
-    ['  - { at: 45s, action: add-relay }\n', /faults\[0\]\.at: expected an offset before sends stop \(warmup \+ duration = 45s\), got "45s"$/],
+    [
+      '  - { at: 20s, action: kill-relay, relay: 3 }\n',
+      /faults\[0\]\.relay: expected the index of a relay running at that instant \(0\.\.2, or one added earlier; not one already removed\), got 3$/,
+    ],
+    [
+      '  - { at: 45s, action: add-relay }\n',
+      /faults\[0\]\.at: expected an offset before sends stop \(warmup \+ duration = 45s\), got "45s"$/,
+    ],
     ['  - { at: 20s, action: kill-broker, broker: 2 }\n', /faults\[0\]\.action: broker faults need brokers: 3/],
     ['  - { at: 20s, action: kill-relay, relay: 1, signal: TERM }\n', /faults\[0\]: unknown field "signal"/],
     ['  - { at: 20s, action: slow-readers, share: 0, for: 10s }\n', /faults\[0\]\.share: expected a share in \(0, 1\], got 0$/],
     ['  - { at: soon, action: add-relay }\n', /faults\[0\]\.at: expected an offset from the segment start like 20s, got "soon"$/],
-    ['  - { at: 10s, action: kill-relay, relay: 0 }\n  - { at: 12s, action: kill-relay, relay: 1 }\n  - { at: 14s, action: kill-relay, relay: 2 }\n', /faults\[2\]\.relay: expected a relay that is not the last one running, got 2$/],
-    ['  - { at: 20s, action: kill-relay, relay: 1 }\n  - { at: 10s, action: drain-relay, relay: 1 }\n', /faults\[0\]\.relay: expected the index of a relay running at that instant/],
+    [
+      '  - { at: 10s, action: kill-relay, relay: 0 }\n  - { at: 12s, action: kill-relay, relay: 1 }\n  - { at: 14s, action: kill-relay, relay: 2 }\n',
+      /faults\[2\]\.relay: expected a relay that is not the last one running, got 2$/,
+    ],
+    [
+      '  - { at: 20s, action: kill-relay, relay: 1 }\n  - { at: 10s, action: drain-relay, relay: 1 }\n',
+      /faults\[0\]\.relay: expected the index of a relay running at that instant/,
+    ],
     ['  - { at: 10s, action: latency }\n', /faults\[0\]\.delay: /],
-    ['  - { at: 10s, action: latency, delay: 11s }\n', /faults\[0\]\.delay: expected a delay from 0 to 10s like 2ms \(0: the proxy alone, a control\), got 11000$/],
-    ['  - { at: 10s, action: latency, delay: 2ms, direction: up }\n', /faults\[0\]\.direction: expected both, to-relay or to-client, got "up"$/],
-    ['  - { at: 10s, action: latency, delay: 2ms, relays: [5] }\n', /faults\[0\]\.relays: expected indexes of relays running at that instant \(0\.\.2, or ones added earlier\), got 5$/],
+    [
+      '  - { at: 10s, action: latency, delay: 11s }\n',
+      /faults\[0\]\.delay: expected a delay from 0 to 10s like 2ms \(0: the proxy alone, a control\), got 11000$/,
+    ],
+    [
+      '  - { at: 10s, action: latency, delay: 2ms, direction: up }\n',
+      /faults\[0\]\.direction: expected both, to-relay or to-client, got "up"$/,
+    ],
+    [
+      '  - { at: 10s, action: latency, delay: 2ms, relays: [5] }\n',
+      /faults\[0\]\.relays: expected indexes of relays running at that instant \(0\.\.2, or ones added earlier\), got 5$/,
+    ],
     ['  - { at: 10s, action: latency, delay: 2ms, jitter: -1ms }\n', /faults\[0\]\.jitter: expected a jitter from 0 to 10s like 1ms/],
   ];
   for (const [faults, message] of cases) {
@@ -100,9 +132,20 @@ test('flags that move the ground under the faults are refused at run time', () =
 });
 
 test('client faults go to every worker of a relay segment, never to the kafka-direct reference', () => {
-  const s = withFaults('  - { at: 20s, action: reconnect-storm, share: 0.5, within: 2s }\n  - { at: 10s, action: kill-relay, relay: 1 }\n', (t) => t.replace('workers: 1', 'workers: 2'));
+  const s = withFaults(
+    '  - { at: 20s, action: reconnect-storm, share: 0.5, within: 2s }\n  - { at: 10s, action: kill-relay, relay: 1 }\n',
+    (t) => t.replace('workers: 1', 'workers: 2'),
+  );
   const [main, reference] = planSegments({ ...s, reference: 'kafka-direct' });
-  const ctx = { runId: 'r1', segmentIndex: 0, relayUrls: ['ws://127.0.0.1:1/'], brokers: ['127.0.0.1:9092'], tokenSecret: 'x'.repeat(24), startAtMs: 1_000_000, metricsPorts: [-1, -1] };
+  const ctx = {
+    runId: 'r1',
+    segmentIndex: 0,
+    relayUrls: ['ws://127.0.0.1:1/'],
+    brokers: ['127.0.0.1:9092'],
+    tokenSecret: 'x'.repeat(24),
+    startAtMs: 1_000_000,
+    metricsPorts: [-1, -1],
+  };
   const expected = [{ action: 'reconnect-storm', atMs: 1_020_000, share: 0.5, durationMs: 2000 }];
   assert.deepEqual(clientFaultsFor(s.faults, 1_000_000), expected);
   const plans = workerPlans(s, main!, ctx);
@@ -115,8 +158,14 @@ test('client faults go to every worker of a relay segment, never to the kafka-di
 test('broker faults need the local provider; relay faults need a fleet that can add and remove', () => {
   const external: KafkaCluster = { provider: 'external', brokers: ['127.0.0.1:9092'], stop: async () => {} };
   const fleet: FaultFleet = { relays: [{ url: 'ws://a/' }] };
-  assert.equal(errorOf(() => checkFaultTargets([{ action: 'kill-broker', atMs: 1, broker: 2 }], fleet, external)).code, 'RB_FAULT_UNSUPPORTED');
-  assert.equal(errorOf(() => checkFaultTargets([{ action: 'kill-relay', atMs: 1, relay: 0 }], fleet, external)).code, 'RB_FAULT_UNSUPPORTED');
+  assert.equal(
+    errorOf(() => checkFaultTargets([{ action: 'kill-broker', atMs: 1, broker: 2 }], fleet, external)).code,
+    'RB_FAULT_UNSUPPORTED',
+  );
+  assert.equal(
+    errorOf(() => checkFaultTargets([{ action: 'kill-relay', atMs: 1, relay: 0 }], fleet, external)).code,
+    'RB_FAULT_UNSUPPORTED',
+  );
   checkFaultTargets([{ action: 'slow-readers', atMs: 1, share: 0.1, durationMs: 1000 }], fleet, external);
 });
 
@@ -134,7 +183,12 @@ test('the executor fires each fault at its instant, in order, and records recove
     async removeRelay(index, how) {
       calls.push(`${how} ${index}@${Date.now() - t0}`);
       setTimeout(() => (ready = true), 60);
-      return { handle: { gatewayId: `g${index}`, url: `ws://r${index}/` }, code: how === 'drain' ? 0 : null, signal: how === 'kill' ? 'SIGKILL' : null, tookMs: 5 };
+      return {
+        handle: { gatewayId: `g${index}`, url: `ws://r${index}/` },
+        code: how === 'drain' ? 0 : null,
+        signal: how === 'kill' ? 'SIGKILL' : null,
+        tookMs: 5,
+      };
     },
     async readiness() {
       return { ready, why: ready ? 'ready' : 'group PreparingRebalance' };
@@ -163,10 +217,25 @@ test('the executor fires each fault at its instant, in order, and records recove
   const events = run.events();
   // Relay faults are stamped when they ran (in firing order); a client fault at its scheduled
   // instant (the workers apply it then), so only the relay faults' order is fixed relative to each other.
-  assert.deepEqual(events.filter((e) => e.kind === 'fault' && e.action !== 'slow-readers').map((e) => e.action), ['add-relay', 'kill-relay']);
-  assert.deepEqual(events.filter((e) => e.action === 'slow-readers').map((e) => e.atMs - t0), [80]);
-  assert.deepEqual(events.filter((e) => e.kind === 'recovery').map((e) => e.action).sort(), ['add-relay', 'kill-relay']);
-  assert.deepEqual(calls.map((c) => c.split('@')[0]), ['add', 'kill 1']);
+  assert.deepEqual(
+    events.filter((e) => e.kind === 'fault' && e.action !== 'slow-readers').map((e) => e.action),
+    ['add-relay', 'kill-relay'],
+  );
+  assert.deepEqual(
+    events.filter((e) => e.action === 'slow-readers').map((e) => e.atMs - t0),
+    [80],
+  );
+  assert.deepEqual(
+    events
+      .filter((e) => e.kind === 'recovery')
+      .map((e) => e.action)
+      .sort(),
+    ['add-relay', 'kill-relay'],
+  );
+  assert.deepEqual(
+    calls.map((c) => c.split('@')[0]),
+    ['add', 'kill 1'],
+  );
   assert.equal(fleetChanges, 2, 'the run hears of the added and the killed relay (Prometheus targets)');
   assert.ok(Number(calls[0]!.split('@')[1]) >= 38, calls[0]);
   assert.ok(Number(calls[1]!.split('@')[1]) >= 118, calls[1]);
@@ -184,7 +253,16 @@ test('an action that fails rejects `failed` and fires nothing after it', async (
     removeRelay: () => assert.fail('not after a failure'),
     readiness: async () => ({ ready: true, why: '' }),
   };
-  const run = startFaults({ faults: [{ action: 'add-relay', atMs: 0 }, { action: 'kill-relay', atMs: 20, relay: 0 }], startAtMs: Date.now(), fleet, kafka: { provider: 'external', brokers: [], stop: async () => {} }, log: () => {} });
+  const run = startFaults({
+    faults: [
+      { action: 'add-relay', atMs: 0 },
+      { action: 'kill-relay', atMs: 20, relay: 0 },
+    ],
+    startAtMs: Date.now(),
+    fleet,
+    kafka: { provider: 'external', brokers: [], stop: async () => {} },
+    log: () => {},
+  });
   await assert.rejects(run.failed, /relay did not start/);
   await new Promise((r) => setTimeout(r, 40));
   await run.stop();
@@ -193,8 +271,19 @@ test('an action that fails rejects `failed` and fires nothing after it', async (
 
 /** A 1 s series starting at t0: p99 (ms) per interval, and delivered = sent unless 0 is given. */
 function series(t0: number, p99Ms: readonly number[], delivered?: readonly number[]) {
-  const points: SeriesPoint[] = p99Ms.map((p, k) => ({ t: k + 1, sentPerSec: 100, deliveredPerSec: delivered?.[k] ?? 100, ackedPerSec: 100, p50Us: (p * 1000) / 2, p99Us: p * 1000 }));
-  return { measureStartMs: t0, intervals: points.map((_, k) => ({ startMs: t0 + k * 1000, endMs: t0 + (k + 1) * 1000, histograms: {} as never })), series: points };
+  const points: SeriesPoint[] = p99Ms.map((p, k) => ({
+    t: k + 1,
+    sentPerSec: 100,
+    deliveredPerSec: delivered?.[k] ?? 100,
+    ackedPerSec: 100,
+    p50Us: (p * 1000) / 2,
+    p99Us: p * 1000,
+  }));
+  return {
+    measureStartMs: t0,
+    intervals: points.map((_, k) => ({ startMs: t0 + k * 1000, endMs: t0 + (k + 1) * 1000, histograms: {} as never })),
+    series: points,
+  };
 }
 
 test('recovery figures: users from disruptions, latency from the interval series, the spike, re-deliveries', () => {
@@ -202,7 +291,11 @@ test('recovery figures: users from disruptions, latency from the interval series
   const fault: FaultEvent = { atMs: t0 + 5_500, kind: 'fault', action: 'kill-relay', detail: 'SIGKILL relay 1' };
   const recovered: FaultEvent = { atMs: t0 + 12_000, kind: 'recovery', action: 'kill-relay', detail: 'group Stable' };
   // 5 clean intervals (p99 20–30 ms), a stall (nothing delivered), stalled mail arriving late, clean again.
-  const merged = series(t0, [20, 25, 30, 20, 25, 22, 0, 0, 900, 400, 30, 20, 25], [100, 100, 100, 100, 100, 100, 0, 0, 250, 150, 100, 100, 100]);
+  const merged = series(
+    t0,
+    [20, 25, 30, 20, 25, 22, 0, 0, 900, 400, 30, 20, 25],
+    [100, 100, 100, 100, 100, 100, 0, 0, 250, 150, 100, 100, 100],
+  );
   const worker = {
     workerId: 'w0',
     disruptions: [
@@ -263,8 +356,20 @@ test('worker fault events join the timeline; their copy of a planned client faul
       { atMs: t0 + 11_000, kind: 'recovery', action: 'slow-readers', detail: 'reading again' },
     ],
   } as unknown as WorkerResult;
-  const { events, recoveries } = segmentFaults({ segment: 'main', faults: [{ action: 'slow-readers', atMs: 1000, share: 0.1, durationMs: 10_000 }], startAtMs: t0, events: [planned], results: [worker], merged: series(t0, [20, 20, 20]), ledger: { redelivered: 0, duplicated: 0 }, objectives: [] });
-  assert.deepEqual(events.map((e) => e.detail), ['planned', 'w1: reading again']);
+  const { events, recoveries } = segmentFaults({
+    segment: 'main',
+    faults: [{ action: 'slow-readers', atMs: 1000, share: 0.1, durationMs: 10_000 }],
+    startAtMs: t0,
+    events: [planned],
+    results: [worker],
+    merged: series(t0, [20, 20, 20]),
+    ledger: { redelivered: 0, duplicated: 0 },
+    objectives: [],
+  });
+  assert.deepEqual(
+    events.map((e) => e.detail),
+    ['planned', 'w1: reading again'],
+  );
   assert.equal(recoveries.length, 1);
   assert.equal(recoveries[0]!.serverRecoveryMs, null, 'a client fault has no system recovery');
 });

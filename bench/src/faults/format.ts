@@ -19,7 +19,9 @@ export function usersText(r: FaultRecovery): string {
 
 export function latencyText(r: FaultRecovery): string {
   if (r.thresholdUs === null) return 'no baseline';
-  return r.latencyRecoveryMs === null ? `p99 not back under ${formatUs(r.thresholdUs)}` : `p99 under ${formatUs(r.thresholdUs)} after ${seconds(r.latencyRecoveryMs)}`;
+  return r.latencyRecoveryMs === null
+    ? `p99 not back under ${formatUs(r.thresholdUs)}`
+    : `p99 under ${formatUs(r.thresholdUs)} after ${seconds(r.latencyRecoveryMs)}`;
 }
 
 export function spikeText(r: FaultRecovery): string {

@@ -22,7 +22,14 @@ export interface TopicState {
 
 /** Registered brokers and the partitions of `topic`, as the controller sees them now. */
 export async function topicState(bootstrap: readonly string[], topic: string): Promise<TopicState> {
-  const kafka = new Kafka({ clientId: 'relaybench-faults', brokers: [...bootstrap], connectionTimeout: 1000, requestTimeout: 5000, retry: { retries: 1, initialRetryTime: 100 }, logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({
+    clientId: 'relaybench-faults',
+    brokers: [...bootstrap],
+    connectionTimeout: 1000,
+    requestTimeout: 5000,
+    retry: { retries: 1, initialRetryTime: 100 },
+    logLevel: logLevel.NOTHING,
+  });
   const admin = kafka.admin();
   try {
     await admin.connect();
@@ -31,7 +38,12 @@ export async function topicState(bootstrap: readonly string[], topic: string): P
     const t = meta.topics.find((x) => x.name === topic);
     return {
       brokers: cluster.brokers.map((b) => b.nodeId),
-      partitions: (t?.partitions ?? []).map((p) => ({ partition: p.partitionId, leader: p.leader, isr: [...p.isr], replicas: [...p.replicas] })),
+      partitions: (t?.partitions ?? []).map((p) => ({
+        partition: p.partitionId,
+        leader: p.leader,
+        isr: [...p.isr],
+        replicas: [...p.replicas],
+      })),
     };
   } finally {
     await admin.disconnect().catch(() => {});
@@ -45,5 +57,7 @@ export function leadersMovedOff(t: TopicState, node: number): boolean {
 
 /** `node` is registered and back in the ISR of every partition it replicates. */
 export function backInSync(t: TopicState, node: number): boolean {
-  return t.brokers.includes(node) && t.partitions.length > 0 && t.partitions.every((p) => !p.replicas.includes(node) || p.isr.includes(node));
+  return (
+    t.brokers.includes(node) && t.partitions.length > 0 && t.partitions.every((p) => !p.replicas.includes(node) || p.isr.includes(node))
+  );
 }

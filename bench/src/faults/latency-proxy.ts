@@ -112,13 +112,10 @@ export class LatencyProxy {
   }
 
   #pipe(from: Socket, to: Socket): DelayedPipe {
-    const pipe = new DelayedPipe(
-      (chunk) => {
-        if (!to.destroyed) to.write(chunk);
-        if (from.isPaused() && pipe.queuedBytes < this.#maxQueuedBytes / 2) from.resume();
-      },
-      this.#clock,
-    );
+    const pipe = new DelayedPipe((chunk) => {
+      if (!to.destroyed) to.write(chunk);
+      if (from.isPaused() && pipe.queuedBytes < this.#maxQueuedBytes / 2) from.resume();
+    }, this.#clock);
     from.on('data', (chunk: Buffer) => {
       pipe.write(chunk);
       if (pipe.queuedBytes > this.#maxQueuedBytes) from.pause();

@@ -76,15 +76,29 @@ export function segmentFaults(i: RecoveryInput): SegmentFaults {
   const faultEvents = i.events.filter((e) => e.kind === 'fault').sort((a, b) => a.atMs - b.atMs);
   const firstFaultMs = faultEvents[0]?.atMs ?? Infinity;
   const baseline = median(series.filter((p) => p.endMs <= firstFaultMs && p.p99Us > 0).map((p) => p.p99Us));
-  const objective = i.objectives.find((o) => o.metric.kind === 'latency' && o.metric.stat === 'percentile' && o.metric.percentile === 99 && o.metric.stage === 'e2eCorrected' && (o.op === '<=' || o.op === '<'))?.threshold ?? null;
+  const objective =
+    i.objectives.find(
+      (o) =>
+        o.metric.kind === 'latency' &&
+        o.metric.stat === 'percentile' &&
+        o.metric.percentile === 99 &&
+        o.metric.stage === 'e2eCorrected' &&
+        (o.op === '<=' || o.op === '<'),
+    )?.threshold ?? null;
   const thresholdUs = baseline === null && objective === null ? null : Math.max(baseline === null ? 0 : 2 * baseline, objective ?? 0);
   const recoveries = faultEvents.map((f, k): FaultRecovery => {
     const own = durationOf(f, i.faults, i.startAtMs);
     const next = faultEvents.slice(k + 1).find((e) => e.atMs > f.atMs)?.atMs ?? Infinity;
     // A later fault's disruptions are its own, even inside this one's window.
-    const hit = disruptions.filter((d) => d.closedAtMs >= f.atMs - DISRUPTION_BEFORE_MS && d.closedAtMs <= f.atMs + own + DISRUPTION_AFTER_MS && d.closedAtMs < next - DISRUPTION_BEFORE_MS);
+    const hit = disruptions.filter(
+      (d) =>
+        d.closedAtMs >= f.atMs - DISRUPTION_BEFORE_MS &&
+        d.closedAtMs <= f.atMs + own + DISRUPTION_AFTER_MS &&
+        d.closedAtMs < next - DISRUPTION_BEFORE_MS,
+    );
     const unrecovered = hit.filter((d) => d.recoveredAtMs === null).length;
-    const usersRecoveryMs = hit.length === 0 || unrecovered > 0 ? null : Math.round(Math.max(0, ...hit.map((d) => (d.recoveredAtMs as number) - f.atMs)));
+    const usersRecoveryMs =
+      hit.length === 0 || unrecovered > 0 ? null : Math.round(Math.max(0, ...hit.map((d) => (d.recoveredAtMs as number) - f.atMs)));
     const recovery = i.events.find((e) => e.kind === 'recovery' && e.action === f.action && e.atMs >= f.atMs);
     const window = series.filter((p) => p.endMs > f.atMs && p.startMs < next);
     const latencyRecoveryMs = thresholdUs === null ? null : latencyRecovery(window, f.atMs, thresholdUs);

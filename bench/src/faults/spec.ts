@@ -50,7 +50,16 @@ export type ServerFaultSpec = RelayFaultSpec | BrokerFaultSpec | LatencyFaultSpe
 export type FaultSpec = ServerFaultSpec | ClientFaultSpec;
 export type FaultAction = FaultSpec['action'];
 
-export const FAULT_ACTIONS = ['kill-relay', 'drain-relay', 'add-relay', 'kill-broker', 'restart-broker', 'slow-readers', 'reconnect-storm', 'latency'] as const satisfies readonly FaultAction[];
+export const FAULT_ACTIONS = [
+  'kill-relay',
+  'drain-relay',
+  'add-relay',
+  'kill-broker',
+  'restart-broker',
+  'slow-readers',
+  'reconnect-storm',
+  'latency',
+] as const satisfies readonly FaultAction[];
 
 /** The faults the clients suffer (the workers apply them); the others hit relays or brokers. */
 export const CLIENT_FAULT_ACTIONS = ['slow-readers', 'reconnect-storm'] as const satisfies readonly ClientFaultSpec['action'][];
@@ -79,7 +88,9 @@ export function inFiringOrder<T extends { readonly atMs: number }>(faults: reado
 
 /** The client faults of a segment as the workers get them (absolute instants). */
 export function clientFaultsFor(faults: readonly FaultSpec[], startAtMs: number): ClientFault[] {
-  return faults.filter(isClientFault).map((f) => ({ action: f.action, atMs: Math.round(startAtMs + f.atMs), share: f.share, durationMs: Math.round(f.durationMs) }));
+  return faults
+    .filter(isClientFault)
+    .map((f) => ({ action: f.action, atMs: Math.round(startAtMs + f.atMs), share: f.share, durationMs: Math.round(f.durationMs) }));
 }
 
 export interface FaultProblem {
@@ -110,12 +121,24 @@ export interface FaultContext {
 export function faultProblems(faults: readonly FaultSpec[], ctx: FaultContext): FaultProblem[] {
   const problems: FaultProblem[] = [];
   if (faults.length === 0) return problems;
-  if (ctx.multiSegment) problems.push({ index: -1, field: null, message: 'faults need a plain scenario (no phases or ramp): each fault fires once in the single relay segment', input: faults.length });
+  if (ctx.multiSegment)
+    problems.push({
+      index: -1,
+      field: null,
+      message: 'faults need a plain scenario (no phases or ramp): each fault fires once in the single relay segment',
+      input: faults.length,
+    });
   const live = new Set(Array.from({ length: ctx.relays }, (_, i) => i));
   let nextRelay = ctx.relays;
   const down = new Set<number>();
   for (const { fault: f, index } of inFiringOrder(faults)) {
-    if (f.atMs >= ctx.sendingMs) problems.push({ index, field: 'at', message: `expected an offset before sends stop (warmup + duration = ${formatDurationMs(ctx.sendingMs)})`, input: formatDurationMs(f.atMs) });
+    if (f.atMs >= ctx.sendingMs)
+      problems.push({
+        index,
+        field: 'at',
+        message: `expected an offset before sends stop (warmup + duration = ${formatDurationMs(ctx.sendingMs)})`,
+        input: formatDurationMs(f.atMs),
+      });
     switch (f.action) {
       case 'add-relay':
         live.add(nextRelay++);
@@ -123,7 +146,12 @@ export function faultProblems(faults: readonly FaultSpec[], ctx: FaultContext): 
       case 'kill-relay':
       case 'drain-relay':
         if (!live.has(f.relay)) {
-          problems.push({ index, field: 'relay', message: `expected the index of a relay running at that instant (0..${ctx.relays - 1}, or one added earlier; not one already removed)`, input: f.relay });
+          problems.push({
+            index,
+            field: 'relay',
+            message: `expected the index of a relay running at that instant (0..${ctx.relays - 1}, or one added earlier; not one already removed)`,
+            input: f.relay,
+          });
         } else if (live.size === 1) {
           problems.push({ index, field: 'relay', message: 'expected a relay that is not the last one running', input: f.relay });
         } else live.delete(f.relay);
@@ -131,7 +159,12 @@ export function faultProblems(faults: readonly FaultSpec[], ctx: FaultContext): 
       case 'kill-broker':
       case 'restart-broker':
         if (ctx.brokers !== 3) {
-          problems.push({ index, field: 'action', message: 'broker faults need brokers: 3 (replication factor 3, min.insync.replicas 2)', input: f.action });
+          problems.push({
+            index,
+            field: 'action',
+            message: 'broker faults need brokers: 3 (replication factor 3, min.insync.replicas 2)',
+            input: f.action,
+          });
           break;
         }
         if (f.broker < 1 || f.broker > ctx.brokers) {
@@ -139,12 +172,26 @@ export function faultProblems(faults: readonly FaultSpec[], ctx: FaultContext): 
           break;
         }
         if (f.action === 'restart-broker') down.delete(f.broker);
-        else if (down.has(f.broker)) problems.push({ index, field: 'broker', message: 'expected a running broker (this one is already down)', input: f.broker });
-        else if (down.size > 0) problems.push({ index, field: 'broker', message: 'expected at most one broker down at a time (with min.insync.replicas=2 of 3, a second one stops every write)', input: f.broker });
+        else if (down.has(f.broker))
+          problems.push({ index, field: 'broker', message: 'expected a running broker (this one is already down)', input: f.broker });
+        else if (down.size > 0)
+          problems.push({
+            index,
+            field: 'broker',
+            message: 'expected at most one broker down at a time (with min.insync.replicas=2 of 3, a second one stops every write)',
+            input: f.broker,
+          });
         else down.add(f.broker);
         break;
       case 'latency':
-        for (const r of f.relays ?? []) if (!live.has(r)) problems.push({ index, field: 'relays', message: `expected indexes of relays running at that instant (0..${ctx.relays - 1}, or ones added earlier)`, input: r });
+        for (const r of f.relays ?? [])
+          if (!live.has(r))
+            problems.push({
+              index,
+              field: 'relays',
+              message: `expected indexes of relays running at that instant (0..${ctx.relays - 1}, or ones added earlier)`,
+              input: r,
+            });
         break;
       case 'slow-readers':
       case 'reconnect-storm':

@@ -30,7 +30,10 @@ export interface UpdateOptions {
   readonly now?: Date;
 }
 
-export async function updateBaseline(runDirs: readonly string[], options: UpdateOptions = {}): Promise<{ path: string; baseline: BaselineFile }> {
+export async function updateBaseline(
+  runDirs: readonly string[],
+  options: UpdateOptions = {},
+): Promise<{ path: string; baseline: BaselineFile }> {
   if (runDirs.length === 0) throw gateError('RB_GATE_BAD_OPTION', 'Give at least one run folder.');
   const summaries = await Promise.all(runDirs.map(async (d) => (await readSummary(d)).summary));
   const scenarios = new Set(summaries.map((s) => s.scenario.name));
@@ -58,7 +61,9 @@ export async function updateBaseline(runDirs: readonly string[], options: Update
     updatedAt: (options.now ?? new Date()).toISOString(),
     machine: first.machine,
     versions: first.versions,
-    note: options.note ?? `Made by \`relaybench baseline update\` from ${trials.map((t) => t.runId).join(', ')}. Absolute times hold for this machine only; ratios to the kafka-direct reference travel better.`,
+    note:
+      options.note ??
+      `Made by \`relaybench baseline update\` from ${trials.map((t) => t.runId).join(', ')}. Absolute times hold for this machine only; ratios to the kafka-direct reference travel better.`,
     trials,
   };
   await mkdir(dirname(path), { recursive: true });

@@ -37,7 +37,11 @@ export const cliOf = (dir: string) => join(dir, 'dist', 'bench', 'src', 'cli', '
 export async function resolveBuild(spec: string, repoRoot: string, cacheDir: string, log: (line: string) => void): Promise<Build> {
   const asDir = resolve(spec);
   if (existsSync(asDir) && existsSync(join(asDir, 'package.json'))) {
-    if (!existsSync(cliOf(asDir))) throw gateError('RB_GATE_BAD_BUILD', `${asDir} has no dist/bench/src/cli/main.js: build it first (npx tsc -p tsconfig.json), or pass a git ref.`);
+    if (!existsSync(cliOf(asDir)))
+      throw gateError(
+        'RB_GATE_BAD_BUILD',
+        `${asDir} has no dist/bench/src/cli/main.js: build it first (npx tsc -p tsconfig.json), or pass a git ref.`,
+      );
     return { spec, kind: 'folder', commit: await gitHead(asDir), dir: asDir, cli: cliOf(asDir), modules: 'own', buildMs: 0, reused: true };
   }
   let commit: string;
@@ -49,7 +53,16 @@ export async function resolveBuild(spec: string, repoRoot: string, cacheDir: str
   const dir = join(resolve(cacheDir), 'builds', commit);
   if (existsSync(join(dir, MARKER))) {
     log(`build ${spec} (${commit.slice(0, 12)}): reusing ${dir}`);
-    return { spec, kind: 'git', commit, dir, cli: cliOf(dir), modules: existsSync(join(dir, 'node_modules')) ? 'symlink' : 'own', buildMs: 0, reused: true };
+    return {
+      spec,
+      kind: 'git',
+      commit,
+      dir,
+      cli: cliOf(dir),
+      modules: existsSync(join(dir, 'node_modules')) ? 'symlink' : 'own',
+      buildMs: 0,
+      reused: true,
+    };
   }
   const t0 = Date.now();
   await mkdir(join(resolve(cacheDir), 'builds'), { recursive: true });
@@ -74,7 +87,12 @@ function provideModules(dir: string, repoRoot: string): 'symlink' | 'npm ci' | '
   if (existsSync(target)) return 'own';
   const mine = join(repoRoot, 'package-lock.json');
   const theirs = join(dir, 'package-lock.json');
-  if (existsSync(mine) && existsSync(theirs) && readFileSync(mine).equals(readFileSync(theirs)) && existsSync(join(repoRoot, 'node_modules'))) {
+  if (
+    existsSync(mine) &&
+    existsSync(theirs) &&
+    readFileSync(mine).equals(readFileSync(theirs)) &&
+    existsSync(join(repoRoot, 'node_modules'))
+  ) {
     symlinkSync(realpathSync(join(repoRoot, 'node_modules')), target, 'dir');
     return 'symlink';
   }

@@ -89,8 +89,16 @@ export async function readComparable(path: string): Promise<Comparable> {
     }
     const b = raw as Partial<BaselineFile> | null;
     if (b !== null && typeof b === 'object' && b.kind === 'relaybench-baseline') {
-      if (b.schemaVersion !== BASELINE_SCHEMA_VERSION || !Array.isArray(b.trials) || b.trials.length === 0 || typeof b.scenario !== 'string')
-        throw resultsError('RB_RESULTS_BAD_FILE', `${path}: a baseline needs schemaVersion ${BASELINE_SCHEMA_VERSION}, a scenario and at least one trial.`);
+      if (
+        b.schemaVersion !== BASELINE_SCHEMA_VERSION ||
+        !Array.isArray(b.trials) ||
+        b.trials.length === 0 ||
+        typeof b.scenario !== 'string'
+      )
+        throw resultsError(
+          'RB_RESULTS_BAD_FILE',
+          `${path}: a baseline needs schemaVersion ${BASELINE_SCHEMA_VERSION}, a scenario and at least one trial.`,
+        );
       return { sources: [path], scenario: b.scenario, trials: b.trials, machine: b.machine ?? null };
     }
   }

@@ -110,14 +110,36 @@ export function compareRuns(base: Comparable, candidate: Comparable, options: Co
       }
       const change = ma > 0 ? mb / ma : mb > 0 ? Infinity : 1;
       if (!decides) {
-        rows.push({ stage, percentile, base: ma, new: mb, change: round4(change), ...empty, verdict: change > threshold ? 'changed' : 'pass' });
+        rows.push({
+          stage,
+          percentile,
+          base: ma,
+          new: mb,
+          change: round4(change),
+          ...empty,
+          verdict: change > threshold ? 'changed' : 'pass',
+        });
         continue;
       }
       const e = hodgesLehmann(a, b, level);
       let verdict: RowVerdict = 'pass';
       if (e.attainable && e.low > threshold) verdict = 'regression';
       else if (e.attainable && e.high < 1 / threshold) verdict = 'improvement';
-      rows.push({ stage, percentile, base: ma, new: mb, change: round4(change), low: round4(e.low), high: round4(e.high), threshold, pValue: mannWhitney(a, b).pGreater, samples: { base: a.length, new: b.length }, normalized, gated, verdict });
+      rows.push({
+        stage,
+        percentile,
+        base: ma,
+        new: mb,
+        change: round4(change),
+        low: round4(e.low),
+        high: round4(e.high),
+        threshold,
+        pValue: mannWhitney(a, b).pGreater,
+        samples: { base: a.length, new: b.length },
+        normalized,
+        gated,
+        verdict,
+      });
     }
   }
   const valid = invalidReasons.length === 0;
@@ -135,7 +157,13 @@ export function compareRuns(base: Comparable, candidate: Comparable, options: Co
     valid,
     invalidReasons,
     rows,
-    verdict: !valid ? 'invalid' : !decides ? 'descriptive' : rows.some((r) => r.gated && r.verdict === 'regression') ? 'regression' : 'pass',
+    verdict: !valid
+      ? 'invalid'
+      : !decides
+        ? 'descriptive'
+        : rows.some((r) => r.gated && r.verdict === 'regression')
+          ? 'regression'
+          : 'pass',
     cannotDecide,
     sameMachine: machine,
   };
@@ -163,7 +191,13 @@ function refValue(t: Trial, stage: Stage, percentile: 'p50' | 'p99'): number {
   return p === undefined || p.count === 0 ? 0 : p[percentile];
 }
 
-function samplesOf(trials: readonly Trial[], stage: Stage, percentile: 'p50' | 'p99', method: 'trials' | 'intervals', normalized: boolean): number[] {
+function samplesOf(
+  trials: readonly Trial[],
+  stage: Stage,
+  percentile: 'p50' | 'p99',
+  method: 'trials' | 'intervals',
+  normalized: boolean,
+): number[] {
   const out: number[] = [];
   for (const t of trials) {
     const div = normalized ? refValue(t, stage, percentile) : 1;

@@ -77,7 +77,10 @@ export function decide(trials: readonly GateTrial[], o: GateOptions = DEFAULT_GA
   const b = valid('new');
   const need = minimumAttainable(o.level);
   const invalidReasons: string[] = [];
-  for (const [side, got] of [['base', a.length], ['new', b.length]] as const)
+  for (const [side, got] of [
+    ['base', a.length],
+    ['new', b.length],
+  ] as const)
     if (got < need) invalidReasons.push(`${side}: ${got} valid trial(s); a ${pct(o.level)} interval needs at least ${need} per side`);
   const rows: GateRow[] = [];
   for (const stage of o.stages) {
@@ -93,7 +96,8 @@ export function decide(trials: readonly GateTrial[], o: GateOptions = DEFAULT_GA
       rows.push({ stage, percentile, threshold, base: med(xs), new: med(ys), effect, n: { base: xs.length, new: ys.length }, verdict });
     }
   }
-  if (invalidReasons.length === 0 && rows.every((r) => r.verdict === 'no-data')) invalidReasons.push('no gated stage has reference-normalised values on both sides (did every trial run the kafka-direct reference?)');
+  if (invalidReasons.length === 0 && rows.every((r) => r.verdict === 'no-data'))
+    invalidReasons.push('no gated stage has reference-normalised values on both sides (did every trial run the kafka-direct reference?)');
   const verdict = invalidReasons.length > 0 ? 'invalid' : rows.some((r) => r.verdict === 'regression') ? 'regression' : 'pass';
   return { verdict, rows, invalidReasons };
 }

@@ -100,7 +100,12 @@ export function planTrials(p: TrialPlanInput): TrialPlan {
   const fit = Math.max(min, Math.min(max, Math.floor(p.budgetMs / (2 * p.trialMs))));
   let n = min;
   while (n < fit && detectableWith(n, p) > p.mde) n++;
-  return { perSide: n, detectable: detectableWith(n, p), budgetBound: n === fit && detectableWith(n, p) > p.mde, estimatedMs: 2 * n * p.trialMs };
+  return {
+    perSide: n,
+    detectable: detectableWith(n, p),
+    budgetBound: n === fit && detectableWith(n, p) > p.mde,
+    estimatedMs: 2 * n * p.trialMs,
+  };
 }
 
 export function detectableWith(n: number, p: Pick<TrialPlanInput, 'threshold' | 'noiseSd' | 'level'>): number {

@@ -4,7 +4,14 @@ import { formatUs } from './evaluate.js';
 
 export type CompareFormat = 'text' | 'md' | 'json';
 
-const VERDICT_MARK = { pass: 'ok', regression: 'REGRESSION', improvement: 'improved', 'no-data': 'no data', changed: 'above limit (not tested)', 'not-comparable': 'other machine: not compared' } as const;
+const VERDICT_MARK = {
+  pass: 'ok',
+  regression: 'REGRESSION',
+  improvement: 'improved',
+  'no-data': 'no data',
+  changed: 'above limit (not tested)',
+  'not-comparable': 'other machine: not compared',
+} as const;
 
 function value(row: CompareRow, v: number): string {
   if (!Number.isFinite(v)) return '—';
@@ -26,7 +33,12 @@ function pValue(p: number): string {
 }
 
 function headline(r: CompareReport): string {
-  const what = { pass: 'PASS — no regression beyond the thresholds', regression: 'REGRESSION', invalid: 'INVALID — a run is not valid', descriptive: 'DESCRIPTIVE — cannot call a regression' }[r.verdict];
+  const what = {
+    pass: 'PASS — no regression beyond the thresholds',
+    regression: 'REGRESSION',
+    invalid: 'INVALID — a run is not valid',
+    descriptive: 'DESCRIPTIVE — cannot call a regression',
+  }[r.verdict];
   const why = r.cannotDecide === null ? '' : `: ${r.cannotDecide}`;
   const machines = r.sameMachine ? '' : '; BASE and NEW come from different machines: absolute times are not compared';
   return `compare ${r.scenario}: ${what}${why} (${r.method}: ${r.base.trials} base trial(s) vs ${r.new.trials} new; thresholds p50 ×${r.options.thresholdP50}, p99 ×${r.options.thresholdP99}; alpha ${r.options.alpha}${machines})`;
@@ -35,7 +47,17 @@ function headline(r: CompareReport): string {
 export function formatCompare(r: CompareReport, format: CompareFormat): string {
   if (format === 'json') return `${JSON.stringify(r, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 1)}\n`;
   const header = ['stage', 'pct', 'base', 'new', 'change', 'limit', 'p-value', 'n', 'verdict'];
-  const rows = r.rows.map((x) => [x.stage, x.percentile, value(x, x.base), value(x, x.new), change(x), `+${((x.threshold - 1) * 100).toFixed(0)}%`, pValue(x.pValue), `${x.samples.base}/${x.samples.new}`, x.gated ? VERDICT_MARK[x.verdict] : `${VERDICT_MARK[x.verdict]} (not gated)`]);
+  const rows = r.rows.map((x) => [
+    x.stage,
+    x.percentile,
+    value(x, x.base),
+    value(x, x.new),
+    change(x),
+    `+${((x.threshold - 1) * 100).toFixed(0)}%`,
+    pValue(x.pValue),
+    `${x.samples.base}/${x.samples.new}`,
+    x.gated ? VERDICT_MARK[x.verdict] : `${VERDICT_MARK[x.verdict]} (not gated)`,
+  ]);
   const lines: string[] = [];
   if (format === 'md') {
     const icon = { pass: '✅', regression: '❌', invalid: '⚠️', descriptive: 'ℹ️' }[r.verdict];
@@ -44,13 +66,22 @@ export function formatCompare(r: CompareReport, format: CompareFormat): string {
     if (r.invalidReasons.length > 0) lines.push('');
     lines.push(`| ${header.join(' | ')} |`, `|${header.map((_, i) => (i >= 2 && i <= 7 ? '---:' : '---')).join('|')}|`);
     for (const row of rows) lines.push(`| ${row.map((c, i) => (i === 8 && c === 'REGRESSION' ? '**REGRESSION**' : c)).join(' | ')} |`);
-    lines.push('', 'With enough trials per side: regression = the whole Hodges–Lehmann interval of NEW ÷ BASE above the limit (p-value: one-sided Mann–Whitney, for information). One run per side is descriptive only; `relaybench gate` decides. Values marked "ref" are ratios to the in-run kafka-direct reference; with it, stages it lacks (relay hops) are shown but not gated.');
+    lines.push(
+      '',
+      'With enough trials per side: regression = the whole Hodges–Lehmann interval of NEW ÷ BASE above the limit (p-value: one-sided Mann–Whitney, for information). One run per side is descriptive only; `relaybench gate` decides. Values marked "ref" are ratios to the in-run kafka-direct reference; with it, stages it lacks (relay hops) are shown but not gated.',
+    );
     return `${lines.join('\n')}\n`;
   }
   lines.push(headline(r));
   for (const reason of r.invalidReasons) lines.push(`  invalid: ${reason}`);
   const all = [header, ...rows];
   const widths = header.map((_, i) => Math.max(...all.map((row) => row[i]!.length)));
-  for (const row of all) lines.push(row.map((c, i) => (i >= 2 && i <= 7 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd());
+  for (const row of all)
+    lines.push(
+      row
+        .map((c, i) => (i >= 2 && i <= 7 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+        .join('  ')
+        .trimEnd(),
+    );
   return `${lines.join('\n')}\n`;
 }

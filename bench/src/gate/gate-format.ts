@@ -45,12 +45,18 @@ export interface GateReport {
 
 const VERDICT = { pass: 'ok', regression: 'REGRESSION', improvement: 'improved', 'no-data': 'no data' } as const;
 
-const short = (s: GateSideInfo) => `${s.spec}${s.commit === null ? '' : ` (${s.commit.slice(0, 10)})`}${s.injected === null ? '' : ` + ${s.injected}`}`;
-const mins = (ms: number) => (ms >= 60_000 ? `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s` : `${Math.round(ms / 1000)} s`);
+const short = (s: GateSideInfo) =>
+  `${s.spec}${s.commit === null ? '' : ` (${s.commit.slice(0, 10)})`}${s.injected === null ? '' : ` + ${s.injected}`}`;
+const mins = (ms: number) =>
+  ms >= 60_000 ? `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s` : `${Math.round(ms / 1000)} s`;
 const lvl = (r: GateReport) => `${Math.round(r.options.level * 1000) / 10} %`;
 
 export function headline(r: GateReport): string {
-  const what = { pass: 'PASS — no regression beyond the thresholds', regression: 'REGRESSION', invalid: 'INVALID — not enough valid trials' }[r.decision.verdict];
+  const what = {
+    pass: 'PASS — no regression beyond the thresholds',
+    regression: 'REGRESSION',
+    invalid: 'INVALID — not enough valid trials',
+  }[r.decision.verdict];
   const valid = (side: Side) => r.trials.filter((t) => t.side === side && t.valid).length;
   const reruns = r.reruns.base + r.reruns.new;
   return `gate ${r.scenario}: ${what} · base ${short(r.base)} vs new ${short(r.new)} · ${valid('base')} + ${valid('new')} valid trials${reruns > 0 ? ` (${reruns} rerun)` : ''} · ${mins(r.wallMs)}`;
@@ -58,7 +64,15 @@ export function headline(r: GateReport): string {
 
 function cells(r: GateReport, x: GateRow): string[] {
   const ratio = (v: number) => (Number.isFinite(v) ? `×${v.toFixed(3)}` : '—');
-  return [x.stage, x.percentile, ratio(x.base), ratio(x.new), effectText(x.effect, r.options.level), percentChange(x.threshold), VERDICT[x.verdict]];
+  return [
+    x.stage,
+    x.percentile,
+    ratio(x.base),
+    ratio(x.new),
+    effectText(x.effect, r.options.level),
+    percentChange(x.threshold),
+    VERDICT[x.verdict],
+  ];
 }
 
 const HEADER = ['stage', 'pct', 'base ÷ ref', 'new ÷ ref', 'effect', 'limit', 'verdict'];
@@ -76,7 +90,13 @@ export function formatGateText(r: GateReport): string {
   for (const reason of r.decision.invalidReasons) lines.push(`  invalid: ${reason}`);
   const all = [HEADER, ...r.decision.rows.map((x) => cells(r, x))];
   const widths = HEADER.map((_, i) => Math.max(...all.map((row) => row[i]!.length)));
-  for (const row of all) lines.push(`  ${row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}`);
+  for (const row of all)
+    lines.push(
+      `  ${row
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd()}`,
+    );
   lines.push(`  ${method(r)}`);
   return `${lines.join('\n')}\n`;
 }
@@ -87,10 +107,18 @@ export function formatGateMarkdown(r: GateReport): string {
   for (const reason of r.decision.invalidReasons) lines.push(`- ${reason}`);
   if (lines.length > 2) lines.push('');
   lines.push(`| ${HEADER.join(' | ')} |`, `|---|---|---:|---:|---:|---:|---|`);
-  for (const x of r.decision.rows) lines.push(`| ${cells(r, x).map((c) => (c === 'REGRESSION' ? '**REGRESSION**' : c)).join(' | ')} |`);
+  for (const x of r.decision.rows)
+    lines.push(
+      `| ${cells(r, x)
+        .map((c) => (c === 'REGRESSION' ? '**REGRESSION**' : c))
+        .join(' | ')} |`,
+    );
   lines.push('', method(r), '');
   lines.push('<details><summary>Trials</summary>', '', '| # | side | run | valid | e2e p50 ÷ ref | wall |', '|---:|---|---|---|---:|---:|');
-  for (const t of r.trials) lines.push(`| ${t.index} | ${t.side} | ${t.runId} | ${t.valid ? 'yes' : `no: ${t.invalidReasons.join('; ')}`} | ${t.values.e2eCorrected?.p50.ratio.toFixed(3) ?? '—'} | ${Math.round(t.wallMs / 1000)} s |`);
+  for (const t of r.trials)
+    lines.push(
+      `| ${t.index} | ${t.side} | ${t.runId} | ${t.valid ? 'yes' : `no: ${t.invalidReasons.join('; ')}`} | ${t.values.e2eCorrected?.p50.ratio.toFixed(3) ?? '—'} | ${Math.round(t.wallMs / 1000)} s |`,
+    );
   lines.push('', '</details>', '');
   return lines.join('\n');
 }
@@ -98,10 +126,15 @@ export function formatGateMarkdown(r: GateReport): string {
 export function formatGateJunit(r: GateReport): string {
   const cases: string[] = [];
   const invalid = r.decision.invalidReasons;
-  cases.push(`    <testcase classname="relaybench.gate.${xml(r.scenario)}" name="trial validity" time="0">${invalid.length === 0 ? '' : `<failure message="invalid gate" type="invalid">${xml(invalid.join('\n'))}</failure>`}</testcase>`);
+  cases.push(
+    `    <testcase classname="relaybench.gate.${xml(r.scenario)}" name="trial validity" time="0">${invalid.length === 0 ? '' : `<failure message="invalid gate" type="invalid">${xml(invalid.join('\n'))}</failure>`}</testcase>`,
+  );
   for (const x of r.decision.rows) {
     const name = `${x.stage} ${x.percentile} ÷ reference`;
-    const body = x.verdict === 'regression' ? `<failure message="${xml(`${effectText(x.effect, r.options.level)} is above the limit ${percentChange(x.threshold)}`)}" type="regression"/>` : '';
+    const body =
+      x.verdict === 'regression'
+        ? `<failure message="${xml(`${effectText(x.effect, r.options.level)} is above the limit ${percentChange(x.threshold)}`)}" type="regression"/>`
+        : '';
     cases.push(`    <testcase classname="relaybench.gate.${xml(r.scenario)}" name="${xml(name)}" time="0">${body}</testcase>`);
   }
   const failures = cases.filter((c) => c.includes('<failure')).length;

@@ -17,7 +17,17 @@ async function gate(ratioOf: (side: Side, index: number, attempt: number) => num
   let kafkaStopped = false;
   const jitter = mulberry32(5);
   const deps: GateDeps = {
-    resolveBuild: async (spec) => ({ spec, kind: 'folder', commit: null, dir: `/b/${spec}`, cli: `/b/${spec}/cli.js`, modules: 'own', buildMs: 0, reused: true }) satisfies Build,
+    resolveBuild: async (spec) =>
+      ({
+        spec,
+        kind: 'folder',
+        commit: null,
+        dir: `/b/${spec}`,
+        cli: `/b/${spec}/cli.js`,
+        modules: 'own',
+        buildMs: 0,
+        reused: true,
+      }) satisfies Build,
     provisionKafka: async () => ({ provider: 'local', brokers: ['127.0.0.1:1'], stop: async () => void (kafkaStopped = true) }),
     runTrial: async (side, index, attempt, o): Promise<GateTrial> => {
       files[side] = await readFile(o.scenarioFile, 'utf8');
@@ -25,7 +35,18 @@ async function gate(ratioOf: (side: Side, index: number, attempt: number) => num
       const v = (x: number) => ({ relay: x * 1000, reference: 1000, ratio: x });
       const ok = r !== 'invalid';
       const x = ok ? r * (1 + (jitter() - 0.5) * 0.04) : 1;
-      return { index, side, attempt, runId: o.runId, dir: o.trialsDir, wallMs: 1, exitCode: ok ? 0 : 2, valid: ok, invalidReasons: ok ? [] : ['1 message(s) lost'], values: { ack: { p50: v(x), p99: v(x) }, e2eCorrected: { p50: v(x), p99: v(x) } } };
+      return {
+        index,
+        side,
+        attempt,
+        runId: o.runId,
+        dir: o.trialsDir,
+        wallMs: 1,
+        exitCode: ok ? 0 : 2,
+        valid: ok,
+        invalidReasons: ok ? [] : ['1 message(s) lost'],
+        values: { ack: { p50: v(x), p99: v(x) }, e2eCorrected: { p50: v(x), p99: v(x) } },
+      };
     },
     log: () => {},
   };

@@ -66,20 +66,52 @@ export async function runGate(c: GateConfig, deps: GateDeps): Promise<GateReport
   const t0 = now();
   const log = deps.log;
   const trialMs = trialWallMs(c.scenario, c.durationMs, c.warmupMs);
-  const plan = planTrials({ mde: c.mde, threshold: c.options.thresholds.p50, noiseSd: c.noiseSd, level: c.options.level, trialMs, budgetMs: c.budgetMs });
+  const plan = planTrials({
+    mde: c.mde,
+    threshold: c.options.thresholds.p50,
+    noiseSd: c.noiseSd,
+    level: c.options.level,
+    trialMs,
+    budgetMs: c.budgetMs,
+  });
   const perSide = c.trials ?? plan.perSide;
-  const detectable = c.trials === undefined ? plan.detectable : planTrials({ mde: 1, threshold: c.options.thresholds.p50, noiseSd: c.noiseSd, level: c.options.level, trialMs, budgetMs: 1, minPerSide: perSide, maxPerSide: perSide }).detectable;
+  const detectable =
+    c.trials === undefined
+      ? plan.detectable
+      : planTrials({
+          mde: 1,
+          threshold: c.options.thresholds.p50,
+          noiseSd: c.noiseSd,
+          level: c.options.level,
+          trialMs,
+          budgetMs: 1,
+          minPerSide: perSide,
+          maxPerSide: perSide,
+        }).detectable;
   const order = trialOrder(perSide, c.orderMode, c.seed);
-  log(`gate ${c.scenario.name}: minimum detectable effect asked ${percentChange(c.mde)} (p50 ÷ reference), time budget ${Math.round(c.budgetMs / 60_000)} min for the trials`);
-  log(`  → ${perSide} trials per side of ~${Math.round(trialMs / 1000)} s each (${formatDurationMs(c.warmupMs)} warm-up + ${formatDurationMs(c.durationMs)} measured, relay then kafka-direct reference): ~${Math.round((2 * perSide * trialMs) / 60_000)} min; detects ~${percentChange(detectable)} in 9 of 10 gates (noise sd ${c.noiseSd} of ln ratio)${c.trials === undefined && plan.budgetBound ? ' — the budget allows no more trials: raise --budget for a smaller effect' : ''}`);
-  log(`  decision: regression when the whole ${Math.round(c.options.level * 100)} % interval of NEW ÷ BASE is above p50 ${percentChange(c.options.thresholds.p50)} / p99 ${percentChange(c.options.thresholds.p99)} for ${c.options.stages.join(', ')}`);
-  log(`  order (${c.orderMode}, seed ${c.seed}): ${order.map((s) => (s === 'base' ? 'A' : 'B')).join(' ')} · invalid trials (lost > 0, or generator-bound: schedule lag p99 > ${formatDurationMs(c.maxScheduleLagMs)} for 2 s) rerun up to ${c.maxReruns} per side`);
+  log(
+    `gate ${c.scenario.name}: minimum detectable effect asked ${percentChange(c.mde)} (p50 ÷ reference), time budget ${Math.round(c.budgetMs / 60_000)} min for the trials`,
+  );
+  log(
+    `  → ${perSide} trials per side of ~${Math.round(trialMs / 1000)} s each (${formatDurationMs(c.warmupMs)} warm-up + ${formatDurationMs(c.durationMs)} measured, relay then kafka-direct reference): ~${Math.round((2 * perSide * trialMs) / 60_000)} min; detects ~${percentChange(detectable)} in 9 of 10 gates (noise sd ${c.noiseSd} of ln ratio)${c.trials === undefined && plan.budgetBound ? ' — the budget allows no more trials: raise --budget for a smaller effect' : ''}`,
+  );
+  log(
+    `  decision: regression when the whole ${Math.round(c.options.level * 100)} % interval of NEW ÷ BASE is above p50 ${percentChange(c.options.thresholds.p50)} / p99 ${percentChange(c.options.thresholds.p99)} for ${c.options.stages.join(', ')}`,
+  );
+  log(
+    `  order (${c.orderMode}, seed ${c.seed}): ${order.map((s) => (s === 'base' ? 'A' : 'B')).join(' ')} · invalid trials (lost > 0, or generator-bound: schedule lag p99 > ${formatDurationMs(c.maxScheduleLagMs)} for 2 s) rerun up to ${c.maxReruns} per side`,
+  );
 
   const baseBuild = await deps.resolveBuild(c.baseSpec, log);
   const newBuild = await deps.resolveBuild(c.newSpec, log);
   await mkdir(join(c.outDir, 'trials'), { recursive: true });
   const files = { base: await sideScenario(c, 'base'), new: await sideScenario(c, 'new') };
-  const kafka = await deps.provisionKafka({ provider: c.kafkaProvider ?? 'auto', count: c.scenario.brokers === 3 ? 3 : 1, dir: join(c.outDir, 'kafka'), log });
+  const kafka = await deps.provisionKafka({
+    provider: c.kafkaProvider ?? 'auto',
+    count: c.scenario.brokers === 3 ? 3 : 1,
+    dir: join(c.outDir, 'kafka'),
+    log,
+  });
   log(`kafka: ${kafka.provider} at ${kafka.brokers.join(',')}, shared by every trial`);
   const tLoop = now();
   let outcome;
@@ -91,15 +123,25 @@ export async function runGate(c: GateConfig, deps: GateDeps): Promise<GateReport
         const build = side === 'base' ? baseBuild : newBuild;
         const runId = `${String(index).padStart(2, '0')}-${side}${attempt > 1 ? `-rerun${attempt - 1}` : ''}`;
         log(`trial ${runId}: ${build.spec} starting`);
-        return deps.runTrial(side, index, attempt, { cli: build.cli, scenarioFile: files[side], brokers: kafka.brokers, trialsDir: join(c.outDir, 'trials'), runId });
+        return deps.runTrial(side, index, attempt, {
+          cli: build.cli,
+          scenarioFile: files[side],
+          brokers: kafka.brokers,
+          trialsDir: join(c.outDir, 'trials'),
+          runId,
+        });
       },
       {
         onTrial(t, done, total, rerun) {
           const per = (now() - tLoop) / Math.max(1, t.index + 1);
           const left = (total - done + (rerun ? 1 : 0)) * per;
           const e2e = t.values.e2eCorrected?.p50;
-          const what = t.valid ? `valid · e2e p50 ${e2e === undefined ? '—' : `${formatUs(e2e.relay)} ÷ ref ${formatUs(e2e.reference)} = ×${e2e.ratio}`}` : `INVALID (${t.invalidReasons.join('; ')})${rerun ? ' → rerun' : ''}`;
-          log(`trial ${t.runId}: ${what} · ${Math.round(t.wallMs / 1000)} s · ${done}/${total} done, ~${Math.round(left / 60_000)} min ${Math.round((left % 60_000) / 1000)} s left`);
+          const what = t.valid
+            ? `valid · e2e p50 ${e2e === undefined ? '—' : `${formatUs(e2e.relay)} ÷ ref ${formatUs(e2e.reference)} = ×${e2e.ratio}`}`
+            : `INVALID (${t.invalidReasons.join('; ')})${rerun ? ' → rerun' : ''}`;
+          log(
+            `trial ${t.runId}: ${what} · ${Math.round(t.wallMs / 1000)} s · ${done}/${total} done, ~${Math.round(left / 60_000)} min ${Math.round((left % 60_000) / 1000)} s left`,
+          );
         },
       },
     );
@@ -107,9 +149,19 @@ export async function runGate(c: GateConfig, deps: GateDeps): Promise<GateReport
     await kafka.stop().catch((e: unknown) => log(`stopping kafka: ${e instanceof Error ? e.message : String(e)}`));
   }
   const decided = decide(outcome.trials, c.options);
-  const decision = outcome.gaveUp === null ? decided : { ...decided, verdict: 'invalid' as const, invalidReasons: [...decided.invalidReasons, outcome.gaveUp] };
+  const decision =
+    outcome.gaveUp === null
+      ? decided
+      : { ...decided, verdict: 'invalid' as const, invalidReasons: [...decided.invalidReasons, outcome.gaveUp] };
   const exitCode = decision.verdict === 'pass' ? 0 : decision.verdict === 'regression' ? 1 : 2;
-  const info = (b: Build, injected: string | null): GateSideInfo => ({ spec: b.spec, commit: b.commit, dir: b.dir, buildMs: b.buildMs, reused: b.reused, injected });
+  const info = (b: Build, injected: string | null): GateSideInfo => ({
+    spec: b.spec,
+    commit: b.commit,
+    dir: b.dir,
+    buildMs: b.buildMs,
+    reused: b.reused,
+    injected,
+  });
   const report: GateReport = {
     kind: 'relaybench-gate',
     schemaVersion: 1,
@@ -117,7 +169,20 @@ export async function runGate(c: GateConfig, deps: GateDeps): Promise<GateReport
     scenario: c.scenario.name,
     base: info(baseBuild, null),
     new: info(newBuild, c.newLatencyMs > 0 ? `${c.newLatencyMs} ms latency on every client→relay hop` : null),
-    plan: { perSide, mde: c.mde, detectable, budgetBound: plan.budgetBound, budgetMs: c.budgetMs, noiseSd: c.noiseSd, order, orderMode: c.orderMode, seed: c.seed, durationMs: c.durationMs, warmupMs: c.warmupMs, maxReruns: c.maxReruns },
+    plan: {
+      perSide,
+      mde: c.mde,
+      detectable,
+      budgetBound: plan.budgetBound,
+      budgetMs: c.budgetMs,
+      noiseSd: c.noiseSd,
+      order,
+      orderMode: c.orderMode,
+      seed: c.seed,
+      durationMs: c.durationMs,
+      warmupMs: c.warmupMs,
+      maxReruns: c.maxReruns,
+    },
     options: c.options,
     kafka: { provider: kafka.provider, brokers: kafka.brokers, shared: true },
     wallMs: now() - t0,
@@ -132,7 +197,10 @@ export async function runGate(c: GateConfig, deps: GateDeps): Promise<GateReport
 }
 
 export async function writeGateOutputs(dir: string, r: GateReport): Promise<void> {
-  await writeFile(join(dir, 'gate.json'), `${JSON.stringify(r, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 1)}\n`);
+  await writeFile(
+    join(dir, 'gate.json'),
+    `${JSON.stringify(r, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 1)}\n`,
+  );
   await writeFile(join(dir, 'gate.md'), formatGateMarkdown(r));
   await writeFile(join(dir, 'gate.txt'), formatGateText(r));
   await writeFile(join(dir, 'junit.xml'), formatGateJunit(r));
@@ -155,7 +223,10 @@ async function sideScenario(c: GateConfig, side: Side): Promise<string> {
     // Both sides run behind the proxies (BASE with no delay: the proxy alone), so the known
     // regression is the added delay, not the proxy's own hop.
     const faults = Array.isArray(doc.faults) ? (doc.faults as unknown[]) : [];
-    doc.faults = [...faults, { at: '0s', action: 'latency', delay: side === 'new' ? formatDurationMs(c.newLatencyMs) : '0ms', direction: 'to-relay' }];
+    doc.faults = [
+      ...faults,
+      { at: '0s', action: 'latency', delay: side === 'new' ? formatDurationMs(c.newLatencyMs) : '0ms', direction: 'to-relay' },
+    ];
   }
   const path = resolve(c.outDir, `scenario-${side}.yaml`);
   await writeFile(path, `# Written by relaybench gate from ${c.scenario.file} (${side}).\n${stringify(doc)}`);

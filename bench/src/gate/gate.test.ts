@@ -36,7 +36,13 @@ const jitter = (seed: number) => {
 test('identical sides pass, and every row states an interval that covers no change', () => {
   const j = jitter(1);
   const values = Array.from({ length: 6 }, () => 2 * j());
-  const d = decide(sides(6, (i) => values[i]!, (i) => values[i]!));
+  const d = decide(
+    sides(
+      6,
+      (i) => values[i]!,
+      (i) => values[i]!,
+    ),
+  );
   assert.equal(d.verdict, 'pass');
   for (const r of d.rows) {
     assert.equal(r.verdict, 'pass');
@@ -47,14 +53,26 @@ test('identical sides pass, and every row states an interval that covers no chan
 test('same build with trial-to-trial noise (A/A) passes for many seeds', () => {
   for (let seed = 1; seed <= 50; seed++) {
     const j = jitter(seed);
-    const d = decide(sides(6, () => 2 * j(), () => 2 * j()));
+    const d = decide(
+      sides(
+        6,
+        () => 2 * j(),
+        () => 2 * j(),
+      ),
+    );
     assert.equal(d.verdict, 'pass', `seed ${seed}`);
   }
 });
 
 test('a 25 % shift in every trial fails, and the effect is reported with its interval', () => {
   const j = jitter(2);
-  const d = decide(sides(6, () => 2 * j(), () => 2.5 * j()));
+  const d = decide(
+    sides(
+      6,
+      () => 2 * j(),
+      () => 2.5 * j(),
+    ),
+  );
   assert.equal(d.verdict, 'regression');
   const row = d.rows.find((r) => r.stage === 'e2eCorrected' && r.percentile === 'p50')!;
   assert.equal(row.verdict, 'regression');
@@ -64,12 +82,22 @@ test('a 25 % shift in every trial fails, and the effect is reported with its int
 
 test('one outlier trial on the new side does not fail the gate', () => {
   const j = jitter(3);
-  const d = decide(sides(6, () => 2 * j(), (i) => (i === 3 ? 6 : 2 * j())));
+  const d = decide(
+    sides(
+      6,
+      () => 2 * j(),
+      (i) => (i === 3 ? 6 : 2 * j()),
+    ),
+  );
   assert.equal(d.verdict, 'pass');
 });
 
 test('too few valid trials on a side: invalid (exit 2), never pass', () => {
-  const trials = sides(6, () => 2, () => 2).map((t) => (t.side === 'new' && t.index > 4 ? { ...t, valid: false } : t));
+  const trials = sides(
+    6,
+    () => 2,
+    () => 2,
+  ).map((t) => (t.side === 'new' && t.index > 4 ? { ...t, valid: false } : t));
   const d = decide(trials);
   assert.equal(d.verdict, 'invalid');
   assert.match(d.invalidReasons[0]!, /new: 2 valid trial/);

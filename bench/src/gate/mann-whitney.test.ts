@@ -24,7 +24,10 @@ test('fully separated samples: exact p = 1 / C(n + m, n)', () => {
 test('U distribution is symmetric and sums to C(n + m, n)', () => {
   const d = uDistribution(4, 6);
   assert.equal(d.length, 25);
-  assert.equal(d.reduce((a, b) => a + b, 0), 210);
+  assert.equal(
+    d.reduce((a, b) => a + b, 0),
+    210,
+  );
   for (let k = 0; k < d.length; k++) assert.equal(d[k], d[d.length - 1 - k]);
 });
 

@@ -26,7 +26,23 @@ export interface TrialRunOptions {
 }
 
 export async function runOneTrial(side: Side, index: number, attempt: number, o: TrialRunOptions): Promise<GateTrial> {
-  const args = [o.cli, 'run', o.scenarioFile, '--brokers', o.brokers.join(','), '--results-dir', o.trialsDir, '--run-id', o.runId, '--reference', 'kafka-direct', '--prometheus', 'off', '--no-progress', ...(o.extraArgs ?? [])];
+  const args = [
+    o.cli,
+    'run',
+    o.scenarioFile,
+    '--brokers',
+    o.brokers.join(','),
+    '--results-dir',
+    o.trialsDir,
+    '--run-id',
+    o.runId,
+    '--reference',
+    'kafka-direct',
+    '--prometheus',
+    'off',
+    '--no-progress',
+    ...(o.extraArgs ?? []),
+  ];
   const t0 = Date.now();
   const logFile = join(o.trialsDir, `${o.runId}.log`);
   const out = createWriteStream(logFile);
@@ -39,12 +55,18 @@ export async function runOneTrial(side: Side, index: number, attempt: number, o:
   const wallMs = Date.now() - t0;
   const exitCode = code ?? 128;
   if (signal !== null || ![0, 1, 2].includes(exitCode) || !existsSync(join(dir, 'summary.json')))
-    throw gateError('RB_GATE_TRIAL_FAILED', `${side} trial ${o.runId} ended with ${signal ?? `exit ${exitCode}`}${existsSync(join(dir, 'summary.json')) ? '' : ' and wrote no summary.json'}; its output: ${logFile}.`);
+    throw gateError(
+      'RB_GATE_TRIAL_FAILED',
+      `${side} trial ${o.runId} ended with ${signal ?? `exit ${exitCode}`}${existsSync(join(dir, 'summary.json')) ? '' : ' and wrote no summary.json'}; its output: ${logFile}.`,
+    );
   const { summary } = await readSummary(dir);
   return trialFromSummary(summary, { side, index, attempt, dir, wallMs, exitCode });
 }
 
-export function trialFromSummary(s: RunSummary, at: { side: Side; index: number; attempt: number; dir: string; wallMs: number; exitCode: number }): GateTrial {
+export function trialFromSummary(
+  s: RunSummary,
+  at: { side: Side; index: number; attempt: number; dir: string; wallMs: number; exitCode: number },
+): GateTrial {
   const reasons = [...s.invalidReasons];
   if (s.ledger.lost > 0 && !reasons.some((r) => r.includes('lost'))) reasons.push(`${s.ledger.lost} message(s) lost`);
   if (s.generatorBound && !reasons.some((r) => r.includes('generator-bound'))) reasons.push('generator-bound');
@@ -59,4 +81,8 @@ export function trialFromSummary(s: RunSummary, at: { side: Side; index: number;
   return { ...at, runId: s.runId, valid, invalidReasons: valid ? [] : reasons, values };
 }
 
-const value = (relay: number, reference: number): TrialValue => ({ relay, reference, ratio: Math.round((relay / reference) * 10_000) / 10_000 });
+const value = (relay: number, reference: number): TrialValue => ({
+  relay,
+  reference,
+  ratio: Math.round((relay / reference) * 10_000) / 10_000,
+});

@@ -37,7 +37,12 @@ export interface LoopEvents {
   onTrial?(t: GateTrial, done: number, total: number, rerunNext: boolean): void;
 }
 
-export async function runTrialLoop(order: readonly Side[], maxReruns: number, run: RunTrial, events: LoopEvents = {}): Promise<LoopOutcome> {
+export async function runTrialLoop(
+  order: readonly Side[],
+  maxReruns: number,
+  run: RunTrial,
+  events: LoopEvents = {},
+): Promise<LoopOutcome> {
   const trials: GateTrial[] = [];
   const reruns: Record<Side, number> = { base: 0, new: 0 };
   let index = 0;
@@ -48,7 +53,12 @@ export async function runTrialLoop(order: readonly Side[], maxReruns: number, ru
       const rerun = !t.valid && reruns[side] < maxReruns;
       events.onTrial?.(t, slot + (t.valid ? 1 : 0), order.length, rerun);
       if (t.valid) break;
-      if (!rerun) return { trials, reruns, gaveUp: `${side} trial ${t.runId} was invalid (${t.invalidReasons.join('; ') || 'invalid run'}) after ${reruns[side]} rerun(s) of that side (--max-reruns ${maxReruns})` };
+      if (!rerun)
+        return {
+          trials,
+          reruns,
+          gaveUp: `${side} trial ${t.runId} was invalid (${t.invalidReasons.join('; ') || 'invalid run'}) after ${reruns[side]} rerun(s) of that side (--max-reruns ${maxReruns})`,
+        };
       reruns[side]++;
     }
   }

@@ -42,14 +42,20 @@ export const RUN_DEFAULTS = { resultsDir: 'results', prometheus: 'auto', kafkaPr
 export function resolveRunConfig(scenario: Scenario, flags: RunFlags, env: NodeJS.ProcessEnv): RunConfig {
   const sources: Record<string, 'default' | 'scenario' | 'env' | 'flag'> = {};
   const pick = <T>(key: string, dflt: T, envValue: T | undefined, flagValue: T | undefined): T => {
-    if (flagValue !== undefined) return (sources[key] = 'flag'), flagValue;
-    if (envValue !== undefined && envValue !== '') return (sources[key] = 'env'), envValue;
+    if (flagValue !== undefined) return ((sources[key] = 'flag'), flagValue);
+    if (envValue !== undefined && envValue !== '') return ((sources[key] = 'env'), envValue);
     sources[key] = 'default';
     return dflt;
   };
-  const layered = <T>(key: string, fromScenario: T, envValue: string | undefined, flagValue: string | undefined, parse: (v: string, from: string) => T): T => {
-    if (flagValue !== undefined) return (sources[key] = 'flag'), parse(flagValue, `--${key}`);
-    if (envValue !== undefined && envValue !== '') return (sources[key] = 'env'), parse(envValue, `RELAYBENCH_${key.toUpperCase()}`);
+  const layered = <T>(
+    key: string,
+    fromScenario: T,
+    envValue: string | undefined,
+    flagValue: string | undefined,
+    parse: (v: string, from: string) => T,
+  ): T => {
+    if (flagValue !== undefined) return ((sources[key] = 'flag'), parse(flagValue, `--${key}`));
+    if (envValue !== undefined && envValue !== '') return ((sources[key] = 'env'), parse(envValue, `RELAYBENCH_${key.toUpperCase()}`));
     sources[key] = 'scenario';
     return fromScenario;
   };
@@ -63,9 +69,16 @@ export function resolveRunConfig(scenario: Scenario, flags: RunFlags, env: NodeJ
     if (v === 'none') return undefined;
     throw runError('RB_RUN_BAD_OPTION', `${from} ${v}: expected kafka-direct or none.`);
   });
-  const kafkaProvider = pick('kafka-provider', RUN_DEFAULTS.kafkaProvider as RunConfig['kafkaProvider'], undefined, flags.kafkaProvider as RunConfig['kafkaProvider'] | undefined);
-  if (!['auto', 'docker', 'local', 'external'].includes(kafkaProvider)) throw runError('RB_RUN_BAD_OPTION', `--kafka-provider ${kafkaProvider}: expected auto, docker, local or external.`);
-  if (workers * 2 > scenario.workload.users) throw runError('RB_RUN_BAD_OPTION', `--workers ${workers}: needs at least 2 users per worker (${scenario.workload.users} users).`);
+  const kafkaProvider = pick(
+    'kafka-provider',
+    RUN_DEFAULTS.kafkaProvider as RunConfig['kafkaProvider'],
+    undefined,
+    flags.kafkaProvider as RunConfig['kafkaProvider'] | undefined,
+  );
+  if (!['auto', 'docker', 'local', 'external'].includes(kafkaProvider))
+    throw runError('RB_RUN_BAD_OPTION', `--kafka-provider ${kafkaProvider}: expected auto, docker, local or external.`);
+  if (workers * 2 > scenario.workload.users)
+    throw runError('RB_RUN_BAD_OPTION', `--workers ${workers}: needs at least 2 users per worker (${scenario.workload.users} users).`);
   const merged: Scenario = Object.freeze({
     ...scenario,
     durationMs,
@@ -104,7 +117,8 @@ function positive(v: string, from: string): number {
 function wholeIn(min: number, max: number) {
   return (v: string, from: string): number => {
     const n = Number(v);
-    if (!Number.isInteger(n) || n < min || n > max) throw runError('RB_RUN_BAD_OPTION', `${from} ${v}: expected a whole number from ${min} to ${max}.`);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw runError('RB_RUN_BAD_OPTION', `${from} ${v}: expected a whole number from ${min} to ${max}.`);
     return n;
   };
 }

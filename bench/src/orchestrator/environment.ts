@@ -7,7 +7,13 @@ import type { RunSummary } from '../results/summary.js';
 
 export function machineInfo(): RunSummary['machine'] {
   const c = cpus();
-  return { cores: c.length, cpuModel: c[0]?.model.trim() ?? 'unknown', memoryBytes: totalmem(), os: `${type()} ${release()}`, arch: arch() };
+  return {
+    cores: c.length,
+    cpuModel: c[0]?.model.trim() ?? 'unknown',
+    memoryBytes: totalmem(),
+    os: `${type()} ${release()}`,
+    arch: arch(),
+  };
 }
 
 export function relaybenchVersion(): string {

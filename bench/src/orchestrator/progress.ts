@@ -65,12 +65,25 @@ export interface ProgressView {
   end(): void;
 }
 
-export function createProgressView(options: { label: string; workers: number; stream: NodeJS.WriteStream; enabled: boolean; plainEveryMs?: number }): ProgressView {
+export function createProgressView(options: {
+  label: string;
+  workers: number;
+  stream: NodeJS.WriteStream;
+  enabled: boolean;
+  plainEveryMs?: number;
+}): ProgressView {
   const board = new ProgressBoard(options.workers);
   if (!options.enabled) return { update: (p) => board.update(p), end: () => {} };
   if (options.stream.isTTY === true) {
     const bar = new cliProgress.SingleBar(
-      { stream: options.stream, format: `${options.label} |{bar}| {percentage}% · {line}`, barsize: 24, hideCursor: true, clearOnComplete: false, fps: 4 },
+      {
+        stream: options.stream,
+        format: `${options.label} |{bar}| {percentage}% · {line}`,
+        barsize: 24,
+        hideCursor: true,
+        clearOnComplete: false,
+        fps: 4,
+      },
       cliProgress.Presets.shades_classic,
     );
     bar.start(100, 0, { line: 'starting workers' });

@@ -43,7 +43,12 @@ import { printableSummary } from './print.js';
 /** The relay tier as the run sees it (RelayFleet in production). */
 export interface Fleet {
   /** `proc.pid` (when the relay is a local process) feeds the resource accounting. */
-  readonly relays: readonly { readonly url: string; readonly httpUrl: string; readonly index?: number; readonly proc?: { readonly pid: number } }[];
+  readonly relays: readonly {
+    readonly url: string;
+    readonly httpUrl: string;
+    readonly index?: number;
+    readonly proc?: { readonly pid: number };
+  }[];
   readonly failed: Promise<never>;
   scaleTo(count: number): Promise<void>;
   metricsUrls(): string[];
@@ -52,7 +57,15 @@ export interface Fleet {
 
 export interface RunDeps {
   provisionKafka(options: ProvisionOptions): Promise<KafkaCluster>;
-  createFleet(options: { brokers: readonly string[]; partitions: number; tokenSecret: string; logDir: string; idPrefix: string; log: (l: string) => void; latencyProxies: boolean }): Fleet;
+  createFleet(options: {
+    brokers: readonly string[];
+    partitions: number;
+    tokenSecret: string;
+    logDir: string;
+    idPrefix: string;
+    log: (l: string) => void;
+    latencyProxies: boolean;
+  }): Fleet;
   createWorker(id: string, dir: string): Worker;
   freePorts(count: number): Promise<number[]>;
   detectPrometheus(mode: string): Promise<PrometheusPlan>;
@@ -88,15 +101,22 @@ export async function runScenario(cfg: RunConfig, deps: RunDeps): Promise<RunOut
   const interruption = { signal: undefined as NodeJS.Signals | undefined };
   const giveBackSignals = onInterrupt((signal) => {
     interruption.signal = signal;
-    writeFileSync(join(dir, 'INTERRUPTED'), `Interrupted by ${signal} at ${new Date().toISOString()}; the workers were stopped and partial results written.\n`);
-    log(`${signal}: stopping the workers; partial results follow (${signal === 'SIGINT' ? 'Ctrl-C again' : 'a second signal'} kills everything at once)`);
+    writeFileSync(
+      join(dir, 'INTERRUPTED'),
+      `Interrupted by ${signal} at ${new Date().toISOString()}; the workers were stopped and partial results written.\n`,
+    );
+    log(
+      `${signal}: stopping the workers; partial results follow (${signal === 'SIGINT' ? 'Ctrl-C again' : 'a second signal'} kills everything at once)`,
+    );
     for (const w of running) void w.stop().catch(() => {});
   });
 
   const segments = planSegments(s);
   log(`run ${runId} → ${dir}`);
   for (const line of describeConfig(cfg)) log(`  ${line}`);
-  log(`  plan: ${segments.map((g) => `${g.name} (${g.mode}${g.mode === 'relay' ? `, ${g.relays} relay(s)` : ''}, ${g.ratePerSec}/s, ~${Math.round(segmentWallMs(g, s) / 1000)} s)`).join(' → ')}`);
+  log(
+    `  plan: ${segments.map((g) => `${g.name} (${g.mode}${g.mode === 'relay' ? `, ${g.relays} relay(s)` : ''}, ${g.ratePerSec}/s, ~${Math.round(segmentWallMs(g, s) / 1000)} s)`).join(' → ')}`,
+  );
 
   const notes: string[] = [];
   let kafka: KafkaCluster | undefined;
@@ -115,7 +135,15 @@ export async function runScenario(cfg: RunConfig, deps: RunDeps): Promise<RunOut
     log(`kafka: ${kafka.provider}, ${kafka.brokers.join(',')}${kafka.kafkaVersion === undefined ? '' : `, Kafka ${kafka.kafkaVersion}`}`);
     const tokenSecret = randomBytes(24).toString('hex');
     const latencyProxies = s.faults.some((f) => f.action === 'latency');
-    fleet = deps.createFleet({ brokers: kafka.brokers, partitions: s.partitions, tokenSecret, logDir: join(dir, 'logs'), idPrefix: runId.replace(/[^A-Za-z0-9_.-]/g, '_'), log, latencyProxies });
+    fleet = deps.createFleet({
+      brokers: kafka.brokers,
+      partitions: s.partitions,
+      tokenSecret,
+      logDir: join(dir, 'logs'),
+      idPrefix: runId.replace(/[^A-Za-z0-9_.-]/g, '_'),
+      log,
+      latencyProxies,
+    });
     const firstRelays = segments.find((g) => g.mode === 'relay')?.relays ?? s.relays;
     await Promise.race([fleet.scaleTo(firstRelays), fleet.failed]);
     throwIfInterrupted(interruption);
@@ -129,7 +157,13 @@ export async function runScenario(cfg: RunConfig, deps: RunDeps): Promise<RunOut
       prometheusInfo = { status: 'external', url: plan.url };
     } else {
       try {
-        prometheus = await deps.startPrometheus({ runDir: dir, targets: relayTargets(fleet), runId, scenario: s.name, binary: plan.binary });
+        prometheus = await deps.startPrometheus({
+          runDir: dir,
+          targets: relayTargets(fleet),
+          runId,
+          scenario: s.name,
+          binary: plan.binary,
+        });
         prometheusVersion = plan.version;
         prometheusInfo = { status: 'started', url: prometheus.url };
         log(`prometheus ${plan.version}: ${prometheus.url} (data in ${prometheus.dataDir})`);
@@ -149,18 +183,51 @@ export async function runScenario(cfg: RunConfig, deps: RunDeps): Promise<RunOut
       }
       const faultLog = { startAtMs: 0, events: [] as FaultEvent[] };
       const meter = { sampler: undefined as ResourceSampler | undefined };
-      const results = await runSegment(cfg, deps, { seg, index, runId, dir, kafka, fleet, tokenSecret, prometheus, running, log, notes, interruption, faultLog, meter });
+      const results = await runSegment(cfg, deps, {
+        seg,
+        index,
+        runId,
+        dir,
+        kafka,
+        fleet,
+        tokenSecret,
+        prometheus,
+        running,
+        log,
+        notes,
+        interruption,
+        faultLog,
+        meter,
+      });
       if (interruption.signal !== undefined && seg.mode !== 'relay' && done.length === 0) break;
-      const { merged, summary: measured, intervals: segIntervals } = summarizeSegment(s.objectives, seg, results, (m) =>
-        seg.mode === 'relay' && s.faults.length > 0 ? segmentFaults({ segment: seg.name, faults: s.faults, startAtMs: faultLog.startAtMs, events: faultLog.events, results, merged: m, ledger: m.ledger, objectives: s.objectives }) : undefined,
+      const {
+        merged,
+        summary: measured,
+        intervals: segIntervals,
+      } = summarizeSegment(s.objectives, seg, results, (m) =>
+        seg.mode === 'relay' && s.faults.length > 0
+          ? segmentFaults({
+              segment: seg.name,
+              faults: s.faults,
+              startAtMs: faultLog.startAtMs,
+              events: faultLog.events,
+              results,
+              merged: m,
+              ledger: m.ledger,
+              objectives: s.objectives,
+            })
+          : undefined,
       );
       // Deliveries recorded in the measured intervals (the ledger also counts the warm-up's sends).
       const resources = await meter.sampler?.result(merged.stages.e2eCorrected.count);
       const summary = resources === undefined ? measured : { ...measured, resources };
-      if (resources !== undefined) log(`segment ${seg.name}: cpu over ${Math.round(resources.windowMs / 1000)} s: ${resourceLine(resources)}`);
+      if (resources !== undefined)
+        log(`segment ${seg.name}: cpu over ${Math.round(resources.windowMs / 1000)} s: ${resourceLine(resources)}`);
       done.push(summary);
       intervals.push(segIntervals);
-      log(`segment ${seg.name}: sent ${merged.ledger.sent} delivered ${merged.ledger.delivered} lost ${merged.ledger.lost} · ${merged.achievedRatePerSec}/${merged.targetRatePerSec} msg/s · e2e p99 ${(merged.stages.e2eCorrected.p99 / 1000).toFixed(1)} ms${seg.mode === 'relay' ? ` · objectives ${summary.held ? 'held' : 'BROKEN'}` : ''}${merged.generatorBound ? ' · GENERATOR-BOUND' : ''}`);
+      log(
+        `segment ${seg.name}: sent ${merged.ledger.sent} delivered ${merged.ledger.delivered} lost ${merged.ledger.lost} · ${merged.achievedRatePerSec}/${merged.targetRatePerSec} msg/s · e2e p99 ${(merged.stages.e2eCorrected.p99 / 1000).toFixed(1)} ms${seg.mode === 'relay' ? ` · objectives ${summary.held ? 'held' : 'BROKEN'}` : ''}${merged.generatorBound ? ' · GENERATOR-BOUND' : ''}`,
+      );
       if (seg.stopWhenBroken && (!summary.held || merged.generatorBound)) {
         log(`ramp: ${seg.name} did not hold; stopping the ramp here`);
         break;
@@ -168,15 +235,25 @@ export async function runScenario(cfg: RunConfig, deps: RunDeps): Promise<RunOut
     }
     if (interruption.signal !== undefined) {
       notes.push(`interrupted by ${interruption.signal}: the results cover what ran until then`);
-      if (!done.some((d) => d.mode === 'relay')) throw runError('RB_RUN_INTERRUPTED', `Interrupted by ${interruption.signal} before a relay segment produced results; nothing to write.`);
+      if (!done.some((d) => d.mode === 'relay'))
+        throw runError(
+          'RB_RUN_INTERRUPTED',
+          `Interrupted by ${interruption.signal} before a relay segment produced results; nothing to write.`,
+        );
     }
-    if (prometheus !== undefined) prometheusInfo = { ...prometheusInfo, crossCheck: await prometheusCrossCheck(prometheus, runId, done, intervals, log) };
+    if (prometheus !== undefined)
+      prometheusInfo = { ...prometheusInfo, crossCheck: await prometheusCrossCheck(prometheus, runId, done, intervals, log) };
     const summary = assembleSummary(
       {
         runId,
         createdAt: (deps.now?.() ?? new Date()).toISOString(),
         scenario: s,
-        versions: { relaybench: relaybenchVersion(), node: process.versions.node, kafka: kafka.kafkaVersion ?? null, prometheus: prometheusVersion },
+        versions: {
+          relaybench: relaybenchVersion(),
+          node: process.versions.node,
+          kafka: kafka.kafkaVersion ?? null,
+          prometheus: prometheusVersion,
+        },
         machine: machineInfo(),
         kafka: { provider: kafka.provider, brokers: kafka.brokers.length, partitions: s.partitions },
         prometheus: prometheusInfo,
@@ -225,7 +302,8 @@ interface SegmentContext {
 }
 
 function throwIfInterrupted(interruption: { readonly signal: NodeJS.Signals | undefined }): void {
-  if (interruption.signal !== undefined) throw runError('RB_RUN_INTERRUPTED', `Interrupted by ${interruption.signal} before the load started; nothing to write.`);
+  if (interruption.signal !== undefined)
+    throw runError('RB_RUN_INTERRUPTED', `Interrupted by ${interruption.signal} before the load started; nothing to write.`);
 }
 
 async function runSegment(cfg: RunConfig, deps: RunDeps, c: SegmentContext): Promise<WorkerResult[]> {
@@ -253,8 +331,27 @@ async function runSegment(cfg: RunConfig, deps: RunDeps, c: SegmentContext): Pro
   let completed = false;
   try {
     // Server-side faults fire at startAtMs + offset (checked before any worker starts).
-    const scrape = c.prometheus === undefined ? undefined : new SegmentTargets(c.prometheus, ports.map((port, i): ScrapeTarget => ({ url: `http://127.0.0.1:${port}/metrics`, role: 'loadgen', labels: { worker: plans[i]!.workerId } })), (e: unknown) => c.log(`prometheus: targets not updated (${e instanceof Error ? e.message : String(e)})`));
-    if (c.seg.mode === 'relay' && s.faults.length > 0) faultRun = startFaults({ faults: s.faults, startAtMs, fleet: c.fleet, kafka: c.kafka, log: c.log, onFleetChange: () => void scrape?.update(c.fleet.metricsUrls()) });
+    const scrape =
+      c.prometheus === undefined
+        ? undefined
+        : new SegmentTargets(
+            c.prometheus,
+            ports.map((port, i): ScrapeTarget => ({
+              url: `http://127.0.0.1:${port}/metrics`,
+              role: 'loadgen',
+              labels: { worker: plans[i]!.workerId },
+            })),
+            (e: unknown) => c.log(`prometheus: targets not updated (${e instanceof Error ? e.message : String(e)})`),
+          );
+    if (c.seg.mode === 'relay' && s.faults.length > 0)
+      faultRun = startFaults({
+        faults: s.faults,
+        startAtMs,
+        fleet: c.fleet,
+        kafka: c.kafka,
+        log: c.log,
+        onFleetChange: () => void scrape?.update(c.fleet.metricsUrls()),
+      });
     const faultFailed = faultRun?.failed ?? new Promise<never>(() => {});
     for (const [i, w] of workers.entries()) {
       w.onProgress((p) => view?.update(p));
@@ -263,7 +360,10 @@ async function runSegment(cfg: RunConfig, deps: RunDeps, c: SegmentContext): Pro
       if (c.interruption.signal !== undefined) await w.stop();
     }
     c.log(`segment ${c.seg.name}: ${workers.length} worker(s) start sending in ${Math.round(lead / 1000)} s`);
-    const sampler = new ResourceSampler({ processes: () => runProcesses(c.kafka, c.fleet, workers, c.seg.mode), counters: () => readRelayCounters(c.fleet.metricsUrls()) });
+    const sampler = new ResourceSampler({
+      processes: () => runProcesses(c.kafka, c.fleet, workers, c.seg.mode),
+      counters: () => readRelayCounters(c.fleet.metricsUrls()),
+    });
     c.meter.sampler = sampler;
     const measureStartMs = startAtMs + c.seg.warmupMs;
     edges.push(setTimeout(() => sampler.begin(), Math.max(0, measureStartMs - Date.now())));
@@ -274,7 +374,12 @@ async function runSegment(cfg: RunConfig, deps: RunDeps, c: SegmentContext): Pro
     const deadlineMs = lead + segmentWallMs(c.seg, s) + 120_000;
     const overrun = new Promise<void>((resolve) => (timer = setTimeout(resolve, deadlineMs)));
     const all = Promise.all(workers.map((w) => w.result()));
-    const first = await Promise.race([all.then(() => 'done' as const), overrun.then(() => 'overrun' as const), c.fleet.failed, faultFailed]);
+    const first = await Promise.race([
+      all.then(() => 'done' as const),
+      overrun.then(() => 'overrun' as const),
+      c.fleet.failed,
+      faultFailed,
+    ]);
     clearTimeout(timer);
     if (first === 'overrun') {
       c.notes.push(`segment ${c.seg.name} overran its planned time by 2 minutes; its workers were stopped early`);
@@ -302,7 +407,13 @@ async function runSegment(cfg: RunConfig, deps: RunDeps, c: SegmentContext): Pro
  * Prometheus' own view of the first relay segment (histogram_quantile over the classic buckets,
  * sent/delivered increases) beside the harness' HDR figures: a cross-check, never a gate.
  */
-async function prometheusCrossCheck(prom: PrometheusServer, runId: string, done: readonly SegmentSummary[], intervals: readonly SegmentIntervals[], log: (line: string) => void): Promise<(CrossCheckResult & { hdrP99Seconds: number | null }) | { error: string }> {
+async function prometheusCrossCheck(
+  prom: PrometheusServer,
+  runId: string,
+  done: readonly SegmentSummary[],
+  intervals: readonly SegmentIntervals[],
+  log: (line: string) => void,
+): Promise<(CrossCheckResult & { hdrP99Seconds: number | null }) | { error: string }> {
   const k = done.findIndex((d) => d.mode === 'relay');
   const snaps = intervals[k]?.intervals ?? [];
   const startMs = snaps[0]?.startMs ?? Date.now() - 1000;
@@ -310,7 +421,9 @@ async function prometheusCrossCheck(prom: PrometheusServer, runId: string, done:
   try {
     const result = await crossCheck(prom, { startMs, endMs, runId });
     const hdrP99 = done[k]?.stages.e2eCorrected.p99;
-    log(`prometheus cross-check: histogram_quantile p99 ${result.p99Seconds === null ? 'n/a' : `${(result.p99Seconds * 1000).toFixed(1)} ms`} vs HDR p99 ${hdrP99 === undefined ? 'n/a' : `${(hdrP99 / 1000).toFixed(1)} ms`}`);
+    log(
+      `prometheus cross-check: histogram_quantile p99 ${result.p99Seconds === null ? 'n/a' : `${(result.p99Seconds * 1000).toFixed(1)} ms`} vs HDR p99 ${hdrP99 === undefined ? 'n/a' : `${(hdrP99 / 1000).toFixed(1)} ms`}`,
+    );
     return { ...result, hdrP99Seconds: hdrP99 === undefined ? null : hdrP99 / 1e6 };
   } catch (e) {
     const error = e instanceof Error ? e.message : String(e);
@@ -332,7 +445,9 @@ function runProcesses(kafka: KafkaCluster, fleet: Fleet, workers: readonly Worke
       if (pid !== undefined) out.push({ role: 'kafka', name: `kafka-${node.nodeId}`, pid });
     }
   // A kafka-direct segment: the relays idle beside it, and are still counted (they are running).
-  for (const [i, r] of fleet.relays.entries()) if (r.proc !== undefined) out.push({ role: 'relay', name: `relay-${r.index ?? i}${mode === 'relay' ? '' : ' (idle)'}`, pid: r.proc.pid });
+  for (const [i, r] of fleet.relays.entries())
+    if (r.proc !== undefined)
+      out.push({ role: 'relay', name: `relay-${r.index ?? i}${mode === 'relay' ? '' : ' (idle)'}`, pid: r.proc.pid });
   for (const w of workers) {
     const pid = (w as { readonly pid?: number }).pid;
     if (pid !== undefined) out.push({ role: 'worker', name: w.id, pid });

@@ -24,22 +24,63 @@ export interface SegmentSpec {
 }
 
 export function planSegments(s: Scenario): SegmentSpec[] {
-  const problem = faultProblems(s.faults, { relays: s.relays, brokers: s.brokers, sendingMs: s.warmupMs + s.durationMs, multiSegment: s.phases.length > 0 || s.ramp !== undefined })[0];
+  const problem = faultProblems(s.faults, {
+    relays: s.relays,
+    brokers: s.brokers,
+    sendingMs: s.warmupMs + s.durationMs,
+    multiSegment: s.phases.length > 0 || s.ramp !== undefined,
+  })[0];
   if (problem !== undefined)
-    throw runError('RB_RUN_BAD_OPTION', `${problem.index < 0 ? 'faults' : `faults[${problem.index}]${problem.field === null ? '' : `.${problem.field}`}`}: ${problem.message}, got ${JSON.stringify(problem.input)} (with the effective relays=${s.relays}, warmup=${s.warmupMs} ms, duration=${s.durationMs} ms).`);
+    throw runError(
+      'RB_RUN_BAD_OPTION',
+      `${problem.index < 0 ? 'faults' : `faults[${problem.index}]${problem.field === null ? '' : `.${problem.field}`}`}: ${problem.message}, got ${JSON.stringify(problem.input)} (with the effective relays=${s.relays}, warmup=${s.warmupMs} ms, duration=${s.durationMs} ms).`,
+    );
   const out: SegmentSpec[] = [];
   if (s.ramp !== undefined) {
     const r = s.ramp;
     for (let rate = r.fromPerSec, i = 0; rate <= r.toPerSec + 1e-9 && i < 1000; rate += r.stepPerSec, i++)
-      out.push({ name: `rate-${Math.round(rate)}`, mode: 'relay', relays: s.relays, ratePerSec: rate, durationMs: r.stepDurationMs, warmupMs: s.warmupMs, stopWhenBroken: true });
+      out.push({
+        name: `rate-${Math.round(rate)}`,
+        mode: 'relay',
+        relays: s.relays,
+        ratePerSec: rate,
+        durationMs: r.stepDurationMs,
+        warmupMs: s.warmupMs,
+        stopWhenBroken: true,
+      });
   } else if (s.phases.length > 0) {
-    for (const p of s.phases) out.push({ name: p.name, mode: 'relay', relays: p.relays, ratePerSec: p.ratePerSec, durationMs: p.durationMs, warmupMs: s.warmupMs, stopWhenBroken: false });
+    for (const p of s.phases)
+      out.push({
+        name: p.name,
+        mode: 'relay',
+        relays: p.relays,
+        ratePerSec: p.ratePerSec,
+        durationMs: p.durationMs,
+        warmupMs: s.warmupMs,
+        stopWhenBroken: false,
+      });
   } else {
-    out.push({ name: 'main', mode: 'relay', relays: s.relays, ratePerSec: s.workload.ratePerSec, durationMs: s.durationMs, warmupMs: s.warmupMs, stopWhenBroken: false });
+    out.push({
+      name: 'main',
+      mode: 'relay',
+      relays: s.relays,
+      ratePerSec: s.workload.ratePerSec,
+      durationMs: s.durationMs,
+      warmupMs: s.warmupMs,
+      stopWhenBroken: false,
+    });
   }
   if (s.reference === 'kafka-direct') {
     const first = out[0]!;
-    out.push({ name: 'reference', mode: 'kafka-direct', relays: 0, ratePerSec: first.ratePerSec, durationMs: first.durationMs, warmupMs: s.warmupMs, stopWhenBroken: false });
+    out.push({
+      name: 'reference',
+      mode: 'kafka-direct',
+      relays: 0,
+      ratePerSec: first.ratePerSec,
+      durationMs: first.durationMs,
+      warmupMs: s.warmupMs,
+      stopWhenBroken: false,
+    });
   }
   return out;
 }

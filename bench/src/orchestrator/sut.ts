@@ -71,13 +71,28 @@ export class RelayFleet {
 
   async scaleTo(count: number): Promise<void> {
     while (this.#relays.length < count) this.#relays.push(await this.#startOne(this.#nextIndex++));
-    if (this.#relays.length > count) throw runError('RB_RUN_BAD_OPTION', `scaling in (${this.#relays.length} → ${count} relays) is not supported; phases only add relays.`);
+    if (this.#relays.length > count)
+      throw runError(
+        'RB_RUN_BAD_OPTION',
+        `scaling in (${this.#relays.length} → ${count} relays) is not supported; phases only add relays.`,
+      );
     await this.waitReady();
   }
 
   async #startOne(index: number): Promise<RelayHandle> {
     const gatewayId = `${this.#o.idPrefix}-r${index}`;
-    const args = [this.#o.cli, 'relay', '--port', '0', '--brokers', this.#o.brokers.join(','), '--gateway-id', gatewayId, '--partitions', String(this.#o.partitions)];
+    const args = [
+      this.#o.cli,
+      'relay',
+      '--port',
+      '0',
+      '--brokers',
+      this.#o.brokers.join(','),
+      '--gateway-id',
+      gatewayId,
+      '--partitions',
+      String(this.#o.partitions),
+    ];
     if (this.#o.host !== undefined) args.push('--host', this.#o.host);
     const host = this.#o.host ?? '127.0.0.1';
     let proxy: LatencyProxy | undefined;
@@ -88,7 +103,9 @@ export class RelayFleet {
     }
     // RF 3 on three brokers, so a broker fault loses nothing acknowledged (min ISR = RF − 1).
     args.push('--replication-factor', String(Math.min(3, this.#o.brokers.length)));
-    const proc = spawnSupervised(`relay-${gatewayId}`, process.execPath, args, { env: { ...process.env, RELAY_TOKEN_SECRET: this.#o.tokenSecret } });
+    const proc = spawnSupervised(`relay-${gatewayId}`, process.execPath, args, {
+      env: { ...process.env, RELAY_TOKEN_SECRET: this.#o.tokenSecret },
+    });
     this.#procs.add(proc);
     this.#pids.push(proc.pid);
     void proc.exited.then(() => this.#procs.delete(proc));
@@ -101,7 +118,16 @@ export class RelayFleet {
     });
     const lines = createInterface({ input: proc.child.stdout! });
     const info = await new Promise<{ url: string; httpUrl: string }>((resolve, reject) => {
-      const timer = setTimeout(() => reject(runError('RB_RUN_INFRA_RELAY', `${gatewayId} printed no "listening" line within ${this.#o.startTimeoutMs ?? 60_000} ms. ${tail}`)), this.#o.startTimeoutMs ?? 60_000);
+      const timer = setTimeout(
+        () =>
+          reject(
+            runError(
+              'RB_RUN_INFRA_RELAY',
+              `${gatewayId} printed no "listening" line within ${this.#o.startTimeoutMs ?? 60_000} ms. ${tail}`,
+            ),
+          ),
+        this.#o.startTimeoutMs ?? 60_000,
+      );
       lines.on('line', (line) => {
         log.write(`${line}\n`);
         try {
@@ -117,11 +143,22 @@ export class RelayFleet {
       });
       void proc.exited.then(({ code, signal }) => {
         clearTimeout(timer);
-        reject(runError('RB_RUN_INFRA_RELAY', `${gatewayId} exited (${code ?? signal}) while starting: ${tail.trim().split('\n').slice(-5).join(' | ')}`));
+        reject(
+          runError(
+            'RB_RUN_INFRA_RELAY',
+            `${gatewayId} exited (${code ?? signal}) while starting: ${tail.trim().split('\n').slice(-5).join(' | ')}`,
+          ),
+        );
       });
     });
     void proc.exited.then(({ code, signal }) => {
-      if (!this.#stopping && !this.#planned.has(proc)) this.#fail(runError('RB_RUN_INFRA_RELAY', `${gatewayId} died during the run (${code ?? signal}); its log: ${join(this.#o.logDir, `relay-${index}.log`)}`));
+      if (!this.#stopping && !this.#planned.has(proc))
+        this.#fail(
+          runError(
+            'RB_RUN_INFRA_RELAY',
+            `${gatewayId} died during the run (${code ?? signal}); its log: ${join(this.#o.logDir, `relay-${index}.log`)}`,
+          ),
+        );
     });
     this.#o.log?.(`relay ${gatewayId}: ${info.url} (pid ${proc.pid})`);
     return { index, gatewayId, url: info.url, httpUrl: info.httpUrl, proc };
@@ -139,9 +176,17 @@ export class RelayFleet {
    * drains: closes its sockets with 1012, leaves the group, exits 0; SIGKILL after `drainGraceMs`).
    * It leaves `relays` at once, so readiness checks wait for the group to drop it.
    */
-  async removeRelay(index: number, how: 'kill' | 'drain', drainGraceMs = 30_000): Promise<{ handle: RelayHandle; code: number | null; signal: NodeJS.Signals | null; tookMs: number }> {
+  async removeRelay(
+    index: number,
+    how: 'kill' | 'drain',
+    drainGraceMs = 30_000,
+  ): Promise<{ handle: RelayHandle; code: number | null; signal: NodeJS.Signals | null; tookMs: number }> {
     const at = this.#relays.findIndex((r) => r.index === index);
-    if (at < 0) throw runError('RB_RUN_BAD_OPTION', `No running relay with index ${index} (running: ${this.#relays.map((r) => r.index).join(', ') || 'none'}).`);
+    if (at < 0)
+      throw runError(
+        'RB_RUN_BAD_OPTION',
+        `No running relay with index ${index} (running: ${this.#relays.map((r) => r.index).join(', ') || 'none'}).`,
+      );
     const handle = this.#relays[at]!;
     this.#planned.add(handle.proc);
     this.#relays.splice(at, 1);
@@ -173,17 +218,32 @@ export class RelayFleet {
   async readiness(): Promise<{ ready: boolean; why: string }> {
     const relays = [...this.#relays];
     if (relays.length === 0) return { ready: false, why: 'no relay running' };
-    const ready = await Promise.all(relays.map((r) => fetch(`${r.httpUrl}/readyz`).then((res) => res.status === 200, () => false)));
+    const ready = await Promise.all(
+      relays.map((r) =>
+        fetch(`${r.httpUrl}/readyz`).then(
+          (res) => res.status === 200,
+          () => false,
+        ),
+      ),
+    );
     if (!ready.every(Boolean)) return { ready: false, why: `${ready.filter(Boolean).length}/${ready.length} relays ready` };
     try {
-      const routes = (await (await fetch(`${relays[0]!.httpUrl}/routes`)).json()) as { partitions: Record<string, string>; partitionCount: number; groupState: string };
+      const routes = (await (await fetch(`${relays[0]!.httpUrl}/routes`)).json()) as {
+        partitions: Record<string, string>;
+        partitionCount: number;
+        groupState: string;
+      };
       const live = new Set(relays.map((r) => r.url));
       const owned = Object.values(routes.partitions);
       const owners = new Set(owned);
       const wantOwners = Math.min(relays.length, routes.partitionCount);
       const byLive = owned.filter((u) => live.has(u)).length;
-      if (owned.length === routes.partitionCount && byLive === owned.length && routes.groupState === 'Stable' && owners.size >= wantOwners) return { ready: true, why: 'ready' };
-      return { ready: false, why: `group ${routes.groupState}, ${byLive}/${routes.partitionCount} partitions owned by running relays, ${owners.size}/${wantOwners} owners` };
+      if (owned.length === routes.partitionCount && byLive === owned.length && routes.groupState === 'Stable' && owners.size >= wantOwners)
+        return { ready: true, why: 'ready' };
+      return {
+        ready: false,
+        why: `group ${routes.groupState}, ${byLive}/${routes.partitionCount} partitions owned by running relays, ${owners.size}/${wantOwners} owners`,
+      };
     } catch (e) {
       return { ready: false, why: `GET /routes failed: ${e instanceof Error ? e.message : String(e)}` };
     }

@@ -45,7 +45,14 @@ export class ProcessWorker implements Worker {
     const planPath = join(this.#o.dir, `${this.id}.plan.json`);
     const resultPath = join(this.#o.dir, `${this.id}.result.json`);
     await writeFile(planPath, `${JSON.stringify(plan, null, 1)}\n`);
-    const proc = spawnSupervised(`loadgen-${this.id}`, process.execPath, [this.#o.cli, 'loadgen', '--plan', planPath, '--result', resultPath]);
+    const proc = spawnSupervised(`loadgen-${this.id}`, process.execPath, [
+      this.#o.cli,
+      'loadgen',
+      '--plan',
+      planPath,
+      '--result',
+      resultPath,
+    ]);
     this.#proc = proc;
     const log = createWriteStream(join(this.#o.dir, `${this.id}.log`));
     let tail = '';
@@ -70,7 +77,8 @@ export class ProcessWorker implements Worker {
     this.#result = proc.exited.then(async ({ code, signal }) => {
       log.end();
       const lastLines = tail.trim().split('\n').slice(-6).join(' | ');
-      if (code !== 0 && done === undefined) throw runError('RB_RUN_INFRA_WORKER', `${this.id} exited ${code ?? signal} without a result: ${lastLines}`);
+      if (code !== 0 && done === undefined)
+        throw runError('RB_RUN_INFRA_WORKER', `${this.id} exited ${code ?? signal} without a result: ${lastLines}`);
       return readWorkerResult(done ?? resultPath, this.id);
     });
     this.#result.catch(() => {}); // observed through result()
@@ -101,7 +109,8 @@ export async function readWorkerResult(path: string, id: string): Promise<Worker
     if (!Array.isArray(r.intervals)) problems.push('intervals is not a list');
     if (!Array.isArray(r.counts)) problems.push('counts is not a list');
     if (r.ledger === undefined || typeof r.ledger.sent !== 'number') problems.push('ledger.sent is missing');
-    for (const k of ['measureStartMs', 'startedMs', 'endedMs', 'targetRatePerSec', 'achievedRatePerSec', 'maxScheduleLagUs'] as const) if (typeof r[k] !== 'number') problems.push(`${k} is not a number`);
+    for (const k of ['measureStartMs', 'startedMs', 'endedMs', 'targetRatePerSec', 'achievedRatePerSec', 'maxScheduleLagUs'] as const)
+      if (typeof r[k] !== 'number') problems.push(`${k} is not a number`);
     if (typeof r.generatorBound !== 'boolean') problems.push('generatorBound is not a boolean');
   }
   if (problems.length > 0) throw runError('RB_RUN_INFRA_RESULT', `${id}: ${path}: ${problems.join('; ')}.`);

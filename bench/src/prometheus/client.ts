@@ -59,7 +59,12 @@ export class PrometheusClient implements PrometheusQuerier {
   }
 
   async activeTargets(): Promise<ActiveTarget[]> {
-    const data = await this.#api<{ activeTargets: ActiveTarget[] }>('/api/v1/targets', new URLSearchParams({ state: 'active' }), 'targets', 'GET');
+    const data = await this.#api<{ activeTargets: ActiveTarget[] }>(
+      '/api/v1/targets',
+      new URLSearchParams({ state: 'active' }),
+      'targets',
+      'GET',
+    );
     return data.activeTargets;
   }
 
@@ -81,7 +86,12 @@ export class PrometheusClient implements PrometheusQuerier {
       const res =
         method === 'GET'
           ? await fetch(`${this.url}${path}?${params.toString()}`, { signal })
-          : await fetch(`${this.url}${path}`, { method, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: params.toString(), signal });
+          : await fetch(`${this.url}${path}`, {
+              method,
+              headers: { 'content-type': 'application/x-www-form-urlencoded' },
+              body: params.toString(),
+              signal,
+            });
       body = (await res.json()) as typeof body;
     } catch (e) {
       throw prometheusError('RB_PROM_QUERY_FAILED', `${this.url}${path} for ${what}: ${(e as Error).message}`, e);

@@ -65,7 +65,11 @@ export function toFileSdGroup(target: ScrapeTarget, run: RunLabels): FileSdGroup
 /** The file_sd JSON for these targets (stable order: role, then URL). */
 export function renderTargetsFile(targets: readonly ScrapeTarget[], run: RunLabels): string {
   const sorted = [...targets].sort((a, b) => (a.role === b.role ? a.url.localeCompare(b.url) : a.role.localeCompare(b.role)));
-  return `${JSON.stringify(sorted.map((t) => toFileSdGroup(t, run)), null, 2)}\n`;
+  return `${JSON.stringify(
+    sorted.map((t) => toFileSdGroup(t, run)),
+    null,
+    2,
+  )}\n`;
 }
 
 export interface ConfigOptions {

@@ -57,7 +57,9 @@ export function crossCheckQueries(options: CrossCheckOptions): { rangeSeconds: n
 export async function crossCheck(prom: PrometheusQuerier, options: CrossCheckOptions): Promise<CrossCheckResult> {
   const { rangeSeconds, queries } = crossCheckQueries(options);
   const at = options.endMs / 1000;
-  const [p50, p99, sent, delivered] = await Promise.all([queries.p50, queries.p99, queries.sent, queries.delivered].map(async (q) => singleValue(await prom.query(q, at))));
+  const [p50, p99, sent, delivered] = await Promise.all(
+    [queries.p50, queries.p99, queries.sent, queries.delivered].map(async (q) => singleValue(await prom.query(q, at))),
+  );
   return {
     source: 'prometheus',
     prometheusUrl: prom.url,

@@ -17,7 +17,10 @@ test('file_sd groups carry run_id, scenario, role, scheme and metrics path', () 
   });
   assert.deepEqual(toFileSdGroup({ url: 'https://w.example/m', role: 'loadgen', labels: { zone: 'a' } }, run).targets, ['w.example:443']);
   assert.throws(() => toFileSdGroup({ url: 'ws://127.0.0.1:1/', role: 'relay' }, run), /RB_PROM_BAD_TARGET|scrape target/);
-  assert.throws(() => toFileSdGroup({ url: 'nope', role: 'relay' }, run), (e: Error & { code?: string }) => e.code === 'RB_PROM_BAD_TARGET');
+  assert.throws(
+    () => toFileSdGroup({ url: 'nope', role: 'relay' }, run),
+    (e: Error & { code?: string }) => e.code === 'RB_PROM_BAD_TARGET',
+  );
 });
 
 test('targets file is sorted by role then URL; config scrapes every 1 s with honor_labels', () => {
@@ -29,7 +32,10 @@ test('targets file is sorted by role then URL; config scrapes every 1 s with hon
     ],
     run,
   );
-  assert.deepEqual((JSON.parse(text) as { targets: string[] }[]).map((g) => g.targets[0]), ['127.0.0.1:3', '127.0.0.1:1', '127.0.0.1:2']);
+  assert.deepEqual(
+    (JSON.parse(text) as { targets: string[] }[]).map((g) => g.targets[0]),
+    ['127.0.0.1:3', '127.0.0.1:1', '127.0.0.1:2'],
+  );
   const config = parse(renderPrometheusConfig({ targetsFile: '/tmp/t.json' })) as {
     global: Record<string, string>;
     scrape_configs: { honor_labels: boolean; file_sd_configs: { files: string[] }[] }[];
@@ -37,13 +43,20 @@ test('targets file is sorted by role then URL; config scrapes every 1 s with hon
   assert.equal(config.global.scrape_interval, '1s');
   assert.equal(config.scrape_configs[0]!.honor_labels, true);
   assert.deepEqual(config.scrape_configs[0]!.file_sd_configs[0]!.files, ['/tmp/t.json']);
-  assert.equal((parse(renderPrometheusConfig({ targetsFile: '/t', scrapeIntervalMs: 2500 })) as { global: Record<string, string> }).global.scrape_interval, '2500ms');
+  assert.equal(
+    (parse(renderPrometheusConfig({ targetsFile: '/t', scrapeIntervalMs: 2500 })) as { global: Record<string, string> }).global
+      .scrape_interval,
+    '2500ms',
+  );
 });
 
 test('cross-check queries span the run window and filter by run id', () => {
   const { rangeSeconds, queries } = crossCheckQueries({ startMs: 1_000, endMs: 21_500, runId: 'a"b' });
   assert.equal(rangeSeconds, 21);
-  assert.equal(queries.p99, 'histogram_quantile(0.99, sum by (le) (increase(loadgen_latency_seconds_bucket{stage="e2eCorrected",run_id="a\\"b"}[21s])))');
+  assert.equal(
+    queries.p99,
+    'histogram_quantile(0.99, sum by (le) (increase(loadgen_latency_seconds_bucket{stage="e2eCorrected",run_id="a\\"b"}[21s])))',
+  );
   assert.equal(queries.sent, 'sum(increase(loadgen_sent_total{run_id="a\\"b"}[21s]))');
 });
 
@@ -66,8 +79,31 @@ test('detectPrometheus: off, URL, bad value, missing binary', async () => {
 });
 
 test('result helpers count finite samples and read single values', () => {
-  assert.equal(finiteSampleCount({ resultType: 'vector', result: [{ metric: {}, value: [1, 'NaN'] }, { metric: {}, value: [1, '2'] }] }), 1);
-  assert.equal(finiteSampleCount({ resultType: 'matrix', result: [{ metric: {}, values: [[1, '1'], [2, '+Inf']] }] }), 1);
+  assert.equal(
+    finiteSampleCount({
+      resultType: 'vector',
+      result: [
+        { metric: {}, value: [1, 'NaN'] },
+        { metric: {}, value: [1, '2'] },
+      ],
+    }),
+    1,
+  );
+  assert.equal(
+    finiteSampleCount({
+      resultType: 'matrix',
+      result: [
+        {
+          metric: {},
+          values: [
+            [1, '1'],
+            [2, '+Inf'],
+          ],
+        },
+      ],
+    }),
+    1,
+  );
   assert.equal(singleValue({ resultType: 'vector', result: [{ metric: {}, value: [1, '0.25'] }] }), 0.25);
   assert.equal(singleValue({ resultType: 'vector', result: [] }), null);
 });

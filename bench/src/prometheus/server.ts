@@ -5,7 +5,15 @@ import { join, resolve } from 'node:path';
 import { freePort } from '../../../testbed/process/ports.js';
 import { spawnSupervised, stopSupervised, type Supervised } from '../../../testbed/process/supervisor.js';
 import { PrometheusClient, type ActiveTarget, type QueryResult, type PrometheusQuerier } from './client.js';
-import { CONFIG_FILE, TARGETS_FILE, renderPrometheusConfig, renderTargetsFile, toFileSdGroup, type RunLabels, type ScrapeTarget } from './config.js';
+import {
+  CONFIG_FILE,
+  TARGETS_FILE,
+  renderPrometheusConfig,
+  renderTargetsFile,
+  toFileSdGroup,
+  type RunLabels,
+  type ScrapeTarget,
+} from './config.js';
 import { prometheusError } from './errors.js';
 
 /**
@@ -105,7 +113,9 @@ function handle(
       if (targets.every((t) => t.health === 'up')) return targets;
       await sleep(250);
     }
-    const down = targets.filter((t) => t.health !== 'up').map((t) => `${t.scrapeUrl} (${t.health}${t.lastError === '' ? '' : `: ${t.lastError}`})`);
+    const down = targets
+      .filter((t) => t.health !== 'up')
+      .map((t) => `${t.scrapeUrl} (${t.health}${t.lastError === '' ? '' : `: ${t.lastError}`})`);
     throw prometheusError('RB_PROM_START_FAILED', `Targets not up after ${timeoutMs} ms: ${down.join(', ')}`);
   };
   return {
@@ -114,7 +124,8 @@ function handle(
     configFile: files.configFile,
     dataDir: files.dataDir,
     query: (promql: string, timeSec?: number): Promise<QueryResult> => client.query(promql, timeSec),
-    queryRange: (promql: string, startSec: number, endSec: number, stepSec: number): Promise<QueryResult> => client.queryRange(promql, startSec, endSec, stepSec),
+    queryRange: (promql: string, startSec: number, endSec: number, stepSec: number): Promise<QueryResult> =>
+      client.queryRange(promql, startSec, endSec, stepSec),
     activeTargets: () => client.activeTargets(),
     waitForTargetsUp,
     async updateTargets(targets: readonly ScrapeTarget[], timeoutMs = 15_000): Promise<void> {
@@ -140,4 +151,3 @@ async function writeAtomically(path: string, text: string): Promise<void> {
   await writeFile(tmp, text);
   await rename(tmp, path);
 }
-

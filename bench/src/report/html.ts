@@ -49,13 +49,22 @@ export function reportData(input: ReportInput): unknown {
   }));
   const ref = s.segments.find((x) => x.mode === 'kafka-direct');
   if (ref !== undefined && ref.stages.e2eCorrected.count > 0)
-    distribution.push({ label: 'kafka-direct reference (corrected)', color: '#6b7280', dashed: true, points: percentileDistribution(mergeEncoded([ref.histograms.e2eCorrected])) });
+    distribution.push({
+      label: 'kafka-direct reference (corrected)',
+      color: '#6b7280',
+      dashed: true,
+      points: percentileDistribution(mergeEncoded([ref.histograms.e2eCorrected])),
+    });
   return {
     targetRate: s.rate.targetPerSec,
     distribution,
     series: s.series,
     overTime: overTime(s, input.hlogs),
-    hops: HOPS.filter((h) => s.stages[h.stage]?.count > 0).map((h) => ({ label: h.label, p50: s.stages[h.stage].p50, p99: s.stages[h.stage].p99 })),
+    hops: HOPS.filter((h) => s.stages[h.stage]?.count > 0).map((h) => ({
+      label: h.label,
+      p50: s.stages[h.stage].p50,
+      p99: s.stages[h.stage].p99,
+    })),
     segments: s.segments.map((x) => ({ name: x.name, p99: x.stages.e2eCorrected.p99, achieved: x.achievedRatePerSec, held: x.held })),
     faults: faultTimeline(s),
   };
@@ -65,7 +74,11 @@ export function reportData(input: ReportInput): unknown {
 function faultTimeline(s: RunSummary): { t: number; kind: 'fault' | 'recovery'; label: string }[] {
   const primary = s.segments.find((x) => x.name === s.primary);
   if (primary === undefined) return [];
-  return (primary.faults ?? []).map((e) => ({ t: Math.round((e.atMs - primary.measureStartMs) / 100) / 10, kind: e.kind, label: e.kind === 'fault' ? e.action : e.action === 'latency' ? 'latency removed' : `${e.action} recovered` }));
+  return (primary.faults ?? []).map((e) => ({
+    t: Math.round((e.atMs - primary.measureStartMs) / 100) / 10,
+    kind: e.kind,
+    label: e.kind === 'fault' ? e.action : e.action === 'latency' ? 'latency removed' : `${e.action} recovered`,
+  }));
 }
 
 /** e2e p50/p99 and ack p99 per interval of the primary segment: from the .hlog when present, else from summary.series. */
@@ -75,7 +88,9 @@ function overTime(s: RunSummary, hlogs: ReportInput['hlogs']) {
   const fromHlog = (stage: Stage, percentile: number): { t: number; us: number }[] | undefined => {
     const list = hlogs[stage]?.filter((iv: HlogInterval) => iv.tag === undefined || iv.tag === tagOf(s.primary));
     if (list === undefined || list.length === 0) return undefined;
-    return list.filter((iv) => iv.histogram.totalCount > 0).map((iv) => ({ t: Math.round((iv.endMs - t0) / 100) / 10, us: iv.histogram.getValueAtPercentile(percentile) }));
+    return list
+      .filter((iv) => iv.histogram.totalCount > 0)
+      .map((iv) => ({ t: Math.round((iv.endMs - t0) / 100) / 10, us: iv.histogram.getValueAtPercentile(percentile) }));
   };
   const nonEmpty = s.series.filter((p) => p.p99Us > 0);
   const sets = [
@@ -116,7 +131,10 @@ function renderHtml(input: ReportInput): string {
   const errors = Object.entries(l.errorsByCode ?? {});
   const stageRows = Object.entries(s.stages)
     .filter(([, p]) => p.count > 0)
-    .map(([stage, p]) => `<tr><td>${esc(stage)}</td><td class="n">${p.count}</td><td class="n">${formatUs(p.p50)}</td><td class="n">${formatUs(p.p90)}</td><td class="n">${formatUs(p.p99)}</td><td class="n">${formatUs(p.p999)}</td><td class="n">${formatUs(p.max)}</td></tr>`)
+    .map(
+      ([stage, p]) =>
+        `<tr><td>${esc(stage)}</td><td class="n">${p.count}</td><td class="n">${formatUs(p.p50)}</td><td class="n">${formatUs(p.p90)}</td><td class="n">${formatUs(p.p99)}</td><td class="n">${formatUs(p.p999)}</td><td class="n">${formatUs(p.max)}</td></tr>`,
+    )
     .join('\n');
   const segmentsTable =
     s.segments.length <= 1
@@ -222,7 +240,10 @@ function faultsBlock(s: RunSummary): string {
   if (events.length === 0 && recoveries.length === 0) return '';
   const t0 = new Map(s.segments.map((x) => [x.name, x.measureStartMs]));
   const rows = events
-    .map((e) => `<tr><td class="n">${offset(Math.round((e.atMs - (t0.get(e.segment) ?? e.atMs)) / 100) / 10)}</td><td>${e.kind === 'fault' ? '<span class="fail">fault</span>' : '<span class="pass">recovery</span>'}</td><td><code>${esc(e.action)}</code></td><td>${esc(e.detail)}</td></tr>`)
+    .map(
+      (e) =>
+        `<tr><td class="n">${offset(Math.round((e.atMs - (t0.get(e.segment) ?? e.atMs)) / 100) / 10)}</td><td>${e.kind === 'fault' ? '<span class="fail">fault</span>' : '<span class="pass">recovery</span>'}</td><td><code>${esc(e.action)}</code></td><td>${esc(e.detail)}</td></tr>`,
+    )
     .join('\n');
   const rec = recoveries
     .map(
@@ -249,7 +270,10 @@ ${rec}
 function referenceBlock(s: RunSummary): string {
   const r = s.reference!;
   const rows = Object.entries(r.ratios)
-    .map(([stage, x]) => `<tr><td>${esc(stage)}</td><td class="n">${formatUs(s.stages[stage as Stage].p50)} / ${formatUs(r.stages[stage as Stage].p50)}</td><td class="n">×${x.p50}</td><td class="n">×${x.p90}</td><td class="n">×${x.p99}</td></tr>`)
+    .map(
+      ([stage, x]) =>
+        `<tr><td>${esc(stage)}</td><td class="n">${formatUs(s.stages[stage as Stage].p50)} / ${formatUs(r.stages[stage as Stage].p50)}</td><td class="n">×${x.p50}</td><td class="n">×${x.p90}</td><td class="n">×${x.p99}</td></tr>`,
+    )
     .join('\n');
   return `<section><h2>Relay overhead over bare Kafka (kafka-direct reference)</h2>
 <table><thead><tr><th>stage</th><th class="n">p50 relay / reference</th><th class="n">p50 ratio</th><th class="n">p90 ratio</th><th class="n">p99 ratio</th></tr></thead><tbody>${rows}</tbody></table>

@@ -10,7 +10,10 @@ export function resourcesBlock(s: RunSummary, esc: (t: string) => string): strin
     const r = seg.resources;
     const label = `${esc(seg.name)} <span class="muted">${Math.round(r.windowMs / 1000)} s · ${r.deliveredMessages} delivered</span>`;
     return [
-      ...r.processes.map((p) => `<tr><td>${label}</td><td>${p.role}</td><td>${esc(p.name)} <span class="muted">pid ${p.pid}</span></td><td class="n">${p.cores.toFixed(3)}</td><td class="n">${us(p.cpuUsPerMessage)}</td><td class="n">${mb(p.peakRssBytes)}</td></tr>`),
+      ...r.processes.map(
+        (p) =>
+          `<tr><td>${label}</td><td>${p.role}</td><td>${esc(p.name)} <span class="muted">pid ${p.pid}</span></td><td class="n">${p.cores.toFixed(3)}</td><td class="n">${us(p.cpuUsPerMessage)}</td><td class="n">${mb(p.peakRssBytes)}</td></tr>`,
+      ),
       `<tr><td>${label}</td><td><b>total</b></td><td>${r.processes.length} processes${r.machineCores === null ? '' : ` · whole machine ${r.machineCores.toFixed(3)} cores`}</td><td class="n"><b>${r.total.cores.toFixed(3)}</b></td><td class="n"><b>${us(r.total.cpuUsPerMessage)}</b></td><td></td></tr>`,
     ];
   });

@@ -69,7 +69,12 @@ export interface Edge {
  * start/end edges → usage. A process missing at the start (started inside the window) counts
  * from 0; one missing at the end (it ended inside the window) counts up to its `last` point.
  */
-export function accountWindow(start: Edge, end: Edge, deliveredMessages: number, last: ReadonlyMap<number, ProcessPoint> = end.points): ResourceUsage {
+export function accountWindow(
+  start: Edge,
+  end: Edge,
+  deliveredMessages: number,
+  last: ReadonlyMap<number, ProcessPoint> = end.points,
+): ResourceUsage {
   const windowMs = Math.max(1, end.atMs - start.atMs);
   const seconds = windowMs / 1000;
   const perMsg = (cpu: number) => (deliveredMessages > 0 ? round1((cpu * 1e6) / deliveredMessages) : null);
@@ -78,7 +83,15 @@ export function accountWindow(start: Edge, end: Edge, deliveredMessages: number,
   for (const pid of pids) {
     const p = end.points.get(pid) ?? last.get(pid)!;
     const cpu = Math.max(0, p.cpuSeconds - (start.points.get(pid)?.cpuSeconds ?? 0));
-    processes.push({ role: p.ref.role, name: p.ref.name, pid, cpuSeconds: round3(cpu), cores: round3(cpu / seconds), cpuUsPerMessage: perMsg(cpu), peakRssBytes: p.peakRssBytes });
+    processes.push({
+      role: p.ref.role,
+      name: p.ref.name,
+      pid,
+      cpuSeconds: round3(cpu),
+      cores: round3(cpu / seconds),
+      cpuUsPerMessage: perMsg(cpu),
+      peakRssBytes: p.peakRssBytes,
+    });
   }
   processes.sort((a, b) => ROLES.indexOf(a.role) - ROLES.indexOf(b.role) || a.name.localeCompare(b.name));
   const roles: RoleUsage[] = [];
@@ -86,16 +99,36 @@ export function accountWindow(start: Edge, end: Edge, deliveredMessages: number,
     const of = processes.filter((p) => p.role === role);
     if (of.length === 0) continue;
     const cpu = of.reduce((s, p) => s + p.cpuSeconds, 0);
-    roles.push({ role, processes: of.length, cpuSeconds: round3(cpu), cores: round3(cpu / seconds), cpuUsPerMessage: perMsg(cpu), peakRssBytes: Math.max(...of.map((p) => p.peakRssBytes)) });
+    roles.push({
+      role,
+      processes: of.length,
+      cpuSeconds: round3(cpu),
+      cores: round3(cpu / seconds),
+      cpuUsPerMessage: perMsg(cpu),
+      peakRssBytes: Math.max(...of.map((p) => p.peakRssBytes)),
+    });
   }
   const cpu = processes.reduce((s, p) => s + p.cpuSeconds, 0);
-  const machine = start.machineBusySeconds === undefined || end.machineBusySeconds === undefined ? null : round3((end.machineBusySeconds - start.machineBusySeconds) / seconds);
-  return { windowMs, deliveredMessages, processes, roles, total: { cpuSeconds: round3(cpu), cores: round3(cpu / seconds), cpuUsPerMessage: perMsg(cpu) }, machineCores: machine };
+  const machine =
+    start.machineBusySeconds === undefined || end.machineBusySeconds === undefined
+      ? null
+      : round3((end.machineBusySeconds - start.machineBusySeconds) / seconds);
+  return {
+    windowMs,
+    deliveredMessages,
+    processes,
+    roles,
+    total: { cpuSeconds: round3(cpu), cores: round3(cpu / seconds), cpuUsPerMessage: perMsg(cpu) },
+    machineCores: machine,
+  };
 }
 
 /** One line per role for logs and the CLI: `kafka 0.21 core (1,050 µs/msg, 610 MB) · …`. */
 export function resourceLine(r: ResourceUsage): string {
-  const parts = r.roles.map((x) => `${x.role}${x.processes > 1 ? `×${x.processes}` : ''} ${x.cores.toFixed(2)} core (${usText(x.cpuUsPerMessage)}, ${mb(x.peakRssBytes)})`);
+  const parts = r.roles.map(
+    (x) =>
+      `${x.role}${x.processes > 1 ? `×${x.processes}` : ''} ${x.cores.toFixed(2)} core (${usText(x.cpuUsPerMessage)}, ${mb(x.peakRssBytes)})`,
+  );
   return `${parts.join(' · ')} · total ${r.total.cores.toFixed(2)} core (${usText(r.total.cpuUsPerMessage)})${r.machineCores === null ? '' : ` · machine ${r.machineCores.toFixed(2)} core`}`;
 }
 

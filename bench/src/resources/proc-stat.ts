@@ -26,7 +26,10 @@ export function parseStatCpuSeconds(text: string): number {
   const close = text.lastIndexOf(')');
   if (close < 0) throw new RangeError('not a /proc/<pid>/stat line: no ")"');
   // After ") ": field 3 (state) is index 0, so utime (field 14) is index 11 and stime index 12.
-  const f = text.slice(close + 2).trim().split(/\s+/);
+  const f = text
+    .slice(close + 2)
+    .trim()
+    .split(/\s+/);
   const utime = Number(f[11]);
   const stime = Number(f[12]);
   if (!Number.isFinite(utime) || !Number.isFinite(stime)) throw new RangeError('not a /proc/<pid>/stat line: utime/stime missing');

@@ -6,11 +6,25 @@
  * window restarts its counters; the sums are then low, never negative.
  */
 
-export const RELAY_COUNTERS = ['kafkaProduceRequests', 'kafkaFetchRequests', 'kafkaRequests', 'recordsProduced', 'framesIn', 'framesOut'] as const;
+export const RELAY_COUNTERS = [
+  'kafkaProduceRequests',
+  'kafkaFetchRequests',
+  'kafkaRequests',
+  'recordsProduced',
+  'framesIn',
+  'framesOut',
+] as const;
 export type RelayCounter = (typeof RELAY_COUNTERS)[number];
 export type RelayCounts = Readonly<Record<RelayCounter, number>>;
 
-const zero = (): Record<RelayCounter, number> => ({ kafkaProduceRequests: 0, kafkaFetchRequests: 0, kafkaRequests: 0, recordsProduced: 0, framesIn: 0, framesOut: 0 });
+const zero = (): Record<RelayCounter, number> => ({
+  kafkaProduceRequests: 0,
+  kafkaFetchRequests: 0,
+  kafkaRequests: 0,
+  recordsProduced: 0,
+  framesIn: 0,
+  framesOut: 0,
+});
 
 /** Prometheus text exposition of one relay → its counts (unknown lines ignored). */
 export function parseRelayCounters(text: string): RelayCounts {
@@ -39,7 +53,11 @@ export function sumCounts(all: readonly RelayCounts[]): RelayCounts {
 }
 
 /** end − start per counter, and per delivered message (null when nothing was delivered). */
-export function countsPerMessage(start: RelayCounts, end: RelayCounts, delivered: number): Record<RelayCounter, { total: number; perMessage: number | null }> {
+export function countsPerMessage(
+  start: RelayCounts,
+  end: RelayCounts,
+  delivered: number,
+): Record<RelayCounter, { total: number; perMessage: number | null }> {
   const out = {} as Record<RelayCounter, { total: number; perMessage: number | null }>;
   for (const k of RELAY_COUNTERS) {
     const total = Math.max(0, end[k] - start[k]);
@@ -50,6 +68,13 @@ export function countsPerMessage(start: RelayCounts, end: RelayCounts, delivered
 
 /** Reads and sums every relay's counters; a relay that does not answer counts as 0. */
 export async function readRelayCounters(metricsUrls: readonly string[]): Promise<RelayCounts> {
-  const texts = await Promise.all(metricsUrls.map((u) => fetch(u, { signal: AbortSignal.timeout(2000) }).then((r) => r.text(), () => '')));
+  const texts = await Promise.all(
+    metricsUrls.map((u) =>
+      fetch(u, { signal: AbortSignal.timeout(2000) }).then(
+        (r) => r.text(),
+        () => '',
+      ),
+    ),
+  );
   return sumCounts(texts.map(parseRelayCounters));
 }

@@ -6,7 +6,8 @@ import { countsPerMessage, parseRelayCounters, sumCounts } from './relay-counter
 import { ResourceSampler } from './sampler.js';
 
 // A real line's shape: the command name holds a space and a ')', fields 14/15 are utime/stime.
-const STAT = '4242 (node main.js) x) S 1 4242 4242 0 -1 4194560 9120 0 0 0 1234 567 0 0 20 0 11 0 7654321 1161560064 25000 18446744073709551615 1 1 0 0 0 0 0 4096 134234626 0 0 0 17 1 0 0 0 0 0';
+const STAT =
+  '4242 (node main.js) x) S 1 4242 4242 0 -1 4194560 9120 0 0 0 1234 567 0 0 20 0 11 0 7654321 1161560064 25000 18446744073709551615 1 1 0 0 0 0 0 4096 134234626 0 0 0 17 1 0 0 0 0 0';
 
 test('parseStatCpuSeconds: utime + stime in seconds, counted from the last ")"', () => {
   assert.equal(parseStatCpuSeconds(STAT), (1234 + 567) / 100);
@@ -32,7 +33,11 @@ test('parseMachineBusySeconds: all but idle and iowait, guest not counted twice'
 
 const ref = (role: ProcessRef['role'], name: string, pid: number): ProcessRef => ({ role, name, pid });
 const point = (r: ProcessRef, cpuSeconds: number, peakRssBytes = 1e8): ProcessPoint => ({ ref: r, cpuSeconds, peakRssBytes });
-const edge = (atMs: number, machine: number | undefined, ...points: ProcessPoint[]): Edge => ({ atMs, machineBusySeconds: machine, points: new Map(points.map((p) => [p.ref.pid, p])) });
+const edge = (atMs: number, machine: number | undefined, ...points: ProcessPoint[]): Edge => ({
+  atMs,
+  machineBusySeconds: machine,
+  points: new Map(points.map((p) => [p.ref.pid, p])),
+});
 
 test('accountWindow: per process, per role and total, as cores and µs per delivered message', () => {
   const k = ref('kafka', 'kafka-1', 10);
@@ -50,18 +55,33 @@ test('accountWindow: per process, per role and total, as cores and µs per deliv
   assert.equal(role('worker').cpuUsPerMessage, 500);
   assert.deepEqual(u.total, { cpuSeconds: 11, cores: 0.55, cpuUsPerMessage: 2750 });
   assert.equal(u.machineCores, 0.7);
-  assert.deepEqual(u.processes.map((p) => p.name), ['kafka-1', 'relay-0', 'relay-1', 'w1']);
-  assert.match(resourceLine(u), /^kafka 0\.20 core \(1,000 µs\/msg, 600 MB\) · relay×2 0\.25 core \(1,250 µs\/msg, 120 MB\) · worker .* · total 0\.55 core \(2,750 µs\/msg\) · machine 0\.70 core$/);
+  assert.deepEqual(
+    u.processes.map((p) => p.name),
+    ['kafka-1', 'relay-0', 'relay-1', 'w1'],
+  );
+  assert.match(
+    resourceLine(u),
+    /^kafka 0\.20 core \(1,000 µs\/msg, 600 MB\) · relay×2 0\.25 core \(1,250 µs\/msg, 120 MB\) · worker .* · total 0\.55 core \(2,750 µs\/msg\) · machine 0\.70 core$/,
+  );
 });
 
 test('accountWindow: a process started inside the window counts from 0; one that ended counts to its last sample', () => {
   const old = ref('relay', 'relay-0', 20);
   const born = ref('relay', 'relay-2', 22);
   const start = edge(0, undefined, point(old, 10));
-  const last = new Map([[old.pid, point(old, 12)], [born.pid, point(born, 3)]]);
+  const last = new Map([
+    [old.pid, point(old, 12)],
+    [born.pid, point(born, 3)],
+  ]);
   const end = edge(10_000, undefined, point(born, 3));
   const u = accountWindow(start, end, 0, last);
-  assert.deepEqual(u.processes.map((p) => [p.name, p.cpuSeconds, p.cpuUsPerMessage]), [['relay-0', 2, null], ['relay-2', 3, null]]);
+  assert.deepEqual(
+    u.processes.map((p) => [p.name, p.cpuSeconds, p.cpuUsPerMessage]),
+    [
+      ['relay-0', 2, null],
+      ['relay-2', 3, null],
+    ],
+  );
   assert.equal(u.machineCores, null);
   assert.equal(u.total.cpuUsPerMessage, null);
 });
@@ -113,7 +133,14 @@ test('parseRelayCounters: Kafka requests by API, records produced, frames; other
     'relay_frames_out_total{type="ack",gateway="r0"} 200',
     'process_cpu_seconds_total{gateway="r0"} 12.5',
   ].join('\n');
-  assert.deepEqual(parseRelayCounters(text), { kafkaProduceRequests: 430, kafkaFetchRequests: 1200, kafkaRequests: 1650, recordsProduced: 1230, framesIn: 600, framesOut: 200 });
+  assert.deepEqual(parseRelayCounters(text), {
+    kafkaProduceRequests: 430,
+    kafkaFetchRequests: 1200,
+    kafkaRequests: 1650,
+    recordsProduced: 1230,
+    framesIn: 600,
+    framesOut: 200,
+  });
 });
 
 test('countsPerMessage: summed over relays, differences per delivered message; a restarted relay never goes negative', () => {
@@ -127,9 +154,14 @@ test('countsPerMessage: summed over relays, differences per delivered message; a
   assert.equal(countsPerMessage(start, end, 0).kafkaRequests.perMessage, null);
 });
 
-test('ResourceSampler: the relays\' counters are read at both edges', async () => {
+test("ResourceSampler: the relays' counters are read at both edges", async () => {
   let produce = 10;
-  const sampler = new ResourceSampler({ processes: () => [], read: () => undefined, readMachine: () => 0, counters: async () => parseRelayCounters(`relay_kafka_requests_total{api="Produce"} ${produce}`) });
+  const sampler = new ResourceSampler({
+    processes: () => [],
+    read: () => undefined,
+    readMachine: () => 0,
+    counters: async () => parseRelayCounters(`relay_kafka_requests_total{api="Produce"} ${produce}`),
+  });
   sampler.begin();
   produce = 40;
   sampler.close();

@@ -32,7 +32,10 @@ test('every shipped scenario loads', () => {
   assert.equal(smoke.objectives[0]!.threshold, 250_000);
   const steady = loadScenario('steady');
   assert.ok(steady.workload.ratePerSec * (steady.durationMs / 1000) >= 1_000_000, 'steady logs ≥ 1,000,000 sends');
-  assert.deepEqual(loadScenario('scale-out').phases.map((p) => p.relays), [1, 2, 3]);
+  assert.deepEqual(
+    loadScenario('scale-out').phases.map((p) => p.relays),
+    [1, 2, 3],
+  );
   assert.ok(loadScenario('ramp').ramp !== undefined);
   assert.equal(loadScenario('group-fanout').reference, 'kafka-direct');
 });
@@ -74,23 +77,57 @@ test('unknown scenario name lists the known ones', () => {
 });
 
 test('more schema rules: required fields, durations, cross-field checks', () => {
-  const base = 'name: x\nbrokers: 1\npartitions: 12\nrelays: 1\nworkers: 1\nduration: 30s\nworkload:\n  users: 10\n  rate: 10\nobjectives: [lost == 0]\n';
+  const base =
+    'name: x\nbrokers: 1\npartitions: 12\nrelays: 1\nworkers: 1\nduration: 30s\nworkload:\n  users: 10\n  rate: 10\nobjectives: [lost == 0]\n';
   assert.equal(parseScenario(base, '/tmp/x.yaml').durationMs, 30_000);
-  assert.match(errorOf(() => parseScenario(base.replace('duration: 30s\n', ''), '/tmp/x.yaml')).message, /duration: expected .*, got nothing \(the field is required\)/);
-  assert.match(errorOf(() => parseScenario(base.replace('30s', 'soon'), '/tmp/x.yaml')).message, /6:11: duration: expected a duration > 0 like 30s/);
-  assert.match(errorOf(() => parseScenario(base.replace('users: 10', 'users: 1.5'), '/tmp/x.yaml')).message, /workload\.users: expected a whole number from 2 to/);
-  assert.match(errorOf(() => parseScenario(`${base}ramp: {from: 100, step: 10, to: 50, stepDuration: 5s}\n`, '/tmp/x.yaml')).message, /ramp: a ramp needs a latency objective|ramp\.to: expected a rate ≥ ramp\.from/);
-  assert.match(errorOf(() => parseScenario(base.replace('  rate: 10', '  rate: 10\n  recipients: { kind: everyone }'), '/tmp/x.yaml')).message, /workload\.recipients(\.kind)?: /);
+  assert.match(
+    errorOf(() => parseScenario(base.replace('duration: 30s\n', ''), '/tmp/x.yaml')).message,
+    /duration: expected .*, got nothing \(the field is required\)/,
+  );
+  assert.match(
+    errorOf(() => parseScenario(base.replace('30s', 'soon'), '/tmp/x.yaml')).message,
+    /6:11: duration: expected a duration > 0 like 30s/,
+  );
+  assert.match(
+    errorOf(() => parseScenario(base.replace('users: 10', 'users: 1.5'), '/tmp/x.yaml')).message,
+    /workload\.users: expected a whole number from 2 to/,
+  );
+  assert.match(
+    errorOf(() => parseScenario(`${base}ramp: {from: 100, step: 10, to: 50, stepDuration: 5s}\n`, '/tmp/x.yaml')).message,
+    /ramp: a ramp needs a latency objective|ramp\.to: expected a rate ≥ ramp\.from/,
+  );
+  assert.match(
+    errorOf(() => parseScenario(base.replace('  rate: 10', '  rate: 10\n  recipients: { kind: everyone }'), '/tmp/x.yaml')).message,
+    /workload\.recipients(\.kind)?: /,
+  );
   assert.match(errorOf(() => parseScenario('- a\n- b\n', '/tmp/x.yaml')).message, /expected a mapping/);
 });
 
 test('objective expressions parse with kinds and units', () => {
-  assert.deepEqual(parseObjective('p99(e2eCorrected) <= 250ms').metric, { kind: 'latency', stat: 'percentile', percentile: 99, stage: 'e2eCorrected' });
+  assert.deepEqual(parseObjective('p99(e2eCorrected) <= 250ms').metric, {
+    kind: 'latency',
+    stat: 'percentile',
+    percentile: 99,
+    stage: 'e2eCorrected',
+  });
   assert.equal(parseObjective('p99.9(ack) < 1s').threshold, 1_000_000);
-  assert.equal(parseObjective('p999(ack) < 1s').metric.kind === 'latency' && (parseObjective('p999(ack) < 1s').metric as { percentile: number }).percentile, 99.9);
+  assert.equal(
+    parseObjective('p999(ack) < 1s').metric.kind === 'latency' &&
+      (parseObjective('p999(ack) < 1s').metric as { percentile: number }).percentile,
+    99.9,
+  );
   assert.equal(parseObjective('max(ack)<=500us').threshold, 500);
   assert.deepEqual(parseObjective('lost == 0').metric, { kind: 'count', counter: 'lost' });
   assert.equal(parseObjective('achievedRatio >= 0.95').threshold, 0.95);
-  for (const bad of ['p99(e2e) <= 250ms', 'lost == 0ms', 'p99(ack) <= 3 parsecs', 'p99(ack) ~ 3ms', 'achievedRatio >= 95%', 'lost == 0.5', 'p0(ack) < 1ms', 'speed > 3'])
+  for (const bad of [
+    'p99(e2e) <= 250ms',
+    'lost == 0ms',
+    'p99(ack) <= 3 parsecs',
+    'p99(ack) ~ 3ms',
+    'achievedRatio >= 95%',
+    'lost == 0.5',
+    'p0(ack) < 1ms',
+    'speed > 3',
+  ])
     assert.throws(() => parseObjective(bad), Error, bad);
 });

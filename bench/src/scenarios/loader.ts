@@ -30,7 +30,10 @@ export function resolveScenarioPath(nameOrPath: string, scenariosDir = SCENARIOS
   const path = looksLikePath ? resolve(nameOrPath) : join(scenariosDir, `${nameOrPath}.yaml`);
   if (!existsSync(path)) {
     const known = listScenarios(scenariosDir);
-    throw scenarioError('RB_SCENARIO_NOT_FOUND', `${looksLikePath ? path : `"${nameOrPath}"`} does not exist. Known scenarios: ${known.join(', ') || '(none)'}.`);
+    throw scenarioError(
+      'RB_SCENARIO_NOT_FOUND',
+      `${looksLikePath ? path : `"${nameOrPath}"`} does not exist. Known scenarios: ${known.join(', ') || '(none)'}.`,
+    );
   }
   return path;
 }
@@ -62,7 +65,11 @@ export function parseScenario(text: string, path: string): Scenario {
     const reason = syntax.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
     throw scenarioError('RB_SCENARIO_YAML', `${shown}:${pos.line}:${pos.col}: ${reason}`);
   }
-  if (!isMap(doc.contents)) throw scenarioError('RB_SCENARIO_INVALID', `${shown}:1:1: expected a mapping of scenario fields (name, brokers, workload, objectives, …)`);
+  if (!isMap(doc.contents))
+    throw scenarioError(
+      'RB_SCENARIO_INVALID',
+      `${shown}:1:1: expected a mapping of scenario fields (name, brokers, workload, objectives, …)`,
+    );
   const parsed = scenarioSchema.safeParse(doc.toJS(), { reportInput: true });
   if (!parsed.success) {
     const issue = firstIssue(parsed.error.issues);
@@ -79,7 +86,10 @@ export function parseScenario(text: string, path: string): Scenario {
     }
   });
   if (f.ramp !== undefined && !objectives.some((o) => o.metric.kind === 'latency'))
-    throw scenarioError('RB_SCENARIO_OBJECTIVE', `${shown}:${where(doc, lines, ['objectives'])}: objectives: a ramp needs a latency objective to decide which rate held`);
+    throw scenarioError(
+      'RB_SCENARIO_OBJECTIVE',
+      `${shown}:${where(doc, lines, ['objectives'])}: objectives: a ramp needs a latency objective to decide which rate held`,
+    );
   return deepFreeze(toScenario(f, objectives, path));
 }
 
@@ -114,8 +124,16 @@ function toScenario(f: ScenarioFile, objectives: Objective[], file: string): Sce
     },
     objectives,
     reference: f.reference,
-    phases: (f.phases ?? []).map((p) => ({ name: p.name, relays: p.relays ?? f.relays, ratePerSec: p.rate ?? w.rate, durationMs: p.duration ?? f.duration })),
-    ramp: f.ramp === undefined ? undefined : { fromPerSec: f.ramp.from, stepPerSec: f.ramp.step, toPerSec: f.ramp.to, stepDurationMs: f.ramp.stepDuration },
+    phases: (f.phases ?? []).map((p) => ({
+      name: p.name,
+      relays: p.relays ?? f.relays,
+      ratePerSec: p.rate ?? w.rate,
+      durationMs: p.duration ?? f.duration,
+    })),
+    ramp:
+      f.ramp === undefined
+        ? undefined
+        : { fromPerSec: f.ramp.from, stepPerSec: f.ramp.step, toPerSec: f.ramp.to, stepDurationMs: f.ramp.stepDuration },
     faults: f.faults ?? [],
   };
 }

@@ -58,20 +58,28 @@ const LATENCY_FN = /^(p\d+(?:\.\d+)?|max|mean)\(\s*([A-Za-z0-9_]+)\s*\)$/;
 
 export function parseObjective(text: string): Objective {
   const m = EXPR.exec(text);
-  if (m === null) throw new ObjectiveSyntaxError(`cannot parse ${JSON.stringify(text)}: expected "<metric> <op> <value>", e.g. "p99(e2eCorrected) <= 250ms" or "lost == 0"`);
+  if (m === null)
+    throw new ObjectiveSyntaxError(
+      `cannot parse ${JSON.stringify(text)}: expected "<metric> <op> <value>", e.g. "p99(e2eCorrected) <= 250ms" or "lost == 0"`,
+    );
   const [, metricText, opText, numText, unitText] = m as unknown as [string, string, Op, string, string];
   const metric = parseMetric(metricText);
   const value = Number(numText);
   let threshold: number;
   if (metric.kind === 'latency') {
-    if (unitText === '') throw new ObjectiveSyntaxError(`${JSON.stringify(text)}: a latency threshold needs a unit (us, ms or s), e.g. ${numText}ms`);
+    if (unitText === '')
+      throw new ObjectiveSyntaxError(`${JSON.stringify(text)}: a latency threshold needs a unit (us, ms or s), e.g. ${numText}ms`);
     const ratio = UNIT_US[unitText as keyof typeof UNIT_US];
     if (ratio === undefined) throw new ObjectiveSyntaxError(`${JSON.stringify(text)}: unknown unit "${unitText}" (use us, ms or s)`);
     if (value < 0) throw new ObjectiveSyntaxError(`${JSON.stringify(text)}: a latency threshold cannot be negative`);
     threshold = value * ratio;
   } else {
-    if (unitText !== '') throw new ObjectiveSyntaxError(`${JSON.stringify(text)}: ${metricText} is a ${metric.kind}, it takes a plain number (no unit "${unitText}")`);
-    if (metric.kind === 'count' && (!Number.isInteger(value) || value < 0)) throw new ObjectiveSyntaxError(`${JSON.stringify(text)}: ${metricText} is a count, compare it with a whole number ≥ 0`);
+    if (unitText !== '')
+      throw new ObjectiveSyntaxError(
+        `${JSON.stringify(text)}: ${metricText} is a ${metric.kind}, it takes a plain number (no unit "${unitText}")`,
+      );
+    if (metric.kind === 'count' && (!Number.isInteger(value) || value < 0))
+      throw new ObjectiveSyntaxError(`${JSON.stringify(text)}: ${metricText} is a count, compare it with a whole number ≥ 0`);
     threshold = value;
   }
   return { expr: `${metricText.replace(/\s+/g, '')} ${opText} ${numText}${unitText}`, metric, op: opText, threshold };
@@ -81,7 +89,8 @@ function parseMetric(text: string): ObjectiveMetric {
   const fn = LATENCY_FN.exec(text.replace(/\s+/g, ''));
   if (fn !== null) {
     const [, name, stageText] = fn as unknown as [string, string, string];
-    if (!(STAGES as readonly string[]).includes(stageText)) throw new ObjectiveSyntaxError(`unknown stage "${stageText}" (stages: ${STAGES.join(', ')})`);
+    if (!(STAGES as readonly string[]).includes(stageText))
+      throw new ObjectiveSyntaxError(`unknown stage "${stageText}" (stages: ${STAGES.join(', ')})`);
     const stage = stageText as Stage;
     if (name === 'max' || name === 'mean') return { kind: 'latency', stat: name, stage };
     const digits = name.slice(1);
@@ -91,7 +100,9 @@ function parseMetric(text: string): ObjectiveMetric {
   }
   if ((COUNTERS as readonly string[]).includes(text)) return { kind: 'count', counter: text as Counter };
   if (text === 'achievedRatio') return { kind: 'ratio', name: 'achievedRatio' };
-  throw new ObjectiveSyntaxError(`unknown metric "${text}" (use pNN(stage), max(stage), mean(stage), achievedRatio, or a count: ${COUNTERS.join(', ')})`);
+  throw new ObjectiveSyntaxError(
+    `unknown metric "${text}" (use pNN(stage), max(stage), mean(stage), achievedRatio, or a count: ${COUNTERS.join(', ')})`,
+  );
 }
 
 /** Label of a latency stat for tables: "p99", "p99.9", "max". */

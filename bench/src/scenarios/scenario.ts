@@ -37,7 +37,17 @@ export interface Scenario {
  */
 export type ScenarioWorkload = Pick<
   WorkloadShape,
-  'users' | 'ratePerSec' | 'arrivals' | 'rampUpMs' | 'onlineFraction' | 'churnPerSec' | 'offlineMs' | 'recipients' | 'sizes' | 'readDelayMs' | 'seed'
+  | 'users'
+  | 'ratePerSec'
+  | 'arrivals'
+  | 'rampUpMs'
+  | 'onlineFraction'
+  | 'churnPerSec'
+  | 'offlineMs'
+  | 'recipients'
+  | 'sizes'
+  | 'readDelayMs'
+  | 'seed'
 >;
 
 /** One phase of a phased scenario (scale-out); unset fields inherit the scenario's. */

@@ -12,7 +12,13 @@ import { TEST_SECRET } from '../../../test/helpers/client.js';
 import { spawnSupervised, stopSupervised, type Supervised } from '../../../testbed/process/supervisor.js';
 import { Coordinator } from '../../src/distributed/coordinator.js';
 import { collectRun } from '../../src/distributed/collect.js';
-import { decodeResults, encodeResultChunks, resultsTopic, ResultAssembler, type ResultChunkMessage } from '../../src/distributed/protocol.js';
+import {
+  decodeResults,
+  encodeResultChunks,
+  resultsTopic,
+  ResultAssembler,
+  type ResultChunkMessage,
+} from '../../src/distributed/protocol.js';
 import { ensureRunTopics, readRunLog, RunLogWriter } from '../../src/distributed/run-log.js';
 import { createKafkajsAdapter } from '../../../relay/kafka/src/index.js';
 import { syntheticWorkerResult } from '../synthetic.js';
@@ -111,7 +117,18 @@ test('distributed: a result survives gzip + chunking byte for byte, whatever the
   const enc = encodeResultChunks(result, 1000);
   assert.ok(enc.chunks.length > 1, `${enc.chunks.length} chunks`);
   const a = new ResultAssembler();
-  const base = { type: 'result', joinerId: 'j', assignmentId: 'a1', workerId: 'w', segment: 'main', segmentIndex: 0, chunks: enc.chunks.length, rawBytes: enc.rawBytes, gzipBytes: enc.gzipBytes, sha256: enc.sha256 } as const;
+  const base = {
+    type: 'result',
+    joinerId: 'j',
+    assignmentId: 'a1',
+    workerId: 'w',
+    segment: 'main',
+    segmentIndex: 0,
+    chunks: enc.chunks.length,
+    rawBytes: enc.rawBytes,
+    gzipBytes: enc.gzipBytes,
+    sha256: enc.sha256,
+  } as const;
   // Out of order, with a repeat: only the last missing chunk completes it.
   const order = [...enc.chunks.keys()].reverse();
   let text: string | Error | null = null;
@@ -135,7 +152,9 @@ test('integration: 3 joiners joined only through Kafka run a plan; collect merge
 
   // A joiner for a run nobody coordinates gives up with its code (exit 3) after --join-timeout.
   const orphan = spawnCli('joiner-orphan', ['loadgen', '--join', `${runId}-nobody`, '--brokers', brokers, '--join-timeout', '3s']);
-  const joiners = Array.from({ length: WORKERS }, (_, i) => spawnCli(`joiner-${i}`, ['loadgen', '--join', runId, '--brokers', brokers, '--worker-name', `j${i}`, '--join-timeout', '60s']));
+  const joiners = Array.from({ length: WORKERS }, (_, i) =>
+    spawnCli(`joiner-${i}`, ['loadgen', '--join', runId, '--brokers', brokers, '--worker-name', `j${i}`, '--join-timeout', '60s']),
+  );
 
   // Joiners waiting before the coordinator exists (as pods would be): their joins are answered at once.
   await waitFor('every joiner announced itself', () => joiners.every((j) => j.events.some((e) => e.event === 'joined')), 30_000);
@@ -163,7 +182,15 @@ test('integration: 3 joiners joined only through Kafka run a plan; collect merge
     assert.deepEqual(joined.map((j) => j.name).sort(), ['j0', 'j1', 'j2']);
 
     const seg = planSegments(s)[0]!;
-    const plans = workerPlans(s, seg, { runId, segmentIndex: 0, relayUrls: relays.map((r) => r.url), brokers: kafka!.brokers, tokenSecret: TEST_SECRET, startAtMs: Date.now() + startLeadMs(s), metricsPorts: [] });
+    const plans = workerPlans(s, seg, {
+      runId,
+      segmentIndex: 0,
+      relayUrls: relays.map((r) => r.url),
+      brokers: kafka!.brokers,
+      tokenSecret: TEST_SECRET,
+      startAtMs: Date.now() + startLeadMs(s),
+      metricsPorts: [],
+    });
     const workers = plans.map((p) => coordinator.createWorker(p.workerId, workersDir));
     let progress = 0;
     for (const [i, w] of workers.entries()) {
@@ -173,14 +200,27 @@ test('integration: 3 joiners joined only through Kafka run a plan; collect merge
     results = await Promise.all(workers.map((w) => w.result()));
     assert.ok(progress > 0, 'progress travels through Kafka');
     const accept = workers.map((w) => w.acceptLatencyMs ?? NaN);
-    assert.ok(accept.every((ms) => ms >= 0 && ms < 10_000), `assign → accepted: ${accept.join(', ')} ms`);
+    assert.ok(
+      accept.every((ms) => ms >= 0 && ms < 10_000),
+      `assign → accepted: ${accept.join(', ')} ms`,
+    );
     const sizes = workers.map((w) => w.resultBytes!);
-    process.stderr.write(`# coordinator open ${openMs} ms; waiting joiners all joined ${joinMs} ms later; assign → accepted ${accept.join(' / ')} ms; results ${sizes.map((b) => `${b.rawBytes} B → ${b.gzipBytes} B gzip in ${b.chunks} record(s)`).join(' · ')}\n`);
+    process.stderr.write(
+      `# coordinator open ${openMs} ms; waiting joiners all joined ${joinMs} ms later; assign → accepted ${accept.join(' / ')} ms; results ${sizes.map((b) => `${b.rawBytes} B → ${b.gzipBytes} B gzip in ${b.chunks} record(s)`).join(' · ')}\n`,
+    );
   } finally {
     await coordinator.close();
   }
-  assert.deepEqual(await Promise.all(joiners.map(exitCode)), [0, 0, 0], `joiners exit 0 after the coordinator's end: ${joiners.map((j) => j.stderr.slice(-400)).join(' | ')}`);
-  for (const j of joiners) assert.ok(j.events.some((e) => e.event === 'published'), 'each joiner published its result');
+  assert.deepEqual(
+    await Promise.all(joiners.map(exitCode)),
+    [0, 0, 0],
+    `joiners exit 0 after the coordinator's end: ${joiners.map((j) => j.stderr.slice(-400)).join(' | ')}`,
+  );
+  for (const j of joiners)
+    assert.ok(
+      j.events.some((e) => e.event === 'published'),
+      'each joiner published its result',
+    );
   assert.equal(await exitCode(orphan), 3, orphan.stderr);
   assert.match(orphan.stderr, /RB_DIST_NO_ASSIGNMENT/);
 
@@ -197,14 +237,30 @@ test('integration: 3 joiners joined only through Kafka run a plan; collect merge
   const collected = out.segments[0]!.results;
   assert.equal(out.segments.length, 1);
   assert.equal(collected.length, WORKERS);
-  assert.deepEqual(out.summary.ledger, sumLedgers(results.map((r) => r.ledger)), 'merged ledger = sum of the workers\' ledgers');
+  assert.deepEqual(out.summary.ledger, sumLedgers(results.map((r) => r.ledger)), "merged ledger = sum of the workers' ledgers");
   assert.equal(out.summary.ledger.lost, 0);
-  const e2eCount = (rs: readonly WorkerResult[]) => mergeEncoded(rs.flatMap((r) => r.intervals.map((iv) => iv.histograms.e2eCorrected).filter((x): x is string => x !== undefined))).totalCount;
+  const e2eCount = (rs: readonly WorkerResult[]) =>
+    mergeEncoded(rs.flatMap((r) => r.intervals.map((iv) => iv.histograms.e2eCorrected).filter((x): x is string => x !== undefined)))
+      .totalCount;
   const perWorker = results.map((r) => e2eCount([r]));
   assert.ok(perWorker.every((n) => n > 0));
-  assert.equal(out.summary.stages.e2eCorrected.count, perWorker.reduce((a, b) => a + b, 0), 'merged e2e count = sum of the workers\' counts');
+  assert.equal(
+    out.summary.stages.e2eCorrected.count,
+    perWorker.reduce((a, b) => a + b, 0),
+    "merged e2e count = sum of the workers' counts",
+  );
   assert.equal(out.summary.segments[0]!.workers, WORKERS);
-  for (const f of ['summary.json', 'e2eCorrected.hlog', 'ack.hlog', 'report.html', 'summary.md', 'junit.xml', 'scenario.yaml', 'workers/main-w0.result.json', 'workers/main-w2.plan.json'])
+  for (const f of [
+    'summary.json',
+    'e2eCorrected.hlog',
+    'ack.hlog',
+    'report.html',
+    'summary.md',
+    'junit.xml',
+    'scenario.yaml',
+    'workers/main-w0.result.json',
+    'workers/main-w2.plan.json',
+  ])
     assert.ok(existsSync(join(out.dir, f)), `${f} written`);
 
   // collect (the CLI): same figures, the run's exit code.
@@ -217,7 +273,7 @@ test('integration: 3 joiners joined only through Kafka run a plan; collect merge
   assert.ok(existsSync(join(cliDir, runId, 'report.html')));
 });
 
-test('integration: a 9-minute worker\'s result (MBs) crosses Kafka in records under the 1 MiB limit', async () => {
+test("integration: a 9-minute worker's result (MBs) crosses Kafka in records under the 1 MiB limit", async () => {
   const runId = `dist-big-${Date.now()}`;
   const result = syntheticWorkerResult({ intervals: 540, ratePerSec: 1000 });
   const enc = encodeResultChunks(result);
@@ -230,7 +286,18 @@ test('integration: a 9-minute worker\'s result (MBs) crosses Kafka in records un
     await ensureRunTopics(admin, runId);
     const from = { joinerId: 'j', assignmentId: 'a', workerId: result.workerId };
     for (const [chunk, data] of enc.chunks.entries())
-      await writer.results({ type: 'result', ...from, segment: 'main', segmentIndex: 0, chunk, chunks: enc.chunks.length, rawBytes: enc.rawBytes, gzipBytes: enc.gzipBytes, sha256: enc.sha256, data });
+      await writer.results({
+        type: 'result',
+        ...from,
+        segment: 'main',
+        segmentIndex: 0,
+        chunk,
+        chunks: enc.chunks.length,
+        rawBytes: enc.rawBytes,
+        gzipBytes: enc.gzipBytes,
+        sha256: enc.sha256,
+        data,
+      });
     const assembler = new ResultAssembler();
     const reader = await readRunLog(adapter, admin, {
       topics: [resultsTopic(runId)],
@@ -253,7 +320,11 @@ test('integration: a 9-minute worker\'s result (MBs) crosses Kafka in records un
 
 test('integration: SIGTERM stops a joiner early and it still publishes its result', async () => {
   const brokers = kafka!.brokers.join(',');
-  const long = SCENARIO.replace('name: distributed-test', 'name: distributed-stop').replace(`workers: ${WORKERS}`, 'workers: 1').replace('duration: 10s', 'duration: 60s').replace('users: 60', 'users: 10').replace(`rate: ${WORKERS * 100}`, 'rate: 50');
+  const long = SCENARIO.replace('name: distributed-test', 'name: distributed-stop')
+    .replace(`workers: ${WORKERS}`, 'workers: 1')
+    .replace('duration: 10s', 'duration: 60s')
+    .replace('users: 60', 'users: 10')
+    .replace(`rate: ${WORKERS * 100}`, 'rate: 50');
   const s = parseScenario(long, join(tmp, 'distributed-stop.yaml'));
   const runId = `dist-stop-${Date.now()}`;
   const joiner = spawnCli('joiner-stop', ['loadgen', '--join', runId, '--brokers', brokers, '--join-timeout', '60s']);
@@ -268,7 +339,15 @@ test('integration: SIGTERM stops a joiner early and it still publishes its resul
   });
   try {
     await coordinator.waitForJoiners(1, 30_000);
-    const plan = workerPlans(s, planSegments(s)[0]!, { runId, segmentIndex: 0, relayUrls: relays.map((r) => r.url), brokers: kafka!.brokers, tokenSecret: TEST_SECRET, startAtMs: Date.now() + startLeadMs(s), metricsPorts: [] })[0]!;
+    const plan = workerPlans(s, planSegments(s)[0]!, {
+      runId,
+      segmentIndex: 0,
+      relayUrls: relays.map((r) => r.url),
+      brokers: kafka!.brokers,
+      tokenSecret: TEST_SECRET,
+      startAtMs: Date.now() + startLeadMs(s),
+      metricsPorts: [],
+    })[0]!;
     const worker = coordinator.createWorker(plan.workerId, join(tmp, 'coordinator-workers'));
     let measuring!: () => void;
     const started = new Promise<void>((r) => (measuring = r));
@@ -289,7 +368,7 @@ test('integration: SIGTERM stops a joiner early and it still publishes its resul
   assert.ok(joiner.events.some((e) => e.event === 'published'));
 });
 
-test('integration: `relaybench run --remote-workers` drives joiners through the run\'s Kafka; collect agrees with the run', async () => {
+test("integration: `relaybench run --remote-workers` drives joiners through the run's Kafka; collect agrees with the run", async () => {
   // The run starts its own relay on this Kafka: the first test's relays leave the group first.
   await Promise.all(relays.splice(0).map((r) => r.stop()));
   const brokers = kafka!.brokers.join(',');
@@ -305,8 +384,25 @@ test('integration: `relaybench run --remote-workers` drives joiners through the 
   );
   const runId = `dist-run-${Date.now()}`;
   const resultsDir = join(tmp, 'run-results');
-  const run = spawnCli('run', ['run', scenarioFile, '--remote-workers', '--brokers', brokers, '--run-id', runId, '--results-dir', resultsDir, '--prometheus', 'off', '--no-progress', '--join-timeout', '60s']);
-  const joiners = [0, 1].map((i) => spawnCli(`run-joiner-${i}`, ['loadgen', '--join', runId, '--brokers', brokers, '--worker-name', `r${i}`, '--join-timeout', '60s']));
+  const run = spawnCli('run', [
+    'run',
+    scenarioFile,
+    '--remote-workers',
+    '--brokers',
+    brokers,
+    '--run-id',
+    runId,
+    '--results-dir',
+    resultsDir,
+    '--prometheus',
+    'off',
+    '--no-progress',
+    '--join-timeout',
+    '60s',
+  ]);
+  const joiners = [0, 1].map((i) =>
+    spawnCli(`run-joiner-${i}`, ['loadgen', '--join', runId, '--brokers', brokers, '--worker-name', `r${i}`, '--join-timeout', '60s']),
+  );
   const code = await exitCode(run);
   assert.deepEqual(await Promise.all(joiners.map(exitCode)), [0, 0], joiners.map((j) => j.stderr.slice(-400)).join(' | '));
   const dir = join(resultsDir, runId);
@@ -317,7 +413,13 @@ test('integration: `relaybench run --remote-workers` drives joiners through the 
   assert.equal(summary.ledger.lost, 0);
   assert.match(run.stderr, /remote workers: 2 joiner\(s\) ready/);
 
-  const out = await collectRun({ runId, brokers: kafka!.brokers, resultsDir: join(tmp, 'run-collected'), timeoutMs: 10_000, log: () => {} });
+  const out = await collectRun({
+    runId,
+    brokers: kafka!.brokers,
+    resultsDir: join(tmp, 'run-collected'),
+    timeoutMs: 10_000,
+    log: () => {},
+  });
   assert.deepEqual(out.summary.ledger, summary.ledger, 'collect and run merge the same results');
   assert.deepEqual(out.summary.stages, summary.stages);
   assert.equal(out.summary.exitCode, summary.exitCode);

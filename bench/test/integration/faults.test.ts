@@ -40,7 +40,11 @@ async function runFault(name: string, check: (r: FaultRunResult) => Promise<void
   const workers: Worker[] = [];
   let kafkaDir = '';
   let passed = false;
-  const cfg = resolveRunConfig(loadScenario(join(FIXTURES, `${name}.yaml`)), { prometheus: 'off', kafkaProvider: 'local', resultsDir, progress: false }, {});
+  const cfg = resolveRunConfig(
+    loadScenario(join(FIXTURES, `${name}.yaml`)),
+    { prometheus: 'off', kafkaProvider: 'local', resultsDir, progress: false },
+    {},
+  );
   try {
     const { summary, dir } = await runScenario(cfg, {
       provisionKafka: (o) => {
@@ -93,15 +97,22 @@ function assertNothingLost(s: RunSummary): void {
   assert.equal(l.duplicated, 0, 'duplicated');
   assert.equal(l.misdelivered, 0, 'misdelivered');
   assert.equal(l.decryptFailures, 0, 'decrypt failures');
-  assert.ok(s.objectives.every((v) => v.pass), JSON.stringify(s.objectives));
+  assert.ok(
+    s.objectives.every((v) => v.pass),
+    JSON.stringify(s.objectives),
+  );
 }
 
 /** The harness' side: each fault recorded with its recovery event and figures. */
 function assertTimeline(s: RunSummary, actions: readonly string[]): void {
   const l = s.ledger;
-  process.stderr.write(`# ${s.scenario.name}: sent ${l.sent} delivered ${l.delivered} lost ${l.lost} duplicated ${l.duplicated} redelivered ${l.redelivered} unacked ${l.unacked}\n`);
+  process.stderr.write(
+    `# ${s.scenario.name}: sent ${l.sent} delivered ${l.delivered} lost ${l.lost} duplicated ${l.duplicated} redelivered ${l.redelivered} unacked ${l.unacked}\n`,
+  );
   for (const r of s.recoveries ?? [])
-    process.stderr.write(`#   ${r.action} at +${r.atS} s: system ${r.serverRecoveryMs} ms · users ${r.disruptedUsers} disrupted (${r.unrecoveredUsers} never back), back in ${r.usersRecoveryMs} ms · p99 back in ${r.latencyRecoveryMs} ms · spike ${r.spikeP99Us} µs (×${r.spikeRatio} of ${r.baselineP99Us} µs)\n`);
+    process.stderr.write(
+      `#   ${r.action} at +${r.atS} s: system ${r.serverRecoveryMs} ms · users ${r.disruptedUsers} disrupted (${r.unrecoveredUsers} never back), back in ${r.usersRecoveryMs} ms · p99 back in ${r.latencyRecoveryMs} ms · spike ${r.spikeP99Us} µs (×${r.spikeRatio} of ${r.baselineP99Us} µs)\n`,
+    );
   const events = s.faults ?? [];
   for (const action of actions) {
     const fault = events.find((e) => e.kind === 'fault' && e.action === action);
@@ -118,34 +129,42 @@ function assertTimeline(s: RunSummary, actions: readonly string[]): void {
   assert.equal((s.recoveries ?? []).length, actions.length);
 }
 
-test('integration: relay-crash — SIGKILL one of 3 relays under load: nothing lost or duplicated, its users come back', { timeout: 240_000 }, async () => {
-  await runFault('relay-crash-short', async ({ summary, dir, fromFile }) => {
-    assertTimeline(fromFile, ['kill-relay']);
-    assertNothingLost(fromFile);
-    assert.deepEqual(fromFile.recoveries, summary.recoveries);
-    const kill = fromFile.recoveries![0]!;
-    // The killed relay held about a third of the users: their sockets died with it.
-    assert.ok(kill.disruptedUsers > 0, 'users of the killed relay were disrupted');
-    assert.equal(kill.unrecoveredUsers, 0, 'every disrupted user delivered or got an ack again');
-    assert.ok(kill.spikeP99Us !== null, 'a latency spike was measured');
-    const md = await readFile(join(dir, 'summary.md'), 'utf8');
-    assert.match(md, /\| kill-relay \| \+\d+\.\d s \|/);
-    const html = await readFile(join(dir, 'report.html'), 'utf8');
-    assert.match(html, /<h2>Faults<\/h2>/);
-    await renderInChromium(join(dir, 'report.html'));
-  });
-});
+test(
+  'integration: relay-crash — SIGKILL one of 3 relays under load: nothing lost or duplicated, its users come back',
+  { timeout: 240_000 },
+  async () => {
+    await runFault('relay-crash-short', async ({ summary, dir, fromFile }) => {
+      assertTimeline(fromFile, ['kill-relay']);
+      assertNothingLost(fromFile);
+      assert.deepEqual(fromFile.recoveries, summary.recoveries);
+      const kill = fromFile.recoveries![0]!;
+      // The killed relay held about a third of the users: their sockets died with it.
+      assert.ok(kill.disruptedUsers > 0, 'users of the killed relay were disrupted');
+      assert.equal(kill.unrecoveredUsers, 0, 'every disrupted user delivered or got an ack again');
+      assert.ok(kill.spikeP99Us !== null, 'a latency spike was measured');
+      const md = await readFile(join(dir, 'summary.md'), 'utf8');
+      assert.match(md, /\| kill-relay \| \+\d+\.\d s \|/);
+      const html = await readFile(join(dir, 'report.html'), 'utf8');
+      assert.match(html, /<h2>Faults<\/h2>/);
+      await renderInChromium(join(dir, 'report.html'));
+    });
+  },
+);
 
-test('integration: broker-crash — SIGKILL one of 3 brokers (RF 3, min ISR 2), then restart it: nothing lost or duplicated', { timeout: 300_000 }, async () => {
-  await runFault('broker-crash-short', async ({ fromFile }) => {
-    assert.equal(fromFile.kafka.brokers, 3);
-    assertTimeline(fromFile, ['kill-broker', 'restart-broker']);
-    // Two kafkajs failover bugs used to lose acked mail here, both fixed in relay/kafka: a
-    // producer id left fenced (OutOfOrderSequence, kafkajs#598) and a partition whose leader moved
-    // mid-request silently skipped by sendBatch.
-    assertNothingLost(fromFile);
-  });
-});
+test(
+  'integration: broker-crash — SIGKILL one of 3 brokers (RF 3, min ISR 2), then restart it: nothing lost or duplicated',
+  { timeout: 300_000 },
+  async () => {
+    await runFault('broker-crash-short', async ({ fromFile }) => {
+      assert.equal(fromFile.kafka.brokers, 3);
+      assertTimeline(fromFile, ['kill-broker', 'restart-broker']);
+      // Two kafkajs failover bugs used to lose acked mail here, both fixed in relay/kafka: a
+      // producer id left fenced (OutOfOrderSequence, kafkajs#598) and a partition whose leader moved
+      // mid-request silently skipped by sendBatch.
+      assertNothingLost(fromFile);
+    });
+  },
+);
 
 test('integration: rebalance — add a relay, then drain one with SIGTERM: nothing lost or duplicated', { timeout: 240_000 }, async () => {
   await runFault('rebalance-short', async ({ fromFile }) => {
@@ -162,7 +181,10 @@ test('integration: rebalance — add a relay, then drain one with SIGTERM: nothi
 async function renderInChromium(file: string): Promise<void> {
   if (!haveTools('the fault report rendering check', ['chromium'])) return;
   const { chromium } = await import('playwright-core');
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'],
+  });
   try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     const problems: string[] = [];
@@ -181,12 +203,16 @@ async function renderInChromium(file: string): Promise<void> {
   }
 }
 
-test('integration: slow-reader and reconnect-storm — a tenth stop reading, then half drop at once: nothing lost or duplicated', { timeout: 240_000 }, async () => {
-  await runFault('client-faults-short', async ({ fromFile }) => {
-    assertTimeline(fromFile, ['slow-readers', 'reconnect-storm']);
-    const storm = (fromFile.recoveries ?? []).find((r) => r.action === 'reconnect-storm')!;
-    assert.ok(storm.disruptedUsers >= 100, `half of 300 users dropped: ${storm.disruptedUsers}`);
-    assert.equal(storm.unrecoveredUsers, 0, 'every dropped user delivers again');
-    assertNothingLost(fromFile);
-  });
-});
+test(
+  'integration: slow-reader and reconnect-storm — a tenth stop reading, then half drop at once: nothing lost or duplicated',
+  { timeout: 240_000 },
+  async () => {
+    await runFault('client-faults-short', async ({ fromFile }) => {
+      assertTimeline(fromFile, ['slow-readers', 'reconnect-storm']);
+      const storm = (fromFile.recoveries ?? []).find((r) => r.action === 'reconnect-storm')!;
+      assert.ok(storm.disruptedUsers >= 100, `half of 300 users dropped: ${storm.disruptedUsers}`);
+      assert.equal(storm.unrecoveredUsers, 0, 'every dropped user delivers again');
+      assertNothingLost(fromFile);
+    });
+  },
+);

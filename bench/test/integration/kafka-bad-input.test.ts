@@ -25,7 +25,11 @@ test('integration: `relaybench kafka info` against an unreachable broker exits 3
 });
 
 test('integration: a broken KAFKA_BROKERS value is rejected with the reason, exit 2', () => {
-  const r = spawnSync(process.execPath, [cli, 'kafka', 'info'], { encoding: 'utf8', env: { ...process.env, KAFKA_BROKERS: 'localhost:99999' }, timeout: 30_000 });
+  const r = spawnSync(process.execPath, [cli, 'kafka', 'info'], {
+    encoding: 'utf8',
+    env: { ...process.env, KAFKA_BROKERS: 'localhost:99999' },
+    timeout: 30_000,
+  });
   assert.equal(r.status, 2, r.stderr);
   assert.match(r.stderr, /RB_KAFKA_BAD_BROKERS/);
   assert.match(r.stderr, /out of range/);

@@ -33,7 +33,11 @@ test('integration: 1 broker — 10,000 keyed records with acks=all all arrive, i
     await producer.send(batch);
   }
   const offsets = await admin.topicOffsets('acceptance');
-  assert.equal(offsets.reduce((s, p) => s + Number(p.high) - Number(p.low), 0), total, 'the log holds every record');
+  assert.equal(
+    offsets.reduce((s, p) => s + Number(p.high) - Number(p.low), 0),
+    total,
+    'the log holds every record',
+  );
 
   const seen = new Map<string, number[]>();
   let received = 0;
@@ -56,6 +60,10 @@ test('integration: 1 broker — 10,000 keyed records with acks=all all arrive, i
   assert.equal(received, total, 'exactly every record, no duplicates');
   assert.equal(seen.size, keys);
   for (const [key, values] of seen) {
-    assert.deepEqual(values, Array.from({ length: total / keys }, (_, i) => i), `order holds for ${key}`);
+    assert.deepEqual(
+      values,
+      Array.from({ length: total / keys }, (_, i) => i),
+      `order holds for ${key}`,
+    );
   }
 });

@@ -22,7 +22,11 @@ const CLI = join(REPO_ROOT, 'dist', 'bench', 'src', 'cli', 'main.js');
 test('integration: relays behind latency proxies carry the full flow, and the delay is applied', { timeout: 300_000 }, async () => {
   const resultsDir = await mkdtemp(join(tmpdir(), 'rb-latency-'));
   const fleets: RelayFleet[] = [];
-  const cfg = resolveRunConfig(loadScenario(join(REPO_ROOT, 'bench', 'test', 'fixtures', 'faults', 'latency-short.yaml')), { prometheus: 'off', kafkaProvider: 'local', resultsDir, progress: false }, {});
+  const cfg = resolveRunConfig(
+    loadScenario(join(REPO_ROOT, 'bench', 'test', 'fixtures', 'faults', 'latency-short.yaml')),
+    { prometheus: 'off', kafkaProvider: 'local', resultsDir, progress: false },
+    {},
+  );
   let passed = false;
   try {
     const { summary } = await runScenario(cfg, {

@@ -13,8 +13,16 @@ import { CHROMIUM_PATH as CHROMIUM, describeWithTools } from '../../../test/help
 
 const cases = [
   { name: 'smoke', run: () => syntheticRun({ intervals: 30 }), charts: ['distribution', 'throughput', 'latencyTime', 'hops'] },
-  { name: 'smoke-with-reference', run: () => syntheticRun({ intervals: 30, reference: true }), charts: ['distribution', 'throughput', 'latencyTime', 'hops', 'segments'] },
-  { name: 'scale-out-phases', run: () => syntheticRun({ scenario: 'scale-out', intervals: 10, ratePerSec: 300 }), charts: ['distribution', 'throughput', 'latencyTime', 'hops', 'segments'] },
+  {
+    name: 'smoke-with-reference',
+    run: () => syntheticRun({ intervals: 30, reference: true }),
+    charts: ['distribution', 'throughput', 'latencyTime', 'hops', 'segments'],
+  },
+  {
+    name: 'scale-out-phases',
+    run: () => syntheticRun({ scenario: 'scale-out', intervals: 10, ratePerSec: 300 }),
+    charts: ['distribution', 'throughput', 'latencyTime', 'hops', 'segments'],
+  },
 ];
 
 describeWithTools('report.html in headless Chromium', ['chromium'], () => {
@@ -26,7 +34,14 @@ describeWithTools('report.html in headless Chromium', ['chromium'], () => {
       await mkdir(shots, { recursive: true });
       const browser = await chromium.launch({
         executablePath: CHROMIUM,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+        args: [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--no-first-run',
+        ],
       });
       try {
         const { summary, segments } = c.run();
@@ -60,7 +75,7 @@ describeWithTools('report.html in headless Chromium', ['chromium'], () => {
           return n;
         })()`)) as number;
         assert.ok(painted > 1000, `painted pixels: ${painted}`);
-        assert.match(await page.textContent('header') ?? '', /PASS/);
+        assert.match((await page.textContent('header')) ?? '', /PASS/);
         const shot = join(shots, `report-${c.name}.png`);
         await page.screenshot({ path: shot, fullPage: true });
         assert.ok((await stat(shot)).size > 10_000);

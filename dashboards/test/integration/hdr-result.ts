@@ -7,7 +7,10 @@ import type { WorkerResult } from '../../../loadgen/src/worker/contract.js';
  * wraps it as `{ "result": … }` or names its file as `{ "event": "done", "result": "<path>" }`. Returns the merged HDR e2eCorrected p99 (seconds)
  * over the measured window and that window; throws with the expected shape when absent.
  */
-export function hdrP99FromLoadgenStdout(stdout: string, stage: 'e2eCorrected' = 'e2eCorrected'): { p99Seconds: number; count: number; measureStartMs: number; endedMs: number } {
+export function hdrP99FromLoadgenStdout(
+  stdout: string,
+  stage: 'e2eCorrected' = 'e2eCorrected',
+): { p99Seconds: number; count: number; measureStartMs: number; endedMs: number } {
   let result: WorkerResult | undefined;
   for (const line of stdout.split('\n')) {
     const t = line.trim();
@@ -16,16 +19,28 @@ export function hdrP99FromLoadgenStdout(stdout: string, stage: 'e2eCorrected' = 
       const o = JSON.parse(t) as Partial<WorkerResult> & { result?: WorkerResult | string };
       // The CLI's last line is {"event":"done","result":"<path of the result file>"}.
       const inner = typeof o.result === 'string' ? (JSON.parse(readFileSync(o.result, 'utf8')) as WorkerResult) : o.result;
-      const candidate = Array.isArray(o.intervals) ? (o as WorkerResult) : inner !== undefined && Array.isArray(inner.intervals) ? inner : undefined;
+      const candidate = Array.isArray(o.intervals)
+        ? (o as WorkerResult)
+        : inner !== undefined && Array.isArray(inner.intervals)
+          ? inner
+          : undefined;
       if (candidate !== undefined) result = candidate;
     } catch {
       // not JSON
     }
   }
-  if (result === undefined) throw new Error('relaybench loadgen printed no WorkerResult JSON line (expected a line with "intervals", or {"result": {...}}) — adapt hdrP99FromLoadgenStdout to its output');
+  if (result === undefined)
+    throw new Error(
+      'relaybench loadgen printed no WorkerResult JSON line (expected a line with "intervals", or {"result": {...}}) — adapt hdrP99FromLoadgenStdout to its output',
+    );
   const merged = mergeSnapshots(result.intervals)[stage];
   const p = percentiles(merged);
   const first = result.intervals[0];
   const last = result.intervals.at(-1);
-  return { p99Seconds: p.p99 / 1e6, count: p.count, measureStartMs: first?.startMs ?? result.measureStartMs, endedMs: last?.endMs ?? result.endedMs };
+  return {
+    p99Seconds: p.p99 / 1e6,
+    count: p.count,
+    measureStartMs: first?.startMs ?? result.measureStartMs,
+    endedMs: last?.endMs ?? result.endedMs,
+  };
 }

@@ -28,7 +28,14 @@ export interface LoadgenRun {
   stop(): Promise<void>;
 }
 
-export async function startLoadgen(options: { relays: readonly string[]; users: number; ratePerSec: number; durationS: number; tokenSecret: string; runId: string }): Promise<LoadgenRun> {
+export async function startLoadgen(options: {
+  relays: readonly string[];
+  users: number;
+  ratePerSec: number;
+  durationS: number;
+  tokenSecret: string;
+  runId: string;
+}): Promise<LoadgenRun> {
   const { stdout: help } = await promisify(execFile)(process.execPath, [CLI, 'loadgen', '--help'], { cwd: REPO_ROOT, timeout: 30_000 });
   const flag = (re: RegExp) => re.exec(help)?.[0];
   const metricsFlag = flag(/--metrics-port\b/) ?? flag(/--metrics\b/);
@@ -65,7 +72,13 @@ export async function startLoadgen(options: { relays: readonly string[]; users: 
     return stdout;
   });
   done.catch(() => {}); // observed by the caller
-  return { proc, metricsUrl: `http://127.0.0.1:${port}/metrics`, runIdPassed: runIdFlag !== undefined, done, stop: () => stopSupervised(proc, 10_000) };
+  return {
+    proc,
+    metricsUrl: `http://127.0.0.1:${port}/metrics`,
+    runIdPassed: runIdFlag !== undefined,
+    done,
+    stop: () => stopSupervised(proc, 10_000),
+  };
 }
 
 /** Waits until the worker's /metrics answers 200 (or the process ends / time runs out). */

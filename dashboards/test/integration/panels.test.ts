@@ -60,7 +60,14 @@ describeWithTools('integration: dashboard panels against a real Prometheus', ['p
     span.startSec = Date.now() / 1000;
 
     if (LOADGEN) {
-      loadgen = await startLoadgen({ relays: relays.map((r) => r.url), users: 50, ratePerSec: 100, durationS: 20, tokenSecret: TEST_SECRET, runId: RUN_ID });
+      loadgen = await startLoadgen({
+        relays: relays.map((r) => r.url),
+        users: 50,
+        ratePerSec: 100,
+        durationS: 20,
+        tokenSecret: TEST_SECRET,
+        runId: RUN_ID,
+      });
       await waitForMetrics(loadgen.metricsUrl, loadgen);
       await prom.updateTargets([...relayTargets, { url: loadgen.metricsUrl, role: 'loadgen' }]);
     } else {
@@ -109,7 +116,12 @@ describeWithTools('integration: dashboard panels against a real Prometheus', ['p
 
   function expansion(): Expansion {
     const rangeS = Math.ceil(span.endSec - span.startSec);
-    return { variables: { run_id: runIdRegex, scenario: SCENARIO, gateway: relays.map((r) => r.gatewayId).join('|') }, rateInterval: '10s', interval: '1s', range: `${rangeS}s` };
+    return {
+      variables: { run_id: runIdRegex, scenario: SCENARIO, gateway: relays.map((r) => r.gatewayId).join('|') },
+      rateInterval: '10s',
+      interval: '1s',
+      range: `${rangeS}s`,
+    };
   }
 
   async function emptyQueries(queries: readonly PanelQuery[]): Promise<string[]> {
@@ -159,7 +171,9 @@ describeWithTools('integration: dashboard panels against a real Prometheus', ['p
   test('integration: the relay series carry run_id, scenario and role from the generated config', async () => {
     const r = await prom!.query(`count by (gateway, run_id, scenario, role) (relay_connections)`, span.instantSec);
     assert.equal(r.resultType, 'vector');
-    const got = (r.result as { metric: Record<string, string> }[]).map((s) => s.metric).sort((a, b) => a.gateway!.localeCompare(b.gateway!));
+    const got = (r.result as { metric: Record<string, string> }[])
+      .map((s) => s.metric)
+      .sort((a, b) => a.gateway!.localeCompare(b.gateway!));
     assert.deepEqual(got, [
       { gateway: 'r1', run_id: RUN_ID, scenario: SCENARIO, role: 'relay' },
       { gateway: 'r2', run_id: RUN_ID, scenario: SCENARIO, role: 'relay' },
@@ -177,7 +191,11 @@ describeWithTools('integration: dashboard panels against a real Prometheus', ['p
     const hdr = syntheticHdr ?? hdrP99FromLoadgenStdout(loadgenStdout);
     assert.ok(hdr.count > 100, `the run measured ${hdr.count} deliveries`);
     // End 1.5 s after the last sample: the next 1 s scrape has carried it to Prometheus.
-    const check = await crossCheck(prom!, { startMs: hdr.measureStartMs, endMs: hdr.endedMs + 1500, runId: runIdRegex === RUN_ID ? RUN_ID : undefined });
+    const check = await crossCheck(prom!, {
+      startMs: hdr.measureStartMs,
+      endMs: hdr.endedMs + 1500,
+      runId: runIdRegex === RUN_ID ? RUN_ID : undefined,
+    });
     assert.ok(check.p99Seconds !== null, `Prometheus p99 is empty: ${check.queries.p99}`);
     const les = await prom!.query(`count by (le) (loadgen_latency_seconds_bucket{stage="e2eCorrected"})`, span.instantSec);
     const bounds = les.resultType === 'vector' ? les.result.map((s) => Number(s.metric.le)) : [];
@@ -188,13 +206,31 @@ describeWithTools('integration: dashboard panels against a real Prometheus', ['p
       p >= low.lower && p <= high.upper,
       `Prometheus p99 ${(p * 1000).toFixed(3)} ms outside [${(low.lower * 1000).toFixed(3)}, ${(high.upper * 1000).toFixed(3)}] ms around HDR p99 ${(hdr.p99Seconds * 1000).toFixed(3)} ms`,
     );
-    process.stderr.write(`# HDR p99 ${(hdr.p99Seconds * 1000).toFixed(3)} ms, Prometheus p99 ${(p * 1000).toFixed(3)} ms, bucket [${low.lower * 1000}, ${high.upper * 1000}] ms\n`);
+    process.stderr.write(
+      `# HDR p99 ${(hdr.p99Seconds * 1000).toFixed(3)} ms, Prometheus p99 ${(p * 1000).toFixed(3)} ms, bucket [${low.lower * 1000}, ${high.upper * 1000}] ms\n`,
+    );
   });
 
   test('integration: the emptiness check itself names an empty panel (negative control)', async () => {
     const empty = await emptyQueries([
-      { dashboard: 'control', panelId: 99, panelTitle: 'never filled', refId: 'A', expr: 'relay_connections{gateway="no-such-relay"}', instant: false, format: 'time_series' },
-      { dashboard: 'control', panelId: 98, panelTitle: 'NaN only', refId: 'A', expr: 'histogram_quantile(0.99, sum by (le) (rate(relay_fold_seconds_bucket{gateway="no-such-relay"}[10s]))) or vector(NaN)', instant: true, format: 'time_series' },
+      {
+        dashboard: 'control',
+        panelId: 99,
+        panelTitle: 'never filled',
+        refId: 'A',
+        expr: 'relay_connections{gateway="no-such-relay"}',
+        instant: false,
+        format: 'time_series',
+      },
+      {
+        dashboard: 'control',
+        panelId: 98,
+        panelTitle: 'NaN only',
+        refId: 'A',
+        expr: 'histogram_quantile(0.99, sum by (le) (rate(relay_fold_seconds_bucket{gateway="no-such-relay"}[10s]))) or vector(NaN)',
+        instant: true,
+        format: 'time_series',
+      },
     ]);
     assert.equal(empty.length, 2);
     assert.match(empty[0]!, /panel 99 "never filled" query A: no data/);

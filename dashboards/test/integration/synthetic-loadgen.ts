@@ -27,9 +27,24 @@ export async function startSyntheticLoadgen(runId: string): Promise<SyntheticLoa
   m.generatorBound.set(0);
   const interval = Object.fromEntries(STAGES.map((s) => [s, buildJsHistogram()])) as Record<Stage, Histogram>;
   const whole = buildJsHistogram();
-  const counts: LedgerCounts = { sent: 0, acked: 0, delivered: 0, deliveredReceipts: 0, readReceipts: 0, lost: 0, unacked: 0, duplicated: 0, redelivered: 0, reordered: 0, misdelivered: 0, unexpected: 0, decryptFailures: 0, errorsByCode: {} };
+  const counts: LedgerCounts = {
+    sent: 0,
+    acked: 0,
+    delivered: 0,
+    deliveredReceipts: 0,
+    readReceipts: 0,
+    lost: 0,
+    unacked: 0,
+    duplicated: 0,
+    redelivered: 0,
+    reordered: 0,
+    misdelivered: 0,
+    unexpected: 0,
+    decryptFailures: 0,
+    errorsByCode: {},
+  };
   let seed = 42;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const startedMs = Date.now();
   const sample = setInterval(() => {
     for (let i = 0; i < 2; i++) {

@@ -9,7 +9,10 @@ import { connectUser, isDeliver, isReceipt, type TestClient } from '../../../tes
  * and comes back on the other relay (closes, store-and-forward replay). Bounded: ~ratePerSec
  * messages per second for durationMs, then every socket is closed.
  */
-export async function driveBareTraffic(relayUrls: readonly string[], options: { durationMs: number; ratePerSec: number; pairs: number; prefix: string }): Promise<{ sent: number }> {
+export async function driveBareTraffic(
+  relayUrls: readonly string[],
+  options: { durationMs: number; ratePerSec: number; pairs: number; prefix: string },
+): Promise<{ sent: number }> {
   const clients: TestClient[] = [];
   const pairs: { from: string; to: string; sender: TestClient; recipient: TestClient }[] = [];
   const answer = (c: TestClient, seen: Set<string>) => {
@@ -21,7 +24,11 @@ export async function driveBareTraffic(relayUrls: readonly string[], options: { 
           c.send({ t: FRAME_TYPES.read, msgId: f.msgId });
         } else if (isReceipt(f) && !seen.has(`${f.msgId}/${f.kind}`)) {
           seen.add(`${f.msgId}/${f.kind}`);
-          c.send({ t: FRAME_TYPES.receiptSeen, msgId: f.msgId, kind: f.kind === RECEIPT_KIND.read ? RECEIPT_KIND.read : RECEIPT_KIND.delivered });
+          c.send({
+            t: FRAME_TYPES.receiptSeen,
+            msgId: f.msgId,
+            kind: f.kind === RECEIPT_KIND.read ? RECEIPT_KIND.read : RECEIPT_KIND.delivered,
+          });
         }
       }
     });
@@ -43,7 +50,13 @@ export async function driveBareTraffic(relayUrls: readonly string[], options: { 
   while (Date.now() - started < options.durationMs) {
     const p = pairs[sent % pairs.length]!;
     if (p.sender.closeCode === null) {
-      p.sender.send({ t: FRAME_TYPES.send, msgId: `${p.from}:1:${sent}`, to: p.to, header: new Uint8Array([1, 2, 3]), ciphertext: new Uint8Array(64).fill(sent % 251) });
+      p.sender.send({
+        t: FRAME_TYPES.send,
+        msgId: `${p.from}:1:${sent}`,
+        to: p.to,
+        header: new Uint8Array([1, 2, 3]),
+        ciphertext: new Uint8Array(64).fill(sent % 251),
+      });
       sent++;
     }
     if (!bounced && Date.now() - started > options.durationMs / 3) {
@@ -63,4 +76,3 @@ export async function driveBareTraffic(relayUrls: readonly string[], options: { 
   await Promise.all(clients.map((c) => Promise.race([c.closed, sleep(3000)])));
   return { sent };
 }
-

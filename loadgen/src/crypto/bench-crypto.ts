@@ -40,4 +40,6 @@ const wallStartMs = performance.now();
 const { encryptUs, decryptUs } = run(iterations);
 const wallUs = ((performance.now() - wallStartMs) * 1000) / iterations;
 const per = (us: number) => (us / iterations).toFixed(2);
-console.log(`encrypt+decrypt 200 B: ${per(encryptUs + decryptUs)} µs CPU/message (encrypt ${per(encryptUs)}, decrypt ${per(decryptUs)}; ${wallUs.toFixed(2)} µs wall), ${iterations} messages`);
+console.log(
+  `encrypt+decrypt 200 B: ${per(encryptUs + decryptUs)} µs CPU/message (encrypt ${per(encryptUs)}, decrypt ${per(decryptUs)}; ${wallUs.toFixed(2)} µs wall), ${iterations} messages`,
+);

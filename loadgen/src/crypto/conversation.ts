@@ -19,7 +19,8 @@ export interface ConversationEnds {
 /** Keys already derived for this direction (deriveBothDirections), instead of the ends. */
 export type ConversationKeys = ConversationEnds | { readonly chainKey: Uint8Array };
 
-const chainKeyOf = (k: ConversationKeys): Uint8Array => ('chainKey' in k ? k.chainKey : deriveSession(k.ownPrivateKey, k.peerPublicKey, k.fromId, k.toId).chainKey);
+const chainKeyOf = (k: ConversationKeys): Uint8Array =>
+  'chainKey' in k ? k.chainKey : deriveSession(k.ownPrivateKey, k.peerPublicKey, k.fromId, k.toId).chainKey;
 
 export interface EncryptedMessage {
   /** 24-byte header (see header.ts), sent in clear and authenticated. */
@@ -30,7 +31,13 @@ export interface EncryptedMessage {
 }
 
 export type DecryptResult =
-  | { readonly ok: true; readonly plaintext: Uint8Array; readonly counter: number; readonly sentAtUs: number; readonly conversationId: number }
+  | {
+      readonly ok: true;
+      readonly plaintext: Uint8Array;
+      readonly counter: number;
+      readonly sentAtUs: number;
+      readonly conversationId: number;
+    }
   | { readonly ok: false; readonly reason: DecryptFailureReason };
 
 /**
@@ -81,6 +88,12 @@ export class ConversationReceiver {
     const opened = open(prepared.messageKey, header, ciphertext);
     if (!opened.ok) return opened;
     this.#chain.commit(prepared);
-    return { ok: true, plaintext: opened.plaintext, counter: fields.counter, sentAtUs: fields.sentAtUs, conversationId: fields.conversationId };
+    return {
+      ok: true,
+      plaintext: opened.plaintext,
+      counter: fields.counter,
+      sentAtUs: fields.sentAtUs,
+      conversationId: fields.conversationId,
+    };
   }
 }

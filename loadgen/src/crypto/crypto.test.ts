@@ -65,7 +65,10 @@ test('ratchet: receiver keys equal sender keys; skipped keys held then dropped a
   const key = new Uint8Array(32).fill(7);
   const send = new SendingChain(key);
   const steps = [send.next(), send.next(), send.next()];
-  assert.deepEqual(steps.map((s) => s.counter), [0, 1, 2]);
+  assert.deepEqual(
+    steps.map((s) => s.counter),
+    [0, 1, 2],
+  );
   assert.notDeepEqual(steps[0]?.messageKey, steps[1]?.messageKey);
   const recv = new ReceivingChain(key);
   const p2 = recv.prepare(2);

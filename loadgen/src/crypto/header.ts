@@ -22,7 +22,8 @@ export interface HeaderFields {
 export function encodeHeader(fields: HeaderFields): Uint8Array {
   const { counter, sentAtUs, conversationId = 0 } = fields;
   if (!Number.isSafeInteger(counter) || counter < 0) throw new RangeError(`counter out of range: ${counter}`);
-  if (!Number.isInteger(conversationId) || conversationId < 0 || conversationId > 0xffffffff) throw new RangeError(`conversationId out of range: ${conversationId}`);
+  if (!Number.isInteger(conversationId) || conversationId < 0 || conversationId > 0xffffffff)
+    throw new RangeError(`conversationId out of range: ${conversationId}`);
   const buf = new Uint8Array(HEADER_BYTES);
   const view = new DataView(buf.buffer);
   view.setUint8(0, HEADER_VERSION);

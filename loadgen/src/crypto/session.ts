@@ -40,7 +40,12 @@ export function deriveSession(ownPrivateKey: KeyObject, peerPublicKey: Uint8Arra
  * for me → peer and peer → me; only the HKDF info differs): what two deriveSession calls return,
  * at half the Diffie–Hellman cost.
  */
-export function deriveBothDirections(ownPrivateKey: KeyObject, peerPublicKey: Uint8Array, meId: string, peerId: string): { readonly outgoing: SessionKeys; readonly incoming: SessionKeys } {
+export function deriveBothDirections(
+  ownPrivateKey: KeyObject,
+  peerPublicKey: Uint8Array,
+  meId: string,
+  peerId: string,
+): { readonly outgoing: SessionKeys; readonly incoming: SessionKeys } {
   const shared = diffieHellman({ privateKey: ownPrivateKey, publicKey: x25519PublicKeyFromRaw(peerPublicKey) });
   const keys = (fromId: string, toId: string): SessionKeys => {
     const okm = new Uint8Array(hkdfSync('sha256', shared, new Uint8Array(0), sessionInfo(fromId, toId), 2 * CHAIN_KEY_BYTES));

@@ -28,12 +28,19 @@ test('routes: a relay that refused a connection is skipped for a while, unless e
   let now = 1_000;
   const picker = new RelayPicker(['ws://a/', 'ws://b/', 'ws://c/'], () => now);
   picker.markDown('ws://b/');
-  assert.deepEqual(Array.from({ length: 6 }, () => picker.urlFor('u', 1)), ['ws://a/', 'ws://c/', 'ws://a/', 'ws://c/', 'ws://a/', 'ws://c/']);
+  assert.deepEqual(
+    Array.from({ length: 6 }, () => picker.urlFor('u', 1)),
+    ['ws://a/', 'ws://c/', 'ws://a/', 'ws://c/', 'ws://a/', 'ws://c/'],
+  );
   picker.setRoutes({ partitionCount: 1, partitions: { '0': 'ws://b/' } });
   assert.notEqual(picker.urlFor('u', 0), 'ws://b/', 'not even as the routing hint');
   picker.markDown('ws://a/');
   picker.markDown('ws://c/');
   assert.ok(['ws://a/', 'ws://b/', 'ws://c/'].includes(picker.urlFor('u', 1)), 'all down: still tries one');
   now += 10_001;
-  assert.deepEqual(new Set(Array.from({ length: 3 }, () => picker.urlFor('u', 1))), new Set(['ws://a/', 'ws://b/', 'ws://c/']), 'back after the pause');
+  assert.deepEqual(
+    new Set(Array.from({ length: 3 }, () => picker.urlFor('u', 1))),
+    new Set(['ws://a/', 'ws://b/', 'ws://c/']),
+    'back after the pause',
+  );
 });

@@ -26,7 +26,14 @@ import {
   type DeliverFrame,
   type ServerFrame,
 } from '../../../relay/protocol/src/index.js';
-import { createKafkajsAdapter, type Admin, type GroupConsumer, type InRecord, type OutRecord, type Producer } from '../../../relay/kafka/src/index.js';
+import {
+  createKafkajsAdapter,
+  type Admin,
+  type GroupConsumer,
+  type InRecord,
+  type OutRecord,
+  type Producer,
+} from '../../../relay/kafka/src/index.js';
 import { loadgenError } from '../errors.js';
 import type { Connection, ConnectionEvents, ConnectionState, Target, UserCredentials } from './target.js';
 
@@ -77,9 +84,22 @@ export class KafkaDirectTarget implements Target {
       const adapter = createKafkajsAdapter({ brokers: this.#options.brokers, clientId: `loadgen-direct-${this.#options.workerId}` });
       this.#admin = await adapter.admin();
       const brokers = (await this.#admin.describeCluster()).brokers.length;
-      await this.#admin.createTopics([{ name: this.topic, partitions: this.#partitions, replicationFactor: Math.min(3, brokers), configs: { 'min.insync.replicas': String(Math.max(1, Math.min(3, brokers) - 1)) } }]);
+      await this.#admin.createTopics([
+        {
+          name: this.topic,
+          partitions: this.#partitions,
+          replicationFactor: Math.min(3, brokers),
+          configs: { 'min.insync.replicas': String(Math.max(1, Math.min(3, brokers) - 1)) },
+        },
+      ]);
       this.#producer = await adapter.producer();
-      const consumer = adapter.consumer({ groupId: `${this.topic}.group`, topics: [this.topic], fromBeginning: true, maxWaitMs: 20, partitionsConsumedConcurrently: 4 });
+      const consumer = adapter.consumer({
+        groupId: `${this.topic}.group`,
+        topics: [this.topic],
+        fromBeginning: true,
+        maxWaitMs: 20,
+        partitionsConsumedConcurrently: 4,
+      });
       this.#consumer = consumer;
       const timeoutMs = this.#options.assignTimeoutMs ?? 60_000;
       await new Promise<void>((resolve, reject) => {
@@ -125,13 +145,26 @@ export class KafkaDirectTarget implements Target {
         return conn.emitLater({ t: FRAME_TYPES.keysPublished, reqId: frame.reqId });
       case FRAME_TYPES.fetchKeys: {
         const b = this.#keys.get(frame.userId);
-        if (b === undefined) return conn.emitLater({ t: FRAME_TYPES.error, code: WIRE_ERRORS.KEYS_NOT_FOUND.code, reason: 'no keys', reqId: frame.reqId });
+        if (b === undefined)
+          return conn.emitLater({ t: FRAME_TYPES.error, code: WIRE_ERRORS.KEYS_NOT_FOUND.code, reason: 'no keys', reqId: frame.reqId });
         return conn.emitLater({ t: FRAME_TYPES.keys, reqId: frame.reqId, userId: frame.userId, ...b });
       }
       case FRAME_TYPES.send: {
         const gwInUs = nowUs();
-        const deliver: DeliverFrame = { t: FRAME_TYPES.deliver, msgId: frame.msgId, from: conn.userId, header: frame.header, ciphertext: frame.ciphertext, stamps: { gwInUs } };
-        const record: OutRecord = { topic: this.topic, partition: partitionFor(frame.to, this.#partitions), key: mailboxKey(frame.to, frame.msgId), value: Buffer.from(encodeFrame(deliver)) };
+        const deliver: DeliverFrame = {
+          t: FRAME_TYPES.deliver,
+          msgId: frame.msgId,
+          from: conn.userId,
+          header: frame.header,
+          ciphertext: frame.ciphertext,
+          stamps: { gwInUs },
+        };
+        const record: OutRecord = {
+          topic: this.topic,
+          partition: partitionFor(frame.to, this.#partitions),
+          key: mailboxKey(frame.to, frame.msgId),
+          value: Buffer.from(encodeFrame(deliver)),
+        };
         this.#batch.push({ record, conn, msgId: frame.msgId, gwInUs });
         if (!this.#flushScheduled) {
           this.#flushScheduled = true;
@@ -162,7 +195,8 @@ export class KafkaDirectTarget implements Target {
         for (const b of batch) b.conn.emit({ t: FRAME_TYPES.ack, msgId: b.msgId, stamps: { gwInUs: b.gwInUs, producedUs } });
       },
       () => {
-        for (const b of batch) b.conn.emit({ t: FRAME_TYPES.error, code: WIRE_ERRORS.UNAVAILABLE.code, reason: 'produce failed', msgId: b.msgId });
+        for (const b of batch)
+          b.conn.emit({ t: FRAME_TYPES.error, code: WIRE_ERRORS.UNAVAILABLE.code, reason: 'produce failed', msgId: b.msgId });
       },
     );
   }

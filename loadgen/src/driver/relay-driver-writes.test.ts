@@ -13,7 +13,8 @@ async function recordingServer(): Promise<{ url: string; frames: { f: ClientFram
     ws.on('message', (data: Buffer) => {
       const f = decodeClientFrame(data);
       frames.push({ f, atMs: performance.now() });
-      if (f.t === FRAME_TYPES.hello) ws.send(encodeFrame({ t: FRAME_TYPES.welcome, v: PROTOCOL_VERSION, userId: 'u1', gatewayId: 'test', serverTimeUs: 1 }));
+      if (f.t === FRAME_TYPES.hello)
+        ws.send(encodeFrame({ t: FRAME_TYPES.welcome, v: PROTOCOL_VERSION, userId: 'u1', gatewayId: 'test', serverTimeUs: 1 }));
     });
   });
   await new Promise<void>((resolve) => server.once('listening', resolve));
@@ -37,11 +38,25 @@ test('driver: receiptSeen confirmations leave as one frame with `more` after the
     conn.send({ t: FRAME_TYPES.receiptSeen, msgId: 'm2', kind: 1, more: [['m3', 2]] });
     conn.send({ t: FRAME_TYPES.received, msgId: 'x1' });
     await new Promise((r) => setTimeout(r, 60));
-    assert.ok(server.frames.some((x) => x.f.t === FRAME_TYPES.received), 'received goes out at once');
+    assert.ok(
+      server.frames.some((x) => x.f.t === FRAME_TYPES.received),
+      'received goes out at once',
+    );
     assert.equal(seenFrames(server.frames).length, 0, 'receiptSeen waits');
     await new Promise((r) => setTimeout(r, RECEIPT_SEEN_DELAY_MS + 400)); // roomy: the test machine is shared
     const seen = seenFrames(server.frames);
-    assert.deepEqual(seen, [{ t: FRAME_TYPES.receiptSeen, msgId: 'm1', kind: 1, more: [['m1', 2], ['m2', 1], ['m3', 2]] }]);
+    assert.deepEqual(seen, [
+      {
+        t: FRAME_TYPES.receiptSeen,
+        msgId: 'm1',
+        kind: 1,
+        more: [
+          ['m1', 2],
+          ['m2', 1],
+          ['m3', 2],
+        ],
+      },
+    ]);
     const at = server.frames.find((x) => x.f.t === FRAME_TYPES.receiptSeen)!.atMs - t0;
     assert.ok(at >= RECEIPT_SEEN_DELAY_MS - 60 && at <= RECEIPT_SEEN_DELAY_MS + 400, `batch after ${at.toFixed(0)} ms`);
     // A lone confirmation is the plain single-item frame; close() flushes it instead of dropping it.
@@ -65,7 +80,10 @@ test('driver: several hundred confirmations are split into frames within the pro
     await new Promise((r) => setTimeout(r, 50));
     const seen = seenFrames(server.frames);
     const ids = seen.flatMap((f) => (f.t === FRAME_TYPES.receiptSeen ? [f.msgId, ...(f.more ?? []).map(([id]) => id)] : []));
-    assert.deepEqual(ids, Array.from({ length: 600 }, (_, i) => `m${i}`));
+    assert.deepEqual(
+      ids,
+      Array.from({ length: 600 }, (_, i) => `m${i}`),
+    );
     assert.ok(seen.length >= 3 && seen.every((f) => f.t === FRAME_TYPES.receiptSeen && (f.more?.length ?? 0) < 512));
   } finally {
     await target.close();

@@ -125,14 +125,17 @@ function scheduleSeen(conn: RelayConnection): void {
 function armSeenTimer(): void {
   const head = seenDue[0];
   if (head === undefined) return;
-  seenTimer = setTimeout(() => {
-    seenTimer = null;
-    const until = performance.now() + RECEIPT_SEEN_SLACK_MS;
-    let n = 0;
-    while (n < seenDue.length && seenDue[n]!.dueMs <= until) seenDue[n++]!.conn.flushSeen();
-    seenDue.splice(0, n);
-    armSeenTimer();
-  }, Math.max(0, head.dueMs - performance.now()));
+  seenTimer = setTimeout(
+    () => {
+      seenTimer = null;
+      const until = performance.now() + RECEIPT_SEEN_SLACK_MS;
+      let n = 0;
+      while (n < seenDue.length && seenDue[n]!.dueMs <= until) seenDue[n++]!.conn.flushSeen();
+      seenDue.splice(0, n);
+      armSeenTimer();
+    },
+    Math.max(0, head.dueMs - performance.now()),
+  );
   seenTimer.unref();
 }
 
@@ -212,7 +215,9 @@ export class RelayConnection implements Connection {
       const [msgId, kind] = seen[i]!;
       const more = seen.slice(i + 1, i + RECEIPT_SEEN_BATCH);
       corkForTurn(ws);
-      ws.send(encodeFrame(more.length === 0 ? { t: FRAME_TYPES.receiptSeen, msgId, kind } : { t: FRAME_TYPES.receiptSeen, msgId, kind, more }));
+      ws.send(
+        encodeFrame(more.length === 0 ? { t: FRAME_TYPES.receiptSeen, msgId, kind } : { t: FRAME_TYPES.receiptSeen, msgId, kind, more }),
+      );
     }
   }
 
@@ -348,10 +353,13 @@ export class RelayConnection implements Connection {
   }
 
   #resendLater(msgId: string): void {
-    setTimeout(() => {
-      const bytes = this.#unacked.get(msgId);
-      if (bytes !== undefined && this.#state === 'open') this.#ws?.send(bytes);
-    }, RETRIABLE_SEND_DELAY_MS * (0.5 + Math.random())).unref();
+    setTimeout(
+      () => {
+        const bytes = this.#unacked.get(msgId);
+        if (bytes !== undefined && this.#state === 'open') this.#ws?.send(bytes);
+      },
+      RETRIABLE_SEND_DELAY_MS * (0.5 + Math.random()),
+    ).unref();
   }
 
   /**
@@ -362,11 +370,14 @@ export class RelayConnection implements Connection {
    */
   #resendAllLater(): void {
     if (this.#resendTimer !== null) return;
-    this.#resendTimer = setTimeout(() => {
-      this.#resendTimer = null;
-      if (this.#state !== 'open' || this.#ws === null) return;
-      for (const bytes of this.#unacked.values()) this.#write(this.#ws, bytes);
-    }, RETRIABLE_SEND_DELAY_MS * (0.5 + Math.random()));
+    this.#resendTimer = setTimeout(
+      () => {
+        this.#resendTimer = null;
+        if (this.#state !== 'open' || this.#ws === null) return;
+        for (const bytes of this.#unacked.values()) this.#write(this.#ws, bytes);
+      },
+      RETRIABLE_SEND_DELAY_MS * (0.5 + Math.random()),
+    );
     this.#resendTimer.unref();
   }
 

@@ -29,7 +29,8 @@ export async function fetchRoutes(relays: readonly string[], timeoutMs = 5000): 
       const res = await fetch(httpUrlOf(relay, '/routes'), { signal: AbortSignal.timeout(timeoutMs) });
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
       const body = (await res.json()) as Partial<RoutesTable>;
-      if (typeof body.partitionCount !== 'number' || typeof body.partitions !== 'object' || body.partitions === null) throw new Error('no partitionCount/partitions');
+      if (typeof body.partitionCount !== 'number' || typeof body.partitions !== 'object' || body.partitions === null)
+        throw new Error('no partitionCount/partitions');
       return { partitionCount: body.partitionCount, partitions: body.partitions };
     } catch (e) {
       last = e;

@@ -63,7 +63,13 @@ export type SizeSpec =
   | { readonly kind: 'fixed'; readonly bytes: number }
   | { readonly kind: 'uniform'; readonly minBytes: number; readonly maxBytes: number }
   /** exp(N(ln medianBytes, sigma²)), rounded and clamped to [minBytes, maxBytes]. */
-  | { readonly kind: 'lognormal'; readonly medianBytes: number; readonly sigma: number; readonly minBytes: number; readonly maxBytes: number };
+  | {
+      readonly kind: 'lognormal';
+      readonly medianBytes: number;
+      readonly sigma: number;
+      readonly minBytes: number;
+      readonly maxBytes: number;
+    };
 
 /** Returns a sampler of integer message sizes in bytes. */
 export function createSizeSampler(spec: SizeSpec, prng: Prng): () => number {
@@ -76,7 +82,8 @@ export function createSizeSampler(spec: SizeSpec, prng: Prng): () => number {
       return () => spec.minBytes + Math.floor(prng.next() * span);
     }
     case 'lognormal': {
-      if (!(spec.maxBytes >= spec.minBytes) || !(spec.medianBytes > 0) || !(spec.sigma >= 0)) throw new RangeError('bad lognormal size spec');
+      if (!(spec.maxBytes >= spec.minBytes) || !(spec.medianBytes > 0) || !(spec.sigma >= 0))
+        throw new RangeError('bad lognormal size spec');
       const mu = Math.log(spec.medianBytes);
       return () => {
         // Box–Muller; 1 − u is in (0, 1] so the log is finite.

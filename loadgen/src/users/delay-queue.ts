@@ -37,11 +37,14 @@ export class DelayQueue {
   #arm(): void {
     const first = this.#items[this.#head];
     if (first === undefined) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = null;
-      this.#drain(performance.now());
-      this.#arm();
-    }, Math.max(0, first.dueMs - performance.now()));
+    this.#timer = setTimeout(
+      () => {
+        this.#timer = null;
+        this.#drain(performance.now());
+        this.#arm();
+      },
+      Math.max(0, first.dueMs - performance.now()),
+    );
   }
 
   #drain(nowMs: number): void {

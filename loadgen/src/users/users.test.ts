@@ -55,7 +55,15 @@ async function connectedPair(readDelayMs: number) {
   const errors: string[] = [];
   const sink: MeasurementSink = { latency: () => {}, sent: () => {}, acked: () => {}, delivered: () => {}, error: (c) => errors.push(c) };
   const readQueue = new DelayQueue(readDelayMs);
-  const deps = { target, tokenSecret: 'a-test-secret-of-32-bytes-length', ledger, sink, clock: systemClock, readQueue, plaintext: () => new Uint8Array(16) };
+  const deps = {
+    target,
+    tokenSecret: 'a-test-secret-of-32-bytes-length',
+    ledger,
+    sink,
+    clock: systemClock,
+    readQueue,
+    plaintext: () => new Uint8Array(16),
+  };
   const a = new VirtualUser('a', deps);
   const b = new VirtualUser('b', deps);
   await a.connect();
@@ -96,7 +104,10 @@ test('a read due after the delivering socket died goes out on the new one naming
   const before = target.reads.length;
   target.reconnect('b', 10);
   await until('reads sent again', () => target.reads.length > before);
-  assert.ok(target.reads.slice(before).every((r) => r.userId === 'b' && r.from === 'a'), JSON.stringify(target.reads));
+  assert.ok(
+    target.reads.slice(before).every((r) => r.userId === 'b' && r.from === 'a'),
+    JSON.stringify(target.reads),
+  );
   assert.equal(ledger.liveCounts().readReceipts, 2);
   assert.deepEqual(errors, [], 'the relay stand-in refused nothing');
   readQueue.close();

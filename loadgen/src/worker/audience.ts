@@ -24,7 +24,10 @@ export function createAudience(choice: RecipientChoice, users: number, prng: Prn
   switch (choice.kind) {
     case 'uniform':
     case 'zipf': {
-      const picker: RecipientPicker = createRecipientPicker(choice.kind === 'uniform' ? { kind: 'uniform', users } : { kind: 'zipf', users, s: choice.s }, prng);
+      const picker: RecipientPicker = createRecipientPicker(
+        choice.kind === 'uniform' ? { kind: 'uniform', users } : { kind: 'zipf', users, s: choice.s },
+        prng,
+      );
       return { fanout: 1, recipients: (s) => [picker.pick(s)], contacts: () => null };
     }
     case 'pairs': {
@@ -37,7 +40,8 @@ export function createAudience(choice: RecipientChoice, users: number, prng: Prn
     case 'groups': {
       const size = choice.groupSize;
       const groups: number[][] = [];
-      for (let start = 0; start < users; start += size) groups.push(Array.from({ length: Math.min(size, users - start) }, (_, k) => start + k));
+      for (let start = 0; start < users; start += size)
+        groups.push(Array.from({ length: Math.min(size, users - start) }, (_, k) => start + k));
       if (groups.length > 1 && groups.at(-1)!.length === 1) groups.at(-2)!.push(...groups.pop()!);
       const others = Array.from({ length: users }, () => [] as number[]);
       for (const g of groups) for (const m of g) others[m] = g.filter((x) => x !== m);

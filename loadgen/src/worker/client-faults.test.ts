@@ -73,7 +73,10 @@ test('disruption log: a close waits for the first ack/delivery after it; two clo
   log.disrupted('a', 1006, 10);
   log.working('b', 11); // another user: no effect
   log.disrupted('a', 4009, 12);
-  assert.deepEqual(log.toArray().map((d) => d.recoveredAtMs), [null, null]);
+  assert.deepEqual(
+    log.toArray().map((d) => d.recoveredAtMs),
+    [null, null],
+  );
   log.working('a', 20);
   log.working('a', 30); // no open disruption left: ignored
   assert.deepEqual(log.toArray(), [
@@ -99,25 +102,39 @@ test('slow-readers: share of online users paused for the duration, deterministic
   const paused = users.filter((u) => u.paused);
   assert.equal(paused.length, 3, 'round(0.3 × 9 online)');
   assert.ok(!users[0]!.paused);
-  assert.deepEqual(runner.events, [{ atMs: at, kind: 'fault', action: 'slow-readers', detail: '3 of 9 online users stop reading for 2000 ms' }]);
+  assert.deepEqual(runner.events, [
+    { atMs: at, kind: 'fault', action: 'slow-readers', detail: '3 of 9 online users stop reading for 2000 ms' },
+  ]);
   // Same seed, same choice; another seed, (here) another choice.
   const again = setup([{ action: 'slow-readers', atMs: at, share: 0.3, durationMs: 2000 }]);
   again.users[0]!.online = false;
   again.runner.arm();
   again.timers.advance(500);
-  assert.deepEqual(again.users.filter((u) => u.paused).map((u) => u.id), paused.map((u) => u.id));
+  assert.deepEqual(
+    again.users.filter((u) => u.paused).map((u) => u.id),
+    paused.map((u) => u.id),
+  );
   const other = setup([{ action: 'slow-readers', atMs: at, share: 0.3, durationMs: 2000 }], 10, 99);
   other.users[0]!.online = false;
   other.runner.arm();
   other.timers.advance(500);
-  assert.notDeepEqual(other.users.filter((u) => u.paused).map((u) => u.id), paused.map((u) => u.id));
+  assert.notDeepEqual(
+    other.users.filter((u) => u.paused).map((u) => u.id),
+    paused.map((u) => u.id),
+  );
 
   // A relay close during the pause (4009), and deliveries before the resume, do not count as recovery.
   runner.disrupted(paused[0]!.id, 4009, timers.nowMs + 100);
   for (const u of paused) runner.working(u.id, timers.nowMs + 200);
   timers.advance(2000);
-  assert.ok(users.every((u) => !u.paused), 'resumed');
-  assert.deepEqual(paused.map((u) => u.watched), [1, 1, 1]);
+  assert.ok(
+    users.every((u) => !u.paused),
+    'resumed',
+  );
+  assert.deepEqual(
+    paused.map((u) => u.watched),
+    [1, 1, 1],
+  );
   assert.equal(runner.events.length, 1);
   for (const u of paused.slice(0, 2)) runner.working(u.id, timers.nowMs + 10);
   assert.equal(runner.events.length, 1, 'one affected user has not delivered again yet');
@@ -126,7 +143,10 @@ test('slow-readers: share of online users paused for the duration, deterministic
   const rec = runner.events[1]!;
   assert.equal(rec.kind, 'recovery');
   assert.equal(rec.atMs, timers.nowMs + 40);
-  assert.match(rec.detail, /^all 3 affected users delivered again, 40 ms after the fault stopped acting \(2040 ms after it began\); connections closed: 1× 4009$/);
+  assert.match(
+    rec.detail,
+    /^all 3 affected users delivered again, 40 ms after the fault stopped acting \(2040 ms after it began\); connections closed: 1× 4009$/,
+  );
   runner.finish();
   assert.equal(runner.events.length, 2, 'nothing more at the end');
 });
@@ -141,7 +161,10 @@ test('reconnect-storm: drops spread evenly over the window; a user counts once i
   timers.advance(1000);
   const dropped = users.filter((u) => u.drops.length === 1);
   assert.equal(dropped.length, 4);
-  assert.deepEqual(dropped.map((u) => u.drops[0]! - at).sort((a, b) => a - b), [0, 250, 500, 750]);
+  assert.deepEqual(
+    dropped.map((u) => u.drops[0]! - at).sort((a, b) => a - b),
+    [0, 250, 500, 750],
+  );
   for (const u of dropped) runner.disrupted(u.id, 1006, u.drops[0]! + 1);
   for (const u of dropped.slice(0, 3)) runner.working(u.id, timers.nowMs + 100);
   assert.equal(runner.events.length, 1);
@@ -151,7 +174,11 @@ test('reconnect-storm: drops spread evenly over the window; a user counts once i
   r2.arm();
   t2.advance(0);
   const d2 = u2.filter((u) => u.drops.length === 1);
-  assert.deepEqual(d2.map((u) => u.drops[0]), [at, at], 'durationMs 0: all at once');
+  assert.deepEqual(
+    d2.map((u) => u.drops[0]),
+    [at, at],
+    'durationMs 0: all at once',
+  );
   r2.disrupted(d2[0]!.id, 1006, at + 1);
   r2.reconnected(d2[0]!.id, at + 30);
   r2.reconnected(d2[1]!.id, at + 40); // never reported down: ignored
@@ -161,7 +188,10 @@ test('reconnect-storm: drops spread evenly over the window; a user counts once i
   assert.equal(r2.events.length, 1);
   r2.working(d2[0]!.id, at + 80);
   assert.equal(r2.events.length, 2);
-  assert.match(r2.events[1]!.detail, /^all 2 affected users delivered again, 80 ms after .*; connections closed: 2× 1006, the last reconnect 30 ms after the fault began$/);
+  assert.match(
+    r2.events[1]!.detail,
+    /^all 2 affected users delivered again, 80 ms after .*; connections closed: 2× 1006, the last reconnect 30 ms after the fault began$/,
+  );
 });
 
 test('finish(): unrecovered users are reported, paused readers resumed, later faults never applied', () => {
@@ -175,7 +205,13 @@ test('finish(): unrecovered users are reported, paused readers resumed, later fa
   assert.equal(users.filter((u) => u.paused).length, 2);
   runner.finish();
   assert.ok(users.every((u) => !u.paused));
-  assert.deepEqual(runner.events.map((e) => [e.kind, e.action]), [['fault', 'slow-readers'], ['recovery', 'slow-readers']]);
+  assert.deepEqual(
+    runner.events.map((e) => [e.kind, e.action]),
+    [
+      ['fault', 'slow-readers'],
+      ['recovery', 'slow-readers'],
+    ],
+  );
   assert.equal(runner.events[1]!.detail, '2 of 2 affected users never delivered again before the end of the run; no connection closed');
   timers.advance(200_000);
   assert.equal(runner.events.length, 2);
@@ -186,7 +222,10 @@ test('plan: clientFaults survive validation; a bad share and kafka-direct mode a
   const fault: ClientFault = { action: 'reconnect-storm', atMs: 5, share: 0.5, durationMs: 0 };
   const plan = makePlan({ relays: ['ws://x'], tokenSecret: 'x'.repeat(16), clientFaults: [fault] });
   assert.deepEqual(plan.clientFaults, [fault]);
-  assert.throws(() => makePlan({ relays: ['ws://x'], tokenSecret: 'x'.repeat(16), clientFaults: [{ ...fault, share: 0 }] }), /RB_LOADGEN_BAD_PLAN|clientFaults\.0\.share/);
+  assert.throws(
+    () => makePlan({ relays: ['ws://x'], tokenSecret: 'x'.repeat(16), clientFaults: [{ ...fault, share: 0 }] }),
+    /RB_LOADGEN_BAD_PLAN|clientFaults\.0\.share/,
+  );
   assert.throws(() => makePlan({ mode: 'kafka-direct', brokers: ['b:9092'], clientFaults: [fault] }), /client faults need relay mode/);
 });
 
@@ -227,7 +266,16 @@ test('virtual user: an unasked close is a disruption until the next ack; goOffli
   const log = new DisruptionLog();
   const sink: MeasurementSink = { latency: () => {}, sent: () => {}, acked: () => {}, delivered: () => {}, error: () => {} };
   const readQueue = new DelayQueue(0);
-  const u = new VirtualUser('a', { target, tokenSecret: 'x'.repeat(16), ledger: new Ledger(), sink, clock, readQueue, plaintext: () => new Uint8Array(8), health: log });
+  const u = new VirtualUser('a', {
+    target,
+    tokenSecret: 'x'.repeat(16),
+    ledger: new Ledger(),
+    sink,
+    clock,
+    readQueue,
+    plaintext: () => new Uint8Array(8),
+    health: log,
+  });
   await u.connect();
   const c = conn!;
   assert.ok(u.pauseReading());

@@ -133,7 +133,12 @@ export class ClientFaultRunner {
     for (const a of this.#applied) {
       if (a.recovered) continue;
       a.recovered = true;
-      this.#events.push({ atMs: now, kind: 'recovery', action: a.fault.action, detail: `${a.pending.size} of ${a.affected.size} affected users never delivered again before the end of the run${closesText(a)}` });
+      this.#events.push({
+        atMs: now,
+        kind: 'recovery',
+        action: a.fault.action,
+        detail: `${a.pending.size} of ${a.affected.size} affected users never delivered again before the end of the run${closesText(a)}`,
+      });
     }
   }
 
@@ -162,7 +167,18 @@ export class ClientFaultRunner {
     const now = this.#opts.nowMs();
     const onlineCount = this.#opts.users.reduce((n, u) => n + (u.online ? 1 : 0), 0);
     const chosen = this.#choose(fault, index);
-    const a: Applied = { fault, appliedAtMs: now, pending: new Map(), affected: new Set(), closes: new Map(), down: new Set(), lastReconnectMs: null, settled: false, settledAtMs: now, recovered: false };
+    const a: Applied = {
+      fault,
+      appliedAtMs: now,
+      pending: new Map(),
+      affected: new Set(),
+      closes: new Map(),
+      down: new Set(),
+      lastReconnectMs: null,
+      settled: false,
+      settledAtMs: now,
+      recovered: false,
+    };
     this.#applied.push(a);
     if (fault.action === 'slow-readers') {
       const paused = chosen.filter((u) => u.pauseReading());
@@ -171,7 +187,12 @@ export class ClientFaultRunner {
         a.affected.add(u.id);
         a.pending.set(u.id, Number.POSITIVE_INFINITY);
       }
-      this.#events.push({ atMs: now, kind: 'fault', action: fault.action, detail: `${paused.length} of ${onlineCount} online users stop reading for ${fault.durationMs} ms` });
+      this.#events.push({
+        atMs: now,
+        kind: 'fault',
+        action: fault.action,
+        detail: `${paused.length} of ${onlineCount} online users stop reading for ${fault.durationMs} ms`,
+      });
       this.#later(() => {
         const at = this.#opts.nowMs();
         for (const u of paused) {
@@ -190,7 +211,12 @@ export class ClientFaultRunner {
       a.affected.add(u.id);
       a.pending.set(u.id, Number.POSITIVE_INFINITY);
     }
-    this.#events.push({ atMs: now, kind: 'fault', action: fault.action, detail: `${chosen.length} of ${onlineCount} online users drop their connections within ${fault.durationMs} ms` });
+    this.#events.push({
+      atMs: now,
+      kind: 'fault',
+      action: fault.action,
+      detail: `${chosen.length} of ${onlineCount} online users drop their connections within ${fault.durationMs} ms`,
+    });
     let left = chosen.length;
     const dropOne = (u: FaultableUser): void => {
       const at = this.#opts.nowMs();

@@ -5,7 +5,16 @@ import { drainUntilQuiet, type DrainState } from './drain.js';
 /** A drain over a fake clock that moves 1 s per look, so no test waits on the real one for long. */
 function state(fields: Partial<DrainState>): DrainState {
   let now = 0;
-  return { drainMs: 5000, nowMs: () => (now += 1000), pending: () => 1, progress: () => 0, queued: () => false, reconnecting: () => false, stopRequested: () => false, ...fields };
+  return {
+    drainMs: 5000,
+    nowMs: () => (now += 1000),
+    pending: () => 1,
+    progress: () => 0,
+    queued: () => false,
+    reconnecting: () => false,
+    stopRequested: () => false,
+    ...fields,
+  };
 }
 
 test('nothing pending: the drain ends at once', async () => {

@@ -41,7 +41,9 @@ export async function drainUntilQuiet(s: DrainState): Promise<NonNullable<Worker
       lastProgress = s.progress();
       lastProgressMs = now;
     }
-    const limitMs = s.stopRequested() ? Math.min(STOP_DRAIN_MS, s.drainMs) : Math.max(s.drainMs * DRAIN_EXTENSION, s.drainMs + DRAIN_EXTRA_MS);
+    const limitMs = s.stopRequested()
+      ? Math.min(STOP_DRAIN_MS, s.drainMs)
+      : Math.max(s.drainMs * DRAIN_EXTENSION, s.drainMs + DRAIN_EXTRA_MS);
     if (now - drainStartMs >= limitMs) {
       stillProgressing = now - lastProgressMs < quietMs;
       break;

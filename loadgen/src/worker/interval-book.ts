@@ -73,7 +73,13 @@ export class IntervalBook {
     if (this.#metrics !== null) for (const stage of STAGES) this.#metrics.setHdr(stage, r.peek(stage));
     const snap = r.cutInterval(nowMs);
     const seconds = Math.max(1e-3, (snap.endMs - snap.startMs) / 1000);
-    const counts: IntervalCounts = { startMs: snap.startMs, endMs: snap.endMs, sent: this.#sent, delivered: this.#delivered, acked: this.#acked };
+    const counts: IntervalCounts = {
+      startMs: snap.startMs,
+      endMs: snap.endMs,
+      sent: this.#sent,
+      delivered: this.#delivered,
+      acked: this.#acked,
+    };
     this.#sent = this.#delivered = this.#acked = 0;
     if (this.#measuring) {
       this.intervals.push(snap);

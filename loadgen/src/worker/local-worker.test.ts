@@ -18,7 +18,10 @@ async function run(plan: WorkerPlan, target = new LoopbackTarget(), onSample?: (
 }
 
 test('local worker on a loopback target: exact ledger, receipts, progress once a second, warm-up dropped', async () => {
-  const plan = testPlan({ relays: ['ws://unused'], workload: { users: 8, ratePerSec: 200, durationMs: 2000, warmupMs: 1000, recipients: { kind: 'uniform' }, drainMs: 3000 } });
+  const plan = testPlan({
+    relays: ['ws://unused'],
+    workload: { users: 8, ratePerSec: 200, durationMs: 2000, warmupMs: 1000, recipients: { kind: 'uniform' }, drainMs: 3000 },
+  });
   const { result, progress } = await run(plan);
   const l = result.ledger;
   assert.ok(l.sent > 400 && l.sent < 800, `sent ${l.sent}`);
@@ -47,7 +50,10 @@ test('merge at WorkerResult level: two workers’ interval histograms merged equ
 });
 
 test('a tampered ciphertext is a decrypt failure, never a delivery (and not counted lost)', async () => {
-  const plan = testPlan({ relays: ['ws://unused'], workload: { users: 2, ratePerSec: 50, durationMs: 1000, recipients: { kind: 'pairs' }, arrivals: 'constant' } });
+  const plan = testPlan({
+    relays: ['ws://unused'],
+    workload: { users: 2, ratePerSec: 50, durationMs: 1000, recipients: { kind: 'pairs' }, arrivals: 'constant' },
+  });
   const target = new LoopbackTarget();
   target.tampered.add(`${plan.userPrefix}0:2`);
   const { result } = await run(plan, target);
@@ -61,7 +67,19 @@ test('a tampered ciphertext is a decrypt failure, never a delivery (and not coun
 });
 
 test('the drain waits past drainMs while deliveries keep arriving: a slow relay is late, not lossy', async () => {
-  const plan = testPlan({ relays: ['ws://unused'], workload: { users: 4, ratePerSec: 100, durationMs: 1000, warmupMs: 0, recipients: { kind: 'pairs' }, arrivals: 'constant', drainMs: 1000, readDelayMs: 0 } });
+  const plan = testPlan({
+    relays: ['ws://unused'],
+    workload: {
+      users: 4,
+      ratePerSec: 100,
+      durationMs: 1000,
+      warmupMs: 0,
+      recipients: { kind: 'pairs' },
+      arrivals: 'constant',
+      drainMs: 1000,
+      readDelayMs: 0,
+    },
+  });
   const target = new LoopbackTarget();
   // Deliveries arrive 1.5 s after each send: half of them after the 1 s drain has passed.
   target.deliverDelayMs = 1500;
@@ -73,7 +91,19 @@ test('the drain waits past drainMs while deliveries keep arriving: a slow relay 
 });
 
 test('the drain ends once progress stops: a dropped message is lost, and only that one', async () => {
-  const plan = testPlan({ relays: ['ws://unused'], workload: { users: 2, ratePerSec: 50, durationMs: 1000, warmupMs: 0, recipients: { kind: 'pairs' }, arrivals: 'constant', drainMs: 300, readDelayMs: 0 } });
+  const plan = testPlan({
+    relays: ['ws://unused'],
+    workload: {
+      users: 2,
+      ratePerSec: 50,
+      durationMs: 1000,
+      warmupMs: 0,
+      recipients: { kind: 'pairs' },
+      arrivals: 'constant',
+      drainMs: 300,
+      readDelayMs: 0,
+    },
+  });
   const target = new LoopbackTarget();
   target.dropped.add(`${plan.userPrefix}0:3`);
   const { result } = await run(plan, target);
@@ -99,6 +129,9 @@ test('stop() ends sending early and still yields a result', async () => {
 test('a bad plan is refused with RB_LOADGEN_BAD_PLAN naming the field', async () => {
   const plan = testPlan({ relays: ['ws://unused'] });
   const w = new LocalWorker('x');
-  await assert.rejects(w.start({ ...plan, workload: { ...plan.workload, users: 1 } }), (e: Error & { code?: string }) => e.code === 'RB_LOADGEN_BAD_PLAN' && /workload\.users/.test(e.message));
+  await assert.rejects(
+    w.start({ ...plan, workload: { ...plan.workload, users: 1 } }),
+    (e: Error & { code?: string }) => e.code === 'RB_LOADGEN_BAD_PLAN' && /workload\.users/.test(e.message),
+  );
   await assert.rejects(w.start({ ...plan, relays: ['http://x'] }), /relays/);
 });

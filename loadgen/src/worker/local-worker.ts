@@ -52,7 +52,11 @@ type Phase = WorkerProgress['phase'];
 export function defaultTarget(plan: WorkerPlan): Target {
   return plan.mode === 'relay'
     ? new RelayTarget({ relays: plan.relays, sourceAddresses: plan.sourceAddresses, routingHint: plan.routingHint ?? true })
-    : new KafkaDirectTarget({ brokers: plan.brokers, workerId: plan.workerId, ...(plan.directPartitions === undefined ? {} : { partitions: plan.directPartitions }) });
+    : new KafkaDirectTarget({
+        brokers: plan.brokers,
+        workerId: plan.workerId,
+        ...(plan.directPartitions === undefined ? {} : { partitions: plan.directPartitions }),
+      });
 }
 
 export class LocalWorker implements Worker {
@@ -100,7 +104,8 @@ export class LocalWorker implements Worker {
     const relayMode = plan.mode === 'relay';
     const ledger = new Ledger({ expectDeliveredReceipts: relayMode, expectReadReceipts: relayMode });
     const registry = this.#options.registry ?? new Registry();
-    const metrics = plan.metricsPort >= 0 ? new LoadgenMetrics(registry, { worker: plan.workerId, runId: plan.runId ?? plan.workerId }) : null;
+    const metrics =
+      plan.metricsPort >= 0 ? new LoadgenMetrics(registry, { worker: plan.workerId, runId: plan.runId ?? plan.workerId }) : null;
     const server = metrics === null ? null : await serveMetrics(registry, plan.metricsPort);
     const target = (this.#options.targetFactory ?? defaultTarget)(plan);
     const recorder = new StageRecorder({ startMs: startedMs });
@@ -167,7 +172,17 @@ export class LocalWorker implements Worker {
       },
       reconnected: (userId, atMs) => faults?.reconnected(userId, atMs),
     };
-    const deps = { target, tokenSecret: plan.tokenSecret, ledger, sink, clock: this.#clock, readQueue, plaintext: () => pool.subarray(0, sizes()), maxInFlight: w.maxInFlightPerUser ?? 1000, health };
+    const deps = {
+      target,
+      tokenSecret: plan.tokenSecret,
+      ledger,
+      sink,
+      clock: this.#clock,
+      readQueue,
+      plaintext: () => pool.subarray(0, sizes()),
+      maxInFlight: w.maxInFlightPerUser ?? 1000,
+      health,
+    };
     const users = Array.from({ length: w.users }, (_, i) => new VirtualUser(`${plan.userPrefix}${i}`, deps));
     metrics?.users.set(w.users);
     const audience = createAudience(w.recipients, w.users, prng);
@@ -187,13 +202,14 @@ export class LocalWorker implements Worker {
 
       // Start together with the other workers (or now, if that instant has passed).
       const waitMs = plan.startAtMs - this.#nowMs();
-      if (waitMs > 0 && !this.#stopRequested) await new Promise<void>((r) => {
-        const t = setTimeout(r, waitMs);
-        this.#onStop = () => {
-          clearTimeout(t);
-          r();
-        };
-      });
+      if (waitMs > 0 && !this.#stopRequested)
+        await new Promise<void>((r) => {
+          const t = setTimeout(r, waitMs);
+          this.#onStop = () => {
+            clearTimeout(t);
+            r();
+          };
+        });
       startMs = this.#nowMs();
       const measureStartMs = startMs + w.warmupMs;
       const sendEndMs = measureStartMs + w.durationMs;
@@ -205,7 +221,10 @@ export class LocalWorker implements Worker {
       const backOnline = (i: number, afterMs: number): void => {
         const t = setTimeout(() => {
           timers.delete(t);
-          users[i]!.connect().then(() => offline.delete(i), (e) => sink.error(codeOf(e)));
+          users[i]!.connect().then(
+            () => offline.delete(i),
+            (e) => sink.error(codeOf(e)),
+          );
         }, afterMs);
         timers.add(t);
       };
@@ -220,18 +239,21 @@ export class LocalWorker implements Worker {
       // Interval cuts: every second, plus one exactly at the end of the warm-up.
       let nextCutMs = Math.min(startMs + 1000, w.warmupMs > 0 ? measureStartMs : Number.POSITIVE_INFINITY);
       const armCut = (): void => {
-        const t = setTimeout(() => {
-          timers.delete(t);
-          const nowMs = this.#nowMs();
-          book.cut(nowMs);
-          emit(Math.min(1, (nowMs - startMs) / plannedMs)); // with the phase of the interval just closed
-          if (phase === 'warmup' && nowMs >= measureStartMs - 1) {
-            phase = 'measuring';
-            book.startMeasuring();
-          }
-          nextCutMs = nextCutMs < measureStartMs ? Math.min(nextCutMs + 1000, measureStartMs) : nextCutMs + 1000;
-          armCut();
-        }, Math.max(0, nextCutMs - this.#nowMs()));
+        const t = setTimeout(
+          () => {
+            timers.delete(t);
+            const nowMs = this.#nowMs();
+            book.cut(nowMs);
+            emit(Math.min(1, (nowMs - startMs) / plannedMs)); // with the phase of the interval just closed
+            if (phase === 'warmup' && nowMs >= measureStartMs - 1) {
+              phase = 'measuring';
+              book.startMeasuring();
+            }
+            nextCutMs = nextCutMs < measureStartMs ? Math.min(nextCutMs + 1000, measureStartMs) : nextCutMs + 1000;
+            armCut();
+          },
+          Math.max(0, nextCutMs - this.#nowMs()),
+        );
         timers.add(t);
       };
       armCut();
@@ -242,14 +264,23 @@ export class LocalWorker implements Worker {
           for (let i = 0; i < users.length; i++) {
             if (offline.has(i) || !users[i]!.online || prng.next() >= w.churnPerSec) continue;
             offline.add(i);
-            users[i]!.goOffline().then(() => backOnline(i, w.offlineMs), () => {});
+            users[i]!.goOffline().then(
+              () => backOnline(i, w.offlineMs),
+              () => {},
+            );
           }
         }, 1000);
         timers.add(churn);
       }
 
       // Open-loop sends.
-      const schedule = createSchedule({ kind: w.arrivals, ratePerSec: w.ratePerSec / audience.fanout, rampUpMs: w.rampUpMs, startUs: startMs * 1000, seed: w.seed + 1 });
+      const schedule = createSchedule({
+        kind: w.arrivals,
+        ratePerSec: w.ratePerSec / audience.fanout,
+        rampUpMs: w.rampUpMs,
+        startUs: startMs * 1000,
+        seed: w.seed + 1,
+      });
       metrics?.targetRate.set(w.ratePerSec);
       const pickSender = (): number => {
         for (let k = 0; k < 16; k++) {

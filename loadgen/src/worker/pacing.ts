@@ -3,7 +3,13 @@
  * `concurrency` in flight (e.g. the connect phase: no thundering herd on the relays). Resolves
  * when all have settled or `stopped()` turns true; failures are returned, not thrown.
  */
-export async function runPaced(count: number, ratePerSec: number, concurrency: number, fn: (i: number) => Promise<void>, stopped: () => boolean = () => false): Promise<{ index: number; error: unknown }[]> {
+export async function runPaced(
+  count: number,
+  ratePerSec: number,
+  concurrency: number,
+  fn: (i: number) => Promise<void>,
+  stopped: () => boolean = () => false,
+): Promise<{ index: number; error: unknown }[]> {
   const failures: { index: number; error: unknown }[] = [];
   const startMs = performance.now();
   const spacingMs = 1000 / ratePerSec;

@@ -30,7 +30,12 @@ const workloadSchema = z.object({
   sizes: z.discriminatedUnion('kind', [
     z.object({ kind: z.literal('fixed'), bytes: z.number().int().min(1).max(60_000) }),
     z.object({ kind: z.literal('uniform'), minBytes: z.number().int().min(1), maxBytes: z.number().int().max(60_000) }),
-    z.object({ kind: z.literal('lognormal'), medianBytes: z.number().min(1), sigma: nonNeg, maxBytes: z.number().int().min(1).max(60_000) }),
+    z.object({
+      kind: z.literal('lognormal'),
+      medianBytes: z.number().min(1),
+      sigma: nonNeg,
+      maxBytes: z.number().int().min(1).max(60_000),
+    }),
   ]),
   readDelayMs: ms,
   seed: z.number().int(),
@@ -49,7 +54,10 @@ const planSchema = z.object({
   startAtMs: nonNeg,
   metricsPort: z.number().int().min(-1).max(65535),
   maxScheduleLagUs: finite.refine((v) => v > 0, 'must be > 0'),
-  runId: z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/).optional(),
+  runId: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{1,128}$/)
+    .optional(),
   routingHint: z.boolean().optional(),
   connectRatePerSec: finite.refine((v) => v > 0, 'must be > 0').optional(),
   directPartitions: z.number().int().min(1).optional(),
@@ -74,13 +82,23 @@ export function validatePlan(input: unknown): WorkerPlan {
   }
   const plan = parsed.data as WorkerPlan;
   const w = plan.workload;
-  if (plan.mode === 'relay' && plan.relays.length === 0) throw loadgenError('RB_LOADGEN_BAD_PLAN', 'relays: relay mode needs at least one relay URL.');
-  if (plan.mode === 'kafka-direct' && plan.brokers.length === 0) throw loadgenError('RB_LOADGEN_BAD_PLAN', 'brokers: kafka-direct mode needs bootstrap servers.');
-  if (plan.mode === 'relay' && plan.tokenSecret.length < 16) throw loadgenError('RB_LOADGEN_BAD_PLAN', 'tokenSecret: must be at least 16 characters (PROTOCOL §6).');
-  if (w.recipients.kind === 'groups' && w.recipients.groupSize > w.users) throw loadgenError('RB_LOADGEN_BAD_PLAN', 'workload.recipients.groupSize: larger than workload.users.');
-  if (w.sizes.kind === 'uniform' && w.sizes.maxBytes < w.sizes.minBytes) throw loadgenError('RB_LOADGEN_BAD_PLAN', 'workload.sizes: maxBytes < minBytes.');
-  if (plan.mode === 'kafka-direct' && (plan.clientFaults ?? []).length > 0) throw loadgenError('RB_LOADGEN_BAD_PLAN', 'clientFaults: client faults need relay mode (the kafka-direct path has no sockets to disturb).');
-  if (w.readDelayMs >= w.drainMs && w.drainMs > 0) throw loadgenError('RB_LOADGEN_BAD_PLAN', 'workload.readDelayMs: must be shorter than drainMs, or read receipts cannot arrive.');
+  if (plan.mode === 'relay' && plan.relays.length === 0)
+    throw loadgenError('RB_LOADGEN_BAD_PLAN', 'relays: relay mode needs at least one relay URL.');
+  if (plan.mode === 'kafka-direct' && plan.brokers.length === 0)
+    throw loadgenError('RB_LOADGEN_BAD_PLAN', 'brokers: kafka-direct mode needs bootstrap servers.');
+  if (plan.mode === 'relay' && plan.tokenSecret.length < 16)
+    throw loadgenError('RB_LOADGEN_BAD_PLAN', 'tokenSecret: must be at least 16 characters (PROTOCOL §6).');
+  if (w.recipients.kind === 'groups' && w.recipients.groupSize > w.users)
+    throw loadgenError('RB_LOADGEN_BAD_PLAN', 'workload.recipients.groupSize: larger than workload.users.');
+  if (w.sizes.kind === 'uniform' && w.sizes.maxBytes < w.sizes.minBytes)
+    throw loadgenError('RB_LOADGEN_BAD_PLAN', 'workload.sizes: maxBytes < minBytes.');
+  if (plan.mode === 'kafka-direct' && (plan.clientFaults ?? []).length > 0)
+    throw loadgenError(
+      'RB_LOADGEN_BAD_PLAN',
+      'clientFaults: client faults need relay mode (the kafka-direct path has no sockets to disturb).',
+    );
+  if (w.readDelayMs >= w.drainMs && w.drainMs > 0)
+    throw loadgenError('RB_LOADGEN_BAD_PLAN', 'workload.readDelayMs: must be shorter than drainMs, or read receipts cannot arrive.');
   return deepFreeze(plan);
 }
 
@@ -117,7 +135,7 @@ export function makePlan(fields: Partial<Omit<WorkerPlan, 'workload'>> & { workl
   const workerId = fields.workerId ?? `w${process.pid}`;
   return validatePlan({
     workerId,
-    userPrefix: fields.userPrefix ?? `${workerId.replace(/[^A-Za-z0-9_.-]/g, "_")}-${Date.now().toString(36)}-u`,
+    userPrefix: fields.userPrefix ?? `${workerId.replace(/[^A-Za-z0-9_.-]/g, '_')}-${Date.now().toString(36)}-u`,
     mode: 'relay',
     relays: [],
     brokers: [],

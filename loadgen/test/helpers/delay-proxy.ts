@@ -92,11 +92,19 @@ export class DelayProxy {
     const upstream = new WebSocket(this.#options.upstreamUrl, { perMessageDeflate: false });
     this.#sockets.add(client).add(upstream);
     const pending: Uint8Array[] = [];
-    const up = new DelayedPipe(() => this.upMs, () => this.#stalled, (d) => (upstream.readyState === WebSocket.OPEN ? upstream.send(d) : pending.push(d)));
-    const down = new DelayedPipe(() => this.downMs, () => this.#stalled, (d) => {
-      this.framesDown++;
-      if (client.readyState === WebSocket.OPEN) client.send(this.#options.transformDown?.(d) ?? d);
-    });
+    const up = new DelayedPipe(
+      () => this.upMs,
+      () => this.#stalled,
+      (d) => (upstream.readyState === WebSocket.OPEN ? upstream.send(d) : pending.push(d)),
+    );
+    const down = new DelayedPipe(
+      () => this.downMs,
+      () => this.#stalled,
+      (d) => {
+        this.framesDown++;
+        if (client.readyState === WebSocket.OPEN) client.send(this.#options.transformDown?.(d) ?? d);
+      },
+    );
     this.#pipes.add(up).add(down);
     const bytes = (data: RawData): Uint8Array => (Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer));
     upstream.on('open', () => {

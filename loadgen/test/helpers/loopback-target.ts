@@ -6,7 +6,16 @@
  * that delivered the message, or a `read` naming `from` on a later one (PROTOCOL §5.2);
  * `reconnect(userId)` replaces a user's socket as a dropped-and-redialled connection would.
  */
-import { FRAME_TYPES, PROTOCOL_VERSION, RECEIPT_KIND, WIRE_ERRORS, nowUs, type ClientFrame, type DeliverFrame, type ServerFrame } from '../../../relay/protocol/src/index.js';
+import {
+  FRAME_TYPES,
+  PROTOCOL_VERSION,
+  RECEIPT_KIND,
+  WIRE_ERRORS,
+  nowUs,
+  type ClientFrame,
+  type DeliverFrame,
+  type ServerFrame,
+} from '../../../relay/protocol/src/index.js';
 import type { Connection, ConnectionEvents, ConnectionState, Target, UserCredentials } from '../../src/driver/target.js';
 
 export class LoopbackTarget implements Target {
@@ -59,7 +68,11 @@ export class LoopbackTarget implements Target {
       case FRAME_TYPES.fetchKeys: {
         if (this.withheldKeys.has(f.userId)) return;
         const k = this.#keys.get(f.userId);
-        return c.later(k === undefined ? { t: FRAME_TYPES.error, code: WIRE_ERRORS.KEYS_NOT_FOUND.code, reason: 'none', reqId: f.reqId } : { t: FRAME_TYPES.keys, reqId: f.reqId, userId: f.userId, ...k });
+        return c.later(
+          k === undefined
+            ? { t: FRAME_TYPES.error, code: WIRE_ERRORS.KEYS_NOT_FOUND.code, reason: 'none', reqId: f.reqId }
+            : { t: FRAME_TYPES.keys, reqId: f.reqId, userId: f.userId, ...k },
+        );
       }
       case FRAME_TYPES.send: {
         const gwInUs = nowUs();
@@ -70,18 +83,32 @@ export class LoopbackTarget implements Target {
           ciphertext = Uint8Array.from(ciphertext);
           ciphertext[0]! ^= 1;
         }
-        const d: DeliverFrame = { t: FRAME_TYPES.deliver, msgId: f.msgId, from: c.userId, header: f.header, ciphertext, stamps: { gwInUs, producedUs: gwInUs, routedUs: gwInUs, gwOutUs: nowUs() } };
+        const d: DeliverFrame = {
+          t: FRAME_TYPES.deliver,
+          msgId: f.msgId,
+          from: c.userId,
+          header: f.header,
+          ciphertext,
+          stamps: { gwInUs, producedUs: gwInUs, routedUs: gwInUs, gwOutUs: nowUs() },
+        };
         if (this.dropped.has(f.msgId)) return;
         if (this.deliverDelayMs > 0) return void setTimeout(() => this.#to(f.to, d), this.deliverDelayMs);
         return this.#to(f.to, d);
       }
       case FRAME_TYPES.received:
       case FRAME_TYPES.read: {
-        if (f.t === FRAME_TYPES.read) this.reads.push({ userId: c.userId, msgId: f.msgId, ...(f.from === undefined ? {} : { from: f.from }) });
+        if (f.t === FRAME_TYPES.read)
+          this.reads.push({ userId: c.userId, msgId: f.msgId, ...(f.from === undefined ? {} : { from: f.from }) });
         const on = this.#deliveredOn.get(f.msgId);
         const here = on !== undefined && on.conn === c && on.socket === c.socket;
         const sender = here ? this.#from.get(f.msgId) : f.t === FRAME_TYPES.read ? f.from : undefined;
-        if (sender === undefined) return c.later({ t: FRAME_TYPES.error, code: WIRE_ERRORS.FORBIDDEN.code, reason: 'no such message delivered to you on this connection', msgId: f.msgId });
+        if (sender === undefined)
+          return c.later({
+            t: FRAME_TYPES.error,
+            code: WIRE_ERRORS.FORBIDDEN.code,
+            reason: 'no such message delivered to you on this connection',
+            msgId: f.msgId,
+          });
         const kind = f.t === FRAME_TYPES.read ? RECEIPT_KIND.read : RECEIPT_KIND.delivered;
         return this.#to(sender, { t: FRAME_TYPES.receipt, msgId: f.msgId, kind, by: c.userId, stamps: {} });
       }

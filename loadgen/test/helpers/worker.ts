@@ -43,10 +43,17 @@ function lateStartMs(r: WorkerResult): number {
  * worker to connect first). Invalid when one is generator-bound, or began late: then the
  * windows differ, and one worker's connect phase (key generation) loaded the other's window.
  */
-export async function runSideBySide(plans: (startAtMs: number) => WorkerPlan[], leadMs = 3000): Promise<{ results: WorkerResult[]; invalid: string | null }> {
+export async function runSideBySide(
+  plans: (startAtMs: number) => WorkerPlan[],
+  leadMs = 3000,
+): Promise<{ results: WorkerResult[]; invalid: string | null }> {
   const results = await Promise.all(plans(Date.now() + leadMs).map((p) => runWorker(p)));
   const late = results.map(lateStartMs).find((ms) => ms > 50);
-  const invalid = results.map(invalidReason).find((r) => r !== null) ?? (late === undefined ? null : `a worker began ${late.toFixed(0)} ms after the common start (its connect phase took longer than ${leadMs} ms)`);
+  const invalid =
+    results.map(invalidReason).find((r) => r !== null) ??
+    (late === undefined
+      ? null
+      : `a worker began ${late.toFixed(0)} ms after the common start (its connect phase took longer than ${leadMs} ms)`);
   return { results, invalid };
 }
 
@@ -55,7 +62,12 @@ export async function runSideBySide(plans: (startAtMs: number) => WorkerPlan[], 
  * reason; returns the last result. For results the harness marks invalid, never for a failed
  * assertion. A result still invalid after the bound goes to `stillInvalid`.
  */
-export async function retryInvalid<T>(what: string, attempt: () => Promise<T>, invalid: (result: T) => string | null, attempts = 3): Promise<T> {
+export async function retryInvalid<T>(
+  what: string,
+  attempt: () => Promise<T>,
+  invalid: (result: T) => string | null,
+  attempts = 3,
+): Promise<T> {
   for (let i = 1; ; i++) {
     const result = await attempt();
     const reason = invalid(result);

@@ -33,7 +33,16 @@ async function runWithFault(fault: Omit<ClientFault, 'atMs'>): Promise<WorkerRes
     startAtMs,
     maxScheduleLagUs: 50_000,
     clientFaults: [{ ...fault, atMs: startAtMs + 5000 }],
-    workload: { users: USERS, ratePerSec: 200, durationMs: 13_000, warmupMs: 2000, drainMs: 10_000, readDelayMs: 100, recipients: { kind: 'pairs' }, seed: 11 },
+    workload: {
+      users: USERS,
+      ratePerSec: 200,
+      durationMs: 13_000,
+      warmupMs: 2000,
+      drainMs: 10_000,
+      readDelayMs: 100,
+      recipients: { kind: 'pairs' },
+      seed: 11,
+    },
   });
   return runWorker(plan);
 }
@@ -70,7 +79,16 @@ function summary(t: TestContext, r: WorkerResult, closes4009: number): void {
   const l = r.ledger;
   t.diagnostic(
     JSON.stringify({
-      ledger: { sent: l.sent, delivered: l.delivered, lost: l.lost, duplicated: l.duplicated, redelivered: l.redelivered, reordered: l.reordered, deliveredReceipts: l.deliveredReceipts, readReceipts: l.readReceipts },
+      ledger: {
+        sent: l.sent,
+        delivered: l.delivered,
+        lost: l.lost,
+        duplicated: l.duplicated,
+        redelivered: l.redelivered,
+        reordered: l.reordered,
+        deliveredReceipts: l.deliveredReceipts,
+        readReceipts: l.readReceipts,
+      },
       disruptions: ds.length,
       users: new Set(ds.map((d) => d.userId)).size,
       codes,
@@ -88,7 +106,13 @@ test('integration: slow readers — 10 % stop reading for 6 s; nothing lost or d
   summary(t, r, closes);
   assertNothingLost(r);
   const events = r.faultEvents ?? [];
-  assert.deepEqual(events.map((e) => [e.kind, e.action]), [['fault', 'slow-readers'], ['recovery', 'slow-readers']]);
+  assert.deepEqual(
+    events.map((e) => [e.kind, e.action]),
+    [
+      ['fault', 'slow-readers'],
+      ['recovery', 'slow-readers'],
+    ],
+  );
   assert.match(events[0]!.detail, new RegExp(`^30 of ${USERS} online users stop reading for 6000 ms$`));
   assert.match(events[1]!.detail, /^all 30 affected users delivered again/);
   assert.ok(events[1]!.atMs >= events[0]!.atMs + 6000 - 1, 'recovery only once they read again');
@@ -103,7 +127,13 @@ test('integration: reconnect storm — half the users lose their sockets within 
   summary(t, r, (await slowReaderCloses()) - before4009);
   assertNothingLost(r);
   const events = r.faultEvents ?? [];
-  assert.deepEqual(events.map((e) => [e.kind, e.action]), [['fault', 'reconnect-storm'], ['recovery', 'reconnect-storm']]);
+  assert.deepEqual(
+    events.map((e) => [e.kind, e.action]),
+    [
+      ['fault', 'reconnect-storm'],
+      ['recovery', 'reconnect-storm'],
+    ],
+  );
   assert.match(events[0]!.detail, new RegExp(`^150 of ${USERS} online users drop their connections within 2000 ms$`));
   assert.match(events[1]!.detail, /^all 150 affected users delivered again/);
   const ds = r.disruptions ?? [];
@@ -131,7 +161,17 @@ test('integration: slow readers the relay must close — 60 kB messages, a 64 Ki
     startAtMs,
     maxScheduleLagUs: 50_000,
     clientFaults: [{ action: 'slow-readers', atMs: startAtMs + 2000, share: 0.2, durationMs: 22_000 }],
-    workload: { users: 10, ratePerSec: 60, durationMs: 28_000, warmupMs: 0, drainMs: 15_000, readDelayMs: 100, recipients: { kind: 'pairs' }, sizes: { kind: 'fixed', bytes: 60_000 }, seed: 5 },
+    workload: {
+      users: 10,
+      ratePerSec: 60,
+      durationMs: 28_000,
+      warmupMs: 0,
+      drainMs: 15_000,
+      readDelayMs: 100,
+      recipients: { kind: 'pairs' },
+      sizes: { kind: 'fixed', bytes: 60_000 },
+      seed: 5,
+    },
   });
   const r = await runWorker(plan);
   const closes = (await slowReaderCloses()) - before4009;
@@ -142,7 +182,13 @@ test('integration: slow readers the relay must close — 60 kB messages, a 64 Ki
   assert.deepEqual([l.lost, l.duplicated, l.unacked, l.decryptFailures], [0, 0, 0, 0]);
   assert.equal(closes, 2, 'the relay closed both paused users as slow readers (4009)');
   const events = r.faultEvents ?? [];
-  assert.deepEqual(events.map((e) => [e.kind, e.action]), [['fault', 'slow-readers'], ['recovery', 'slow-readers']]);
+  assert.deepEqual(
+    events.map((e) => [e.kind, e.action]),
+    [
+      ['fault', 'slow-readers'],
+      ['recovery', 'slow-readers'],
+    ],
+  );
   assert.match(events[0]!.detail, /^2 of 10 online users stop reading/);
   assert.match(events[1]!.detail, /^all 2 affected users delivered again/);
   const ds = r.disruptions ?? [];

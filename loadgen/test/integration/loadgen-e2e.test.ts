@@ -17,7 +17,13 @@ before(async () => {
   await waitAllReady(relays);
   // A fresh Kafka and fresh relays queue for their first seconds of traffic (JIT, first fetches):
   // there the first measured run was generator-bound almost every time on a busy machine.
-  await runWorker(testPlan({ relays: relays.map((r) => r.url), maxScheduleLagUs: 1e9, workload: { users: 10, ratePerSec: 100, durationMs: 3000, drainMs: 5000 } }));
+  await runWorker(
+    testPlan({
+      relays: relays.map((r) => r.url),
+      maxScheduleLagUs: 1e9,
+      workload: { users: 10, ratePerSec: 100, durationMs: 3000, drainMs: 5000 },
+    }),
+  );
 });
 after(async () => {
   await Promise.all(relays.map((r) => r.stop()));
@@ -33,7 +39,14 @@ test('integration: a worker against 2 relays — sent == delivered, nothing lost
   const rate = 100;
   const r = await retryInvalid(
     'the 2-relay run',
-    () => runWorker(testPlan({ relays: relays.map((r) => r.url), maxScheduleLagUs: 50_000, workload: { users: 20, ratePerSec: rate, durationMs: 5000, warmupMs: 1000, recipients: { kind: 'uniform' } } })),
+    () =>
+      runWorker(
+        testPlan({
+          relays: relays.map((r) => r.url),
+          maxScheduleLagUs: 50_000,
+          workload: { users: 20, ratePerSec: rate, durationMs: 5000, warmupMs: 1000, recipients: { kind: 'uniform' } },
+        }),
+      ),
     invalidReason,
   );
   const l = r.ledger;
@@ -42,7 +55,10 @@ test('integration: a worker against 2 relays — sent == delivered, nothing lost
   assert.equal(l.delivered, l.sent);
   assert.equal(l.deliveredReceipts, l.sent);
   assert.equal(l.readReceipts, l.sent);
-  assert.deepEqual([l.lost, l.unacked, l.duplicated, l.reordered, l.misdelivered, l.unexpected, l.decryptFailures, l.redelivered], [0, 0, 0, 0, 0, 0, 0, 0]);
+  assert.deepEqual(
+    [l.lost, l.unacked, l.duplicated, l.reordered, l.misdelivered, l.unexpected, l.decryptFailures, l.redelivered],
+    [0, 0, 0, 0, 0, 0, 0, 0],
+  );
   assert.deepEqual(l.errorsByCode, {});
   assert.equal(r.peakConnections, 20);
   // The counts above hold on any machine; what follows reads the schedule and the intervals.
@@ -54,8 +70,21 @@ test('integration: a worker against 2 relays — sent == delivered, nothing lost
   const merged = mergeSnapshots(r.intervals);
   const measuredSent = r.counts.reduce((a, c) => a + c.sent, 0);
   // Sends that wait for a first fetchKeys may land in the next interval: counts agree within 2 %.
-  assert.ok(Math.abs(merged.scheduleLag.totalCount - measuredSent) <= 0.02 * measuredSent, `${merged.scheduleLag.totalCount} vs ${measuredSent}`);
-  for (const stage of ['ack', 'e2eCorrected', 'e2eUncorrected', 'hopGatewayToProduce', 'hopProduceToRouter', 'hopRouterToGateway', 'hopGatewayToClient', 'deliveredReceipt', 'readReceipt'] as const) {
+  assert.ok(
+    Math.abs(merged.scheduleLag.totalCount - measuredSent) <= 0.02 * measuredSent,
+    `${merged.scheduleLag.totalCount} vs ${measuredSent}`,
+  );
+  for (const stage of [
+    'ack',
+    'e2eCorrected',
+    'e2eUncorrected',
+    'hopGatewayToProduce',
+    'hopProduceToRouter',
+    'hopRouterToGateway',
+    'hopGatewayToClient',
+    'deliveredReceipt',
+    'readReceipt',
+  ] as const) {
     assert.ok(merged[stage].totalCount > 0.7 * measuredSent, `stage ${stage}: ${merged[stage].totalCount}`);
   }
   assert.ok(merged.e2eCorrected.getValueAtPercentile(50) >= merged.e2eUncorrected.getValueAtPercentile(50));
@@ -65,7 +94,17 @@ test('integration: a worker against 2 relays — sent == delivered, nothing lost
 test('integration: groups fan-out, churn and offline users — store-and-forward measured, still nothing lost', async () => {
   const plan = testPlan({
     relays: relays.map((r) => r.url),
-    workload: { users: 24, ratePerSec: 120, durationMs: 5000, warmupMs: 0, recipients: { kind: 'groups', groupSize: 4 }, onlineFraction: 0.75, churnPerSec: 0.05, offlineMs: 1500, readDelayMs: 100 },
+    workload: {
+      users: 24,
+      ratePerSec: 120,
+      durationMs: 5000,
+      warmupMs: 0,
+      recipients: { kind: 'groups', groupSize: 4 },
+      onlineFraction: 0.75,
+      churnPerSec: 0.05,
+      offlineMs: 1500,
+      readDelayMs: 100,
+    },
   });
   const r = await runWorker(plan);
   const l = r.ledger;
@@ -79,7 +118,11 @@ test('integration: groups fan-out, churn and offline users — store-and-forward
 });
 
 test('integration: kafka-direct reference path — same payloads straight through Kafka, acks and e2e measured', async () => {
-  const plan = testPlan({ mode: 'kafka-direct', brokers: kafka.brokers, workload: { users: 10, ratePerSec: 100, durationMs: 3000, recipients: { kind: 'pairs' } } });
+  const plan = testPlan({
+    mode: 'kafka-direct',
+    brokers: kafka.brokers,
+    workload: { users: 10, ratePerSec: 100, durationMs: 3000, recipients: { kind: 'pairs' } },
+  });
   const r = await runWorker(plan);
   const l = r.ledger;
   assert.ok(l.sent >= 250);
@@ -91,7 +134,12 @@ test('integration: kafka-direct reference path — same payloads straight throug
 });
 
 test('integration: GET /metrics serves the loadgen_* names with worker and run_id labels', async () => {
-  const plan = testPlan({ relays: relays.map((r) => r.url), metricsPort: 0, runId: 'run-metrics', workload: { users: 6, ratePerSec: 50, durationMs: 2500 } });
+  const plan = testPlan({
+    relays: relays.map((r) => r.url),
+    metricsPort: 0,
+    runId: 'run-metrics',
+    workload: { users: 6, ratePerSec: 50, durationMs: 2500 },
+  });
   const w = new LocalWorker(plan.workerId);
   let url: string | undefined;
   let text = '';
@@ -104,11 +152,36 @@ test('integration: GET /metrics serves the loadgen_* names with worker and run_i
   text = await (await fetch(url)).text();
   const result = await w.result();
   assert.equal(result.metricsUrl, url);
-  for (const name of ['loadgen_sent_total', 'loadgen_acked_total', 'loadgen_delivered_total', 'loadgen_read_receipts_total', 'loadgen_delivered_receipts_total', 'loadgen_redelivered_total', 'loadgen_duplicated_total', 'loadgen_reordered_total', 'loadgen_decrypt_failures_total', 'loadgen_errors_total', 'loadgen_latency_seconds_bucket', 'loadgen_latency_hdr_seconds', 'loadgen_generator_bound', 'loadgen_connections', 'loadgen_target_rate_per_second', 'loadgen_users']) {
+  for (const name of [
+    'loadgen_sent_total',
+    'loadgen_acked_total',
+    'loadgen_delivered_total',
+    'loadgen_read_receipts_total',
+    'loadgen_delivered_receipts_total',
+    'loadgen_redelivered_total',
+    'loadgen_duplicated_total',
+    'loadgen_reordered_total',
+    'loadgen_decrypt_failures_total',
+    'loadgen_errors_total',
+    'loadgen_latency_seconds_bucket',
+    'loadgen_latency_hdr_seconds',
+    'loadgen_generator_bound',
+    'loadgen_connections',
+    'loadgen_target_rate_per_second',
+    'loadgen_users',
+  ]) {
     assert.match(text, new RegExp(`^# TYPE ${name.replace(/_bucket$/, '')} `, 'm'), name);
   }
-  const labelled = (name: string, labels: string[]) => text.split('\n').some((line) => line.startsWith(`${name}{`) && labels.every((l) => line.includes(l)));
-  assert.ok(labelled('loadgen_latency_seconds_bucket', ['le="0.0001"', 'stage="e2eCorrected"', `worker="${plan.workerId}"`, 'run_id="run-metrics"']));
+  const labelled = (name: string, labels: string[]) =>
+    text.split('\n').some((line) => line.startsWith(`${name}{`) && labels.every((l) => line.includes(l)));
+  assert.ok(
+    labelled('loadgen_latency_seconds_bucket', [
+      'le="0.0001"',
+      'stage="e2eCorrected"',
+      `worker="${plan.workerId}"`,
+      'run_id="run-metrics"',
+    ]),
+  );
   assert.ok(labelled('loadgen_latency_hdr_seconds', ['stage="scheduleLag"', 'percentile="99.9"', 'run_id="run-metrics"']));
   assert.match(text, /loadgen_sent_total\{worker="[^"]+",run_id="run-metrics"\} [1-9]/);
 });

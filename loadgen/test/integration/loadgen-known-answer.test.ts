@@ -39,8 +39,18 @@ after(async () => {
 
 const MS = 1000;
 
-function proxiedPlan(proxy: ThreadedDelayProxy, workload: Parameters<typeof testPlan>[0]['workload'], startAtMs = Date.now() + 1500): WorkerPlan {
-  return testPlan({ relays: [proxy.url], routingHint: false, maxScheduleLagUs: 50_000, startAtMs, workload: { arrivals: 'constant', recipients: { kind: 'pairs' }, ...workload } });
+function proxiedPlan(
+  proxy: ThreadedDelayProxy,
+  workload: Parameters<typeof testPlan>[0]['workload'],
+  startAtMs = Date.now() + 1500,
+): WorkerPlan {
+  return testPlan({
+    relays: [proxy.url],
+    routingHint: false,
+    maxScheduleLagUs: 50_000,
+    startAtMs,
+    workload: { arrivals: 'constant', recipients: { kind: 'pairs' }, ...workload },
+  });
 }
 
 test(`integration: a fixed per-frame delay (${DELAY_MS} ms each way) moves e2e and ack by ${2 * DELAY_MS} ms and the last hop by ${DELAY_MS} ms`, async (t) => {
@@ -57,13 +67,21 @@ test(`integration: a fixed per-frame delay (${DELAY_MS} ms each way) moves e2e a
   const [base, slow] = run.results as [WorkerResult, WorkerResult];
   const b = mergeSnapshots(base.intervals);
   const d = mergeSnapshots(slow.intervals);
-  const shift = (stage: 'e2eCorrected' | 'e2eUncorrected' | 'ack' | 'hopGatewayToClient') => (percentiles(d[stage]).p50 - percentiles(b[stage]).p50) / MS;
-  process.stderr.write(`# shift of the median (ms): e2eCorrected ${shift('e2eCorrected').toFixed(1)}, e2eUncorrected ${shift('e2eUncorrected').toFixed(1)}, ack ${shift('ack').toFixed(1)}, hopGatewayToClient ${shift('hopGatewayToClient').toFixed(1)}\n`);
+  const shift = (stage: 'e2eCorrected' | 'e2eUncorrected' | 'ack' | 'hopGatewayToClient') =>
+    (percentiles(d[stage]).p50 - percentiles(b[stage]).p50) / MS;
+  process.stderr.write(
+    `# shift of the median (ms): e2eCorrected ${shift('e2eCorrected').toFixed(1)}, e2eUncorrected ${shift('e2eUncorrected').toFixed(1)}, ack ${shift('ack').toFixed(1)}, hopGatewayToClient ${shift('hopGatewayToClient').toFixed(1)}\n`,
+  );
   // Tolerance: a delayed frame never leaves early (the proxy re-checks its due time), and leaves
   // late only by timer lateness (≤ ~1–2 ms per frame on an idle loop, two frames per path) plus
   // the noise of two medians of ~240 samples each taken side by side (a few ms). So the shift of a
   // median is in [added − 5 ms, added + 15 ms]; 3 significant digits add < 0.1 %.
-  for (const [stage, added] of [['e2eCorrected', 2 * DELAY_MS], ['e2eUncorrected', 2 * DELAY_MS], ['ack', 2 * DELAY_MS], ['hopGatewayToClient', DELAY_MS]] as const) {
+  for (const [stage, added] of [
+    ['e2eCorrected', 2 * DELAY_MS],
+    ['e2eUncorrected', 2 * DELAY_MS],
+    ['ack', 2 * DELAY_MS],
+    ['hopGatewayToClient', DELAY_MS],
+  ] as const) {
     const s = shift(stage);
     assert.ok(s >= added - 5 && s <= added + 15, `${stage}: median moved ${s.toFixed(1)} ms, expected ${added} ms`);
   }
@@ -82,24 +100,33 @@ test('integration: a 1 s stall shows in the corrected histogram (max, p99.9 ≈ 
   // backlog grow instead (and at 150 over 8, twice in 9 busy runs, the burst after the stall
   // queued past the bounds); at 100 msg/s over 8 users (80 ms) it drains. 8 of 1,200 messages
   // (< 1 %) carry the stall uncorrected, so the uncorrected p99 still hides it.
-  const result = await retryInvalid('the stall run', () => {
-    const plan = proxiedPlan(direct, { users: 8, ratePerSec: 100, durationMs: 12_000, warmupMs: 0, maxInFlightPerUser: 1 });
-    const stallAt = setTimeout(() => {
-      direct.stall();
-      setTimeout(() => direct.resume(), pauseMs);
-    }, plan.startAtMs + 3000 - Date.now());
-    return runWorker(plan).finally(() => {
-      clearTimeout(stallAt);
-      direct.resume();
-    });
-  }, invalidReason);
+  const result = await retryInvalid(
+    'the stall run',
+    () => {
+      const plan = proxiedPlan(direct, { users: 8, ratePerSec: 100, durationMs: 12_000, warmupMs: 0, maxInFlightPerUser: 1 });
+      const stallAt = setTimeout(
+        () => {
+          direct.stall();
+          setTimeout(() => direct.resume(), pauseMs);
+        },
+        plan.startAtMs + 3000 - Date.now(),
+      );
+      return runWorker(plan).finally(() => {
+        clearTimeout(stallAt);
+        direct.resume();
+      });
+    },
+    invalidReason,
+  );
   assert.equal(result.ledger.lost, 0);
   assert.equal(result.ledger.delivered, result.ledger.sent);
   if (stillInvalid(t, 'the stall run', invalidReason(result))) return;
   const h = mergeSnapshots(result.intervals);
   const corrected = percentiles(h.e2eCorrected);
   const uncorrected = percentiles(h.e2eUncorrected);
-  process.stderr.write(`# corrected p50 ${corrected.p50} p99 ${corrected.p99} p99.9 ${corrected.p999} max ${corrected.max}; uncorrected p50 ${uncorrected.p50} p99 ${uncorrected.p99} max ${uncorrected.max} (µs)\n`);
+  process.stderr.write(
+    `# corrected p50 ${corrected.p50} p99 ${corrected.p99} p99.9 ${corrected.p999} max ${corrected.max}; uncorrected p50 ${uncorrected.p50} p99 ${uncorrected.p99} max ${uncorrected.max} (µs)\n`,
+  );
   assert.ok(corrected.max >= 0.8 * pauseMs * MS, `corrected max ${corrected.max} µs`);
   assert.ok(corrected.p999 >= 0.8 * pauseMs * MS, `corrected p99.9 ${corrected.p999} µs`);
   assert.ok(corrected.max <= pauseMs * MS + 300 * MS, `corrected max ${corrected.max} µs: not more than the pause plus catch-up`);

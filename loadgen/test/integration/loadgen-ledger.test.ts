@@ -21,7 +21,10 @@ let relays: RelayProcess[] = [];
 before(async () => {
   kafka = await startTestKafka(1);
   const env = { RELAY_TEST_HOOKS: JSON.stringify({ drop: [DROPPED], duplicate: [DUPLICATED] }) };
-  relays = [await startRelayProcess(kafka.brokers, { gatewayId: 'hk1', env }), await startRelayProcess(kafka.brokers, { gatewayId: 'hk2', env })];
+  relays = [
+    await startRelayProcess(kafka.brokers, { gatewayId: 'hk1', env }),
+    await startRelayProcess(kafka.brokers, { gatewayId: 'hk2', env }),
+  ];
   await waitAllReady(relays);
 });
 after(async () => {

@@ -82,7 +82,10 @@ const FENCING_ERRORS = new Set(['OUT_OF_ORDER_SEQUENCE_NUMBER', 'UNKNOWN_PRODUCE
  * resolves. Seen as acked messages missing from every replica after a broker SIGKILL. Records
  * without an explicit partition cannot be checked (the relay always sets one).
  */
-export function unansweredPartitions(records: readonly OutRecord[], answered: readonly { topicName: string; partition: number }[]): string[] {
+export function unansweredPartitions(
+  records: readonly OutRecord[],
+  answered: readonly { topicName: string; partition: number }[],
+): string[] {
   const got = new Set(answered.map((m) => `${m.topicName}/${m.partition}`));
   const missing = new Set<string>();
   for (const r of records) if (r.partition !== undefined && !got.has(`${r.topic}/${r.partition}`)) missing.add(`${r.topic}/${r.partition}`);
@@ -98,7 +101,12 @@ export function needsNewProducerId(e: unknown): boolean {
   return false;
 }
 
-async function createProducer(kafka: KjsKafka, ride: RideOutOptions, options: ProducerOptions = {}, onRequest?: (apiName: string) => void): Promise<Producer> {
+async function createProducer(
+  kafka: KjsKafka,
+  ride: RideOutOptions,
+  options: ProducerOptions = {},
+  onRequest?: (apiName: string) => void,
+): Promise<Producer> {
   const connect = async () => {
     const p = kafka.producer({
       idempotent: true,
@@ -154,7 +162,10 @@ async function createProducer(kafka: KjsKafka, ride: RideOutOptions, options: Pr
       }
       const unanswered = unansweredPartitions(records, answered);
       if (unanswered.length > 0)
-        throw kafkaClientError('RB_KCLIENT_PRODUCE', `kafkajs reported success without a broker's answer for ${unanswered.join(', ')}; the records there were never written, so the whole batch counts as failed.`);
+        throw kafkaClientError(
+          'RB_KCLIENT_PRODUCE',
+          `kafkajs reported success without a broker's answer for ${unanswered.join(', ')}; the records there were never written, so the whole batch counts as failed.`,
+        );
     },
     close: async () => {
       await replacing;
@@ -163,7 +174,12 @@ async function createProducer(kafka: KjsKafka, ride: RideOutOptions, options: Pr
   };
 }
 
-function createConsumer(kafka: KjsKafka, ride: RideOutOptions, options: ConsumerOptions, onRequest?: (apiName: string) => void): GroupConsumer {
+function createConsumer(
+  kafka: KjsKafka,
+  ride: RideOutOptions,
+  options: ConsumerOptions,
+  onRequest?: (apiName: string) => void,
+): GroupConsumer {
   const consumer: KjsConsumer = kafka.consumer({
     groupId: options.groupId,
     sessionTimeout: options.sessionTimeoutMs ?? 10000,
@@ -210,7 +226,12 @@ function createConsumer(kafka: KjsKafka, ride: RideOutOptions, options: Consumer
       });
       try {
         await rideOut(`consumer ${options.groupId} connect`, () => consumer.connect(), ride);
-        for (const topic of options.topics) await rideOut(`consumer ${options.groupId} subscribe ${topic}`, () => consumer.subscribe({ topic, fromBeginning: options.fromBeginning }), ride);
+        for (const topic of options.topics)
+          await rideOut(
+            `consumer ${options.groupId} subscribe ${topic}`,
+            () => consumer.subscribe({ topic, fromBeginning: options.fromBeginning }),
+            ride,
+          );
       } catch (e) {
         throw kafkaClientError('RB_KCLIENT_CONNECT', String(e), e);
       }
@@ -285,11 +306,17 @@ async function createAdmin(kafka: KjsKafka, ride: RideOutOptions): Promise<Admin
     describeCluster: () =>
       wrap('describeCluster', async (): Promise<ClusterInfo> => {
         const c = await admin.describeCluster();
-        return { clusterId: c.clusterId, controller: c.controller, brokers: c.brokers.map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port })) };
+        return {
+          clusterId: c.clusterId,
+          controller: c.controller,
+          brokers: c.brokers.map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port })),
+        };
       }),
     topicOffsets: (topic) =>
       wrap('topicOffsets', async () =>
-        (await admin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, low: p.low, high: p.high })).sort((a, b) => a.partition - b.partition),
+        (await admin.fetchTopicOffsets(topic))
+          .map((p) => ({ partition: p.partition, low: p.low, high: p.high }))
+          .sort((a, b) => a.partition - b.partition),
       ),
     partitionCount: (topic) =>
       wrap('partitionCount', async () => {
@@ -325,6 +352,10 @@ async function createIfMissing(admin: KjsAdmin, request: Parameters<KjsAdmin['cr
   try {
     await admin.createTopics(request);
   } catch (e) {
-    if (!/already exists/i.test(e instanceof Error ? e.message : String(e)) && !/TOPIC_ALREADY_EXISTS/.test(String((e as { type?: unknown }).type))) throw e;
+    if (
+      !/already exists/i.test(e instanceof Error ? e.message : String(e)) &&
+      !/TOPIC_ALREADY_EXISTS/.test(String((e as { type?: unknown }).type))
+    )
+      throw e;
   }
 }

@@ -15,7 +15,8 @@ const RETRY_BACKOFF = { initialMs: 200, maxMs: 3000, random: Math.random };
 export const RIDE_OUT_MS = 60_000;
 
 /** Broker answers kafkajs marks non-retriable that are passing states on a fresh cluster all the same. */
-const PASSING = /does not host this topic-partition|coordinator is (?:loading|not available)|not the correct coordinator|leader not available|There is no leader|UNKNOWN_TOPIC_OR_PARTITION|COORDINATOR_LOAD_IN_PROGRESS|COORDINATOR_NOT_AVAILABLE|NOT_COORDINATOR|LEADER_NOT_AVAILABLE|REBALANCE_IN_PROGRESS|ECONNREFUSED|Connection error|Connection timeout|KafkaJSNumberOfRetriesExceeded/i;
+const PASSING =
+  /does not host this topic-partition|coordinator is (?:loading|not available)|not the correct coordinator|leader not available|There is no leader|UNKNOWN_TOPIC_OR_PARTITION|COORDINATOR_LOAD_IN_PROGRESS|COORDINATOR_NOT_AVAILABLE|NOT_COORDINATOR|LEADER_NOT_AVAILABLE|REBALANCE_IN_PROGRESS|ECONNREFUSED|Connection error|Connection timeout|KafkaJSNumberOfRetriesExceeded/i;
 
 /** True when `e` (or an error it wraps) is one Kafka's protocol calls retriable, or a passing state of a fresh cluster. */
 export function isRetriableKafkaError(e: unknown): boolean {
@@ -51,7 +52,8 @@ export async function rideOut<T>(what: string, f: () => Promise<T>, o: RideOutOp
     } catch (e) {
       const elapsed = Date.now() - start;
       if (!isRetriableKafkaError(e) || elapsed >= o.boundMs) {
-        if (attempt > 0 && e instanceof Error) e.message = `${what}: gave up after ${attempt + 1} attempts over ${Math.round(elapsed / 1000)} s: ${e.message}`;
+        if (attempt > 0 && e instanceof Error)
+          e.message = `${what}: gave up after ${attempt + 1} attempts over ${Math.round(elapsed / 1000)} s: ${e.message}`;
         throw e;
       }
       const waitMs = Math.round(Math.min(backoffDelayMs(attempt, RETRY_BACKOFF), Math.max(0, o.boundMs - elapsed)));

@@ -97,14 +97,26 @@ export class InMemoryKafka implements KafkaAdapter {
   }
 
   consumer(options: ConsumerOptions): GroupConsumer {
-    const member: Member = { groupId: options.groupId, topics: options.topics, clientId: this.clientId, assigned: {}, handlers: null, positions: new Map(), busy: new Set() };
+    const member: Member = {
+      groupId: options.groupId,
+      topics: options.topics,
+      clientId: this.clientId,
+      assigned: {},
+      handlers: null,
+      positions: new Map(),
+      busy: new Set(),
+    };
     return {
       start: async (handlers) => {
         const standby = [...this.#members].some((m) => m.groupId === options.groupId);
         for (const t of options.topics) member.assigned[t] = standby ? [] : this.#partitions(t).map((_, i) => i);
         member.handlers = handlers;
         this.#members.add(member);
-        const assignment: Assignment = { generationId: ++this.#generation, memberId: `${options.groupId}-member`, partitions: member.assigned };
+        const assignment: Assignment = {
+          generationId: ++this.#generation,
+          memberId: `${options.groupId}-member`,
+          partitions: member.assigned,
+        };
         handlers.onAssigned?.(assignment);
         for (const t of options.topics) for (const p of member.assigned[t]!) this.#wake(member, t, p);
       },
@@ -118,14 +130,24 @@ export class InMemoryKafka implements KafkaAdapter {
   async admin(): Promise<Admin> {
     return {
       createTopics: async (specs: readonly TopicSpec[]) => {
-        for (const s of specs) if (!this.#topics.has(s.name)) this.#topics.set(s.name, Array.from({ length: s.partitions }, () => []));
+        for (const s of specs)
+          if (!this.#topics.has(s.name))
+            this.#topics.set(
+              s.name,
+              Array.from({ length: s.partitions }, () => []),
+            );
       },
       deleteTopics: async (names) => {
         for (const n of names) this.#topics.delete(n);
       },
       listTopics: async () => [...this.#topics.keys()],
-      describeCluster: async (): Promise<ClusterInfo> => ({ clusterId: 'in-memory', controller: 0, brokers: [{ nodeId: 0, host: 'in-memory', port: 9092 }] }),
-      topicOffsets: async (topic): Promise<PartitionOffsets[]> => this.#partitions(topic).map((log, partition) => ({ partition, low: '0', high: String(log.length) })),
+      describeCluster: async (): Promise<ClusterInfo> => ({
+        clusterId: 'in-memory',
+        controller: 0,
+        brokers: [{ nodeId: 0, host: 'in-memory', port: 9092 }],
+      }),
+      topicOffsets: async (topic): Promise<PartitionOffsets[]> =>
+        this.#partitions(topic).map((log, partition) => ({ partition, low: '0', high: String(log.length) })),
       partitionCount: async (topic) => this.#topics.get(topic)?.length ?? 0,
       describeGroup: async (groupId) => {
         const members = [...this.#members].filter((m) => m.groupId === groupId);
@@ -148,7 +170,15 @@ export class InMemoryKafka implements KafkaAdapter {
     const partition = r.partition ?? 0;
     const log = this.#partitions(r.topic)[partition];
     if (log === undefined) throw new Error(`in-memory kafka: ${r.topic} has no partition ${partition}`);
-    const record: InRecord = { topic: r.topic, partition, offset: String(log.length), key: r.key, value: r.value, timestampMs: Date.now(), headers: { ...r.headers } };
+    const record: InRecord = {
+      topic: r.topic,
+      partition,
+      offset: String(log.length),
+      key: r.key,
+      value: r.value,
+      timestampMs: Date.now(),
+      headers: { ...r.headers },
+    };
     log.push(record);
     this.#journal.push(record);
     for (const m of this.#members) if (m.assigned[r.topic]?.includes(partition) === true) this.#wake(m, r.topic, partition);
@@ -167,7 +197,13 @@ export class InMemoryKafka implements KafkaAdapter {
           if (m.handlers === null || log === undefined || from >= log.length) break;
           const batch = log.slice(from);
           m.positions.set(key, log.length);
-          const ctx = { topic, partition, highWatermark: String(log.length), heartbeat: async () => {}, isRunning: () => m.handlers !== null };
+          const ctx = {
+            topic,
+            partition,
+            highWatermark: String(log.length),
+            heartbeat: async () => {},
+            isRunning: () => m.handlers !== null,
+          };
           await m.handlers.onBatch(batch, ctx);
         }
       } catch (e) {

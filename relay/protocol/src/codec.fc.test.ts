@@ -3,9 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { encode as msgpackEncode } from '@msgpack/msgpack';
 import { FRAME_ARBITRARIES, anyFrame } from '../fixtures/arbitraries.js';
-import {
-  RelaybenchError, decodeClientFrame, decodeFrame, decodeServerFrame, encodeFrame, validateFrame, type FrameName,
-} from './index.js';
+import { RelaybenchError, decodeClientFrame, decodeFrame, decodeServerFrame, encodeFrame, validateFrame, type FrameName } from './index.js';
 
 for (const name of Object.keys(FRAME_ARBITRARIES) as FrameName[]) {
   test(`round trip ${name}: decode(encode(frame)) deep-equals frame, encoding is stable`, () => {
@@ -53,11 +51,29 @@ test('truncated and bit-flipped valid frames: decoders throw only RelaybenchErro
 
 test('arbitrary MessagePack maps (wrong field types, odd t values): decoders throw only RelaybenchError', () => {
   const t = fc.oneof(fc.constantFrom(1, 2, 3, 4, 10, 11, 12, 13, 14, 15, 16, 20, 21, 22, 23, 30, 31), fc.anything());
-  const fieldNames = ['v', 'token', 'epoch', 'userId', 'msgId', 'to', 'from', 'header', 'ciphertext', 'stamps', 'kind', 'by', 'reqId', 'n', 'url', 'code', 'reason'];
+  const fieldNames = [
+    'v',
+    'token',
+    'epoch',
+    'userId',
+    'msgId',
+    'to',
+    'from',
+    'header',
+    'ciphertext',
+    'stamps',
+    'kind',
+    'by',
+    'reqId',
+    'n',
+    'url',
+    'code',
+    'reason',
+  ];
   const value = fc.oneof(fc.anything({ withTypedArray: true, withNullPrototype: false }), fc.uint8Array({ maxLength: 40 }), fc.double());
-  const map = fc.record({ t }).chain((head) =>
-    fc.dictionary(fc.constantFrom(...fieldNames), value, { maxKeys: 8 }).map((fields) => ({ ...fields, ...head })),
-  );
+  const map = fc
+    .record({ t })
+    .chain((head) => fc.dictionary(fc.constantFrom(...fieldNames), value, { maxKeys: 8 }).map((fields) => ({ ...fields, ...head })));
   fc.assert(
     fc.property(map, (m) => {
       let bytes: Uint8Array;

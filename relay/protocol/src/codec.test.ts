@@ -5,9 +5,23 @@ import { join } from 'node:path';
 import { encode as msgpackEncode } from '@msgpack/msgpack';
 import { SAMPLE_FRAMES, VARIANT_SAMPLES, fixtureFileName, fixturesDir } from '../fixtures/samples.js';
 import {
-  FRAME_SCHEMA, FRAME_TYPES, RelaybenchError, STAMP_FIELDS, decodeClientFrame, decodeFrame, decodeServerFrame,
-  encodeFrame, frameName, validateFrame, type ClientFrame, type DeliverFrame, type Frame, type FrameName,
-  type PingFrame, type SendFrame, type ServerFrame,
+  FRAME_SCHEMA,
+  FRAME_TYPES,
+  RelaybenchError,
+  STAMP_FIELDS,
+  decodeClientFrame,
+  decodeFrame,
+  decodeServerFrame,
+  encodeFrame,
+  frameName,
+  validateFrame,
+  type ClientFrame,
+  type DeliverFrame,
+  type Frame,
+  type FrameName,
+  type PingFrame,
+  type SendFrame,
+  type ServerFrame,
 } from './index.js';
 
 /** Compile-time check: fails the build when T is not `true`. */
@@ -49,8 +63,17 @@ test('receiptSeen.more: old single-item frames still decode; pairs are checked; 
   assert.deepEqual(decodeClientFrame(raw({ t: 16, msgId: 'm1', kind: 1 })), { t: 16, msgId: 'm1', kind: 1 });
   assert.deepEqual(decodeClientFrame(raw({ t: 16, msgId: 'm1', kind: 1, more: null })), { t: 16, msgId: 'm1', kind: 1 });
   assert.deepEqual(decodeClientFrame(raw({ t: 16, msgId: 'm1', kind: 1, more: [] })), { t: 16, msgId: 'm1', kind: 1, more: [] });
-  const bad: unknown[] = [[['m2']], [['m2', 3]], [['m/2', 1]], [['m2', 1, 0]], [{ msgId: 'm2', kind: 1 }], 'm2', Array.from({ length: 513 }, (_, i) => [`m${i}`, 1])];
-  for (const more of bad) throwsCode(() => decodeClientFrame(raw({ t: 16, msgId: 'm1', kind: 1, more })), 'RB_PROTO_BAD_FIELD', 'receiptSeen.more');
+  const bad: unknown[] = [
+    [['m2']],
+    [['m2', 3]],
+    [['m/2', 1]],
+    [['m2', 1, 0]],
+    [{ msgId: 'm2', kind: 1 }],
+    'm2',
+    Array.from({ length: 513 }, (_, i) => [`m${i}`, 1]),
+  ];
+  for (const more of bad)
+    throwsCode(() => decodeClientFrame(raw({ t: 16, msgId: 'm1', kind: 1, more })), 'RB_PROTO_BAD_FIELD', 'receiptSeen.more');
   const extra = { t: 16, msgId: 'm1', kind: 2, more: [['m2', 1, 'x']] } as unknown as Frame;
   assert.deepEqual(decodeFrame(encodeFrame(extra)), { t: 16, msgId: 'm1', kind: 2, more: [['m2', 1]] });
 });
@@ -152,11 +175,23 @@ test('bad fields are rejected with RB_PROTO_BAD_FIELD naming frame and field', (
     [{ t: 11, msgId: 'm' }, 'ack.stamps is missing'],
     [{ t: 15, msgId: 'm', kind: 3, by: 'bob', stamps: {} }, 'receipt.kind'],
     [{ t: 16, msgId: 'm', kind: '1' }, 'receiptSeen.kind'],
-    [{ t: 20, reqId: 1, identityKey: new Uint8Array(31), signedPrekey: new Uint8Array(32), signature: new Uint8Array(64) }, 'publishKeys.identityKey'],
-    [{ t: 20, reqId: 1, identityKey: new Uint8Array(32), signedPrekey: new Uint8Array(33), signature: new Uint8Array(64) }, 'publishKeys.signedPrekey'],
-    [{ t: 20, reqId: 1, identityKey: new Uint8Array(32), signedPrekey: new Uint8Array(32), signature: new Uint8Array(0) }, 'publishKeys.signature'],
+    [
+      { t: 20, reqId: 1, identityKey: new Uint8Array(31), signedPrekey: new Uint8Array(32), signature: new Uint8Array(64) },
+      'publishKeys.identityKey',
+    ],
+    [
+      { t: 20, reqId: 1, identityKey: new Uint8Array(32), signedPrekey: new Uint8Array(33), signature: new Uint8Array(64) },
+      'publishKeys.signedPrekey',
+    ],
+    [
+      { t: 20, reqId: 1, identityKey: new Uint8Array(32), signedPrekey: new Uint8Array(32), signature: new Uint8Array(0) },
+      'publishKeys.signature',
+    ],
     [{ t: 4, code: 1, reason: 'x'.repeat(1025) }, 'error.reason'],
-    [{ t: 12, msgId: 'm', from: 'a', header: new Uint8Array(0), ciphertext: new Uint8Array(1), stamps: {}, sentAtUs: Number.NaN }, 'deliver.sentAtUs'],
+    [
+      { t: 12, msgId: 'm', from: 'a', header: new Uint8Array(0), ciphertext: new Uint8Array(1), stamps: {}, sentAtUs: Number.NaN },
+      'deliver.sentAtUs',
+    ],
     [{ t: 30, n: 'one' }, 'ping.n'],
   ];
   for (const [value, field] of cases) throwsCode(() => decodeFrame(raw(value)), 'RB_PROTO_BAD_FIELD', field);

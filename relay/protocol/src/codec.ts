@@ -21,10 +21,7 @@
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import { protocolError } from './errors.js';
 import { MAX_RECEIPT_REFS } from './limits.js';
-import {
-  FRAME_DIRECTIONS, FRAME_TYPES, type ClientFrame, type Frame, type FrameName, type FrameType,
-  type ServerFrame,
-} from './frames.js';
+import { FRAME_DIRECTIONS, FRAME_TYPES, type ClientFrame, type Frame, type FrameName, type FrameType, type ServerFrame } from './frames.js';
 import { FIELD_CHECKS, FRAME_SCHEMA, INVALID, STAMP_FIELDS, type FieldCheck, type FieldKind } from './schema.js';
 import type { RelaybenchError } from './relaybench-error.js';
 
@@ -47,8 +44,12 @@ interface CompiledFrame {
 const BY_TYPE: (CompiledFrame | undefined)[] = [];
 for (const name of Object.keys(FRAME_TYPES) as FrameName[]) {
   const direction: string = FRAME_DIRECTIONS[name];
-  const fields = Object.entries(FRAME_SCHEMA[name] as Record<string, { kind: FieldKind; optional?: boolean }>)
-    .map(([field, spec]) => ({ name: field, kind: spec.kind, optional: spec.optional === true, check: FIELD_CHECKS[spec.kind] }));
+  const fields = Object.entries(FRAME_SCHEMA[name] as Record<string, { kind: FieldKind; optional?: boolean }>).map(([field, spec]) => ({
+    name: field,
+    kind: spec.kind,
+    optional: spec.optional === true,
+    check: FIELD_CHECKS[spec.kind],
+  }));
   BY_TYPE[FRAME_TYPES[name]] = {
     name,
     t: FRAME_TYPES[name],

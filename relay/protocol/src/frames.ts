@@ -77,39 +77,75 @@ export interface Stamps {
 type T<N extends FrameName> = (typeof FRAME_TYPES)[N];
 
 /** c2s, first frame on every connection. `epoch` grows with each new connection of the user. */
-export interface HelloFrame { readonly t: T<'hello'>; readonly v: number; readonly token: string; readonly epoch: number }
+export interface HelloFrame {
+  readonly t: T<'hello'>;
+  readonly v: number;
+  readonly token: string;
+  readonly epoch: number;
+}
 /** s2c, reply to an accepted hello. */
 export interface WelcomeFrame {
-  readonly t: T<'welcome'>; readonly v: number; readonly userId: string; readonly gatewayId: string;
+  readonly t: T<'welcome'>;
+  readonly v: number;
+  readonly userId: string;
+  readonly gatewayId: string;
   readonly serverTimeUs: number;
 }
 /** s2c, "connect there instead" (followed by close 4001). */
-export interface RedirectFrame { readonly t: T<'redirect'>; readonly url: string }
+export interface RedirectFrame {
+  readonly t: T<'redirect'>;
+  readonly url: string;
+}
 /** s2c, a numeric wire error (see wire-errors.ts); `msgId`/`reqId` say which request failed. */
 export interface ErrorFrame {
-  readonly t: T<'error'>; readonly code: number; readonly reason: string; readonly msgId?: string;
+  readonly t: T<'error'>;
+  readonly code: number;
+  readonly reason: string;
+  readonly msgId?: string;
   readonly reqId?: number;
 }
 /** c2s, an end-to-end encrypted message to `to`. */
 export interface SendFrame {
-  readonly t: T<'send'>; readonly msgId: string; readonly to: string; readonly header: Uint8Array;
+  readonly t: T<'send'>;
+  readonly msgId: string;
+  readonly to: string;
+  readonly header: Uint8Array;
   readonly ciphertext: Uint8Array;
 }
 /** s2c, server ✓: the message is durable in Kafka. */
-export interface AckFrame { readonly t: T<'ack'>; readonly msgId: string; readonly stamps: Stamps }
+export interface AckFrame {
+  readonly t: T<'ack'>;
+  readonly msgId: string;
+  readonly stamps: Stamps;
+}
 /** s2c, a message for this user. `sentAtUs` is the sender client's own send time when it chose to share it. */
 export interface DeliverFrame {
-  readonly t: T<'deliver'>; readonly msgId: string; readonly from: string; readonly header: Uint8Array;
-  readonly ciphertext: Uint8Array; readonly stamps: Stamps; readonly sentAtUs?: number;
+  readonly t: T<'deliver'>;
+  readonly msgId: string;
+  readonly from: string;
+  readonly header: Uint8Array;
+  readonly ciphertext: Uint8Array;
+  readonly stamps: Stamps;
+  readonly sentAtUs?: number;
 }
 /** c2s, the recipient holds the message (✓✓); the server may delete it. */
-export interface ReceivedFrame { readonly t: T<'received'>; readonly msgId: string }
+export interface ReceivedFrame {
+  readonly t: T<'received'>;
+  readonly msgId: string;
+}
 /** c2s, the recipient has read the message. */
 /** c2s; `from` (the message's sender) only when the delivering connection is gone (PROTOCOL §5.2). */
-export interface ReadFrame { readonly t: T<'read'>; readonly msgId: string; readonly from?: string }
+export interface ReadFrame {
+  readonly t: T<'read'>;
+  readonly msgId: string;
+  readonly from?: string;
+}
 /** s2c, to the original sender: `by` received (kind 1) or read (kind 2) message `msgId`. */
 export interface ReceiptFrame {
-  readonly t: T<'receipt'>; readonly msgId: string; readonly kind: ReceiptKind; readonly by: string;
+  readonly t: T<'receipt'>;
+  readonly msgId: string;
+  readonly kind: ReceiptKind;
+  readonly by: string;
   readonly stamps: Stamps;
 }
 /** One receipt named by its message and kind, as `receiptSeen.more` lists them: `[msgId, kind]`. */
@@ -119,35 +155,73 @@ export type ReceiptRef = readonly [msgId: string, kind: ReceiptKind];
  * frame); the server may delete them.
  */
 export interface ReceiptSeenFrame {
-  readonly t: T<'receiptSeen'>; readonly msgId: string; readonly kind: ReceiptKind;
+  readonly t: T<'receiptSeen'>;
+  readonly msgId: string;
+  readonly kind: ReceiptKind;
   readonly more?: readonly ReceiptRef[];
 }
 /** s2c, once per connection: the replay that follows welcome is complete (`n` items); live traffic follows. */
-export interface ReplayedFrame { readonly t: T<'replayed'>; readonly n: number }
+export interface ReplayedFrame {
+  readonly t: T<'replayed'>;
+  readonly n: number;
+}
 /** c2s, publish this user's public key bundle. */
 export interface PublishKeysFrame {
-  readonly t: T<'publishKeys'>; readonly reqId: number; readonly identityKey: Uint8Array;
-  readonly signedPrekey: Uint8Array; readonly signature: Uint8Array;
+  readonly t: T<'publishKeys'>;
+  readonly reqId: number;
+  readonly identityKey: Uint8Array;
+  readonly signedPrekey: Uint8Array;
+  readonly signature: Uint8Array;
 }
 /** s2c, the bundle of `publishKeys{reqId}` is stored. */
-export interface KeysPublishedFrame { readonly t: T<'keysPublished'>; readonly reqId: number }
+export interface KeysPublishedFrame {
+  readonly t: T<'keysPublished'>;
+  readonly reqId: number;
+}
 /** c2s, ask for another user's public key bundle. */
-export interface FetchKeysFrame { readonly t: T<'fetchKeys'>; readonly reqId: number; readonly userId: string }
+export interface FetchKeysFrame {
+  readonly t: T<'fetchKeys'>;
+  readonly reqId: number;
+  readonly userId: string;
+}
 /** s2c, the bundle asked for by `fetchKeys{reqId}`. */
 export interface KeysFrame {
-  readonly t: T<'keys'>; readonly reqId: number; readonly userId: string; readonly identityKey: Uint8Array;
-  readonly signedPrekey: Uint8Array; readonly signature: Uint8Array;
+  readonly t: T<'keys'>;
+  readonly reqId: number;
+  readonly userId: string;
+  readonly identityKey: Uint8Array;
+  readonly signedPrekey: Uint8Array;
+  readonly signature: Uint8Array;
 }
 /** both directions: heartbeat / RTT probe; the peer answers `pong` with the same `n`. */
-export interface PingFrame { readonly t: T<'ping'>; readonly n: number }
-export interface PongFrame { readonly t: T<'pong'>; readonly n: number }
+export interface PingFrame {
+  readonly t: T<'ping'>;
+  readonly n: number;
+}
+export interface PongFrame {
+  readonly t: T<'pong'>;
+  readonly n: number;
+}
 
 /** Name → frame interface (used to keep `schema.ts` in step with these types at compile time). */
 export interface FrameByName {
-  hello: HelloFrame; welcome: WelcomeFrame; redirect: RedirectFrame; error: ErrorFrame;
-  send: SendFrame; ack: AckFrame; deliver: DeliverFrame; received: ReceivedFrame; read: ReadFrame;
-  receipt: ReceiptFrame; receiptSeen: ReceiptSeenFrame; replayed: ReplayedFrame; publishKeys: PublishKeysFrame;
-  keysPublished: KeysPublishedFrame; fetchKeys: FetchKeysFrame; keys: KeysFrame; ping: PingFrame;
+  hello: HelloFrame;
+  welcome: WelcomeFrame;
+  redirect: RedirectFrame;
+  error: ErrorFrame;
+  send: SendFrame;
+  ack: AckFrame;
+  deliver: DeliverFrame;
+  received: ReceivedFrame;
+  read: ReadFrame;
+  receipt: ReceiptFrame;
+  receiptSeen: ReceiptSeenFrame;
+  replayed: ReplayedFrame;
+  publishKeys: PublishKeysFrame;
+  keysPublished: KeysPublishedFrame;
+  fetchKeys: FetchKeysFrame;
+  keys: KeysFrame;
+  ping: PingFrame;
   pong: PongFrame;
 }
 

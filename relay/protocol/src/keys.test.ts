@@ -2,8 +2,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
-  MSG_ID_PATTERN, RECEIPT_KIND, RelaybenchError, USER_ID_PATTERN, mailboxKey, murmur2, parseKey, partitionFor,
-  presenceKey, receiptKey,
+  MSG_ID_PATTERN,
+  RECEIPT_KIND,
+  RelaybenchError,
+  USER_ID_PATTERN,
+  mailboxKey,
+  murmur2,
+  parseKey,
+  partitionFor,
+  presenceKey,
+  receiptKey,
 } from './index.js';
 
 function throwsCode(fn: () => unknown, code: string): void {
@@ -29,7 +37,20 @@ test('parseKey inverts the builders, from strings and from UTF-8 bytes', () => {
 });
 
 test('parseKey rejects everything else with RB_PROTO_BAD_KEY', () => {
-  for (const key of ['', 'bob', 'bob/', '/m1', 'bob/@x', 'bob/r/m1/x', 'bob/r/m1', 'bob/r/m1/d/e', 'bob/x/m1/d', 'b b/m1', 'bob/m 1', `bob/${'m'.repeat(300)}`]) {
+  for (const key of [
+    '',
+    'bob',
+    'bob/',
+    '/m1',
+    'bob/@x',
+    'bob/r/m1/x',
+    'bob/r/m1',
+    'bob/r/m1/d/e',
+    'bob/x/m1/d',
+    'b b/m1',
+    'bob/m 1',
+    `bob/${'m'.repeat(300)}`,
+  ]) {
     throwsCode(() => parseKey(key), 'RB_PROTO_BAD_KEY');
   }
   throwsCode(() => parseKey(42 as unknown as string), 'RB_PROTO_BAD_KEY');

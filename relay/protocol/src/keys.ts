@@ -49,7 +49,12 @@ export function presenceKey(user: string): string {
 
 /** Parses a mailbox-topic key (string or UTF-8 bytes). Throws RB_PROTO_BAD_KEY on anything else. */
 export function parseKey(key: string | Uint8Array): ParsedKey {
-  const text = typeof key === 'string' ? key : key instanceof Uint8Array ? Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('utf8') : undefined;
+  const text =
+    typeof key === 'string'
+      ? key
+      : key instanceof Uint8Array
+        ? Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('utf8')
+        : undefined;
   if (text === undefined || text.length > 256) throw badKey(text);
   const parts = text.split('/');
   const user = parts[0] ?? '';
@@ -83,7 +88,7 @@ export function murmur2(bytes: Uint8Array): number {
   const length4 = length >>> 2;
   for (let i = 0; i < length4; i++) {
     const i4 = i * 4;
-    let k = (bytes[i4]! | (bytes[i4 + 1]! << 8) | (bytes[i4 + 2]! << 16) | (bytes[i4 + 3]! << 24)) | 0;
+    let k = bytes[i4]! | (bytes[i4 + 1]! << 8) | (bytes[i4 + 2]! << 16) | (bytes[i4 + 3]! << 24) | 0;
     k = Math.imul(k, M);
     k ^= k >>> 24;
     k = Math.imul(k, M);
@@ -110,6 +115,7 @@ export function murmur2(bytes: Uint8Array): number {
  * the relay always produces with `partition: partitionFor(recipient, P)`. Changing P moves users.
  */
 export function partitionFor(userId: string, partitions: number): number {
-  if (!Number.isSafeInteger(partitions) || partitions < 1) throw protocolError('RB_PROTO_BAD_ARGUMENT', 'partitions must be a positive integer.');
+  if (!Number.isSafeInteger(partitions) || partitions < 1)
+    throw protocolError('RB_PROTO_BAD_ARGUMENT', 'partitions must be a positive integer.');
   return (murmur2(Buffer.from(userArg(userId), 'utf8')) & 0x7fffffff) % partitions;
 }

@@ -6,8 +6,17 @@
  */
 import type { FrameByName, FrameName } from './frames.js';
 import {
-  GATEWAY_ID_PATTERN, MAX_HEADER_BYTES, MAX_REASON_CHARS, MAX_RECEIPT_REFS, MAX_SIGNATURE_BYTES, MAX_TOKEN_CHARS,
-  MAX_URL_CHARS, MIN_SIGNATURE_BYTES, MSG_ID_PATTERN, PUBLIC_KEY_BYTES, USER_ID_PATTERN,
+  GATEWAY_ID_PATTERN,
+  MAX_HEADER_BYTES,
+  MAX_REASON_CHARS,
+  MAX_RECEIPT_REFS,
+  MAX_SIGNATURE_BYTES,
+  MAX_TOKEN_CHARS,
+  MAX_URL_CHARS,
+  MIN_SIGNATURE_BYTES,
+  MSG_ID_PATTERN,
+  PUBLIC_KEY_BYTES,
+  USER_ID_PATTERN,
 } from './limits.js';
 
 /** Wire formats of number fields. */
@@ -20,7 +29,15 @@ export type BinKind = 'publicKey' | 'signature' | 'header' | 'ciphertext';
 export type ListKind = 'receiptRefs';
 export type FieldKind = NumberKind | StringKind | BinKind | ListKind | 'stamps';
 
-type KindFor<V> = V extends Uint8Array ? BinKind : V extends readonly unknown[] ? ListKind : V extends string ? StringKind : V extends number ? NumberKind : 'stamps';
+type KindFor<V> = V extends Uint8Array
+  ? BinKind
+  : V extends readonly unknown[]
+    ? ListKind
+    : V extends string
+      ? StringKind
+      : V extends number
+        ? NumberKind
+        : 'stamps';
 type FieldSpecFor<V> = undefined extends V
   ? { readonly kind: KindFor<NonNullable<V>>; readonly optional: true }
   : { readonly kind: KindFor<V>; readonly optional?: false };
@@ -31,39 +48,57 @@ export type FrameSchema = { readonly [N in FrameName]: FieldsOf<FrameByName[N]> 
 export const FRAME_SCHEMA = {
   hello: { v: { kind: 'uint' }, token: { kind: 'token' }, epoch: { kind: 'uint' } },
   welcome: {
-    v: { kind: 'uint' }, userId: { kind: 'userId' }, gatewayId: { kind: 'gatewayId' },
+    v: { kind: 'uint' },
+    userId: { kind: 'userId' },
+    gatewayId: { kind: 'gatewayId' },
     serverTimeUs: { kind: 'timeUs' },
   },
   redirect: { url: { kind: 'url' } },
   error: {
-    code: { kind: 'uint' }, reason: { kind: 'reason' }, msgId: { kind: 'msgId', optional: true },
+    code: { kind: 'uint' },
+    reason: { kind: 'reason' },
+    msgId: { kind: 'msgId', optional: true },
     reqId: { kind: 'uint', optional: true },
   },
   send: {
-    msgId: { kind: 'msgId' }, to: { kind: 'userId' }, header: { kind: 'header' },
+    msgId: { kind: 'msgId' },
+    to: { kind: 'userId' },
+    header: { kind: 'header' },
     ciphertext: { kind: 'ciphertext' },
   },
   ack: { msgId: { kind: 'msgId' }, stamps: { kind: 'stamps' } },
   deliver: {
-    msgId: { kind: 'msgId' }, from: { kind: 'userId' }, header: { kind: 'header' },
-    ciphertext: { kind: 'ciphertext' }, stamps: { kind: 'stamps' }, sentAtUs: { kind: 'timeUs', optional: true },
+    msgId: { kind: 'msgId' },
+    from: { kind: 'userId' },
+    header: { kind: 'header' },
+    ciphertext: { kind: 'ciphertext' },
+    stamps: { kind: 'stamps' },
+    sentAtUs: { kind: 'timeUs', optional: true },
   },
   received: { msgId: { kind: 'msgId' } },
   read: { msgId: { kind: 'msgId' }, from: { kind: 'userId', optional: true } },
   receipt: {
-    msgId: { kind: 'msgId' }, kind: { kind: 'receiptKind' }, by: { kind: 'userId' }, stamps: { kind: 'stamps' },
+    msgId: { kind: 'msgId' },
+    kind: { kind: 'receiptKind' },
+    by: { kind: 'userId' },
+    stamps: { kind: 'stamps' },
   },
   receiptSeen: { msgId: { kind: 'msgId' }, kind: { kind: 'receiptKind' }, more: { kind: 'receiptRefs', optional: true } },
   replayed: { n: { kind: 'uint' } },
   publishKeys: {
-    reqId: { kind: 'uint' }, identityKey: { kind: 'publicKey' }, signedPrekey: { kind: 'publicKey' },
+    reqId: { kind: 'uint' },
+    identityKey: { kind: 'publicKey' },
+    signedPrekey: { kind: 'publicKey' },
     signature: { kind: 'signature' },
   },
   keysPublished: { reqId: { kind: 'uint' } },
   fetchKeys: { reqId: { kind: 'uint' }, userId: { kind: 'userId' } },
   keys: {
-    reqId: { kind: 'uint' }, userId: { kind: 'userId' }, identityKey: { kind: 'publicKey' },
-    signedPrekey: { kind: 'publicKey' }, signature: { kind: 'signature' },
+    reqId: { kind: 'uint' },
+    userId: { kind: 'userId' },
+    identityKey: { kind: 'publicKey' },
+    signedPrekey: { kind: 'publicKey' },
+    signature: { kind: 'signature' },
   },
   ping: { n: { kind: 'uint' } },
   pong: { n: { kind: 'uint' } },
@@ -83,11 +118,18 @@ export type FieldCheck = (value: unknown) => unknown;
 
 const isUint = (v: unknown): boolean => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 const isTimeUs = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v) && v >= 0;
-const str = (pattern: RegExp): FieldCheck => (v) => (typeof v === 'string' && pattern.test(v) ? v : INVALID);
-const text = (min: number, max: number): FieldCheck => (v) =>
-  typeof v === 'string' && v.length >= min && v.length <= max ? v : INVALID;
-const bin = (min: number, max: number): FieldCheck => (v) =>
-  v instanceof Uint8Array && v.byteLength >= min && v.byteLength <= max ? v : INVALID;
+const str =
+  (pattern: RegExp): FieldCheck =>
+  (v) =>
+    typeof v === 'string' && pattern.test(v) ? v : INVALID;
+const text =
+  (min: number, max: number): FieldCheck =>
+  (v) =>
+    typeof v === 'string' && v.length >= min && v.length <= max ? v : INVALID;
+const bin =
+  (min: number, max: number): FieldCheck =>
+  (v) =>
+    v instanceof Uint8Array && v.byteLength >= min && v.byteLength <= max ? v : INVALID;
 
 function checkStamps(v: unknown): unknown {
   if (typeof v !== 'object' || v === null) return INVALID;

@@ -45,9 +45,25 @@ test('garbage is invalid, never another exception type', () => {
     return `${payload}.${createHmac('sha256', SECRET).update(payload).digest('base64url')}`;
   };
   const garbage: unknown[] = [
-    '', '.', 'a.', '.a', 'a.b.c', 'no-dot', 'a b.c', '€.x', 'x'.repeat(2000), 42, null, undefined, {},
-    signedGarbage('not json'), signedGarbage('[1,2]'), signedGarbage('null'), signedGarbage('{"sub":"a/b","exp":9e15}'),
-    signedGarbage('{"sub":"alice","exp":"never"}'), signedGarbage('{"sub":"alice","exp":1.5}'),
+    '',
+    '.',
+    'a.',
+    '.a',
+    'a.b.c',
+    'no-dot',
+    'a b.c',
+    '€.x',
+    'x'.repeat(2000),
+    42,
+    null,
+    undefined,
+    {},
+    signedGarbage('not json'),
+    signedGarbage('[1,2]'),
+    signedGarbage('null'),
+    signedGarbage('{"sub":"a/b","exp":9e15}'),
+    signedGarbage('{"sub":"alice","exp":"never"}'),
+    signedGarbage('{"sub":"alice","exp":1.5}'),
   ];
   for (const token of garbage) throwsCode(() => verifyToken(token, SECRET, NOW), 'RB_PROTO_TOKEN_INVALID');
 });

@@ -2,9 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
-import {
-  CLOSE_CODES, PROTOCOL_ERRORS, WIRE_ERRORS, WIRE_ERROR_FOR_PROTOCOL_ERROR, closeCode, protocolError, wireError,
-} from './index.js';
+import { CLOSE_CODES, PROTOCOL_ERRORS, WIRE_ERRORS, WIRE_ERROR_FOR_PROTOCOL_ERROR, closeCode, protocolError, wireError } from './index.js';
 import { fixturesDir } from '../fixtures/samples.js';
 
 test('wire error codes are unique and resolve by number; unknown codes fall back', () => {

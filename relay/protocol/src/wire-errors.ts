@@ -34,9 +34,7 @@ export const WIRE_ERRORS = {
 export type WireErrorName = keyof typeof WIRE_ERRORS;
 export type WireErrorCode = (typeof WIRE_ERRORS)[WireErrorName]['code'];
 
-const WIRE_BY_CODE = new Map<number, WireErrorSpec>(
-  Object.entries(WIRE_ERRORS).map(([name, spec]) => [spec.code, { ...spec, name }]),
-);
+const WIRE_BY_CODE = new Map<number, WireErrorSpec>(Object.entries(WIRE_ERRORS).map(([name, spec]) => [spec.code, { ...spec, name }]));
 
 /** The spec of a wire error code; unknown codes get `UNKNOWN`, not retriable. */
 export function wireError(code: number): WireErrorSpec {
@@ -69,7 +67,11 @@ export interface CloseCodeSpec {
 export const CLOSE_CODES = {
   NORMAL: { code: 1000, reconnect: 'no', message: 'Normal closure.' },
   GOING_AWAY: { code: 1001, reconnect: 'now', message: 'The relay is shutting down or the client is leaving.' },
-  WS_PROTOCOL: { code: 1002, reconnect: 'no', message: 'The client broke WebSocket framing (RFC 6455), e.g. an unmasked frame or a reserved opcode.' },
+  WS_PROTOCOL: {
+    code: 1002,
+    reconnect: 'no',
+    message: 'The client broke WebSocket framing (RFC 6455), e.g. an unmasked frame or a reserved opcode.',
+  },
   POLICY: { code: 1008, reconnect: 'no', message: 'Policy violation.' },
   TOO_BIG: { code: 1009, reconnect: 'no', message: 'A frame exceeded the maximum payload.' },
   INTERNAL: { code: 1011, reconnect: 'backoff', message: 'Internal relay error.' },
@@ -86,9 +88,7 @@ export const CLOSE_CODES = {
 export type CloseCodeName = keyof typeof CLOSE_CODES;
 export type CloseCode = (typeof CLOSE_CODES)[CloseCodeName]['code'];
 
-const CLOSE_BY_CODE = new Map<number, CloseCodeSpec>(
-  Object.entries(CLOSE_CODES).map(([name, spec]) => [spec.code, { ...spec, name }]),
-);
+const CLOSE_BY_CODE = new Map<number, CloseCodeSpec>(Object.entries(CLOSE_CODES).map(([name, spec]) => [spec.code, { ...spec, name }]));
 
 /**
  * The spec of a close code. Unknown codes: 4xxx/other private → `UNKNOWN` with backoff

@@ -5,7 +5,7 @@ import { CLOSE_CODES, FRAME_TYPES } from '../../protocol/src/index.js';
 import { TestClient, connectUser, isDeliver } from '../../../test/helpers/client.js';
 import { startInMemoryRelay, until } from '../../test/support/in-memory-relay.js';
 
-test('a second connection of a user replaces the first (close 4011) and gets the user\'s mail', async () => {
+test("a second connection of a user replaces the first (close 4011) and gets the user's mail", async () => {
   const { relay, url, stop } = await startInMemoryRelay();
   try {
     const first = await connectUser(url, 'bob');

@@ -13,7 +13,8 @@ export function encodeKeyBundle(b: KeyBundle): Buffer {
 export function decodeKeyBundle(buf: Buffer): KeyBundle | undefined {
   try {
     const v = decoder.decode(buf) as Partial<KeyBundle> | null;
-    if (v !== null && v.identityKey instanceof Uint8Array && v.signedPrekey instanceof Uint8Array && v.signature instanceof Uint8Array) return v as KeyBundle;
+    if (v !== null && v.identityKey instanceof Uint8Array && v.signedPrekey instanceof Uint8Array && v.signature instanceof Uint8Array)
+      return v as KeyBundle;
   } catch {
     // malformed
   }

@@ -7,7 +7,8 @@ import { TestClient, connectUser, isAck, isDeliver, isError, isReceipt, tokenFor
 import { startInMemoryRelay, until } from '../../test/support/in-memory-relay.js';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
-const send = (c: TestClient, to: string, msgId: string) => c.send({ t: FRAME_TYPES.send, msgId, to, header: bytes('h'), ciphertext: bytes(msgId) });
+const send = (c: TestClient, to: string, msgId: string) =>
+  c.send({ t: FRAME_TYPES.send, msgId, to, header: bytes('h'), ciphertext: bytes(msgId) });
 
 test('a bad token is refused, and a valid hello is welcomed only once its presence record is durable', async () => {
   const { kafka, url, stop } = await startInMemoryRelay();
@@ -47,7 +48,10 @@ test('send is acked only after its record is durable, and the ack names the mess
     release();
     const ack = await a.waitFor(isAck, 'ack');
     assert.equal(ack.msgId, 'm1');
-    assert.ok(kafka.journal().some((r) => r.key === mailboxKey('bob', 'm1') && r.value !== null), 'the message is in bob\'s mailbox');
+    assert.ok(
+      kafka.journal().some((r) => r.key === mailboxKey('bob', 'm1') && r.value !== null),
+      "the message is in bob's mailbox",
+    );
     a.close();
   } finally {
     await stop();
@@ -103,7 +107,10 @@ test('a user who comes online gets welcome first, then its pending mail in send 
     await a.waitCount(isAck, ids.length, 'acks');
     const b = await connectUser(url, 'bob');
     const delivered = await b.waitCount(isDeliver, ids.length, 'replay');
-    assert.deepEqual(delivered.filter(isDeliver).map((d) => d.msgId), ids);
+    assert.deepEqual(
+      delivered.filter(isDeliver).map((d) => d.msgId),
+      ids,
+    );
     assert.equal(b.frames[0]!.t, FRAME_TYPES.welcome, 'welcome before any deliver');
     a.close();
     b.close();

@@ -296,7 +296,9 @@ export class Session {
     try {
       frame = decodeClientFrame(data);
     } catch (e) {
-      const name: WireErrorName = isRelaybenchError(e) ? (WIRE_ERROR_FOR_PROTOCOL_ERROR[e.code as ProtocolErrorCode] ?? 'MALFORMED_FRAME') : 'MALFORMED_FRAME';
+      const name: WireErrorName = isRelaybenchError(e)
+        ? (WIRE_ERROR_FOR_PROTOCOL_ERROR[e.code as ProtocolErrorCode] ?? 'MALFORMED_FRAME')
+        : 'MALFORMED_FRAME';
       this.#ctx.metrics.framesIn.inc({ type: 'invalid' });
       const reason = isRelaybenchError(e) ? e.message : 'Frames are binary MessagePack maps.';
       // A bad field in a well-formed frame after welcome refuses that frame only (PROTOCOL §3):
@@ -343,7 +345,11 @@ export class Session {
         for (const [msgId, kind] of frame.more ?? []) this.#receiptSeen(user, msgId, kind);
         return;
       case FRAME_TYPES.publishKeys:
-        return void this.#publishKeys(user, frame.reqId, { identityKey: frame.identityKey, signedPrekey: frame.signedPrekey, signature: frame.signature });
+        return void this.#publishKeys(user, frame.reqId, {
+          identityKey: frame.identityKey,
+          signedPrekey: frame.signedPrekey,
+          signature: frame.signature,
+        });
       case FRAME_TYPES.fetchKeys:
         return void this.#fetchKeys(frame.reqId, frame.userId);
       case FRAME_TYPES.ping:
@@ -369,9 +375,18 @@ export class Session {
     const replaced = this.#ctx.register(this);
     replaced?.close('REPLACED', 'a newer connection of this user');
     // Welcome only once the presence record is durable: from then on the router pushes here.
-    this.#produce({ key: presenceKey(sub), to: sub, value: { k: 'p', gatewayId: this.#ctx.config.gatewayId, epoch: this.#epoch } }, 'presence').then(
+    this.#produce(
+      { key: presenceKey(sub), to: sub, value: { k: 'p', gatewayId: this.#ctx.config.gatewayId, epoch: this.#epoch } },
+      'presence',
+    ).then(
       () => {
-        this.write({ t: FRAME_TYPES.welcome, v: PROTOCOL_VERSION, userId: sub, gatewayId: this.#ctx.config.gatewayId, serverTimeUs: nowUs() });
+        this.write({
+          t: FRAME_TYPES.welcome,
+          v: PROTOCOL_VERSION,
+          userId: sub,
+          gatewayId: this.#ctx.config.gatewayId,
+          serverTimeUs: nowUs(),
+        });
         const early = this.#early ?? [];
         this.#early = null;
         if (early.length > 0) this.#pushOutgoing(early);
@@ -385,7 +400,8 @@ export class Session {
    * client resends the failed one: its resends then land in its own order (PROTOCOL §5.4).
    */
   async #onSend(from: string, msgId: string, to: string, header: Uint8Array, ciphertext: Uint8Array): Promise<void> {
-    if (this.#resendFirst !== null && this.#resendFirst !== msgId) return this.#error('UNAVAILABLE', `resend ${this.#resendFirst} first: it failed and your sends keep their order`, { msgId });
+    if (this.#resendFirst !== null && this.#resendFirst !== msgId)
+      return this.#error('UNAVAILABLE', `resend ${this.#resendFirst} first: it failed and your sends keep their order`, { msgId });
     this.#resendFirst = null;
     const gwInUs = nowUs();
     try {
@@ -404,11 +420,15 @@ export class Session {
    * delivered on an earlier connection goes to `from` as the user's own claim (PROTOCOL §5.2).
    */
   async #confirm(user: string, msgId: string, kind: ReceiptKind, from?: string): Promise<void> {
-    const entry = this.#unconfirmed?.get(msgId) ?? (kind === RECEIPT_KIND.read && from !== undefined ? { from, received: true } : undefined);
+    const entry =
+      this.#unconfirmed?.get(msgId) ?? (kind === RECEIPT_KIND.read && from !== undefined ? { from, received: true } : undefined);
     if (entry === undefined) return this.#error('FORBIDDEN', 'no such message delivered to you on this connection', { msgId });
     const gwInUs = nowUs();
     const receipt = (k: ReceiptKind) =>
-      this.#produce({ key: receiptKey(entry.from, msgId, k), to: entry.from, value: { k: 'r', msgId, kind: k, by: user, gwInUs } }, 'receipt');
+      this.#produce(
+        { key: receiptKey(entry.from, msgId, k), to: entry.from, value: { k: 'r', msgId, kind: k, by: user, gwInUs } },
+        'receipt',
+      );
     try {
       // read without an earlier received implies received.
       if (!entry.received) {
@@ -431,7 +451,11 @@ export class Session {
     this.#produce({ key: receiptKey(user, msgId, kind), to: user, value: null }, 'tombstone').catch(() => {});
   }
 
-  async #publishKeys(user: string, reqId: number, bundle: { identityKey: Uint8Array; signedPrekey: Uint8Array; signature: Uint8Array }): Promise<void> {
+  async #publishKeys(
+    user: string,
+    reqId: number,
+    bundle: { identityKey: Uint8Array; signedPrekey: Uint8Array; signature: Uint8Array },
+  ): Promise<void> {
     try {
       await this.#ctx.producer.produce({ topic: this.#ctx.config.topics.keys, key: user, value: encodeKeyBundle(bundle) }, 'keys');
     } catch {
@@ -453,13 +477,25 @@ export class Session {
       this.#keyWaits--;
     }
     if (bundle === undefined) return this.#error('KEYS_NOT_FOUND', undefined, { reqId });
-    this.write({ t: FRAME_TYPES.keys, reqId, userId, identityKey: bundle.identityKey, signedPrekey: bundle.signedPrekey, signature: bundle.signature });
+    this.write({
+      t: FRAME_TYPES.keys,
+      reqId,
+      userId,
+      identityKey: bundle.identityKey,
+      signedPrekey: bundle.signedPrekey,
+      signature: bundle.signature,
+    });
   }
 
   #produce(r: { key: string; to: string; value: Parameters<typeof encodeValue>[0] | null }, kind: string): Promise<void> {
     const { config, producer } = this.#ctx;
     return producer.produce(
-      { topic: config.topics.mailbox, partition: partitionFor(r.to, config.partitions), key: r.key, value: r.value === null ? null : encodeValue(r.value) },
+      {
+        topic: config.topics.mailbox,
+        partition: partitionFor(r.to, config.partitions),
+        key: r.key,
+        value: r.value === null ? null : encodeValue(r.value),
+      },
       kind,
     );
   }
@@ -487,6 +523,13 @@ export class Session {
   /** The clean-disconnect presence record (not for a connection replaced by a newer one). */
   presenceOffline(): Promise<void> {
     if (this.#user === null) return Promise.resolve();
-    return this.#produce({ key: presenceKey(this.#user), to: this.#user, value: { k: 'p', gatewayId: null, epoch: this.#epoch, was: this.#ctx.config.gatewayId } }, 'presence');
+    return this.#produce(
+      {
+        key: presenceKey(this.#user),
+        to: this.#user,
+        value: { k: 'p', gatewayId: null, epoch: this.#epoch, was: this.#ctx.config.gatewayId },
+      },
+      'presence',
+    );
   }
 }

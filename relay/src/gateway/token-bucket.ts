@@ -16,7 +16,8 @@ const sharedLimits = new Map<string, Limits>();
 function limitsFor(ratePerSec: number, burst: number): Limits {
   const key = `${ratePerSec}/${burst}`;
   let limits = sharedLimits.get(key);
-  if (limits === undefined) sharedLimits.set(key, (limits = { ratePerMs: ratePerSec / 1000, burst, maxStrikes: Math.max(20, Math.ceil(burst / 20)) }));
+  if (limits === undefined)
+    sharedLimits.set(key, (limits = { ratePerMs: ratePerSec / 1000, burst, maxStrikes: Math.max(20, Math.ceil(burst / 20)) }));
   return limits;
 }
 

@@ -28,11 +28,17 @@ test('records queued while a request is in flight go together in the next one, i
   const first = p.produce(rec('a'));
   const rest = [p.produce(rec('b')), p.produce(rec('c'))];
   await tick();
-  assert.deepEqual(f.requests.map((r) => r.map((x) => x.key)), [['a']]);
+  assert.deepEqual(
+    f.requests.map((r) => r.map((x) => x.key)),
+    [['a']],
+  );
   f.release.shift()!();
   await first;
   await tick();
-  assert.deepEqual(f.requests.map((r) => r.map((x) => x.key)), [['a'], ['b', 'c']]);
+  assert.deepEqual(
+    f.requests.map((r) => r.map((x) => x.key)),
+    [['a'], ['b', 'c']],
+  );
   f.release.shift()!();
   await Promise.all(rest);
 });
@@ -83,7 +89,10 @@ test('a failed request is retried in place before anything queued behind it; whe
   await nextRequest();
   f.release.shift()!();
   await b;
-  assert.deepEqual(f.requests.map((r) => r.map((x) => x.key)), [['a'], ['a'], ['b']]);
+  assert.deepEqual(
+    f.requests.map((r) => r.map((x) => x.key)),
+    [['a'], ['a'], ['b']],
+  );
 
   f.setFail(true);
   const c = p.produce(rec('c'));
@@ -94,5 +103,8 @@ test('a failed request is retried in place before anything queued behind it; whe
   f.release.shift()!();
   await assert.rejects(c, /broker down/);
   await assert.rejects(d, /broker down/, 'd was queued behind the failed batch: written now, it would overtake c');
-  assert.deepEqual(f.requests.slice(3).map((r) => r.map((x) => x.key)), [['c'], ['c']]);
+  assert.deepEqual(
+    f.requests.slice(3).map((r) => r.map((x) => x.key)),
+    [['c'], ['c']],
+  );
 });

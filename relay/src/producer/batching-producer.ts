@@ -12,7 +12,10 @@ export interface ProduceRetry {
  * 100 ms doubling to 2 s, 20 tries: ≈ 30 s, longer than a partition leader's failover after a
  * broker is killed (its session timeout, then the election).
  */
-export const PRODUCE_RETRY: ProduceRetry = { attempts: 20, delayMs: (attempt) => backoffDelayMs(attempt, { initialMs: 100, maxMs: 2000, random: () => 1 }) };
+export const PRODUCE_RETRY: ProduceRetry = {
+  attempts: 20,
+  delayMs: (attempt) => backoffDelayMs(attempt, { initialMs: 100, maxMs: 2000, random: () => 1 }),
+};
 
 /**
  * Groups concurrent produce calls into one request (kafkajs sends one request per `send`).
@@ -41,7 +44,13 @@ export class BatchingProducer {
    * `maxBatchBytes` keeps every request under the broker's `message.max.bytes` (1 MiB by default):
    * a record batch for one partition above it is rejected whole.
    */
-  constructor(producer: Producer, metrics?: RelayMetrics, maxBatch = 1000, maxBatchBytes = 768 * 1024, retry: ProduceRetry = PRODUCE_RETRY) {
+  constructor(
+    producer: Producer,
+    metrics?: RelayMetrics,
+    maxBatch = 1000,
+    maxBatchBytes = 768 * 1024,
+    retry: ProduceRetry = PRODUCE_RETRY,
+  ) {
     this.#producer = producer;
     this.#retry = retry;
     this.#metrics = metrics;

@@ -4,8 +4,10 @@ import { PartitionMailbox, RECENT_DONE_LIMIT } from './mailbox.js';
 import { encodeValue } from './records.js';
 import { mailboxKey, presenceKey, receiptKey } from '../../protocol/src/index.js';
 
-const msg = (from: string, msgId: string) => encodeValue({ k: 'm', from, msgId, header: new Uint8Array([1]), ciphertext: new Uint8Array([2]), gwInUs: 1 });
-const presence = (gatewayId: string | null, epoch: number, was?: string) => encodeValue({ k: 'p', gatewayId, epoch, ...(was === undefined ? {} : { was }) });
+const msg = (from: string, msgId: string) =>
+  encodeValue({ k: 'm', from, msgId, header: new Uint8Array([1]), ciphertext: new Uint8Array([2]), gwInUs: 1 });
+const presence = (gatewayId: string | null, epoch: number, was?: string) =>
+  encodeValue({ k: 'p', gatewayId, epoch, ...(was === undefined ? {} : { was }) });
 
 test('while folding nothing is pushed; going live replays pending mail of online users in log order', () => {
   const mb = new PartitionMailbox(0);
@@ -15,7 +17,10 @@ test('while folding nothing is pushed; going live replays pending mail of online
   mb.apply(mailboxKey('bob', 'm1'), null, 0, 0); // delivered earlier: tombstone
   mb.apply(mailboxKey('carol', 'm3'), msg('alice', 'm3'), 0, 0); // carol offline
   const pushes = mb.goLive();
-  assert.deepEqual(pushes.map((p) => [p.user, p.gatewayId, p.items.map((i) => i.msgId), p.replay, p.epoch]), [['bob', 'gw1', ['m2'], true, 1]]);
+  assert.deepEqual(
+    pushes.map((p) => [p.user, p.gatewayId, p.items.map((i) => i.msgId), p.replay, p.epoch]),
+    [['bob', 'gw1', ['m2'], true, 1]],
+  );
   assert.equal(mb.pendingCount, 2);
 });
 
@@ -27,7 +32,7 @@ test('live: a new message to an online user is pushed at once; to an offline use
   assert.equal(r.kind, 'push');
   if (r.kind === 'push') {
     assert.equal(r.push.gatewayId, 'gw1');
-    assert.deepEqual(r.push.items[0]!.stamps, { gwInUs: 1, routedUs: 10 }, 'producedUs is the ack\'s alone (PROTOCOL §9)');
+    assert.deepEqual(r.push.items[0]!.stamps, { gwInUs: 1, routedUs: 10 }, "producedUs is the ack's alone (PROTOCOL §9)");
   }
   assert.equal(mb.apply(mailboxKey('dave', 'm2'), msg('alice', 'm2'), 0, 0).kind, 'none');
 });
@@ -40,7 +45,11 @@ test('a newer presence replays everything pending, in order; a late disconnect o
   mb.apply(mailboxKey('bob', 'm2'), msg('alice', 'm2'), 0, 0);
   const r = mb.apply(presenceKey('bob'), presence('gw2', 7), 0, 0);
   assert.equal(r.kind, 'presence');
-  if (r.kind === 'presence') assert.deepEqual(r.push?.items.map((i) => `${i.type}:${i.msgId}`), ['message:m1', 'receipt:x9', 'message:m2']);
+  if (r.kind === 'presence')
+    assert.deepEqual(
+      r.push?.items.map((i) => `${i.type}:${i.msgId}`),
+      ['message:m1', 'receipt:x9', 'message:m2'],
+    );
   assert.equal(mb.apply(presenceKey('bob'), presence(null, 6), 0, 0).kind, 'none');
   assert.deepEqual(mb.presenceOf('bob'), { gatewayId: 'gw2', epoch: 7 });
 });
@@ -85,7 +94,15 @@ test('presence follows log order, not epochs: a newer connection with a lower ep
   mb.goLive();
   mb.apply(presenceKey('bob'), presence('gw1', 900), 0, 0);
   const r = mb.apply(presenceKey('bob'), presence('gw2', 5), 0, 0);
-  assert.deepEqual(r, { kind: 'presence', push: { user: 'bob', gatewayId: 'gw2', items: [], replay: true, epoch: 5 }, replaced: { user: 'bob', gatewayId: 'gw1', epoch: 900 } }, 'an empty replay: its end is the connection\'s `replayed`');
+  assert.deepEqual(
+    r,
+    {
+      kind: 'presence',
+      push: { user: 'bob', gatewayId: 'gw2', items: [], replay: true, epoch: 5 },
+      replaced: { user: 'bob', gatewayId: 'gw1', epoch: 900 },
+    },
+    "an empty replay: its end is the connection's `replayed`",
+  );
   assert.deepEqual(mb.presenceOf('bob'), { gatewayId: 'gw2', epoch: 5 });
   mb.apply(mailboxKey('bob', 'm1'), msg('alice', 'm1'), 0, 0);
   // The old connection's late disconnect names gw1/900: not the holder, ignored.

@@ -144,7 +144,8 @@ export class PartitionMailbox {
     for (const [user, box] of this.#users) {
       const p = box.presence;
       // Empty replays too: a connection welcomed while this partition folded still awaits its `replayed`.
-      if (p !== null && p.gatewayId !== null) pushes.push({ user, gatewayId: p.gatewayId, items: [...box.pending.values()], replay: true, epoch: p.epoch });
+      if (p !== null && p.gatewayId !== null)
+        pushes.push({ user, gatewayId: p.gatewayId, items: [...box.pending.values()], replay: true, epoch: p.epoch });
     }
     return pushes;
   }
@@ -157,7 +158,8 @@ export class PartitionMailbox {
     if (!wasOnline) this.#onlineCount++;
     if (!this.#live) return NONE;
     // One live connection per user across relays: the older one's gateway must close it (4011).
-    const replaced = wasOnline && current!.gatewayId !== next.gatewayId ? { user, gatewayId: current!.gatewayId!, epoch: current!.epoch } : null;
+    const replaced =
+      wasOnline && current!.gatewayId !== next.gatewayId ? { user, gatewayId: current!.gatewayId!, epoch: current!.epoch } : null;
     // Always a replay, empty or not: its end is the connection's `replayed` frame.
     const push = { user, gatewayId: next.gatewayId, items: [...box.pending.values()], replay: true, epoch: next.epoch };
     return { kind: 'presence', push, replaced };

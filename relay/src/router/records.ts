@@ -77,7 +77,12 @@ export function decodeDeliverValue(buf: Buffer): DeliverValue | undefined {
   try {
     const v = decoder.decode(buf) as Record<string, unknown> | null;
     if (v === null || typeof v !== 'object' || typeof v.to !== 'string') return undefined;
-    if ((typeof v.item === 'object' && v.item !== null) || typeof v.replaced === 'number' || (typeof v.replayed === 'number' && typeof v.n === 'number')) return v as DeliverValue;
+    if (
+      (typeof v.item === 'object' && v.item !== null) ||
+      typeof v.replaced === 'number' ||
+      (typeof v.replayed === 'number' && typeof v.n === 'number')
+    )
+      return v as DeliverValue;
   } catch {
     // fall through
   }

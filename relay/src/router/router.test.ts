@@ -17,9 +17,15 @@ const config = resolveConfig({ brokers: 'in-memory:9092', tokenSecret: 'test-sec
 const bytes = new Uint8Array([1]);
 
 function record(user: string, key: string, value: MailboxValue | null): OutRecord {
-  return { topic: config.topics.mailbox, partition: partitionFor(user, config.partitions), key, value: value === null ? null : encodeValue(value) };
+  return {
+    topic: config.topics.mailbox,
+    partition: partitionFor(user, config.partitions),
+    key,
+    value: value === null ? null : encodeValue(value),
+  };
 }
-const message = (to: string, msgId: string, from = 'alice') => record(to, mailboxKey(to, msgId), { k: 'm', from, msgId, header: bytes, ciphertext: bytes, gwInUs: 1 });
+const message = (to: string, msgId: string, from = 'alice') =>
+  record(to, mailboxKey(to, msgId), { k: 'm', from, msgId, header: bytes, ciphertext: bytes, gwInUs: 1 });
 const presence = (user: string, gatewayId: string | null, epoch: number, was?: string) =>
   record(user, presenceKey(user), { k: 'p', gatewayId, epoch, ...(was === undefined ? {} : { was }) });
 
@@ -33,7 +39,14 @@ async function kafkaWith(records: OutRecord[]): Promise<InMemoryKafka> {
 function startRouter(kafka: InMemoryKafka): { router: Router; pushes: Push[]; replaced: Replaced[] } {
   const pushes: Push[] = [];
   const replaced: Replaced[] = [];
-  const router = new Router(config, kafka, createRelayMetrics(new Registry(), config.gatewayId), (p) => pushes.push(p), (r) => replaced.push(r), () => {});
+  const router = new Router(
+    config,
+    kafka,
+    createRelayMetrics(new Registry(), config.gatewayId),
+    (p) => pushes.push(p),
+    (r) => replaced.push(r),
+    () => {},
+  );
   return { router, pushes, replaced };
 }
 
@@ -51,7 +64,10 @@ test('after the fold, pending mail of online users is replayed in log order to t
   await until(() => router.ready);
   const toBob = pushes.filter((p) => p.user === 'bob');
   assert.ok(toBob.every((p) => p.replay && p.gatewayId === 'gw-b'));
-  assert.deepEqual(toBob.flatMap((p) => p.items.map((i) => i.msgId)), ['m1', 'm3']);
+  assert.deepEqual(
+    toBob.flatMap((p) => p.items.map((i) => i.msgId)),
+    ['m1', 'm3'],
+  );
   assert.equal(pushes.filter((p) => p.user === 'carol').length, 0, 'carol is offline: nothing to push');
   await router.stop();
 });

@@ -38,7 +38,14 @@ export class Router {
   #generation = 0;
   #assignedOnce = false;
 
-  constructor(config: RelayConfig, kafka: KafkaAdapter, metrics: RelayMetrics, deliver: Deliver, notifyReplaced: NotifyReplaced, log: (line: string) => void) {
+  constructor(
+    config: RelayConfig,
+    kafka: KafkaAdapter,
+    metrics: RelayMetrics,
+    deliver: Deliver,
+    notifyReplaced: NotifyReplaced,
+    log: (line: string) => void,
+  ) {
     this.#config = config;
     this.#kafka = kafka;
     this.#metrics = metrics;
@@ -54,7 +61,12 @@ export class Router {
   /** Partitions owned now, and whether each has finished its fold. */
   ownership(): { partition: number; live: boolean; pending: number; online: number }[] {
     return [...this.#owned.values()]
-      .map((o) => ({ partition: o.mailbox.partition, live: o.mailbox.live, pending: o.mailbox.pendingCount, online: o.mailbox.onlineCount }))
+      .map((o) => ({
+        partition: o.mailbox.partition,
+        live: o.mailbox.live,
+        pending: o.mailbox.pendingCount,
+        online: o.mailbox.onlineCount,
+      }))
       .sort((a, b) => a.partition - b.partition);
   }
 

@@ -30,7 +30,10 @@ const user = (base: string) => `cf-${base}-${++n}`;
 before(async () => {
   kafka = await startTestKafka(1);
   const env = { RELAY_HEARTBEAT_MS: String(HEARTBEAT_MS) };
-  [r1, r2] = await Promise.all([startRelayProcess(kafka.brokers, { gatewayId: 'c1', env }), startRelayProcess(kafka.brokers, { gatewayId: 'c2', env })]);
+  [r1, r2] = await Promise.all([
+    startRelayProcess(kafka.brokers, { gatewayId: 'c1', env }),
+    startRelayProcess(kafka.brokers, { gatewayId: 'c2', env }),
+  ]);
   await waitAllReady([r1, r2]);
 });
 after(async () => {
@@ -54,9 +57,13 @@ async function opened(url: string, options: WebSocket.ClientOptions = {}): Promi
 
 const hello = (name: string, epoch = 1) => ({ t: FRAME_TYPES.hello, v: PROTOCOL_VERSION, token: tokenFor(name), epoch }) as const;
 type ErrorFrame = Extract<ServerFrame, { t: typeof FRAME_TYPES.error }>;
-const isErrorCode = (code: number) => (f: ServerFrame): f is ErrorFrame => isError(f) && f.code === code;
+const isErrorCode =
+  (code: number) =>
+  (f: ServerFrame): f is ErrorFrame =>
+    isError(f) && f.code === code;
 const isPong = (f: ServerFrame): boolean => f.t === FRAME_TYPES.pong;
-const sendFrame = (msgId: string, to: string, bytes = [1, 2, 3]) => ({ t: FRAME_TYPES.send, msgId, to, header: new Uint8Array([7]), ciphertext: new Uint8Array(bytes) }) as const;
+const sendFrame = (msgId: string, to: string, bytes = [1, 2, 3]) =>
+  ({ t: FRAME_TYPES.send, msgId, to, header: new Uint8Array([7]), ciphertext: new Uint8Array(bytes) }) as const;
 
 /** The connection is open and serving: a ping gets its pong. */
 async function stillServes(c: TestClient, what: string): Promise<void> {
@@ -89,7 +96,13 @@ test('§1 a text message closes the connection with 1008', async () => {
 
 test('§1 §8 a message over 64 KiB closes the connection with 1009', async () => {
   const a = await connect(r1, user('big'));
-  a.send(sendFrame('big:1', 'nobody', Array.from({ length: 70 * 1024 }, () => 1)));
+  a.send(
+    sendFrame(
+      'big:1',
+      'nobody',
+      Array.from({ length: 70 * 1024 }, () => 1),
+    ),
+  );
   assert.equal(await a.closed, CLOSE_CODES.TOO_BIG.code);
 });
 
@@ -243,7 +256,10 @@ test('§5.1 §5.4 after welcome the relay replays what is pending, in order (sto
   c.send(hello(name));
   const ds = await c.waitCount(isDeliver, 5, 'replay');
   assert.equal(c.frames[0]!.t, FRAME_TYPES.welcome, 'welcome comes first');
-  assert.deepEqual(ds.map((d) => (d as { msgId: string }).msgId), [1, 2, 3, 4, 5].map((i) => `offline:${i}`));
+  assert.deepEqual(
+    ds.map((d) => (d as { msgId: string }).msgId),
+    [1, 2, 3, 4, 5].map((i) => `offline:${i}`),
+  );
   const end = await c.waitFor((f) => f.t === FRAME_TYPES.replayed, 'replayed');
   assert.equal((end as { n: number }).n, 5);
   assert.ok(c.frames.indexOf(end) > c.frames.indexOf(ds.at(-1)!), 'after the replay');
@@ -260,7 +276,7 @@ test('§5.2 §9 a message across relays: ack with gwInUs ≤ producedUs, the exa
   const d = await b.waitFor(isDeliver, 'deliver');
   assert.equal(d.from, an);
   assert.deepEqual([...d.ciphertext], [9, 8, 7, 255]);
-  assert.equal(d.stamps.producedUs, undefined, 'producedUs is the ack\'s alone');
+  assert.equal(d.stamps.producedUs, undefined, "producedUs is the ack's alone");
   assert.equal(a.frames.filter(isReceipt).length, 0, 'no ✓✓ before received');
   b.send({ t: FRAME_TYPES.received, msgId: 'life:1' });
   const r = await a.waitFor((f) => isReceipt(f) && f.kind === RECEIPT_KIND.delivered, '✓✓');
@@ -290,7 +306,7 @@ test('§5.2 received/read for a message not delivered on this connection is refu
   await stillServes(c, 'after error 6');
 });
 
-test('§4 §5.2 receiptSeen for a receipt the user does not hold (someone else\'s) is a no-op, without an error', async () => {
+test("§4 §5.2 receiptSeen for a receipt the user does not hold (someone else's) is a no-op, without an error", async () => {
   const c = await connect(r2, user('seen'));
   c.send({ t: FRAME_TYPES.receiptSeen, msgId: 'other:1', kind: RECEIPT_KIND.delivered, more: [['other:2', RECEIPT_KIND.read]] });
   await stillServes(c, 'after receiptSeen');
@@ -301,7 +317,11 @@ test('§5.3 keys published on one relay are fetched on the other; a user without
   const an = user('keys-a');
   const a = await connect(r1, an);
   const b = await connect(r2, user('keys-b'));
-  const bundle = { identityKey: new Uint8Array(32).fill(1), signedPrekey: new Uint8Array(32).fill(2), signature: new Uint8Array(64).fill(3) };
+  const bundle = {
+    identityKey: new Uint8Array(32).fill(1),
+    signedPrekey: new Uint8Array(32).fill(2),
+    signature: new Uint8Array(64).fill(3),
+  };
   a.send({ t: FRAME_TYPES.publishKeys, reqId: 1, ...bundle });
   await a.waitFor((f) => f.t === FRAME_TYPES.keysPublished, 'keysPublished');
   b.send({ t: FRAME_TYPES.fetchKeys, reqId: 2, userId: an });
@@ -312,14 +332,17 @@ test('§5.3 keys published on one relay are fetched on the other; a user without
   assert.equal(e.reqId, 3);
 });
 
-test('§5.4 a sender\'s messages to one recipient on another relay arrive in the order sent', async () => {
+test("§5.4 a sender's messages to one recipient on another relay arrive in the order sent", async () => {
   const bn = user('order-b');
   const a = await connect(r1, user('order-a'));
   const b = await connect(r2, bn);
   const ids = Array.from({ length: 200 }, (_, i) => `order:${i}`);
   for (const id of ids) a.send(sendFrame(id, bn));
   const ds = await b.waitCount(isDeliver, ids.length, 'all delivered');
-  assert.deepEqual(ds.map((d) => (d as { msgId: string }).msgId), ids);
+  assert.deepEqual(
+    ds.map((d) => (d as { msgId: string }).msgId),
+    ids,
+  );
 });
 
 test('§8 any frame is a sign of life: protocol pings keep alive a client that ignores WebSocket pings; a silent one is terminated (1006)', async () => {
@@ -342,7 +365,7 @@ const CLIENT_ONLY: Readonly<Record<string, string>> = {
   '7.1': 'a client MUST treat an unknown error code as non-retriable',
 };
 
-test('§13 every section of PROTOCOL.md that states a requirement is named by a conformance test (or is the client\'s alone)', () => {
+test("§13 every section of PROTOCOL.md that states a requirement is named by a conformance test (or is the client's alone)", () => {
   const doc = readFileSync('relay/PROTOCOL.md', 'utf8');
   const required = new Set<string>();
   let section = '';
@@ -354,8 +377,16 @@ test('§13 every section of PROTOCOL.md that states a requirement is named by a 
   const source = readFileSync('relay/test/integration/conformance.test.ts', 'utf8');
   const named = new Set<string>();
   for (const m of source.matchAll(/^test\('((?:§[\d.]+ )+)/gm)) for (const s of m[1]!.matchAll(/§([\d.]+)/g)) named.add(s[1]!);
-  const rows = [...required].sort().map((s) => `${s}: ${named.has(s) ? 'tested' : s in CLIENT_ONLY ? `client only (${CLIENT_ONLY[s]})` : 'GAP'}`);
+  const rows = [...required]
+    .sort()
+    .map((s) => `${s}: ${named.has(s) ? 'tested' : s in CLIENT_ONLY ? `client only (${CLIENT_ONLY[s]})` : 'GAP'}`);
   const tested = [...required].filter((s) => named.has(s)).length;
-  process.stderr.write(`# conformance: ${tested} of ${required.size} sections with requirements tested against the relay\n${rows.map((r) => `#   §${r}`).join('\n')}\n`);
-  assert.deepEqual(rows.filter((r) => r.endsWith('GAP')), [], 'a requirement without a test');
+  process.stderr.write(
+    `# conformance: ${tested} of ${required.size} sections with requirements tested against the relay\n${rows.map((r) => `#   §${r}`).join('\n')}\n`,
+  );
+  assert.deepEqual(
+    rows.filter((r) => r.endsWith('GAP')),
+    [],
+    'a requirement without a test',
+  );
 });

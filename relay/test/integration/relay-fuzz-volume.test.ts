@@ -41,10 +41,21 @@ test('integration: 100 fuzz connections against a live relay — it survives, lo
   });
   const [result, fuzz] = await Promise.all([
     runWorker(plan),
-    runFuzz({ relays: [relay.url], secret: TEST_SECRET, connections: 100, durationMs: 12_000, probesPerSec: 150, rateBurst: 1000, seed: 7 }),
+    runFuzz({
+      relays: [relay.url],
+      secret: TEST_SECRET,
+      connections: 100,
+      durationMs: 12_000,
+      probesPerSec: 150,
+      rateBurst: 1000,
+      seed: 7,
+    }),
   ]);
-  process.stderr.write(`# fuzz: ${fuzz.probes} probes, ${fuzz.inputs} inputs; errors ${JSON.stringify(fuzz.errorCodes)}; closes ${JSON.stringify(fuzz.closeCodes)}\n`);
-  for (const [c, r] of Object.entries(fuzz.categories)) process.stderr.write(`#   ${c}: ${r.probes} probes, ${r.inputs} inputs, ${r.rejected} rejected ${JSON.stringify(r.outcomes)}\n`);
+  process.stderr.write(
+    `# fuzz: ${fuzz.probes} probes, ${fuzz.inputs} inputs; errors ${JSON.stringify(fuzz.errorCodes)}; closes ${JSON.stringify(fuzz.closeCodes)}\n`,
+  );
+  for (const [c, r] of Object.entries(fuzz.categories))
+    process.stderr.write(`#   ${c}: ${r.probes} probes, ${r.inputs} inputs, ${r.rejected} rejected ${JSON.stringify(r.outcomes)}\n`);
 
   // The relay is alive and still serving.
   assert.equal(relay.proc.child.exitCode, null, 'the relay is alive');
@@ -70,7 +81,8 @@ test('integration: 100 fuzz connections against a live relay — it survives, lo
   assert.equal(fuzz.undecodableServerFrames, 0, 'every server frame decodes');
   const doc = codesInProtocolDoc(join(repoRoot, 'relay', 'PROTOCOL.md'));
   for (const code of Object.keys(fuzz.errorCodes)) assert.ok(doc.errors.has(Number(code)), `error ${code} is in PROTOCOL.md §7.1`);
-  for (const code of Object.keys(fuzz.closeCodes).filter((c) => c !== '1006')) assert.ok(doc.closes.has(Number(code)), `close ${code} is in PROTOCOL.md §7.2`);
+  for (const code of Object.keys(fuzz.closeCodes).filter((c) => c !== '1006'))
+    assert.ok(doc.closes.has(Number(code)), `close ${code} is in PROTOCOL.md §7.2`);
 
   // Every category was tried, and every adversarial one drew rejections.
   for (const c of FUZZ_CATEGORIES) assert.ok(fuzz.categories[c].probes > 0, `category ${c} was tried`);

@@ -23,7 +23,11 @@ after(async () => {
 });
 
 async function readPartition(partition: number, until: (records: InRecord[]) => boolean): Promise<InRecord[]> {
-  const consumer = adapterFor(kafka, 'reader').consumer({ groupId: `reader-${Date.now()}`, topics: ['relay.mailbox'], fromBeginning: true });
+  const consumer = adapterFor(kafka, 'reader').consumer({
+    groupId: `reader-${Date.now()}`,
+    topics: ['relay.mailbox'],
+    fromBeginning: true,
+  });
   const records: InRecord[] = [];
   let done: () => void;
   const finished = new Promise<void>((r) => (done = r));
@@ -55,7 +59,7 @@ test('integration: online A→B — ✓ when durable, exact ciphertext, ✓✓ a
   assert.deepEqual([...d.ciphertext], [...ciphertext]);
   assert.deepEqual([...d.header], [...header]);
   for (const k of ['gwInUs', 'routedUs', 'gwOutUs'] as const) assert.equal(typeof d.stamps[k], 'number', `stamp ${k}`);
-  assert.equal(d.stamps.producedUs, undefined, 'producedUs is the ack\'s alone (PROTOCOL §9)');
+  assert.equal(d.stamps.producedUs, undefined, "producedUs is the ack's alone (PROTOCOL §9)");
   assert.equal(a.frames.filter(isReceipt).length, 0, 'no ✓✓ before received');
 
   b.send({ t: FRAME_TYPES.received, msgId: d.msgId });
@@ -98,7 +102,13 @@ test('integration: a retried send with the same msgId is acked again but deliver
   const a = await connectUser(relays[1]!.url, 'carol');
   const b = await connectUser(relays[1]!.url, 'dave');
   clients.push(a, b);
-  const frame = { t: FRAME_TYPES.send, msgId: 'carol:1:7', to: 'dave', header: new Uint8Array([1]), ciphertext: new Uint8Array([2]) } as const;
+  const frame = {
+    t: FRAME_TYPES.send,
+    msgId: 'carol:1:7',
+    to: 'dave',
+    header: new Uint8Array([1]),
+    ciphertext: new Uint8Array([2]),
+  } as const;
   a.send(frame);
   await b.waitFor(isDeliver, 'first delivery');
   a.send(frame);
@@ -110,7 +120,10 @@ test('integration: a retried send with the same msgId is acked again but deliver
 });
 
 test('integration: GET /routes agrees with the consumer group', async () => {
-  const routes = (await (await fetch(`${relays[0]!.httpUrl}/routes`)).json()) as { partitions: Record<string, string>; members: { gatewayId: string; partitions: number[] }[] };
+  const routes = (await (await fetch(`${relays[0]!.httpUrl}/routes`)).json()) as {
+    partitions: Record<string, string>;
+    members: { gatewayId: string; partitions: number[] }[];
+  };
   const admin = await adapterFor(kafka).admin();
   const group = await admin.describeGroup('relay');
   await admin.close();
@@ -137,12 +150,21 @@ test('integration: offline B gets 100 messages on reconnect to a different relay
   clients.push(b);
   const delivered = await b.waitCount(isDeliver, 100, '100 deliveries');
   assert.equal(b.frames[0]!.t, FRAME_TYPES.welcome, 'welcome comes before any replayed delivery');
-  assert.deepEqual(delivered.map((d) => (d as { msgId: string }).msgId), ids, 'all 100, in send order');
+  assert.deepEqual(
+    delivered.map((d) => (d as { msgId: string }).msgId),
+    ids,
+    'all 100, in send order',
+  );
   for (const d of delivered) b.send({ t: FRAME_TYPES.received, msgId: (d as { msgId: string }).msgId });
   const receipts = await a.waitCount((f) => isReceipt(f) && f.kind === RECEIPT_KIND.delivered, 100, '100 ✓✓');
   assert.equal(new Set(receipts.map((r) => (r as { msgId: string }).msgId)).size, 100);
   // All 100 receipts confirmed in one frame (receiptSeen.more): every receipt key ends in a tombstone.
-  a.send({ t: FRAME_TYPES.receiptSeen, msgId: ids[0]!, kind: RECEIPT_KIND.delivered, more: ids.slice(1).map((id) => [id, RECEIPT_KIND.delivered] as const) });
+  a.send({
+    t: FRAME_TYPES.receiptSeen,
+    msgId: ids[0]!,
+    kind: RECEIPT_KIND.delivered,
+    more: ids.slice(1).map((id) => [id, RECEIPT_KIND.delivered] as const),
+  });
   const receiptKeys = new Set(ids.map((id) => receiptKey('frank', id, RECEIPT_KIND.delivered)));
   const tombstoned = (rs: InRecord[]) => {
     const last = new Map<string, unknown>();

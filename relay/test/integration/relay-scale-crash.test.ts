@@ -63,7 +63,8 @@ class User {
   }
 
   #sendFrame(msgId: string, to: string): void {
-    if (this.client.closeCode === null) this.client.send({ t: FRAME_TYPES.send, msgId, to, header: new Uint8Array([1]), ciphertext: Buffer.from(msgId) });
+    if (this.client.closeCode === null)
+      this.client.send({ t: FRAME_TYPES.send, msgId, to, header: new Uint8Array([1]), ciphertext: Buffer.from(msgId) });
   }
 }
 
@@ -77,18 +78,32 @@ test('integration: scale-out — 3 relays, 12 partitions, 200 users spread over 
     users.push(u);
   }
   for (let i = 0; i < 200; i++) for (let k = 1; k <= 2; k++) users[i]!.send(`u${i}:1:${k}`, `u${partnerOf(i)}`);
-  await waitFor('every message delivered', () => users.every((u, i) => [1, 2].every((k) => u.deliveries.has(`u${partnerOf(i)}:1:${k}`))), 60_000, 100);
-  assert.equal(users.reduce((s, u) => s + u.acked.size, 0), 400);
+  await waitFor(
+    'every message delivered',
+    () => users.every((u, i) => [1, 2].every((k) => u.deliveries.has(`u${partnerOf(i)}:1:${k}`))),
+    60_000,
+    100,
+  );
+  assert.equal(
+    users.reduce((s, u) => s + u.acked.size, 0),
+    400,
+  );
 
   const admin = await adapterFor(kafka).admin();
   const group = await admin.describeGroup('relay');
   await admin.close();
-  const routes = (await (await fetch(`${relays[2]!.httpUrl}/routes`)).json()) as { partitions: Record<string, string>; members: { gatewayId: string; partitions: number[] }[] };
+  const routes = (await (await fetch(`${relays[2]!.httpUrl}/routes`)).json()) as {
+    partitions: Record<string, string>;
+    members: { gatewayId: string; partitions: number[] }[];
+  };
   assert.equal(group.members.length, 3);
   assert.equal(Object.keys(routes.partitions).length, 12);
   for (const m of group.members) {
     const gw = m.clientId.split('|')[1];
-    assert.deepEqual(routes.members.find((r) => r.gatewayId === gw)?.partitions, [...(m.partitions['relay.mailbox'] ?? [])].sort((a, b) => a - b));
+    assert.deepEqual(
+      routes.members.find((r) => r.gatewayId === gw)?.partitions,
+      [...(m.partitions['relay.mailbox'] ?? [])].sort((a, b) => a - b),
+    );
   }
 });
 

@@ -3,7 +3,16 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { LocalKafkaCluster } from '../../../testbed/kafka/cluster.js';
 import { startTestKafka } from '../../../test/helpers/kafka.js';
-import { TEST_SECRET, TestClient, connectUser, isAck, isDeliver, isError, tokenFor, type TestClient as Client } from '../../../test/helpers/client.js';
+import {
+  TEST_SECRET,
+  TestClient,
+  connectUser,
+  isAck,
+  isDeliver,
+  isError,
+  tokenFor,
+  type TestClient as Client,
+} from '../../../test/helpers/client.js';
 import { startRelayProcess, waitAllReady, type RelayProcess } from '../../../test/helpers/relays.js';
 import { testWithTools } from '../../../test/helpers/tools.js';
 import { FRAME_TYPES, PROTOCOL_VERSION, WIRE_ERRORS, encodeFrame, signToken, type ServerFrame } from '../../protocol/src/index.js';
@@ -37,7 +46,10 @@ test('integration: a forged token is refused with error 3 and close 4003', async
   const c = await helloWith(signToken({ sub: 'mallory', expMs: Date.now() + 60_000 }, 'another-secret-0123456789'));
   assert.equal(c.closeCode, 4003);
   assert.equal(c.frames.find(isError)?.code, WIRE_ERRORS.AUTH_FAILED.code);
-  assert.equal(c.frames.some((f) => f.t === FRAME_TYPES.welcome), false);
+  assert.equal(
+    c.frames.some((f) => f.t === FRAME_TYPES.welcome),
+    false,
+  );
 });
 
 test('integration: an expired token is refused with error 4 and close 4003', async () => {
@@ -46,12 +58,19 @@ test('integration: an expired token is refused with error 4 and close 4003', asy
   assert.equal(c.frames.find(isError)?.code, WIRE_ERRORS.TOKEN_EXPIRED.code);
 });
 
-test('integration: the sender is the token subject; a client cannot confirm another user\'s message', async () => {
+test("integration: the sender is the token subject; a client cannot confirm another user's message", async () => {
   const mallory = await connectUser(relay.url, 'mallory');
   const bob = await connectUser(relay.url, 'bob');
   clients.push(mallory, bob);
   // A forged "from" field is not part of send: it is ignored, the relay uses the token.
-  const forged = { t: FRAME_TYPES.send, msgId: 'm:1:1', to: 'bob', header: new Uint8Array([1]), ciphertext: new Uint8Array([2]), from: 'alice' };
+  const forged = {
+    t: FRAME_TYPES.send,
+    msgId: 'm:1:1',
+    to: 'bob',
+    header: new Uint8Array([1]),
+    ciphertext: new Uint8Array([2]),
+    from: 'alice',
+  };
   mallory.send(forged as never);
   const d = await bob.waitFor(isDeliver, 'delivery');
   assert.equal(d.from, 'mallory');
@@ -64,7 +83,11 @@ test('integration: the sender is the token subject; a client cannot confirm anot
   const err = await mallory.waitFor(isError, 'forbidden');
   assert.equal(err.code, WIRE_ERRORS.FORBIDDEN.code);
   assert.equal(err.msgId, 'a:1:1');
-  assert.equal(alice.frames.some((f) => f.t === FRAME_TYPES.receipt), false, 'no receipt was produced for Alice');
+  assert.equal(
+    alice.frames.some((f) => f.t === FRAME_TYPES.receipt),
+    false,
+    'no receipt was produced for Alice',
+  );
 });
 
 test('integration: a frame over maxPayload closes the connection with 1009', async () => {
@@ -75,7 +98,13 @@ test('integration: a frame over maxPayload closes the connection with 1009', asy
 });
 
 test('integration: 1,000 random and truncated frames never crash the relay; other clients keep being served', async () => {
-  const valid = encodeFrame({ t: FRAME_TYPES.send, msgId: 'z:1:1', to: 'bob', header: new Uint8Array([1, 2]), ciphertext: new Uint8Array(40) });
+  const valid = encodeFrame({
+    t: FRAME_TYPES.send,
+    msgId: 'z:1:1',
+    to: 'bob',
+    header: new Uint8Array([1, 2]),
+    ciphertext: new Uint8Array(40),
+  });
   const inputs = fc.sample(
     fc.oneof(
       fc.uint8Array({ minLength: 0, maxLength: 300 }),
@@ -106,7 +135,9 @@ test('integration: 1,000 random and truncated frames never crash the relay; othe
       }),
     );
   }
-  process.stderr.write(`# fuzz: ${inputs.length} inputs, ${authed} after hello; close codes ${JSON.stringify(Object.fromEntries(codes))}\n`);
+  process.stderr.write(
+    `# fuzz: ${inputs.length} inputs, ${authed} after hello; close codes ${JSON.stringify(Object.fromEntries(codes))}\n`,
+  );
   assert.equal(relay.proc.child.exitCode, null, 'the relay is alive');
   for (const code of codes.keys()) assert.ok([1000, 1008, 4002, 4003, 4011].includes(code), `documented close code, got ${code}`);
   const a = await connectUser(relay.url, 'after-a');
@@ -171,7 +202,8 @@ test('integration: a reader that stops reading is closed at the high-water mark;
     if (i % 100 === 99) await sender.waitCount(isAck, i + 1, 'acks');
   }
   await sender.waitCount(isAck, total, 'all acks');
-  const metrics = async () => (await (await fetch(`${relay.httpUrl}/metrics`)).text()).match(/^relay_slow_reader_closes_total\{[^}]*\} (\d+)/m)?.[1];
+  const metrics = async () =>
+    (await (await fetch(`${relay.httpUrl}/metrics`)).text()).match(/^relay_slow_reader_closes_total\{[^}]*\} (\d+)/m)?.[1];
   const deadline = Date.now() + 30_000;
   while (Number((await metrics()) ?? 0) < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
   assert.ok(Number((await metrics()) ?? 0) >= 1, 'the relay closed the slow reader');
@@ -200,40 +232,69 @@ test('integration: tokenFor helper round trip works against the relay (sanity)',
   assert.equal((w as { userId: string }).userId, 'sane');
 });
 
-testWithTools('integration: TLS — with a certificate made in the test, clients speak wss:// and the relay serves https://', ['openssl'], {}, async () => {
-  const { mkdtempSync, readFileSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
-  const { join } = await import('node:path');
-  const { execFileSync } = await import('node:child_process');
-  const https = await import('node:https');
-  const dir = mkdtempSync(join(tmpdir(), 'relaybench-tls-'));
-  const cert = join(dir, 'cert.pem');
-  const key = join(dir, 'key.pem');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
-  const secure = await startRelayProcess(kafka.brokers, { gatewayId: 'tls', args: ['--tls-cert', cert, '--tls-key', key] });
-  try {
-    assert.match(secure.url, /^wss:\/\//);
-    const ca = readFileSync(cert);
-    const health = await new Promise<number>((resolve, reject) => {
-      https.get(`${secure.httpUrl}/healthz`, { ca }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      }).on('error', reject);
-    });
-    assert.equal(health, 200);
-    const a = await connectUser(secure.url, 'tls-a', TEST_SECRET, { ca });
-    const b = await connectUser(relay.url, 'tls-b'); // plain ws on the other relay: both reach the same mail
-    clients.push(a, b);
-    a.send({ t: FRAME_TYPES.send, msgId: 'tls:1:1', to: 'tls-b', header: new Uint8Array([1]), ciphertext: new Uint8Array([42]) });
-    await a.waitFor(isAck, 'ack over wss');
-    assert.deepEqual([...(await b.waitFor(isDeliver, 'delivery')).ciphertext], [42]);
-    // A client that does not trust the certificate cannot connect.
-    const untrusting = new TestClient(secure.url);
-    await assert.rejects(untrusting.opened);
-  } finally {
-    await secure.stop();
-  }
-});
+testWithTools(
+  'integration: TLS — with a certificate made in the test, clients speak wss:// and the relay serves https://',
+  ['openssl'],
+  {},
+  async () => {
+    const { mkdtempSync, readFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { execFileSync } = await import('node:child_process');
+    const https = await import('node:https');
+    const dir = mkdtempSync(join(tmpdir(), 'relaybench-tls-'));
+    const cert = join(dir, 'cert.pem');
+    const key = join(dir, 'key.pem');
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+      ],
+      { stdio: 'ignore' },
+    );
+    const secure = await startRelayProcess(kafka.brokers, { gatewayId: 'tls', args: ['--tls-cert', cert, '--tls-key', key] });
+    try {
+      assert.match(secure.url, /^wss:\/\//);
+      const ca = readFileSync(cert);
+      const health = await new Promise<number>((resolve, reject) => {
+        https
+          .get(`${secure.httpUrl}/healthz`, { ca }, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          })
+          .on('error', reject);
+      });
+      assert.equal(health, 200);
+      const a = await connectUser(secure.url, 'tls-a', TEST_SECRET, { ca });
+      const b = await connectUser(relay.url, 'tls-b'); // plain ws on the other relay: both reach the same mail
+      clients.push(a, b);
+      a.send({ t: FRAME_TYPES.send, msgId: 'tls:1:1', to: 'tls-b', header: new Uint8Array([1]), ciphertext: new Uint8Array([42]) });
+      await a.waitFor(isAck, 'ack over wss');
+      assert.deepEqual([...(await b.waitFor(isDeliver, 'delivery')).ciphertext], [42]);
+      // A client that does not trust the certificate cannot connect.
+      const untrusting = new TestClient(secure.url);
+      await assert.rejects(untrusting.opened);
+    } finally {
+      await secure.stop();
+    }
+  },
+);
 
 test('integration: at its connection limit the relay closes a new connection with 4010 (backoff), and serves the ones it has', async () => {
   const small = await startRelayProcess(kafka.brokers, { gatewayId: 'sec-limit', args: ['--max-connections', '2'] });

@@ -18,8 +18,20 @@ export interface InMemoryRelay {
 
 /** Starts one relay on a free loopback port; `kafka` may be shared by several relays. */
 export async function startInMemoryRelay(options: RelayOptions = {}, kafka = new InMemoryKafka()): Promise<InMemoryRelay> {
-  const config = resolveConfig({ port: 0, brokers: kafka.brokers, tokenSecret: TEST_SECRET, gatewayId: 'gw-unit', partitions: 4, heartbeatMs: 60_000, ...options });
-  const relay = await startRelay(config, () => {}, () => kafka);
+  const config = resolveConfig({
+    port: 0,
+    brokers: kafka.brokers,
+    tokenSecret: TEST_SECRET,
+    gatewayId: 'gw-unit',
+    partitions: 4,
+    heartbeatMs: 60_000,
+    ...options,
+  });
+  const relay = await startRelay(
+    config,
+    () => {},
+    () => kafka,
+  );
   await until(() => relay.ready());
   return { kafka, relay, url: relay.url, stop: () => relay.stop() };
 }

@@ -57,10 +57,25 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   const formats = nodes.map(async (node) => {
     const props = join(dir, `node-${node.nodeId}`, 'server.properties');
     try {
-      await run('java', ['-Xmx128m', `-Dlog4j2.configurationFile=${log4j}`, '-cp', cp, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props, '--ignore-formatted']);
+      await run('java', [
+        '-Xmx128m',
+        `-Dlog4j2.configurationFile=${log4j}`,
+        '-cp',
+        cp,
+        'kafka.tools.StorageTool',
+        'format',
+        '-t',
+        clusterId,
+        '-c',
+        props,
+        '--ignore-formatted',
+      ]);
     } catch (e) {
       const err = e as { stderr?: string; stdout?: string };
-      throw kafkaError('RB_KAFKA_START_FAILED', `Formatting node ${node.nodeId} failed: ${(err.stderr ?? err.stdout ?? String(e)).slice(-800)}`);
+      throw kafkaError(
+        'RB_KAFKA_START_FAILED',
+        `Formatting node ${node.nodeId} failed: ${(err.stderr ?? err.stdout ?? String(e)).slice(-800)}`,
+      );
     }
   });
   await Promise.all(formats);

@@ -16,7 +16,9 @@ export function registerBaseline(program: Command): void {
     .action(async (runDirs: string[], o: { out?: string; append?: boolean; force?: boolean; note?: string }) => {
       try {
         const { path, baseline: b } = await updateBaseline(runDirs, o);
-        process.stdout.write(`baseline ${relative(process.cwd(), path) || path}: scenario ${b.scenario}, ${b.trials.length} trial(s): ${b.trials.map((t) => t.runId).join(', ')}\n`);
+        process.stdout.write(
+          `baseline ${relative(process.cwd(), path) || path}: scenario ${b.scenario}, ${b.trials.length} trial(s): ${b.trials.map((t) => t.runId).join(', ')}\n`,
+        );
       } catch (e) {
         failAndExit(e);
       }

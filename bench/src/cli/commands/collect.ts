@@ -16,7 +16,9 @@ interface CollectFlags {
 export function registerCollect(program: Command): void {
   program
     .command('collect')
-    .description('merge the results that `loadgen --join` workers published to Kafka for a run into results/<run-id>/, exactly as for local workers')
+    .description(
+      'merge the results that `loadgen --join` workers published to Kafka for a run into results/<run-id>/, exactly as for local workers',
+    )
     .argument('<run-id>', 'the run id the joiners joined (--join <run-id>)')
     .option('--brokers <list>', "the run's Kafka (host:port,...; or KAFKA_BROKERS)")
     .option('--results-dir <dir>', 'parent folder of run folders (env RELAYBENCH_RESULTS_DIR; default results)')
@@ -38,7 +40,8 @@ an invalid run (messages lost, generator-bound) · 3 a worker's result is missin
         let workers: number | undefined;
         if (flags.workers !== undefined) {
           workers = Number(flags.workers);
-          if (!Number.isInteger(workers) || workers < 1 || workers > 1000) throw distError('RB_DIST_BAD_OPTION', `--workers ${flags.workers}: expected a whole number ≥ 1.`);
+          if (!Number.isInteger(workers) || workers < 1 || workers > 1000)
+            throw distError('RB_DIST_BAD_OPTION', `--workers ${flags.workers}: expected a whole number ≥ 1.`);
         }
         const { summary, dir } = await collectRun({
           runId,

@@ -16,9 +16,14 @@ export interface CompareFlags {
 }
 
 /** The command without process effects: parses flags, reads both sides, returns text and exit code. */
-export async function runCompare(base: string, candidate: string, flags: CompareFlags): Promise<{ text: string; exitCode: ExitCodeValue; report: CompareReport }> {
+export async function runCompare(
+  base: string,
+  candidate: string,
+  flags: CompareFlags,
+): Promise<{ text: string; exitCode: ExitCodeValue; report: CompareReport }> {
   const format = (flags.format ?? 'text') as CompareFormat;
-  if (!['text', 'md', 'json'].includes(format)) throw gateError('RB_GATE_BAD_OPTION', `--format ${flags.format}: expected md, json or text.`);
+  if (!['text', 'md', 'json'].includes(format))
+    throw gateError('RB_GATE_BAD_OPTION', `--format ${flags.format}: expected md, json or text.`);
   const options: CompareOptions = {
     thresholdP50: ratio('--threshold-p50', flags.thresholdP50, DEFAULT_COMPARE.thresholdP50),
     thresholdP99: ratio('--threshold-p99', flags.thresholdP99, DEFAULT_COMPARE.thresholdP99),
@@ -27,7 +32,11 @@ export async function runCompare(base: string, candidate: string, flags: Compare
   };
   const a = await readSide(split(base));
   const b = await readSide(split(candidate));
-  if (a.scenario !== b.scenario && flags.allowScenarioMismatch !== true) throw gateError('RB_GATE_SCENARIO_MISMATCH', `BASE is ${a.scenario}, NEW is ${b.scenario} (--allow-scenario-mismatch to compare anyway).`);
+  if (a.scenario !== b.scenario && flags.allowScenarioMismatch !== true)
+    throw gateError(
+      'RB_GATE_SCENARIO_MISMATCH',
+      `BASE is ${a.scenario}, NEW is ${b.scenario} (--allow-scenario-mismatch to compare anyway).`,
+    );
   const report = compareRuns(a, b, options);
   const exitCode = report.verdict === 'invalid' ? ExitCode.INVALID : report.verdict === 'regression' ? ExitCode.GATE_FAILED : ExitCode.OK;
   return { text: formatCompare(report, format), exitCode, report };
@@ -62,7 +71,9 @@ function positiveInt(flag: string, v: string): number {
 export function registerCompare(program: Command): void {
   program
     .command('compare')
-    .description('describe the change between runs (or a baseline) per stage and percentile; calls a regression only from repeated trials per side (for CI use `relaybench gate`)')
+    .description(
+      'describe the change between runs (or a baseline) per stage and percentile; calls a regression only from repeated trials per side (for CI use `relaybench gate`)',
+    )
     .argument('<base>', 'run folder, summary.json or baseline file; several, comma-separated, are trials')
     .argument('<new>', 'run folder, summary.json or baseline file; several, comma-separated, are trials')
     .option('--format <format>', 'md | json | text', 'text')

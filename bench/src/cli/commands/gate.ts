@@ -38,16 +38,33 @@ export interface GateFlags {
   readonly kafkaProvider?: string;
 }
 
-export const GATE_DEFAULTS = { mde: '25%', budget: '8m', noiseSd: '0.25', level: '0.95', order: 'random', maxReruns: '3', duration: '10s', warmup: '5s', maxScheduleLag: '100ms' } as const;
+export const GATE_DEFAULTS = {
+  mde: '25%',
+  budget: '8m',
+  noiseSd: '0.25',
+  level: '0.95',
+  order: 'random',
+  maxReruns: '3',
+  duration: '10s',
+  warmup: '5s',
+  maxScheduleLag: '100ms',
+} as const;
 
 /** Flags → GateConfig (every value checked; a bad one is RB_GATE_BAD_OPTION with a sentence). */
 export function gateConfig(base: string, candidate: string, f: GateFlags, now = new Date()): GateConfig {
   const stages = f.stages.split(',').map((s) => s.trim()) as Stage[];
-  for (const s of stages) if (!(STAGES as readonly string[]).includes(s)) throw bad(`--stages ${s}: expected stages among ${STAGES.join(', ')}`);
-  const options: GateOptions = { stages, thresholds: { p50: percent('--threshold-p50', f.thresholdP50), p99: percent('--threshold-p99', f.thresholdP99) }, level: fraction('--level', f.level) };
+  for (const s of stages)
+    if (!(STAGES as readonly string[]).includes(s)) throw bad(`--stages ${s}: expected stages among ${STAGES.join(', ')}`);
+  const options: GateOptions = {
+    stages,
+    thresholds: { p50: percent('--threshold-p50', f.thresholdP50), p99: percent('--threshold-p99', f.thresholdP99) },
+    level: fraction('--level', f.level),
+  };
   if (!['alternate', 'random'].includes(f.order)) throw bad(`--order ${f.order}: expected alternate or random`);
   const seed = f.seed === undefined ? now.getTime() % 100_000 : whole('--seed', f.seed, 0);
-  const out = resolve(f.out ?? join(REPO_ROOT, 'results', `gate-${now.toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-')}`));
+  const out = resolve(
+    f.out ?? join(REPO_ROOT, 'results', `gate-${now.toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-')}`),
+  );
   return {
     baseSpec: base,
     newSpec: candidate,
@@ -106,14 +123,17 @@ function duration(flag: string, v: string): number {
 
 function provider(v: string | undefined): ProviderKind | 'auto' {
   if (v === undefined) return 'auto';
-  if (!['auto', 'local', 'docker'].includes(v)) throw bad(`--kafka-provider ${v}: expected auto, local or docker (the gate starts its own Kafka)`);
+  if (!['auto', 'local', 'docker'].includes(v))
+    throw bad(`--kafka-provider ${v}: expected auto, local or docker (the gate starts its own Kafka)`);
   return v as ProviderKind | 'auto';
 }
 
 export function registerGate(program: Command): void {
   program
     .command('gate')
-    .description('CI regression gate: build BASE and NEW, run the scenario alternately on both with the kafka-direct reference in every trial, and decide on per-trial ratios with a confidence interval')
+    .description(
+      'CI regression gate: build BASE and NEW, run the scenario alternately on both with the kafka-direct reference in every trial, and decide on per-trial ratios with a confidence interval',
+    )
     .argument('<base>', 'git ref (built in its own worktree under --cache-dir) or a build folder (a checkout with dist/)')
     .argument('<new>', 'git ref or build folder')
     .option('--scenario <name|file>', 'scenario to run (the same file for both sides)', DEFAULT_SCENARIO)
@@ -121,7 +141,11 @@ export function registerGate(program: Command): void {
     .option('--budget <time>', 'time budget for the trials (builds not included)', GATE_DEFAULTS.budget)
     .option('--trials <n>', 'trials per side (default: planned from --mde and --budget)')
     .option('--noise-sd <sd>', 'trial-to-trial sd of ln(ratio) on one build, from A/A runs (planning only)', GATE_DEFAULTS.noiseSd)
-    .option('--threshold-p50 <change>', 'a p50 regression must clear this with its whole interval', `${Math.round((DEFAULT_GATE.thresholds.p50 - 1) * 100)}%`)
+    .option(
+      '--threshold-p50 <change>',
+      'a p50 regression must clear this with its whole interval',
+      `${Math.round((DEFAULT_GATE.thresholds.p50 - 1) * 100)}%`,
+    )
     .option('--threshold-p99 <change>', 'same for p99', `${Math.round((DEFAULT_GATE.thresholds.p99 - 1) * 100)}%`)
     .option('--level <p>', 'confidence level of the interval', GATE_DEFAULTS.level)
     .option('--stages <list>', 'stages gated (each has the reference)', GATED_STAGES.join(','))
@@ -130,7 +154,11 @@ export function registerGate(program: Command): void {
     .option('--max-reruns <n>', 'reruns of invalid trials allowed per side', GATE_DEFAULTS.maxReruns)
     .option('--duration <time>', 'measured time of each trial (each segment)', GATE_DEFAULTS.duration)
     .option('--warmup <time>', 'warm-up of each segment', GATE_DEFAULTS.warmup)
-    .option('--max-schedule-lag <time>', 'a trial is generator-bound (rerun) when its schedule lag p99 stays above this for 2 s', GATE_DEFAULTS.maxScheduleLag)
+    .option(
+      '--max-schedule-lag <time>',
+      'a trial is generator-bound (rerun) when its schedule lag p99 stays above this for 2 s',
+      GATE_DEFAULTS.maxScheduleLag,
+    )
     .option('--new-latency <time>', 'inject a known regression: NEW gets this extra delay on every client→relay hop (latency fault)')
     .option('--out <dir>', 'gate folder: gate.json (every trial), gate.md, gate.txt, junit.xml, trials/ (default results/gate-<time>)')
     .option('--cache-dir <dir>', 'where git refs are built (default ~/.cache/relaybench/gate)')

@@ -61,8 +61,13 @@ export function registerKafka(program: Command): void {
     .action(async (opts: { brokers?: string; json?: boolean }) => {
       try {
         let list = opts.brokers ?? process.env.KAFKA_BROKERS;
-        if (list === undefined && existsSync(stateFile())) list = (JSON.parse(readFileSync(stateFile(), 'utf8')) as { brokers: string[] }).brokers.join(',');
-        if (list === undefined) throw kafkaError('RB_KAFKA_BAD_OPTION', 'No cluster to describe: pass --brokers, set KAFKA_BROKERS, or run `relaybench kafka up` first.');
+        if (list === undefined && existsSync(stateFile()))
+          list = (JSON.parse(readFileSync(stateFile(), 'utf8')) as { brokers: string[] }).brokers.join(',');
+        if (list === undefined)
+          throw kafkaError(
+            'RB_KAFKA_BAD_OPTION',
+            'No cluster to describe: pass --brokers, set KAFKA_BROKERS, or run `relaybench kafka up` first.',
+          );
         const brokers = parseBrokers(list);
         await useExternalCluster(brokers);
         const admin = await createKafkajsAdapter({ brokers, clientId: 'relaybench-info', rideOutMs: 0 }).admin();

@@ -50,8 +50,11 @@ export function registerLoadgen(program: Command): void {
     .option('--user-prefix <prefix>', 'prefix of the virtual user ids (unique per run)')
     .option('--run-id <id>', 'run id for the run_id metrics label')
     .option('--no-routing-hint', 'do not use GET /routes; spread users round robin over --relays')
-    .option('--join <run-id>', 'join a distributed run through Kafka (--brokers or KAFKA_BROKERS): get plans from relaybench.control.<run-id>, publish results to relaybench.results.<run-id>')
-    .option('--worker-name <name>', 'with --join: this worker\'s name in the run (default: the host name)')
+    .option(
+      '--join <run-id>',
+      'join a distributed run through Kafka (--brokers or KAFKA_BROKERS): get plans from relaybench.control.<run-id>, publish results to relaybench.results.<run-id>',
+    )
+    .option('--worker-name <name>', "with --join: this worker's name in the run (default: the host name)")
     .option('--join-timeout <time>', 'with --join: give up when no (further) plan comes within this (default 10m; exit 3)')
     .addHelpText(
       'after',
@@ -65,15 +68,19 @@ only --brokers, --worker-name, --join-timeout, --metrics-port, --source-addresse
 (a folder for local copies of the results) apply. Exit 0 when the coordinator ended the run, 3 when
 no plan came in time or a plan failed, 130 when interrupted before any plan. docs/distributed.md`,
     )
-    .action(async (o: LoadgenFlags & { plan?: string; result?: string; hlogDir?: string; join?: string; workerName?: string; joinTimeout?: string }) => {
-      if (o.join !== undefined) await joinAndExit({ ...o, join: o.join });
-      try {
-        const plan = o.plan !== undefined ? await readPlan(o.plan) : planFromFlags(o, process.env.RELAY_TOKEN_SECRET);
-        const resultPath = o.result ?? `results/loadgen-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
-        await runWorkerProcess({ plan, resultPath, ...(o.hlogDir === undefined ? {} : { hlogDir: o.hlogDir }) });
-        process.exit(0);
-      } catch (e) {
-        failAndExit(e);
-      }
-    });
+    .action(
+      async (
+        o: LoadgenFlags & { plan?: string; result?: string; hlogDir?: string; join?: string; workerName?: string; joinTimeout?: string },
+      ) => {
+        if (o.join !== undefined) await joinAndExit({ ...o, join: o.join });
+        try {
+          const plan = o.plan !== undefined ? await readPlan(o.plan) : planFromFlags(o, process.env.RELAY_TOKEN_SECRET);
+          const resultPath = o.result ?? `results/loadgen-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
+          await runWorkerProcess({ plan, resultPath, ...(o.hlogDir === undefined ? {} : { hlogDir: o.hlogDir }) });
+          process.exit(0);
+        } catch (e) {
+          failAndExit(e);
+        }
+      },
+    );
 }

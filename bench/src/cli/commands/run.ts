@@ -32,8 +32,14 @@ export function registerRun(program: Command): void {
     .option('--relays <n>', 'override the number of relay processes')
     .option('--reference <mode>', 'kafka-direct | none: run the bare-Kafka reference beside the relay path')
     .option('--no-progress', 'no live progress lines')
-    .option('--remote-workers', 'the workers are `relaybench loadgen --join <run-id>` processes reached through the run\'s Kafka (any host); see docs/distributed.md')
-    .option('--relay-host <address>', 'address the relays listen on and advertise in /routes (default 127.0.0.1); with --remote-workers, one the joiners can reach')
+    .option(
+      '--remote-workers',
+      "the workers are `relaybench loadgen --join <run-id>` processes reached through the run's Kafka (any host); see docs/distributed.md",
+    )
+    .option(
+      '--relay-host <address>',
+      'address the relays listen on and advertise in /routes (default 127.0.0.1); with --remote-workers, one the joiners can reach',
+    )
     .option('--join-timeout <time>', 'with --remote-workers: how long to wait for the joiners once Kafka is up (default 5m)')
     .addHelpText(
       'after',
@@ -50,7 +56,11 @@ lost, generator-bound) Â· 3 infrastructure (Kafka, a relay or a worker failed) Â
         if (flags.remoteWorkers === true) {
           const runId = cfg.runId ?? makeRunId(cfg.scenario.name);
           cfg = { ...cfg, runId };
-          remote = new RemoteWorkers({ runId, scenario: cfg.scenario, joinTimeoutMs: durationFlag(flags.joinTimeout, '--join-timeout', DEFAULT_REMOTE_JOIN_TIMEOUT_MS) });
+          remote = new RemoteWorkers({
+            runId,
+            scenario: cfg.scenario,
+            joinTimeoutMs: durationFlag(flags.joinTimeout, '--join-timeout', DEFAULT_REMOTE_JOIN_TIMEOUT_MS),
+          });
         }
         const { summary } = await runScenario(cfg, {
           provisionKafka: remote === undefined ? provisionKafka : remote.provisionKafka(provisionKafka),
