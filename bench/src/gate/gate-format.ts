@@ -1,4 +1,5 @@
 // Renders a GateReport: text (terminal), Markdown (PR comment), junit.xml (CI test report).
+import { junitDocument, xml } from '../outputs/junit-xml.js';
 import type { GateDecision, GateOptions, GateRow, GateTrial, Side } from './decide.js';
 import { effectText, percentChange } from './decide.js';
 
@@ -137,19 +138,11 @@ export function formatGateJunit(r: GateReport): string {
         : '';
     cases.push(`    <testcase classname="relaybench.gate.${xml(r.scenario)}" name="${xml(name)}" time="0">${body}</testcase>`);
   }
-  const failures = cases.filter((c) => c.includes('<failure')).length;
-  const seconds = (r.wallMs / 1000).toFixed(3);
-  return [
-    '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="relaybench-gate" tests="${cases.length}" failures="${failures}" time="${seconds}">`,
-    `  <testsuite name="gate ${xml(r.scenario)}" tests="${cases.length}" failures="${failures}" errors="0" time="${seconds}" timestamp="${xml(r.createdAt)}">`,
-    ...cases,
-    '  </testsuite>',
-    '</testsuites>',
-    '',
-  ].join('\n');
-}
-
-function xml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+  return junitDocument({
+    suites: 'relaybench-gate',
+    suite: `gate ${r.scenario}`,
+    seconds: (r.wallMs / 1000).toFixed(3),
+    timestamp: r.createdAt,
+    cases,
+  });
 }

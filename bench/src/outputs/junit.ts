@@ -1,6 +1,7 @@
 // junit.xml: each objective of each segment is a test case; a failed objective is a <failure>,
 // an invalid run adds a failing `run validity` case. CI systems render it as a test report.
 import { formatValue } from '../gate/evaluate.js';
+import { junitDocument, xml } from './junit-xml.js';
 import type { RunOutput } from './output.js';
 
 export const junitOutput: RunOutput = {
@@ -21,19 +22,6 @@ export const junitOutput: RunOutput = {
         : `\n      <failure message="${xml(`${v.metric} was ${formatValue(v.kind, v.actual)}, objective ${v.objective}`)}" type="objective">${xml(v.note ?? '')}</failure>\n    `;
       cases.push(`${head}${body}</testcase>`);
     }
-    const failures = s.objectives.filter((v) => !v.pass).length + (s.valid ? 0 : 1);
-    return [
-      '<?xml version="1.0" encoding="UTF-8"?>',
-      `<testsuites name="relaybench" tests="${cases.length}" failures="${failures}" time="${seconds}">`,
-      `  <testsuite name="${xml(s.scenario.name)}" tests="${cases.length}" failures="${failures}" errors="0" time="${seconds}" timestamp="${xml(s.createdAt)}">`,
-      ...cases,
-      '  </testsuite>',
-      '</testsuites>',
-      '',
-    ].join('\n');
+    return junitDocument({ suites: 'relaybench', suite: s.scenario.name, seconds, timestamp: s.createdAt, cases });
   },
 };
-
-function xml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
-}
