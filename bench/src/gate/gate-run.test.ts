@@ -9,13 +9,14 @@ import { loadScenario } from '../scenarios/loader.js';
 import type { Build } from './builds.js';
 import { DEFAULT_GATE, type GateTrial, type Side } from './decide.js';
 import { runGate, type GateConfig, type GateDeps } from './gate-run.js';
-import { mulberry32 } from './trials.js';
+import { createPrng } from '../../../loadgen/src/rate/prng.js';
 
 async function gate(ratioOf: (side: Side, index: number, attempt: number) => number | 'invalid', extra: Partial<GateConfig> = {}) {
   const outDir = await mkdtemp(join(tmpdir(), 'rb-gate-'));
   const files: Record<string, string> = {};
   let kafkaStopped = false;
-  const jitter = mulberry32(5);
+  const rnd = createPrng(5);
+  const jitter = (): number => rnd.next();
   const deps: GateDeps = {
     resolveBuild: async (spec) =>
       ({

@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decide, effectText, DEFAULT_GATE, type GateTrial, type Side } from './decide.js';
 import { criticalRank, hodgesLehmann, planTrials, smallestP } from './estimate.js';
-import { mulberry32, runTrialLoop, trialOrder } from './trials.js';
+import { createPrng } from '../../../loadgen/src/rate/prng.js';
+import { runTrialLoop, trialOrder } from './trials.js';
 
 /** A trial whose relay/reference ratios are `ratio` × a per-trial jitter (seeded, ±3 %). */
 function trial(side: Side, index: number, ratio: number, valid = true): GateTrial {
@@ -29,8 +30,8 @@ function sides(perSide: number, base: (i: number) => number, cand: (i: number) =
 }
 
 const jitter = (seed: number) => {
-  const r = mulberry32(seed);
-  return () => 1 + (r() - 0.5) * 0.06;
+  const r = createPrng(seed);
+  return () => 1 + (r.next() - 0.5) * 0.06;
 };
 
 test('identical sides pass, and every row states an interval that covers no change', () => {

@@ -9,15 +9,16 @@
  * `maxReruns` per side; a side that uses them all and still gets an invalid trial stops the loop
  * (the gate then exits 2: invalid, not a regression).
  */
+import { createPrng } from '../../../loadgen/src/rate/prng.js';
 import type { GateTrial, Side } from './decide.js';
 
 export type OrderMode = 'alternate' | 'random';
 
 export function trialOrder(perSide: number, mode: OrderMode, seed: number): Side[] {
-  const rnd = mulberry32(seed);
+  const rnd = createPrng(seed);
   const out: Side[] = [];
   for (let i = 0; i < perSide; i++) {
-    const baseFirst = mode === 'alternate' ? i % 2 === 0 : rnd() < 0.5;
+    const baseFirst = mode === 'alternate' ? i % 2 === 0 : rnd.next() < 0.5;
     out.push(...(baseFirst ? (['base', 'new'] as const) : (['new', 'base'] as const)));
   }
   return out;
@@ -63,16 +64,4 @@ export async function runTrialLoop(
     }
   }
   return { trials, reruns, gaveUp: null };
-}
-
-/** A small seeded PRNG (mulberry32): the same seed gives the same order on every machine. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
