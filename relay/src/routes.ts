@@ -37,3 +37,14 @@ export async function readRoutes(admin: Admin, topic: string, generation: number
   members.sort((a, b) => a.gatewayId.localeCompare(b.gatewayId));
   return { generation, groupState: group.state, partitions, members };
 }
+
+/** readRoutes, answered from a copy younger than 500 ms: /routes is polled and each read asks Kafka. */
+export function cachedRoutes(admin: Admin, topic: string, generation: () => number): () => Promise<RoutesTable> {
+  let cache: { at: number; table: RoutesTable } | null = null;
+  return async () => {
+    if (cache !== null && Date.now() - cache.at < 500) return cache.table;
+    const table = await readRoutes(admin, topic, generation());
+    cache = { at: Date.now(), table };
+    return table;
+  };
+}
