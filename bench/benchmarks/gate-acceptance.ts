@@ -3,14 +3,14 @@
  *
  * Runs K `relaybench gate REF REF` (A/A: the same commit on both sides; every "regression" is a
  * false alarm) and K `relaybench gate REF REF --new-latency 2ms` (A/B: NEW pays 2 ms on every
- * client→relay hop; every "pass" is a miss), each under `rb-heavy` (the machine lock, held for
- * the whole gate run, so other work can interleave between runs). Prints, per kind, the
+ * client→relay hop; every "pass" is a miss), interleaved. When a `rb-heavy` command is on the
+ * PATH (a machine lock some hosts use to keep measurements apart), each gate runs under it. Prints, per kind, the
  * regressions found / K, each run's effect estimates with their intervals, and the wall time.
  * Every gate keeps its folder (gate.json with every trial) under results/gate-acceptance-<time>/.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { effectText } from '../src/gate/decide.js';
 import type { GateReport } from '../src/gate/gate-format.js';
 import { REPO_ROOT } from '../src/scenarios/loader.js';
@@ -27,6 +27,12 @@ const ref = positional[1] ?? 'HEAD';
 const CLI = join(REPO_ROOT, 'dist', 'bench', 'src', 'cli', 'main.js');
 const root = join(REPO_ROOT, 'results', `gate-acceptance-${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}`);
 
+const LOCK =
+  (process.env.PATH ?? '')
+    .split(delimiter)
+    .map((d) => join(d, 'rb-heavy'))
+    .find((f) => existsSync(f)) ?? null;
+
 interface Outcome {
   readonly kind: 'A/A' | 'A/B';
   readonly exit: number;
@@ -40,7 +46,8 @@ function gate(kind: Outcome['kind'], i: number): Promise<Outcome> {
   const t0 = Date.now();
   process.stderr.write(`\n=== ${kind} #${i}: relaybench ${flags.join(' ')}\n`);
   return new Promise((resolve) => {
-    const p = spawn('rb-heavy', [process.execPath, CLI, ...flags], { stdio: ['ignore', 'inherit', 'inherit'] });
+    const command = LOCK === null ? [process.execPath, CLI, ...flags] : [LOCK, process.execPath, CLI, ...flags];
+    const p = spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'inherit', 'inherit'] });
     p.on('exit', (code) => {
       let report: GateReport | null = null;
       try {

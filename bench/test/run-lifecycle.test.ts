@@ -12,19 +12,31 @@ import { RelaybenchError } from '../../relay/protocol/src/relaybench-error.js';
 import { resolveRunConfig } from '../src/orchestrator/config.js';
 import { runError } from '../src/orchestrator/errors.js';
 import { runScenario, type Fleet, type RunDeps } from '../src/orchestrator/run.js';
+import { planSegments } from '../src/orchestrator/segments.js';
 import { loadScenario } from '../src/scenarios/loader.js';
 import { syntheticWorkerResult } from './synthetic.js';
 
 interface Fakes {
   deps: RunDeps;
   events: string[];
+  plans: WorkerPlan[];
   out: () => string;
 }
 
 function fakes(
-  o: { latencyScale?: (rate: number) => number; failWorker?: boolean; lost?: number; interruptOnStart?: boolean } = {},
+  o: {
+    latencyScale?: (rate: number) => number;
+    failWorker?: boolean;
+    lost?: number;
+    interruptOnStart?: boolean;
+    /** Relay workers finish only once a kafka-direct worker has started (or after 2 s, noted as `alone`). */
+    relayWaitsForReference?: boolean;
+  } = {},
 ): Fakes {
   const events: string[] = [];
+  const plans: WorkerPlan[] = [];
+  let referenceStarted = () => {};
+  const reference = new Promise<void>((resolve) => (referenceStarted = resolve));
   let out = '';
   const sink = (collect: boolean) =>
     Object.assign(
@@ -59,6 +71,8 @@ function fakes(
       onProgress: (l) => (listener = l),
       async start(plan: WorkerPlan) {
         events.push(`start ${id} ${plan.mode} ${plan.workload.ratePerSec}/s prefix=${plan.userPrefix}`);
+        plans.push(plan);
+        if (plan.mode === 'kafka-direct') referenceStarted();
         listener?.({
           workerId: id,
           elapsedMs: 1000,
@@ -91,6 +105,10 @@ function fakes(
           // A worker that runs until stopped, and a Ctrl-C while it runs.
           result = new Promise((resolve) => (stopped = () => resolve(full)));
           if (id.endsWith('-w0')) setTimeout(() => process.emit('SIGINT', 'SIGINT'), 20);
+        } else if (o.relayWaitsForReference === true && plan.mode === 'relay') {
+          let timer: NodeJS.Timeout | undefined;
+          const alone = new Promise<void>((resolve) => (timer = setTimeout(() => (events.push(`${id} alone`), resolve()), 2000)));
+          result = Promise.race([reference, alone]).then(() => (clearTimeout(timer), full));
         } else result = Promise.resolve(full);
       },
       result: () => result!,
@@ -113,7 +131,7 @@ function fakes(
     stderr: sink(false),
     stdout: sink(true),
   };
-  return { deps, events, out: () => out };
+  return { deps, events, plans, out: () => out };
 }
 
 async function withDir<T>(f: (dir: string) => Promise<T>): Promise<T> {
@@ -171,6 +189,42 @@ test('phases scale the relay tier out; the reference runs in kafka-direct mode',
     );
     assert.ok(fanout.summary.reference?.ratios.e2eCorrected !== undefined);
   }));
+
+test("an alongside reference runs in the relay segment's window at a quarter of its rate, and the run says so", () =>
+  withDir(async (dir) => {
+    const f = fakes({ relayWaitsForReference: true });
+    const cfg = resolveRunConfig(
+      loadScenario('smoke'),
+      { resultsDir: dir, runId: 'al', reference: 'kafka-direct', referenceTiming: 'alongside' },
+      {},
+    );
+    const { summary } = await runScenario(cfg, f.deps);
+    assert.ok(
+      !f.events.some((e) => e.endsWith('alone')),
+      `the relay segment finished before the reference started: ${f.events.join(' | ')}`,
+    );
+    assert.deepEqual(
+      f.plans.map((p) => `${p.mode} ${p.workload.ratePerSec}/s`),
+      ['relay 200/s', 'kafka-direct 50/s'],
+    );
+    assert.ok(Math.abs(f.plans[0]!.startAtMs - f.plans[1]!.startAtMs) < 1000, 'one common start');
+    assert.deepEqual(
+      summary.segments.map((s) => `${s.name}:${s.mode}`),
+      ['main:relay', 'reference:kafka-direct'],
+    );
+    assert.ok(summary.reference?.ratios.e2eCorrected !== undefined);
+    assert.ok(summary.notes.some((n) => n.includes('alongside main at 50 msg/s')));
+  }));
+
+test('--reference-timing: a bad value, a rate without alongside, alongside with a ramp are refused before anything starts', () => {
+  const smoke = loadScenario('smoke');
+  const codeOf = (f: () => unknown) => assert.throws(f, (e: unknown) => e instanceof RelaybenchError && e.code === 'RB_RUN_BAD_OPTION');
+  codeOf(() => resolveRunConfig(smoke, { referenceTiming: 'during' }, {}));
+  codeOf(() => resolveRunConfig(smoke, { referenceRate: '50' }, {}));
+  codeOf(() => resolveRunConfig(smoke, { referenceTiming: 'alongside', referenceRate: '0' }, {}));
+  const cfg = resolveRunConfig(loadScenario('ramp'), { reference: 'kafka-direct', referenceTiming: 'alongside' }, {});
+  assert.throws(() => planSegments(cfg.scenario, cfg.referenceTiming), /one relay segment/);
+});
 
 test('ramp stops at the first step that breaks and reports the highest rate that held', () =>
   withDir(async (dir) => {

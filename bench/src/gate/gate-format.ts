@@ -33,6 +33,8 @@ export interface GateReport {
     readonly durationMs: number;
     readonly warmupMs: number;
     readonly maxReruns: number;
+    /** When each trial's kafka-direct reference ran (absent in reports from before the option: after). */
+    readonly referenceTiming?: 'alongside' | 'after';
   };
   readonly options: GateOptions;
   readonly kafka: { readonly provider: string; readonly brokers: readonly string[]; readonly shared: boolean };

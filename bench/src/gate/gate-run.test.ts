@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { loadScenario } from '../scenarios/loader.js';
 import type { Build } from './builds.js';
 import { DEFAULT_GATE, type GateTrial, type Side } from './decide.js';
@@ -14,6 +15,8 @@ import { createPrng } from '../../../loadgen/src/rate/prng.js';
 async function gate(ratioOf: (side: Side, index: number, attempt: number) => number | 'invalid', extra: Partial<GateConfig> = {}) {
   const outDir = await mkdtemp(join(tmpdir(), 'rb-gate-'));
   const files: Record<string, string> = {};
+  const args: string[][] = [];
+  const logs: string[] = [];
   let kafkaStopped = false;
   const rnd = createPrng(5);
   const jitter = (): number => rnd.next();
@@ -24,7 +27,7 @@ async function gate(ratioOf: (side: Side, index: number, attempt: number) => num
         kind: 'folder',
         commit: null,
         dir: `/b/${spec}`,
-        cli: `/b/${spec}/cli.js`,
+        cli: spec.endsWith('.js') ? spec : `/b/${spec}/cli.js`,
         modules: 'own',
         buildMs: 0,
         reused: true,
@@ -32,6 +35,7 @@ async function gate(ratioOf: (side: Side, index: number, attempt: number) => num
     provisionKafka: async () => ({ provider: 'local', brokers: ['127.0.0.1:1'], stop: async () => void (kafkaStopped = true) }),
     runTrial: async (side, index, attempt, o): Promise<GateTrial> => {
       files[side] = await readFile(o.scenarioFile, 'utf8');
+      args.push([...(o.extraArgs ?? [])]);
       const r = ratioOf(side, index, attempt);
       const v = (x: number) => ({ relay: x * 1000, reference: 1000, ratio: x });
       const ok = r !== 'invalid';
@@ -49,7 +53,7 @@ async function gate(ratioOf: (side: Side, index: number, attempt: number) => num
         values: { ack: { p50: v(x), p99: v(x) }, e2eCorrected: { p50: v(x), p99: v(x) } },
       };
     },
-    log: () => {},
+    log: (line) => void logs.push(line),
   };
   const cfg: GateConfig = {
     baseSpec: 'A',
@@ -69,13 +73,14 @@ async function gate(ratioOf: (side: Side, index: number, attempt: number) => num
     maxScheduleLagMs: 100,
     newLatencyMs: 0,
     kafkaProvider: 'auto',
+    referenceTiming: 'after',
     ...extra,
   };
   const report = await runGate(cfg, deps);
   const json = JSON.parse(await readFile(join(outDir, 'gate.json'), 'utf8')) as { trials: unknown[] };
   const junit = await readFile(join(outDir, 'junit.xml'), 'utf8');
   await rm(outDir, { recursive: true, force: true });
-  return { report, json, junit, files, kafkaStopped };
+  return { report, json, junit, files, kafkaStopped, args, logs };
 }
 
 test('same build on both sides: pass (exit 0), every trial in gate.json, Kafka stopped', async () => {
@@ -112,4 +117,16 @@ test('--new-latency gives NEW a delay on every client→relay hop, and BASE the 
   assert.match(g.files.new!, /direction: to-relay/);
   assert.match(g.files.base!, /delay: 0ms/);
   assert.equal(g.report.new.injected, '2 ms latency on every client→relay hop');
+});
+
+test('the reference runs alongside when both builds know --reference-timing; a build from before it makes both sides run it after', async () => {
+  const cli = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+  const both = await gate(() => 2, { baseSpec: cli, newSpec: cli, referenceTiming: 'alongside', referenceRatePerSec: 40 });
+  assert.ok(both.args.length > 0);
+  for (const a of both.args) assert.deepEqual(a, ['--reference-timing', 'alongside', '--reference-rate', '40']);
+  assert.equal(both.report.plan.referenceTiming, 'alongside');
+  const old = await gate(() => 2, { baseSpec: 'old', newSpec: cli, referenceTiming: 'alongside' });
+  for (const a of old.args) assert.deepEqual(a, []);
+  assert.equal(old.report.plan.referenceTiming, 'after');
+  assert.ok(old.logs.some((l) => /old predates --reference-timing/.test(l)));
 });

@@ -9,6 +9,7 @@
  * (the fold is outside the measured window). What a longer log or a warmer broker does to later
  * trials hits both sides alike, because the order is balanced per pair.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
@@ -46,6 +47,15 @@ export interface GateConfig {
   /** Extra delay on every client→relay hop of NEW (a known regression, to prove the gate's power). */
   readonly newLatencyMs: number;
   readonly kafkaProvider: ProvisionOptions['provider'];
+  /**
+   * alongside: each trial's kafka-direct reference runs in the same window as its relay segment
+   * (at referenceRatePerSec, default a quarter of the scenario rate). Measured on this machine,
+   * a reference 20 s later shares nothing of what slowed the relay segment (a neighbour's burst:
+   * e2e ÷ reference ×2.0–×5.7 across trials of one build in one A/A gate); in the same window
+   * it shares it, and a trial takes half the time. after: the reference is a segment of its own.
+   */
+  readonly referenceTiming: 'alongside' | 'after';
+  readonly referenceRatePerSec?: number;
 }
 
 export interface GateDeps {
@@ -56,16 +66,39 @@ export interface GateDeps {
   readonly now?: () => number;
 }
 
-/** Wall time of one trial (ms): both segments, the start lead of each, relays and process start. */
-export function trialWallMs(s: Scenario, durationMs: number, warmupMs: number): number {
-  return 2 * (warmupMs + durationMs + s.drainMs + 4_000) + 15_000;
+/** Wall time of one trial (ms): its segments (one window when alongside), the start lead of each, relays and process start. */
+export function trialWallMs(s: Scenario, durationMs: number, warmupMs: number, timing: GateConfig['referenceTiming'] = 'after'): number {
+  return (timing === 'alongside' ? 1 : 2) * (warmupMs + durationMs + s.drainMs + 4_000) + 15_000;
+}
+
+/** Whether a build's `run --help` lists a flag (a base from before the flag was added does not). */
+function runHelpMentions(cli: string, flag: string): boolean {
+  const r = spawnSync(process.execPath, [cli, 'run', '--help'], { encoding: 'utf8', timeout: 60_000 });
+  return r.status === 0 && r.stdout.includes(flag);
+}
+
+/** `run` flags of the trials: the reference's timing, when both builds know it. */
+function timingArgs(c: GateConfig, builds: readonly Build[], log: (l: string) => void): string[] {
+  if (c.referenceTiming === 'after') return [];
+  const lacking = builds.filter((b) => !runHelpMentions(b.cli, '--reference-timing'));
+  if (lacking.length > 0) {
+    log(
+      `reference: ${lacking.map((b) => b.spec).join(', ')} predates --reference-timing; both sides run the reference after the relay segment (one way of measuring for both)`,
+    );
+    return [];
+  }
+  return [
+    '--reference-timing',
+    'alongside',
+    ...(c.referenceRatePerSec === undefined ? [] : ['--reference-rate', String(c.referenceRatePerSec)]),
+  ];
 }
 
 export async function runGate(c: GateConfig, deps: GateDeps): Promise<GateReport> {
   const now = deps.now ?? Date.now;
   const t0 = now();
   const log = deps.log;
-  const trialMs = trialWallMs(c.scenario, c.durationMs, c.warmupMs);
+  const trialMs = trialWallMs(c.scenario, c.durationMs, c.warmupMs, c.referenceTiming);
   const plan = planTrials({
     mde: c.mde,
     threshold: c.options.thresholds.p50,
@@ -93,7 +126,7 @@ export async function runGate(c: GateConfig, deps: GateDeps): Promise<GateReport
     `gate ${c.scenario.name}: minimum detectable effect asked ${percentChange(c.mde)} (p50 ÷ reference), time budget ${Math.round(c.budgetMs / 60_000)} min for the trials`,
   );
   log(
-    `  → ${perSide} trials per side of ~${Math.round(trialMs / 1000)} s each (${formatDurationMs(c.warmupMs)} warm-up + ${formatDurationMs(c.durationMs)} measured, relay then kafka-direct reference): ~${Math.round((2 * perSide * trialMs) / 60_000)} min; detects ~${percentChange(detectable)} in 9 of 10 gates (noise sd ${c.noiseSd} of ln ratio)${c.trials === undefined && plan.budgetBound ? ' — the budget allows no more trials: raise --budget for a smaller effect' : ''}`,
+    `  → ${perSide} trials per side of ~${Math.round(trialMs / 1000)} s each (${formatDurationMs(c.warmupMs)} warm-up + ${formatDurationMs(c.durationMs)} measured, ${c.referenceTiming === 'alongside' ? `kafka-direct reference alongside at ${c.referenceRatePerSec ?? c.scenario.workload.ratePerSec / 4}/s` : 'relay then kafka-direct reference'}): ~${Math.round((2 * perSide * trialMs) / 60_000)} min; detects ~${percentChange(detectable)} in 9 of 10 gates (noise sd ${c.noiseSd} of ln ratio)${c.trials === undefined && plan.budgetBound ? ' — the budget allows no more trials: raise --budget for a smaller effect' : ''}`,
   );
   log(
     `  decision: regression when the whole ${Math.round(c.options.level * 100)} % interval of NEW ÷ BASE is above p50 ${percentChange(c.options.thresholds.p50)} / p99 ${percentChange(c.options.thresholds.p99)} for ${c.options.stages.join(', ')}`,
@@ -104,6 +137,7 @@ export async function runGate(c: GateConfig, deps: GateDeps): Promise<GateReport
 
   const baseBuild = await deps.resolveBuild(c.baseSpec, log);
   const newBuild = await deps.resolveBuild(c.newSpec, log);
+  const extraArgs = timingArgs(c, [baseBuild, newBuild], log);
   await mkdir(join(c.outDir, 'trials'), { recursive: true });
   const files = { base: await sideScenario(c, 'base'), new: await sideScenario(c, 'new') };
   const kafka = await deps.provisionKafka({
@@ -129,6 +163,7 @@ export async function runGate(c: GateConfig, deps: GateDeps): Promise<GateReport
           brokers: kafka.brokers,
           trialsDir: join(c.outDir, 'trials'),
           runId,
+          extraArgs,
         });
       },
       {
@@ -182,6 +217,7 @@ export async function runGate(c: GateConfig, deps: GateDeps): Promise<GateReport
       durationMs: c.durationMs,
       warmupMs: c.warmupMs,
       maxReruns: c.maxReruns,
+      referenceTiming: extraArgs.length > 0 ? 'alongside' : 'after',
     },
     options: c.options,
     kafka: { provider: kafka.provider, brokers: kafka.brokers, shared: true },

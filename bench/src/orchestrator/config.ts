@@ -9,6 +9,7 @@
 import { parseDurationMs } from '../../../loadgen/src/duration.js';
 import type { Scenario } from '../scenarios/scenario.js';
 import { runError } from './errors.js';
+import type { ReferenceTiming } from './segments.js';
 
 export interface RunFlags {
   readonly brokers?: string;
@@ -22,6 +23,8 @@ export interface RunFlags {
   readonly workers?: string;
   readonly relays?: string;
   readonly reference?: string;
+  readonly referenceTiming?: string;
+  readonly referenceRate?: string;
   readonly progress?: boolean;
 }
 
@@ -33,6 +36,8 @@ export interface RunConfig {
   readonly resultsDir: string;
   readonly runId: string | undefined;
   readonly progress: boolean;
+  /** When the kafka-direct reference runs: after the relay segments, or alongside the relay segment. */
+  readonly referenceTiming: ReferenceTiming;
   /** Where each setting came from (printed at the start). */
   readonly sources: Readonly<Record<string, 'default' | 'scenario' | 'env' | 'flag'>>;
 }
@@ -98,8 +103,19 @@ export function resolveRunConfig(scenario: Scenario, flags: RunFlags, env: NodeJ
     resultsDir: pick('results-dir', RUN_DEFAULTS.resultsDir as string, env.RELAYBENCH_RESULTS_DIR, flags.resultsDir),
     runId: pick('run-id', undefined as string | undefined, undefined, flags.runId),
     progress: flags.progress !== false,
+    referenceTiming: referenceTiming(flags),
     sources: Object.freeze(sources),
   });
+}
+
+function referenceTiming(flags: RunFlags): ReferenceTiming {
+  const timing = flags.referenceTiming ?? 'after';
+  if (timing !== 'after' && timing !== 'alongside')
+    throw runError('RB_RUN_BAD_OPTION', `--reference-timing ${timing}: expected after or alongside.`);
+  if (flags.referenceRate === undefined) return { timing };
+  if (timing !== 'alongside')
+    throw runError('RB_RUN_BAD_OPTION', `--reference-rate ${flags.referenceRate}: only with --reference-timing alongside.`);
+  return { timing, ratePerSec: positive(flags.referenceRate, '--reference-rate') };
 }
 
 function duration(v: string, from: string): number {
@@ -130,7 +146,7 @@ export function describeConfig(c: RunConfig): string[] {
     `scenario ${s.name} (${s.file})`,
     `brokers=${s.brokers} partitions=${s.partitions} relays=${s.relays} (${c.sources.relays}) workers=${s.workers} (${c.sources.workers})`,
     `rate=${s.workload.ratePerSec}/s (${c.sources.rate}) users=${s.workload.users} duration=${s.durationMs}ms (${c.sources.duration}) warmup=${s.warmupMs}ms (${c.sources.warmup}) drain=${s.drainMs}ms`,
-    `reference=${s.reference ?? 'none'} (${c.sources.reference}) kafka=${c.brokers ?? c.kafkaProvider} prometheus=${c.prometheus} (${c.sources.prometheus}) results=${c.resultsDir} (${c.sources['results-dir']})`,
+    `reference=${s.reference === undefined ? 'none' : `${s.reference}, ${c.referenceTiming.timing}`} (${c.sources.reference}) kafka=${c.brokers ?? c.kafkaProvider} prometheus=${c.prometheus} (${c.sources.prometheus}) results=${c.resultsDir} (${c.sources['results-dir']})`,
     `objectives: ${s.objectives.map((o) => o.expr).join(' · ')}`,
   ];
 }

@@ -111,11 +111,16 @@ export async function runScenario(cfg: RunConfig, deps: RunDeps): Promise<RunOut
     for (const w of running) void w.stop().catch(() => {});
   });
 
-  const segments = planSegments(s);
+  const segments = planSegments(s, cfg.referenceTiming);
   log(`run ${runId} → ${dir}`);
   for (const line of describeConfig(cfg)) log(`  ${line}`);
   log(
-    `  plan: ${segments.map((g) => `${g.name} (${g.mode}${g.mode === 'relay' ? `, ${g.relays} relay(s)` : ''}, ${g.ratePerSec}/s, ~${Math.round(segmentWallMs(g, s) / 1000)} s)`).join(' → ')}`,
+    `  plan: ${segments
+      .map(
+        (g, i) =>
+          `${i === 0 ? '' : g.alongside === true ? ' ‖ alongside ' : ' → '}${g.name} (${g.mode}${g.mode === 'relay' ? `, ${g.relays} relay(s)` : ''}, ${g.ratePerSec}/s, ~${Math.round(segmentWallMs(g, s) / 1000)} s)`,
+      )
+      .join('')}`,
   );
 
   const notes: string[] = [];
@@ -175,31 +180,8 @@ export async function runScenario(cfg: RunConfig, deps: RunDeps): Promise<RunOut
 
     const done: SegmentSummary[] = [];
     const intervals: SegmentIntervals[] = [];
-    for (const [index, seg] of segments.entries()) {
-      if (interruption.signal !== undefined) break;
-      if (seg.mode === 'relay' && seg.relays !== fleet.relays.length) {
-        log(`scaling the relay tier to ${seg.relays}`);
-        await Promise.race([fleet.scaleTo(seg.relays), fleet.failed]);
-      }
-      const faultLog = { startAtMs: 0, events: [] as FaultEvent[] };
-      const meter = { sampler: undefined as ResourceSampler | undefined };
-      const results = await runSegment(cfg, deps, {
-        seg,
-        index,
-        runId,
-        dir,
-        kafka,
-        fleet,
-        tokenSecret,
-        prometheus,
-        running,
-        log,
-        notes,
-        interruption,
-        faultLog,
-        meter,
-      });
-      if (interruption.signal !== undefined && seg.mode !== 'relay' && done.length === 0) break;
+    /** Summarises one segment's results into `done`; true when the run stops after it (a ramp step that broke). */
+    const recordSegment = async ({ seg, faultLog, meter }: SegmentContext, results: WorkerResult[]): Promise<boolean> => {
       const {
         merged,
         summary: measured,
@@ -230,8 +212,52 @@ export async function runScenario(cfg: RunConfig, deps: RunDeps): Promise<RunOut
       );
       if (seg.stopWhenBroken && (!summary.held || merged.generatorBound)) {
         log(`ramp: ${seg.name} did not hold; stopping the ramp here`);
-        break;
+        return true;
       }
+      return false;
+    };
+    for (let index = 0; index < segments.length; index++) {
+      const seg = segments[index]!;
+      if (interruption.signal !== undefined) break;
+      if (seg.mode === 'relay' && seg.relays !== fleet.relays.length) {
+        log(`scaling the relay tier to ${seg.relays}`);
+        await Promise.race([fleet.scaleTo(seg.relays), fleet.failed]);
+      }
+      const next = segments[index + 1];
+      const companion = next?.alongside === true ? next : undefined;
+      // An alongside reference shares the window: its workers count in this segment's CPU.
+      const alongsideWorkers: Worker[] = [];
+      const contexts = [seg, ...(companion === undefined ? [] : [companion])].map((g, k): SegmentContext => ({
+        seg: g,
+        index: index + k,
+        runId,
+        dir,
+        kafka: kafka!,
+        fleet: fleet!,
+        tokenSecret,
+        prometheus,
+        running,
+        log,
+        notes,
+        interruption,
+        faultLog: { startAtMs: 0, events: [] },
+        meter: { sampler: undefined },
+        ...(k === 0 ? { alongsideWorkers } : { companionOf: alongsideWorkers }),
+      }));
+      if (companion !== undefined) {
+        log(`segment ${companion.name}: kafka-direct at ${companion.ratePerSec}/s in the same window as ${seg.name}`);
+        notes.push(
+          `the kafka-direct reference ran alongside ${seg.name} at ${companion.ratePerSec} msg/s (same window); Kafka's CPU in ${seg.name} includes its traffic and its workers are counted there`,
+        );
+      }
+      const outcomes = await Promise.all(contexts.map((c) => runSegment(cfg, deps, c)));
+      index += contexts.length - 1;
+      let stop = false;
+      for (const [k, c] of contexts.entries()) {
+        if (interruption.signal !== undefined && c.seg.mode !== 'relay' && done.length === 0) break;
+        stop = (await recordSegment(c, outcomes[k]!)) || stop;
+      }
+      if (stop) break;
     }
     if (interruption.signal !== undefined) {
       notes.push(`interrupted by ${interruption.signal}: the results cover what ran until then`);
@@ -299,6 +325,10 @@ interface SegmentContext {
   readonly faultLog: { startAtMs: number; events: FaultEvent[] };
   /** Set by runSegment: the measured window's resource sampler (closed at the send end). */
   readonly meter: { sampler: ResourceSampler | undefined };
+  /** A relay segment with an alongside reference: the reference's workers, counted in its CPU. */
+  readonly alongsideWorkers?: readonly Worker[];
+  /** The alongside reference itself: its workers go here; no sampler and no progress view of its own. */
+  readonly companionOf?: Worker[];
 }
 
 function throwIfInterrupted(interruption: { readonly signal: NodeJS.Signals | undefined }): void {
@@ -324,7 +354,9 @@ async function runSegment(cfg: RunConfig, deps: RunDeps, c: SegmentContext): Pro
   // The view starts after the last log line of the segment, so a TTY bar is not interleaved.
   let view: ProgressView | undefined;
   const workers = plans.map((p) => deps.createWorker(p.workerId, join(c.dir, 'workers')));
-  c.running.splice(0, c.running.length, ...workers);
+  // Concurrent segments (an alongside reference) share `running`: each adds its own workers.
+  c.running.push(...workers);
+  c.companionOf?.push(...workers);
   let timer: NodeJS.Timeout | undefined;
   const edges: NodeJS.Timeout[] = [];
   let faultRun: FaultRun | undefined;
@@ -360,15 +392,22 @@ async function runSegment(cfg: RunConfig, deps: RunDeps, c: SegmentContext): Pro
       if (c.interruption.signal !== undefined) await w.stop();
     }
     c.log(`segment ${c.seg.name}: ${workers.length} worker(s) start sending in ${Math.round(lead / 1000)} s`);
-    const sampler = new ResourceSampler({
-      processes: () => runProcesses(c.kafka, c.fleet, workers, c.seg.mode),
-      counters: () => readRelayCounters(c.fleet.metricsUrls()),
+    if (c.companionOf === undefined) {
+      const sampler = new ResourceSampler({
+        processes: () => runProcesses(c.kafka, c.fleet, [...workers, ...(c.alongsideWorkers ?? [])], c.seg.mode),
+        counters: () => readRelayCounters(c.fleet.metricsUrls()),
+      });
+      c.meter.sampler = sampler;
+      const measureStartMs = startAtMs + c.seg.warmupMs;
+      edges.push(setTimeout(() => sampler.begin(), Math.max(0, measureStartMs - Date.now())));
+      edges.push(setTimeout(() => sampler.close(), Math.max(0, measureStartMs + c.seg.durationMs - Date.now())));
+    }
+    view = createProgressView({
+      label: c.seg.name,
+      workers: plans.length,
+      stream: deps.stderr,
+      enabled: cfg.progress && c.companionOf === undefined,
     });
-    c.meter.sampler = sampler;
-    const measureStartMs = startAtMs + c.seg.warmupMs;
-    edges.push(setTimeout(() => sampler.begin(), Math.max(0, measureStartMs - Date.now())));
-    edges.push(setTimeout(() => sampler.close(), Math.max(0, measureStartMs + c.seg.durationMs - Date.now())));
-    view = createProgressView({ label: c.seg.name, workers: plans.length, stream: deps.stderr, enabled: cfg.progress });
     void scrape?.update(c.fleet.metricsUrls());
     // A hard deadline: the planned wall time plus slack; past it, workers are stopped (they still write results).
     const deadlineMs = lead + segmentWallMs(c.seg, s) + 120_000;

@@ -21,9 +21,18 @@ export interface SegmentSpec {
   readonly warmupMs: number;
   /** Stop the run after this segment when one of its objectives fails (ramp steps). */
   readonly stopWhenBroken: boolean;
+  /** Runs in the same window as the segment before it (the alongside reference). */
+  readonly alongside?: boolean;
 }
 
-export function planSegments(s: Scenario): SegmentSpec[] {
+export interface ReferenceTiming {
+  /** `after` (default): the reference segment follows the relay segments at the same rate. */
+  readonly timing: 'after' | 'alongside';
+  /** Rate of an alongside reference (msg/s); default ¼ of the relay segment's. */
+  readonly ratePerSec?: number;
+}
+
+export function planSegments(s: Scenario, ref: ReferenceTiming = { timing: 'after' }): SegmentSpec[] {
   const problem = faultProblems(s.faults, {
     relays: s.relays,
     brokers: s.brokers,
@@ -72,14 +81,21 @@ export function planSegments(s: Scenario): SegmentSpec[] {
   }
   if (s.reference === 'kafka-direct') {
     const first = out[0]!;
+    const alongside = ref.timing === 'alongside';
+    if (alongside && out.length > 1)
+      throw runError(
+        'RB_RUN_BAD_OPTION',
+        `--reference-timing alongside: needs a scenario with one relay segment; ${s.name} has ${out.length} (phases or a ramp).`,
+      );
     out.push({
       name: 'reference',
       mode: 'kafka-direct',
       relays: 0,
-      ratePerSec: first.ratePerSec,
+      ratePerSec: alongside ? (ref.ratePerSec ?? first.ratePerSec / 4) : first.ratePerSec,
       durationMs: first.durationMs,
       warmupMs: s.warmupMs,
       stopWhenBroken: false,
+      ...(alongside ? { alongside: true } : {}),
     });
   }
   return out;

@@ -36,6 +36,8 @@ export interface GateFlags {
   readonly cacheDir?: string;
   readonly format: string;
   readonly kafkaProvider?: string;
+  readonly referenceTiming: string;
+  readonly referenceRate?: string;
 }
 
 export const GATE_DEFAULTS = {
@@ -48,6 +50,7 @@ export const GATE_DEFAULTS = {
   duration: '10s',
   warmup: '5s',
   maxScheduleLag: '100ms',
+  referenceTiming: 'alongside',
 } as const;
 
 /** Flags → GateConfig (every value checked; a bad one is RB_GATE_BAD_OPTION with a sentence). */
@@ -84,7 +87,20 @@ export function gateConfig(base: string, candidate: string, f: GateFlags, now = 
     maxScheduleLagMs: duration('--max-schedule-lag', f.maxScheduleLag),
     newLatencyMs: f.newLatency === undefined ? 0 : duration('--new-latency', f.newLatency),
     kafkaProvider: provider(f.kafkaProvider),
+    referenceTiming: timing(f.referenceTiming),
+    ...(f.referenceRate === undefined ? {} : { referenceRatePerSec: rate('--reference-rate', f.referenceRate) }),
   };
+}
+
+function timing(v: string): GateConfig['referenceTiming'] {
+  if (v !== 'after' && v !== 'alongside') throw bad(`--reference-timing ${v}: expected alongside or after`);
+  return v;
+}
+
+function rate(flag: string, v: string): number {
+  const n = Number(v);
+  if (!(n > 0 && Number.isFinite(n))) throw bad(`${flag} ${v}: expected a positive rate in msg/s, e.g. 50`);
+  return n;
 }
 
 const bad = (sentence: string) => gateError('RB_GATE_BAD_OPTION', `${sentence}.`);
@@ -164,11 +180,18 @@ export function registerGate(program: Command): void {
     .option('--cache-dir <dir>', 'where git refs are built (default ~/.cache/relaybench/gate)')
     .option('--format <format>', 'stdout: text | md', 'text')
     .option('--kafka-provider <kind>', 'auto | local | docker')
+    .option(
+      '--reference-timing <when>',
+      'alongside (the reference runs in the same window as the relay segment, at a quarter of its rate) | after (a segment of its own, same rate)',
+      GATE_DEFAULTS.referenceTiming,
+    )
+    .option('--reference-rate <n>', 'msg/s of the alongside reference (default: a quarter of the scenario rate)')
     .addHelpText(
       'after',
       `
-How it decides: each trial runs the relay path, then the kafka-direct reference at the same
-load; its value is relay pX ÷ reference pX. Effect = Hodges–Lehmann NEW ÷ BASE over the trials
+How it decides: each trial runs the relay path with the kafka-direct reference alongside (same
+window, a quarter of the rate; --reference-timing after runs it as a segment of its own after the
+relay path); its value is relay pX ÷ reference pX. Effect = Hodges–Lehmann NEW ÷ BASE over the trials
 with its exact interval, printed as "+12 % (95 % CI +6 … +18 %)" per stage and percentile.
 Regression = the whole interval above the threshold. Trials that lost messages or were
 generator-bound are rerun (up to --max-reruns per side) and reported. Progress goes to stderr.

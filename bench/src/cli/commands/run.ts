@@ -31,6 +31,11 @@ export function registerRun(program: Command): void {
     .option('--workers <n>', 'override the number of load-generator processes')
     .option('--relays <n>', 'override the number of relay processes')
     .option('--reference <mode>', 'kafka-direct | none: run the bare-Kafka reference beside the relay path')
+    .option(
+      '--reference-timing <when>',
+      'after (the reference follows the relay segments, same rate) | alongside (same window as the relay segment, lower rate: what the gate uses)',
+    )
+    .option('--reference-rate <n>', 'msg/s of an alongside reference (default: a quarter of the relay rate)')
     .option('--no-progress', 'no live progress lines')
     .option(
       '--remote-workers',
