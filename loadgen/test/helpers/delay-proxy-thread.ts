@@ -7,14 +7,14 @@
  */
 import { once } from 'node:events';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { DelayProxy } from './delay-proxy.js';
+import { DelayProxy, type HeldFrames } from './delay-proxy.js';
 
 interface ThreadOptions {
   readonly upstreamUrl: string;
   readonly upMs?: number;
   readonly downMs?: number;
 }
-type Command = 'stall' | 'resume' | 'close';
+type Command = 'stall' | 'resume' | 'close' | 'held';
 const MARK = 'relaybench-delay-proxy-thread';
 
 export class ThreadedDelayProxy {
@@ -40,6 +40,13 @@ export class ThreadedDelayProxy {
     this.#worker.postMessage('resume' satisfies Command);
   }
 
+  /** Hold times of the frames forwarded since the last call (see DelayProxy.takeHeld). */
+  async takeHeld(): Promise<HeldFrames> {
+    const reply = once(this.#worker, 'message');
+    this.#worker.postMessage('held' satisfies Command);
+    return ((await reply) as [HeldFrames])[0];
+  }
+
   async close(): Promise<void> {
     const exited = once(this.#worker, 'exit');
     this.#worker.postMessage('close' satisfies Command);
@@ -52,6 +59,7 @@ async function serve(options: ThreadOptions): Promise<void> {
   parentPort!.on('message', (command: Command) => {
     if (command === 'stall') proxy.stall();
     else if (command === 'resume') proxy.resume();
+    else if (command === 'held') parentPort!.postMessage(proxy.takeHeld());
     else void proxy.close().then(() => process.exit(0));
   });
   parentPort!.postMessage(proxy.url);

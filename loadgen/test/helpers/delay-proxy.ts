@@ -4,6 +4,8 @@
  * each direction (`upMs` client → relay, `downMs` relay → client), in order. `stall()` holds every
  * frame in both directions until `resume()` (then they go out in order, none earlier than its own
  * delay). `transformDown` may rewrite relay → client frames (e.g. flip a ciphertext bit).
+ * `takeHeld()` reports how long each frame was really held — the delay actually added, which on a
+ * busy machine is the nominal delay plus the proxy's own timer lateness.
  * Frames are whole WebSocket messages, so the relay protocol framing is preserved.
  */
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
@@ -17,7 +19,9 @@ export interface DelayProxyOptions {
 }
 
 class DelayedPipe {
-  readonly #queue: { dueMs: number; data: Uint8Array }[] = [];
+  readonly #queue: { arrivedMs: number; dueMs: number; data: Uint8Array }[] = [];
+  /** How long each forwarded frame was actually held (ms): the delay this pipe really added. */
+  readonly heldMs: number[] = [];
   #timer: NodeJS.Timeout | null = null;
   constructor(
     readonly delayMs: () => number,
@@ -26,7 +30,8 @@ class DelayedPipe {
   ) {}
 
   push(data: Uint8Array): void {
-    this.#queue.push({ dueMs: performance.now() + this.delayMs(), data });
+    const now = performance.now();
+    this.#queue.push({ arrivedMs: now, dueMs: now + this.delayMs(), data });
     this.pump();
   }
 
@@ -35,7 +40,11 @@ class DelayedPipe {
     this.#timer = null;
     if (this.stalled()) return;
     const now = performance.now();
-    while (this.#queue.length > 0 && this.#queue[0]!.dueMs <= now) this.deliver(this.#queue.shift()!.data);
+    while (this.#queue.length > 0 && this.#queue[0]!.dueMs <= now) {
+      const frame = this.#queue.shift()!;
+      this.heldMs.push(now - frame.arrivedMs);
+      this.deliver(frame.data);
+    }
     const head = this.#queue[0];
     if (head !== undefined) this.#timer = setTimeout(() => this.pump(), Math.max(0, head.dueMs - now));
   }
@@ -43,6 +52,12 @@ class DelayedPipe {
   close(): void {
     if (this.#timer !== null) clearTimeout(this.#timer);
   }
+}
+
+/** Hold times of the frames forwarded since the last reset, per direction (ms). */
+export interface HeldFrames {
+  readonly up: readonly number[];
+  readonly down: readonly number[];
 }
 
 export class DelayProxy {
@@ -54,6 +69,7 @@ export class DelayProxy {
   readonly #sockets = new Set<WebSocket>();
   #stalled = false;
   framesDown = 0;
+  readonly #held = { up: [] as DelayedPipe[], down: [] as DelayedPipe[] };
 
   private constructor(server: WebSocketServer, options: DelayProxyOptions) {
     this.#server = server;
@@ -75,6 +91,12 @@ export class DelayProxy {
 
   stall(): void {
     this.#stalled = true;
+  }
+
+  /** The hold time of every frame forwarded since the last call (then forgets them). */
+  takeHeld(): HeldFrames {
+    const take = (pipes: DelayedPipe[]) => pipes.flatMap((p) => p.heldMs.splice(0));
+    return { up: take(this.#held.up), down: take(this.#held.down) };
   }
 
   resume(): void {
@@ -106,6 +128,8 @@ export class DelayProxy {
       },
     );
     this.#pipes.add(up).add(down);
+    this.#held.up.push(up);
+    this.#held.down.push(down);
     const bytes = (data: RawData): Uint8Array => (Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer));
     upstream.on('open', () => {
       for (const d of pending.splice(0)) upstream.send(d);
