@@ -50,8 +50,11 @@ const VERDICT = { pass: 'ok', regression: 'REGRESSION', improvement: 'improved',
 
 const short = (s: GateSideInfo) =>
   `${s.spec}${s.commit === null ? '' : ` (${s.commit.slice(0, 10)})`}${s.injected === null ? '' : ` + ${s.injected}`}`;
-const mins = (ms: number) =>
-  ms >= 60_000 ? `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s` : `${Math.round(ms / 1000)} s`;
+/** 163_000 → "2 min 43 s", 42_000 → "42 s" (whole seconds first, so 119.7 s is 2 min 0 s, not 1 min 60 s). */
+export function minSec(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  return s >= 60 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${s} s`;
+}
 const lvl = (r: GateReport) => `${Math.round(r.options.level * 1000) / 10} %`;
 
 export function headline(r: GateReport): string {
@@ -62,7 +65,7 @@ export function headline(r: GateReport): string {
   }[r.decision.verdict];
   const valid = (side: Side) => r.trials.filter((t) => t.side === side && t.valid).length;
   const reruns = r.reruns.base + r.reruns.new;
-  return `gate ${r.scenario}: ${what} · base ${short(r.base)} vs new ${short(r.new)} · ${valid('base')} + ${valid('new')} valid trials${reruns > 0 ? ` (${reruns} rerun)` : ''} · ${mins(r.wallMs)}`;
+  return `gate ${r.scenario}: ${what} · base ${short(r.base)} vs new ${short(r.new)} · ${valid('base')} + ${valid('new')} valid trials${reruns > 0 ? ` (${reruns} rerun)` : ''} · ${minSec(r.wallMs)}`;
 }
 
 function cells(r: GateReport, x: GateRow): string[] {

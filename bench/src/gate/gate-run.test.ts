@@ -10,6 +10,7 @@ import { loadScenario } from '../scenarios/loader.js';
 import type { Build } from './builds.js';
 import { DEFAULT_GATE, type GateTrial, type Side } from './decide.js';
 import { runGate, type GateConfig, type GateDeps } from './gate-run.js';
+import { minSec } from './gate-format.js';
 import { createPrng } from '../../../loadgen/src/rate/prng.js';
 
 async function gate(ratioOf: (side: Side, index: number, attempt: number) => number | 'invalid', extra: Partial<GateConfig> = {}) {
@@ -129,4 +130,11 @@ test('the reference runs alongside when both builds know --reference-timing; a b
   for (const a of old.args) assert.deepEqual(a, []);
   assert.equal(old.report.plan.referenceTiming, 'after');
   assert.ok(old.logs.some((l) => /old predates --reference-timing/.test(l)));
+});
+
+test('time left prints whole minutes and the seconds past them', () => {
+  assert.equal(minSec(163_000), '2 min 43 s');
+  assert.equal(minSec(119_700), '2 min 0 s');
+  assert.equal(minSec(42_000), '42 s');
+  assert.equal(minSec(-5), '0 s');
 });
