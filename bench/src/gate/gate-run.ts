@@ -1,7 +1,7 @@
 /**
  * `relaybench gate BASE NEW`, the lifecycle: plan (printed first) → build both sides → one Kafka
  * for every trial → trials in a balanced order, each side's own `relaybench run` with the
- * kafka-direct reference → decision → gate.json (every trial), gate.md, gate.txt, junit.xml.
+ * kafka-direct reference alongside → decision → gate.json (every trial), gate.md, gate.txt, junit.xml.
  *
  * One Kafka for all trials is sound here because nothing of one trial reaches the next: every
  * trial has fresh user ids and gateway ids (run-id prefixed), the reference topic is per worker
