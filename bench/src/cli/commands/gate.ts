@@ -43,7 +43,7 @@ export interface GateFlags {
 export const GATE_DEFAULTS = {
   mde: '25%',
   budget: '8m',
-  noiseSd: '0.25',
+  noiseSd: '0.15',
   level: '0.95',
   order: 'random',
   maxReruns: '3',
