@@ -80,7 +80,7 @@ export function syntheticWorkerResult(o: SyntheticOptions = {}): WorkerResult {
     }
     const endMs = startMs + (i + 1) * 1000;
     intervals.push(recorder.cutInterval(endMs));
-    counts.push({ startMs: endMs - 1000, endMs, sent: rate, delivered: rate, acked: rate });
+    counts.push({ startMs: endMs - 1000, endMs, dispatched: rate, sent: rate, delivered: rate, acked: rate });
     sent += rate;
   }
   recorder.close();

@@ -140,6 +140,9 @@ export interface WorkerProgress {
 export interface IntervalCounts {
   readonly startMs: number;
   readonly endMs: number;
+  /** Sends the open loop dispatched (one per recipient), each with its schedule-lag sample. */
+  readonly dispatched: number;
+  /** Sends that left on the wire: a dispatched send waits for its recipient's keys first. */
   readonly sent: number;
   readonly delivered: number;
   readonly acked: number;

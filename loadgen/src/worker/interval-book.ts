@@ -31,6 +31,7 @@ export class IntervalBook {
   readonly #metrics: LoadgenMetrics | null;
   #measuring = false;
   #over = 0;
+  #dispatched = 0;
   #sent = 0;
   #delivered = 0;
   #acked = 0;
@@ -45,6 +46,10 @@ export class IntervalBook {
     this.#sustain = sustainIntervals;
   }
 
+  /** At the open loop's dispatch, beside the schedule-lag sample (so both fall in one interval). */
+  countDispatched(): void {
+    this.#dispatched++;
+  }
   countSent(): void {
     this.#sent++;
   }
@@ -76,11 +81,12 @@ export class IntervalBook {
     const counts: IntervalCounts = {
       startMs: snap.startMs,
       endMs: snap.endMs,
+      dispatched: this.#dispatched,
       sent: this.#sent,
       delivered: this.#delivered,
       acked: this.#acked,
     };
-    this.#sent = this.#delivered = this.#acked = 0;
+    this.#dispatched = this.#sent = this.#delivered = this.#acked = 0;
     if (this.#measuring) {
       this.intervals.push(snap);
       this.counts.push(counts);

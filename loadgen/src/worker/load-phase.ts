@@ -105,6 +105,7 @@ async function sendOpenLoop(p: LoadPhase): Promise<void> {
       if (s < 0) return sink.error('RB_LOADGEN_SENDER_OFFLINE');
       for (const r of audience.recipients(s)) {
         sink.latency('scheduleLag', clock.nowUs() - intendedUs);
+        run.book.countDispatched();
         users[s]!.send(users[r]!.id, intendedUs);
       }
     },

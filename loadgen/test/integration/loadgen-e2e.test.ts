@@ -69,11 +69,11 @@ test('integration: a worker against 2 relays — sent == delivered, nothing lost
   assert.ok(r.intervals[0]!.startMs >= r.measureStartMs - 5);
   const merged = mergeSnapshots(r.intervals);
   const measuredSent = r.counts.reduce((a, c) => a + c.sent, 0);
-  // Sends that wait for a first fetchKeys may land in the next interval: counts agree within 2 %.
-  assert.ok(
-    Math.abs(merged.scheduleLag.totalCount - measuredSent) <= 0.02 * measuredSent,
-    `${merged.scheduleLag.totalCount} vs ${measuredSent}`,
-  );
+  // Every dispatch of the measured window has its schedule-lag sample, in the same interval: exact.
+  // (Compared with `sent` instead, sends dispatched in the warm-up that leave after it — waiting for
+  // a first key fetch, slow on a loaded machine — made the two differ by up to 2.2 %.)
+  const measuredDispatched = r.counts.reduce((a, c) => a + c.dispatched, 0);
+  assert.equal(merged.scheduleLag.totalCount, measuredDispatched);
   for (const stage of [
     'ack',
     'e2eCorrected',
