@@ -10,6 +10,12 @@
  * The thresholds are set from A/A runs (same build on both sides): above the largest effect
  * such runs estimate, so noise alone does not clear them. A side without enough valid trials
  * for an interval makes the gate invalid (exit 2), never a pass.
+ *
+ * A pass must also mean something: when no row is a regression but a p50 interval still reaches
+ * above `resolution` (+50 % by default), the trials were too noisy to rule out a large regression
+ * — the gate is inconclusive (invalid, exit 2), not a pass. Measured: one A/B gate (+2 ms on every
+ * client→relay hop) run while builds and unit tests loaded both cores had e2e p50 −29 % (95 % CI
+ * −58 … +74 %) and was called PASS before this rule; the A/A gates' p50 intervals reached +11 … +45 %.
  */
 import type { Stage } from '../../../loadgen/src/stats/stages.js';
 import { hodgesLehmann, minimumAttainable, type ShiftEstimate } from './estimate.js';
@@ -46,12 +52,14 @@ export interface GateOptions {
   readonly thresholds: Readonly<Record<Pct, number>>;
   /** Confidence level of the interval (0.95). */
   readonly level: number;
+  /** A pass needs every p50 interval's upper end at or below this ratio (else inconclusive). */
+  readonly resolution?: number;
 }
 
 export const GATED_STAGES: readonly Stage[] = ['ack', 'e2eCorrected'];
-export const DEFAULT_GATE: GateOptions = { stages: GATED_STAGES, thresholds: { p50: 1.05, p99: 1.15 }, level: 0.95 };
+export const DEFAULT_GATE: GateOptions = { stages: GATED_STAGES, thresholds: { p50: 1.05, p99: 1.15 }, level: 0.95, resolution: 1.5 };
 
-export type GateRowVerdict = 'pass' | 'regression' | 'improvement' | 'no-data';
+export type GateRowVerdict = 'pass' | 'regression' | 'improvement' | 'inconclusive' | 'no-data';
 
 export interface GateRow {
   readonly stage: Stage;
@@ -93,12 +101,19 @@ export function decide(trials: readonly GateTrial[], o: GateOptions = DEFAULT_GA
       if (xs.length === 0 || ys.length === 0 || !effect.attainable) verdict = 'no-data';
       else if (effect.low > threshold) verdict = 'regression';
       else if (effect.high < 1 / threshold) verdict = 'improvement';
+      else if (percentile === 'p50' && o.resolution !== undefined && effect.high > o.resolution) verdict = 'inconclusive';
       rows.push({ stage, percentile, threshold, base: med(xs), new: med(ys), effect, n: { base: xs.length, new: ys.length }, verdict });
     }
   }
   if (invalidReasons.length === 0 && rows.every((r) => r.verdict === 'no-data'))
     invalidReasons.push('no gated stage has reference-normalised values on both sides (did every trial run the kafka-direct reference?)');
-  const verdict = invalidReasons.length > 0 ? 'invalid' : rows.some((r) => r.verdict === 'regression') ? 'regression' : 'pass';
+  const regression = rows.some((r) => r.verdict === 'regression');
+  if (invalidReasons.length === 0 && !regression)
+    for (const r of rows.filter((x) => x.verdict === 'inconclusive'))
+      invalidReasons.push(
+        `inconclusive: the ${pct(o.level)} interval of ${r.stage} p50 reaches ${percentChange(r.effect.high)}, above the ${percentChange(o.resolution!)} a pass must rule out — the trials were too noisy (a busy machine?); rerun, or give more trials (--budget)`,
+      );
+  const verdict = invalidReasons.length > 0 ? 'invalid' : regression ? 'regression' : 'pass';
   return { verdict, rows, invalidReasons };
 }
 

@@ -46,7 +46,7 @@ export interface GateReport {
   readonly trials: readonly GateTrial[];
 }
 
-const VERDICT = { pass: 'ok', regression: 'REGRESSION', improvement: 'improved', 'no-data': 'no data' } as const;
+const VERDICT = { pass: 'ok', regression: 'REGRESSION', improvement: 'improved', inconclusive: 'too noisy', 'no-data': 'no data' } as const;
 
 const short = (s: GateSideInfo) =>
   `${s.spec}${s.commit === null ? '' : ` (${s.commit.slice(0, 10)})`}${s.injected === null ? '' : ` + ${s.injected}`}`;
@@ -61,7 +61,7 @@ export function headline(r: GateReport): string {
   const what = {
     pass: 'PASS — no regression beyond the thresholds',
     regression: 'REGRESSION',
-    invalid: 'INVALID — not enough valid trials',
+    invalid: 'INVALID — not enough valid trials, or too noisy to rule out a regression',
   }[r.decision.verdict];
   const valid = (side: Side) => r.trials.filter((t) => t.side === side && t.valid).length;
   const reruns = r.reruns.base + r.reruns.new;

@@ -83,14 +83,57 @@ test('a 25 % shift in every trial fails, and the effect is reported with its int
 
 test('one outlier trial on the new side does not fail the gate', () => {
   const j = jitter(3);
-  const d = decide(
+  // 10 per side (the default plan): the interval leaves the outlier's pairs out — a pass.
+  const ten = decide(
+    sides(
+      10,
+      () => 2 * j(),
+      (i) => (i === 3 ? 6 : 2 * j()),
+    ),
+  );
+  assert.equal(ten.verdict, 'pass');
+  // 6 per side: its pairs reach the interval's upper end — never a regression, but too noisy to pass.
+  const six = decide(
     sides(
       6,
       () => 2 * j(),
       (i) => (i === 3 ? 6 : 2 * j()),
     ),
   );
-  assert.equal(d.verdict, 'pass');
+  assert.equal(six.verdict, 'invalid');
+  assert.match(six.invalidReasons.join(' '), /inconclusive: the 95 % interval of \w+ p50 reaches/);
+});
+
+test('a pass must rule out +50 %: trials too noisy for that are inconclusive (exit 2), not a pass', () => {
+  const j = jitter(11);
+  const noisy = decide(
+    sides(
+      10,
+      () => 2 * j() ** 40,
+      () => 2 * j() ** 40,
+    ),
+  );
+  assert.equal(noisy.verdict, 'invalid');
+  assert.ok(noisy.rows.some((r) => r.verdict === 'inconclusive'));
+  const quiet = decide(
+    sides(
+      10,
+      () => 2 * j(),
+      () => 2 * j(),
+    ),
+  );
+  assert.equal(quiet.verdict, 'pass');
+  assert.equal(
+    decide(
+      sides(
+        10,
+        () => 2 * j() ** 40,
+        () => 2 * j() ** 40,
+      ),
+      { ...DEFAULT_GATE, resolution: 100 },
+    ).verdict,
+    'pass',
+  );
 });
 
 test('too few valid trials on a side: invalid (exit 2), never pass', () => {

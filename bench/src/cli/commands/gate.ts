@@ -24,6 +24,7 @@ export interface GateFlags {
   readonly thresholdP50: string;
   readonly thresholdP99: string;
   readonly level: string;
+  readonly resolution: string;
   readonly stages: string;
   readonly order: string;
   readonly seed?: string;
@@ -62,6 +63,7 @@ export function gateConfig(base: string, candidate: string, f: GateFlags, now = 
     stages,
     thresholds: { p50: percent('--threshold-p50', f.thresholdP50), p99: percent('--threshold-p99', f.thresholdP99) },
     level: fraction('--level', f.level),
+    resolution: percent('--resolution', f.resolution),
   };
   if (!['alternate', 'random'].includes(f.order)) throw bad(`--order ${f.order}: expected alternate or random`);
   const seed = f.seed === undefined ? now.getTime() % 100_000 : whole('--seed', f.seed, 0);
@@ -164,6 +166,11 @@ export function registerGate(program: Command): void {
     )
     .option('--threshold-p99 <change>', 'same for p99', `${Math.round((DEFAULT_GATE.thresholds.p99 - 1) * 100)}%`)
     .option('--level <p>', 'confidence level of the interval', GATE_DEFAULTS.level)
+    .option(
+      '--resolution <change>',
+      'a pass needs every p50 interval to end below this (else the gate is inconclusive: exit 2)',
+      `${Math.round((DEFAULT_GATE.resolution! - 1) * 100)}%`,
+    )
     .option('--stages <list>', 'stages gated (each has the reference)', GATED_STAGES.join(','))
     .option('--order <mode>', 'random (a seeded coin per pair: A B or B A) | alternate (A B B A …)', GATE_DEFAULTS.order)
     .option('--seed <n>', 'seed of the random order (printed; default from the clock)')
