@@ -7,7 +7,7 @@ import type { LedgerCounts } from '../../loadgen/src/ledger.js';
 import { StageRecorder } from '../../loadgen/src/stats/recorder.js';
 import type { Stage } from '../../loadgen/src/stats/stages.js';
 import type { IntervalCounts, WorkerPlan, WorkerResult } from '../../loadgen/src/worker/contract.js';
-import { emptyLedger } from '../src/results/merge.js';
+import { emptyLedger } from '../../loadgen/src/ledger.js';
 
 export interface SyntheticOptions {
   readonly workerId?: string;

@@ -50,6 +50,26 @@ export interface LedgerCounts {
   errorsByCode: Record<string, number>;
 }
 
+/** Every count zero: the start of a ledger, a merge or a test's fixture. */
+export function emptyLedger(): LedgerCounts {
+  return {
+    sent: 0,
+    acked: 0,
+    delivered: 0,
+    deliveredReceipts: 0,
+    readReceipts: 0,
+    lost: 0,
+    unacked: 0,
+    duplicated: 0,
+    redelivered: 0,
+    reordered: 0,
+    misdelivered: 0,
+    unexpected: 0,
+    decryptFailures: 0,
+    errorsByCode: {},
+  };
+}
+
 export interface LedgerOptions {
   /** Retire an entry only once its ✓✓ receipt is in (default true). */
   readonly expectDeliveredReceipts?: boolean;

@@ -7,7 +7,7 @@
  * Ledger counts are exact sums. Synchronous; JS histograms only (garbage-collected).
  */
 import { encodeIntoCompressedBase64 } from 'hdr-histogram-js';
-import type { LedgerCounts } from '../../../loadgen/src/ledger.js';
+import { emptyLedger, type LedgerCounts } from '../../../loadgen/src/ledger.js';
 import { buildJsHistogram, type Histogram } from '../../../loadgen/src/stats/histogram.js';
 import { mergeEncoded, percentiles, type Percentiles } from '../../../loadgen/src/stats/period.js';
 import { STAGES, type Stage } from '../../../loadgen/src/stats/stages.js';
@@ -65,9 +65,6 @@ export interface MergedSegment {
 
 export const INTERVAL_MS = 1000;
 
-export function emptyLedger(): LedgerCounts {
-  return { sent: 0, acked: 0, delivered: 0, deliveredReceipts: 0, readReceipts: 0, lost: 0, unacked: 0, duplicated: 0, redelivered: 0, reordered: 0, misdelivered: 0, unexpected: 0, decryptFailures: 0, errorsByCode: {} };
-}
 
 /** Exact sum of ledgers (errorsByCode merged by code). */
 export function sumLedgers(ledgers: Iterable<LedgerCounts>): LedgerCounts {

@@ -2,7 +2,7 @@ import { Registry } from 'prom-client';
 import { LoadgenMetrics, serveMetrics } from '../../../loadgen/src/metrics.js';
 import { buildJsHistogram, type Histogram } from '../../../loadgen/src/stats/histogram.js';
 import { STAGES, type Stage } from '../../../loadgen/src/stats/stages.js';
-import type { LedgerCounts } from '../../../loadgen/src/ledger.js';
+import { emptyLedger, type LedgerCounts } from '../../../loadgen/src/ledger.js';
 
 /**
  * Stand-in used ONLY while the `relaybench loadgen` command does not exist: the loadgen's real
@@ -27,22 +27,7 @@ export async function startSyntheticLoadgen(runId: string): Promise<SyntheticLoa
   m.generatorBound.set(0);
   const interval = Object.fromEntries(STAGES.map((s) => [s, buildJsHistogram()])) as Record<Stage, Histogram>;
   const whole = buildJsHistogram();
-  const counts: LedgerCounts = {
-    sent: 0,
-    acked: 0,
-    delivered: 0,
-    deliveredReceipts: 0,
-    readReceipts: 0,
-    lost: 0,
-    unacked: 0,
-    duplicated: 0,
-    redelivered: 0,
-    reordered: 0,
-    misdelivered: 0,
-    unexpected: 0,
-    decryptFailures: 0,
-    errorsByCode: {},
-  };
+  const counts: LedgerCounts = emptyLedger();
   let seed = 42;
   const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const startedMs = Date.now();

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Registry } from 'prom-client';
+import { emptyLedger } from '../ledger.js';
 import { createPrng } from '../rate/prng.js';
 import { parseDurationFlagMs, parseRecipients, parseSize, planFromFlags } from '../flags.js';
 import { LoadgenMetrics, HDR_PERCENTILES } from '../metrics.js';
@@ -61,38 +62,8 @@ test('metrics: exact names on an injected registry with worker/run_id labels; HD
   const m = new LoadgenMetrics(registry, { worker: 'w1', runId: 'r1' });
   m.observe('e2eCorrected', 1500);
   m.error('WIRE_UNAVAILABLE');
-  m.syncLedger({
-    sent: 3,
-    acked: 2,
-    delivered: 2,
-    deliveredReceipts: 1,
-    readReceipts: 1,
-    lost: 0,
-    unacked: 0,
-    duplicated: 0,
-    redelivered: 0,
-    reordered: 0,
-    misdelivered: 0,
-    unexpected: 0,
-    decryptFailures: 0,
-    errorsByCode: {},
-  });
-  m.syncLedger({
-    sent: 5,
-    acked: 2,
-    delivered: 2,
-    deliveredReceipts: 1,
-    readReceipts: 1,
-    lost: 0,
-    unacked: 0,
-    duplicated: 0,
-    redelivered: 0,
-    reordered: 0,
-    misdelivered: 0,
-    unexpected: 0,
-    decryptFailures: 0,
-    errorsByCode: {},
-  });
+  m.syncLedger({ ...emptyLedger(), sent: 3, acked: 2, delivered: 2, deliveredReceipts: 1, readReceipts: 1 });
+  m.syncLedger({ ...emptyLedger(), sent: 5, acked: 2, delivered: 2, deliveredReceipts: 1, readReceipts: 1 });
   const h = buildJsHistogram();
   for (let v = 1; v <= 1000; v++) h.recordValue(v * 1000);
   m.setHdr('ack', h);
