@@ -1,16 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { mergeSnapshots, percentiles } from '../../../loadgen/src/stats/period.js';
 import type { WorkerResult } from '../../../loadgen/src/worker/contract.js';
+import type { Histogram } from '../../../loadgen/src/stats/histogram.js';
 
 /**
  * Finds the WorkerResult in the loadgen CLI's stdout: a JSON line that is the result itself, or
- * wraps it as `{ "result": … }` or names its file as `{ "event": "done", "result": "<path>" }`. Returns the merged HDR e2eCorrected p99 (seconds)
- * over the measured window and that window; throws with the expected shape when absent.
+ * wraps it as `{ "result": … }` or names its file as `{ "event": "done", "result": "<path>" }`. Returns the merged HDR e2eCorrected
+ * histogram (µs) over the measured window, its p99 (seconds) and that window; throws with the expected shape when absent.
  */
 export function hdrP99FromLoadgenStdout(
   stdout: string,
   stage: 'e2eCorrected' = 'e2eCorrected',
-): { p99Seconds: number; count: number; measureStartMs: number; endedMs: number } {
+): { histogram: Histogram; p99Seconds: number; count: number; measureStartMs: number; endedMs: number } {
   let result: WorkerResult | undefined;
   for (const line of stdout.split('\n')) {
     const t = line.trim();
@@ -38,6 +39,7 @@ export function hdrP99FromLoadgenStdout(
   const first = result.intervals[0];
   const last = result.intervals.at(-1);
   return {
+    histogram: merged,
     p99Seconds: p.p99 / 1e6,
     count: p.count,
     measureStartMs: first?.startMs ?? result.measureStartMs,

@@ -1,5 +1,4 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from '../../../testbed/process/ports.js';
@@ -8,15 +7,9 @@ import { REPO_ROOT } from '../../src/paths.js';
 
 /**
  * Runs the real loadgen CLI (`relaybench loadgen`) as a supervised process with a /metrics
- * port, for the dashboard test. Available once dist/bench/src/cli/commands/loadgen.js exists.
- * Flags are read from `--help` so the test follows the command as it evolves.
+ * port, for the dashboard test. Flags are read from `--help` so the test follows the command as it evolves.
  */
-export const LOADGEN_COMMAND_JS = join(REPO_ROOT, 'dist', 'bench', 'src', 'cli', 'commands', 'loadgen.js');
 const CLI = join(REPO_ROOT, 'dist', 'bench', 'src', 'cli', 'main.js');
-
-export function loadgenAvailable(): boolean {
-  return existsSync(LOADGEN_COMMAND_JS);
-}
 
 export interface LoadgenRun {
   readonly proc: Supervised;
@@ -33,6 +26,8 @@ export async function startLoadgen(options: {
   users: number;
   ratePerSec: number;
   durationS: number;
+  /** Default: the CLI's. */
+  warmupS?: number;
   tokenSecret: string;
   runId: string;
 }): Promise<LoadgenRun> {
@@ -53,6 +48,7 @@ export async function startLoadgen(options: {
     String(options.ratePerSec),
     '--duration',
     `${options.durationS}s`,
+    ...(options.warmupS === undefined ? [] : ['--warmup', `${options.warmupS}s`]),
     '--token-secret',
     options.tokenSecret,
     metricsFlag,
