@@ -1,21 +1,17 @@
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { freePort } from '../../../testbed/process/ports.js';
 import { spawnSupervised, stopSupervised, type Supervised } from '../../../testbed/process/supervisor.js';
 import { REPO_ROOT } from '../../src/paths.js';
 
 /**
  * Runs the real loadgen CLI (`relaybench loadgen`) as a supervised process with a /metrics
- * port, for the dashboard test. Flags are read from `--help` so the test follows the command as it evolves.
+ * port and the test's run_id label, for the dashboard test.
  */
 const CLI = join(REPO_ROOT, 'dist', 'bench', 'src', 'cli', 'main.js');
 
 export interface LoadgenRun {
   readonly proc: Supervised;
   readonly metricsUrl: string;
-  /** True when the CLI accepted our --run-id (otherwise its own run_id label is used). */
-  readonly runIdPassed: boolean;
   /** Resolves with all stdout when the process ends; rejects on a non-zero exit. */
   readonly done: Promise<string>;
   stop(): Promise<void>;
@@ -31,12 +27,7 @@ export async function startLoadgen(options: {
   tokenSecret: string;
   runId: string;
 }): Promise<LoadgenRun> {
-  const { stdout: help } = await promisify(execFile)(process.execPath, [CLI, 'loadgen', '--help'], { cwd: REPO_ROOT, timeout: 30_000 });
-  const flag = (re: RegExp) => re.exec(help)?.[0];
-  const metricsFlag = flag(/--metrics-port\b/) ?? flag(/--metrics\b/);
-  if (metricsFlag === undefined) throw new Error(`relaybench loadgen --help shows no --metrics-port option:\n${help}`);
   const port = await freePort();
-  const runIdFlag = flag(/--run-id\b/);
   const args = [
     CLI,
     'loadgen',
@@ -51,9 +42,10 @@ export async function startLoadgen(options: {
     ...(options.warmupS === undefined ? [] : ['--warmup', `${options.warmupS}s`]),
     '--token-secret',
     options.tokenSecret,
-    metricsFlag,
+    '--metrics-port',
     String(port),
-    ...(runIdFlag === undefined ? [] : [runIdFlag, options.runId]),
+    '--run-id',
+    options.runId,
   ];
   const proc = spawnSupervised('relaybench-loadgen', process.execPath, args, { cwd: REPO_ROOT });
   let stdout = '';
@@ -71,7 +63,6 @@ export async function startLoadgen(options: {
   return {
     proc,
     metricsUrl: `http://127.0.0.1:${port}/metrics`,
-    runIdPassed: runIdFlag !== undefined,
     done,
     stop: () => stopSupervised(proc, 10_000),
   };

@@ -41,7 +41,6 @@ describeWithTools('integration: dashboard panels against a real Prometheus', ['p
   let loadgenStdout = '';
   /** Unix seconds: the traffic window, and the instant at which instant queries run. */
   const span = { startSec: 0, endSec: 0, instantSec: 0, lastAliveSec: 0 };
-  let runIdRegex = RUN_ID;
 
   before(async () => {
     runDir = await mkdtemp(join(tmpdir(), 'relaybench-panels-'));
@@ -84,12 +83,6 @@ describeWithTools('integration: dashboard panels against a real Prometheus', ['p
     span.instantSec = span.lastAliveSec - 2.5;
     await new Promise((r) => setTimeout(r, 2_500)); // two more scrapes of the relays
     span.endSec = Date.now() / 1000;
-    if (!lg.runIdPassed) {
-      // The CLI has no --run-id: its own run_id label wins (honor_labels); include it.
-      const r = await prom.query('count by (run_id) (loadgen_sent_total)', span.instantSec);
-      const ids = r.resultType === 'vector' ? r.result.map((s) => s.metric.run_id).filter((x): x is string => x !== undefined) : [];
-      runIdRegex = [RUN_ID, ...ids].join('|');
-    }
   });
 
   after(async () => {
@@ -103,7 +96,7 @@ describeWithTools('integration: dashboard panels against a real Prometheus', ['p
   function expansion(): Expansion {
     const rangeS = Math.ceil(span.endSec - span.startSec);
     return {
-      variables: { run_id: runIdRegex, scenario: SCENARIO, gateway: relays.map((r) => r.gatewayId).join('|') },
+      variables: { run_id: RUN_ID, scenario: SCENARIO, gateway: relays.map((r) => r.gatewayId).join('|') },
       rateInterval: '10s',
       interval: '1s',
       range: `${rangeS}s`,
@@ -177,7 +170,7 @@ describeWithTools('integration: dashboard panels against a real Prometheus', ['p
   test('integration: HDR p99 and Prometheus histogram_quantile p99 agree within the bucket resolution', async () => {
     const hdr = hdrP99FromLoadgenStdout(loadgenStdout);
     assert.ok(hdr.count > 100, `the run measured ${hdr.count} deliveries`);
-    const sel = `{stage="e2eCorrected",run_id=~"${runIdRegex}"}`;
+    const sel = `{stage="e2eCorrected",run_id="${RUN_ID}"}`;
     const scraped = await prom!.query(`loadgen_latency_seconds_count${sel}[5m]`, span.lastAliveSec + 1);
     assert.ok(scraped.resultType === 'matrix' && scraped.result.length === 1, `one loadgen series: ${JSON.stringify(scraped)}`);
     const [atSec, countText] = scraped.result[0]!.values.at(-1)!;
