@@ -58,7 +58,7 @@ export async function startRelay(
   const kafkaProducer = await kafka.producer({
     onProducerReplaced: () => log(`relay ${config.gatewayId}: producer replaced (its producer id was fenced after a leader change)`),
   });
-  const producer = new BatchingProducer(kafkaProducer, metrics);
+  const producer = new BatchingProducer(kafkaProducer, { metrics });
   const gateway = new Gateway(config, metrics, producer, log);
   let draining = false;
   let gatewayJoined = false;

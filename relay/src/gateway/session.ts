@@ -434,7 +434,8 @@ export class Session {
       if (!entry.received) {
         entry.received = true;
         await receipt(RECEIPT_KIND.delivered);
-        await this.#produce({ key: mailboxKey(user, msgId), to: user, value: null }, 'tombstone');
+        // Not awaited: the read receipt must not wait for the deletion, and a lost tombstone only replays the message.
+        this.#tombstone(mailboxKey(user, msgId), user);
       }
       if (kind === RECEIPT_KIND.read) {
         if (this.#unconfirmed?.delete(msgId) === true && this.#unconfirmed.size === 0) this.#unconfirmed = null; // an idle user holds no map
@@ -446,9 +447,21 @@ export class Session {
     }
   }
 
-  /** The receipt is the session user's own key, so any (msgId, kind) may be deleted; a lost tombstone only replays it. */
+  /** The receipt is the session user's own key, so any (msgId, kind) may be deleted. */
   #receiptSeen(user: string, msgId: string, kind: ReceiptKind): void {
-    this.#produce({ key: receiptKey(user, msgId, kind), to: user, value: null }, 'tombstone').catch(() => {});
+    this.#tombstone(receiptKey(user, msgId, kind), user);
+  }
+
+  /**
+   * Deletes a confirmed item from the user's partition. Lazy: it rides with the relay's next
+   * write (or goes alone within LAZY_LINGER_MS), since no frame waits for it. A lost tombstone
+   * only replays the item, which the client drops by id (PROTOCOL §5.4).
+   */
+  #tombstone(key: string, user: string): void {
+    const { config, producer } = this.#ctx;
+    producer
+      .produceLazy({ topic: config.topics.mailbox, partition: partitionFor(user, config.partitions), key, value: null }, 'tombstone')
+      .catch(() => {});
   }
 
   async #publishKeys(

@@ -26,6 +26,7 @@ test('records queued while a request is in flight go together in the next one, i
   const f = fakeProducer();
   const p = new BatchingProducer(f.producer);
   const first = p.produce(rec('a'));
+  await tick();
   const rest = [p.produce(rec('b')), p.produce(rec('c'))];
   await tick();
   assert.deepEqual(
@@ -45,7 +46,7 @@ test('records queued while a request is in flight go together in the next one, i
 
 test('a request never exceeds the byte cap (the broker rejects oversized batches whole)', async () => {
   const f = fakeProducer();
-  const p = new BatchingProducer(f.producer, undefined, 1000, 100_000);
+  const p = new BatchingProducer(f.producer, { maxBatchBytes: 100_000 });
   const all = Array.from({ length: 10 }, (_, i) => p.produce(rec(`k${i}`, 30_000)));
   for (let i = 0; i < 10; i++) {
     await tick();
@@ -58,7 +59,7 @@ test('a request never exceeds the byte cap (the broker rejects oversized batches
 
 test('a failed request, its retries spent, rejects exactly the records in it', async () => {
   const f = fakeProducer();
-  const p = new BatchingProducer(f.producer, undefined, 1000, 768 * 1024, { attempts: 1, delayMs: () => 0 });
+  const p = new BatchingProducer(f.producer, { retry: { attempts: 1, delayMs: () => 0 } });
   f.setFail(true);
   const a = p.produce(rec('a'));
   await tick();
@@ -73,7 +74,7 @@ test('a failed request, its retries spent, rejects exactly the records in it', a
 
 test('a failed request is retried in place before anything queued behind it; when the retries run out, the queue behind fails with it', async () => {
   const f = fakeProducer();
-  const p = new BatchingProducer(f.producer, undefined, 1000, 768 * 1024, { attempts: 2, delayMs: () => 0 });
+  const p = new BatchingProducer(f.producer, { retry: { attempts: 2, delayMs: () => 0 } });
   const nextRequest = async () => {
     while (f.release.length === 0) await new Promise((r) => setTimeout(r, 1));
   };
@@ -107,4 +108,72 @@ test('a failed request is retried in place before anything queued behind it; whe
     f.requests.slice(3).map((r) => r.map((x) => x.key)),
     [['c'], ['c']],
   );
+});
+
+test('a lazy record waits for the next prompt request and rides in it, in call order', async () => {
+  const f = fakeProducer();
+  const p = new BatchingProducer(f.producer, { lazyLingerMs: 60_000 });
+  const lazy = p.produceLazy(rec('tombstone'));
+  await tick();
+  assert.equal(f.requests.length, 0, 'a lazy record alone sends nothing before its linger');
+  const prompt = p.produce(rec('message'));
+  await tick();
+  assert.deepEqual(
+    f.requests.map((r) => r.map((x) => x.key)),
+    [['tombstone', 'message']],
+  );
+  f.release.shift()!();
+  await Promise.all([lazy, prompt]);
+});
+
+test('lazy records queued behind a request in flight do not start another request when it ends', async () => {
+  const f = fakeProducer();
+  const p = new BatchingProducer(f.producer, { lazyLingerMs: 60_000 });
+  const first = p.produce(rec('a'));
+  await tick();
+  const lazy = p.produceLazy(rec('t'));
+  f.release.shift()!();
+  await first;
+  await tick();
+  assert.equal(f.requests.length, 1);
+  assert.equal(p.queued, 1);
+  const flushed = p.flush(); // …flush (and so close) still writes it
+  await tick();
+  assert.deepEqual(
+    f.requests.map((r) => r.map((x) => x.key)),
+    [['a'], ['t']],
+  );
+  f.release.shift()!();
+  await Promise.all([flushed, lazy]);
+});
+
+test('a lazy record goes alone once its linger has passed', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const f = fakeProducer();
+  const p = new BatchingProducer(f.producer, { lazyLingerMs: 100 });
+  const lazy = p.produceLazy(rec('t'));
+  t.mock.timers.tick(99);
+  await tick();
+  assert.equal(f.requests.length, 0);
+  t.mock.timers.tick(1);
+  await tick();
+  assert.deepEqual(
+    f.requests.map((r) => r.map((x) => x.key)),
+    [['t']],
+  );
+  f.release.shift()!();
+  await lazy;
+});
+
+test('a failed request rejects the lazy records queued behind it too', async () => {
+  const f = fakeProducer();
+  const p = new BatchingProducer(f.producer, { lazyLingerMs: 60_000, retry: { attempts: 1, delayMs: () => 0 } });
+  f.setFail(true);
+  const a = p.produce(rec('a'));
+  await tick();
+  const t = p.produceLazy(rec('t'));
+  f.release.shift()!();
+  await assert.rejects(a, /broker down/);
+  await assert.rejects(t, /broker down/);
+  assert.equal(p.queued, 0);
 });

@@ -18,12 +18,45 @@ export const PRODUCE_RETRY: ProduceRetry = {
 };
 
 /**
+ * How long a lazy record (a tombstone) may wait for a request that goes anyway. Nobody waits for a
+ * tombstone (no client frame answers it), and at the rates that matter a prompt request leaves
+ * every few ms, so lazy records ride along for free: measured in docs/architecture.md, 1.0 fewer
+ * produce requests per message in `smoke`. Bounded so an idle relay still deletes delivered mail
+ * promptly; a crash in the wait re-delivers (clients drop duplicates), as a crash between a
+ * receipt and its tombstone always could.
+ */
+export const LAZY_LINGER_MS = 100;
+
+export interface BatchingProducerOptions {
+  readonly metrics?: RelayMetrics | undefined;
+  /** Records per request. */
+  readonly maxBatch?: number;
+  /**
+   * Keeps every request under the broker's `message.max.bytes` (1 MiB by default): a record
+   * batch for one partition above it is rejected whole.
+   */
+  readonly maxBatchBytes?: number;
+  readonly retry?: ProduceRetry;
+  readonly lazyLingerMs?: number;
+}
+
+interface Queued {
+  readonly record: OutRecord;
+  readonly kind: string;
+  readonly resolve: () => void;
+  readonly reject: (e: unknown) => void;
+}
+
+/**
  * Groups concurrent produce calls into one request (kafkajs sends one request per `send`).
  * One request in flight at a time: while it is out, new records queue and go together next.
  * That keeps per-partition order equal to call order (a sender's messages stay in order) and
  * batches naturally under load without a linger timer at low load.
  *
  * `produce()` resolves when the record is durable (acks=all) and rejects if the batch failed.
+ * `produceLazy()` is the same for a record nobody is waiting on: it goes with the next prompt
+ * request, or alone after `lazyLingerMs`. Lazy and prompt records share one queue, so the call
+ * order is the write order either way.
  *
  * A failed request is retried in place, before anything queued behind it (PROTOCOL §5.4: a
  * sender's order survives a broker failover). When the retries run out, the batch AND everything
@@ -32,41 +65,47 @@ export const PRODUCE_RETRY: ProduceRetry = {
  * are dropped by the routers' msgId dedupe (messages) or harmless (receipts, tombstones, presence).
  */
 export class BatchingProducer {
-  #queue: { record: OutRecord; kind: string; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  #queue: Queued[] = [];
+  /** How many records at the front of the queue must go out now (all prompt ones, and lazy ones ahead of them or past their linger). */
+  #due = 0;
   #inFlight: Promise<void> | null = null;
+  #lingerTimer: NodeJS.Timeout | null = null;
   readonly #producer: Producer;
   readonly #metrics: RelayMetrics | undefined;
   readonly #maxBatch: number;
   readonly #maxBatchBytes: number;
   readonly #retry: ProduceRetry;
+  readonly #lazyLingerMs: number;
 
-  /**
-   * `maxBatchBytes` keeps every request under the broker's `message.max.bytes` (1 MiB by default):
-   * a record batch for one partition above it is rejected whole.
-   */
-  constructor(
-    producer: Producer,
-    metrics?: RelayMetrics,
-    maxBatch = 1000,
-    maxBatchBytes = 768 * 1024,
-    retry: ProduceRetry = PRODUCE_RETRY,
-  ) {
+  constructor(producer: Producer, options: BatchingProducerOptions = {}) {
     this.#producer = producer;
-    this.#retry = retry;
-    this.#metrics = metrics;
-    this.#maxBatch = maxBatch;
-    this.#maxBatchBytes = maxBatchBytes;
+    this.#metrics = options.metrics;
+    this.#maxBatch = options.maxBatch ?? 1000;
+    this.#maxBatchBytes = options.maxBatchBytes ?? 768 * 1024;
+    this.#retry = options.retry ?? PRODUCE_RETRY;
+    this.#lazyLingerMs = options.lazyLingerMs ?? LAZY_LINGER_MS;
   }
 
   produce(record: OutRecord, kind = 'message'): Promise<void> {
     return new Promise((resolve, reject) => {
       this.#queue.push({ record, kind, resolve, reject });
-      if (this.#inFlight === null) this.#inFlight = this.#drain();
+      this.#due = this.#queue.length;
+      this.#start();
     });
   }
 
-  /** Resolves once everything queued so far is acknowledged or failed. */
+  /** Like `produce`, but the record may wait up to `lazyLingerMs` for a request that goes anyway. */
+  produceLazy(record: OutRecord, kind = 'tombstone'): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ record, kind, resolve, reject });
+      if (this.#inFlight === null) this.#armLinger();
+    });
+  }
+
+  /** Resolves once everything queued so far (lazy records too) is acknowledged or failed. */
   async flush(): Promise<void> {
+    this.#due = this.#queue.length;
+    this.#start();
     while (this.#inFlight !== null) await this.#inFlight;
   }
 
@@ -74,33 +113,64 @@ export class BatchingProducer {
     return this.#queue.length;
   }
 
+  #start(): void {
+    if (this.#due > 0 && this.#inFlight === null) this.#inFlight = this.#drain();
+  }
+
+  #armLinger(): void {
+    if (this.#lingerTimer !== null || this.#queue.length === 0) return;
+    this.#lingerTimer = setTimeout(() => {
+      this.#lingerTimer = null;
+      this.#due = this.#queue.length;
+      this.#start();
+    }, this.#lazyLingerMs);
+    this.#lingerTimer.unref();
+  }
+
   async #drain(): Promise<void> {
-    while (this.#queue.length > 0) {
-      let take = 0;
-      let bytes = 0;
-      while (take < this.#queue.length && take < this.#maxBatch) {
-        const r = this.#queue[take]!.record;
-        bytes += (r.value?.byteLength ?? 0) + r.key.length + 64;
-        if (take > 0 && bytes > this.#maxBatchBytes) break;
-        take++;
-      }
-      const batch = this.#queue.splice(0, take);
-      const start = performance.now();
-      try {
-        await this.#sendRetrying(batch.map((b) => b.record));
-        const seconds = (performance.now() - start) / 1000;
-        this.#metrics?.produceBatchRecords.observe(batch.length);
-        for (const b of batch) {
-          this.#metrics?.produceLatency.observe({ kind: b.kind }, seconds);
-          b.resolve();
-        }
-      } catch (e) {
-        // Everything queued behind the failed batch fails with it: written now, it would land
-        // ahead of the failed records' resends.
-        for (const b of [...batch, ...this.#queue.splice(0)]) b.reject(e);
-      }
+    if (this.#lingerTimer !== null) clearTimeout(this.#lingerTimer);
+    this.#lingerTimer = null;
+    while (this.#due > 0) {
+      // Lazy records queued behind the due ones ride along: the request goes anyway.
+      const batch = this.#queue.splice(0, this.#batchSize());
+      this.#due = Math.max(0, this.#due - batch.length);
+      await this.#send(batch);
     }
     this.#inFlight = null;
+    this.#armLinger();
+  }
+
+  /** How many records from the front fit one request. */
+  #batchSize(): number {
+    let take = 0;
+    let bytes = 0;
+    while (take < this.#queue.length && take < this.#maxBatch) {
+      const r = this.#queue[take]!.record;
+      bytes += (r.value?.byteLength ?? 0) + r.key.length + 64;
+      if (take > 0 && bytes > this.#maxBatchBytes) break;
+      take++;
+    }
+    return take;
+  }
+
+  async #send(batch: Queued[]): Promise<void> {
+    const start = performance.now();
+    try {
+      await this.#sendRetrying(batch.map((b) => b.record));
+    } catch (e) {
+      // Everything queued behind the failed batch fails with it: written now, it would land
+      // ahead of the failed records' resends.
+      const behind = this.#queue.splice(0);
+      this.#due = 0;
+      for (const b of [...batch, ...behind]) b.reject(e);
+      return;
+    }
+    const seconds = (performance.now() - start) / 1000;
+    this.#metrics?.produceBatchRecords.observe(batch.length);
+    for (const b of batch) {
+      this.#metrics?.produceLatency.observe({ kind: b.kind }, seconds);
+      b.resolve();
+    }
   }
 
   async #sendRetrying(records: OutRecord[]): Promise<void> {

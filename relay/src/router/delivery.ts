@@ -39,7 +39,7 @@ export interface Delivery {
 export function createDelivery(o: DeliveryOptions): Delivery {
   // Pushes to other gateways have their own queue, tried once: a gateway that is gone (its topic
   // deleted) must not hold up the mailbox writes behind the in-place retries (produceDeliver retries).
-  const deliverProducer = new BatchingProducer(o.kafkaProducer, o.metrics, undefined, undefined, { attempts: 1, delayMs: () => 0 });
+  const deliverProducer = new BatchingProducer(o.kafkaProducer, { metrics: o.metrics, retry: { attempts: 1, delayMs: () => 0 } });
   // A failed deliver produce is retried with backoff (≈ 30 s in all): during a broker failover
   // the user is still online at that gateway and would otherwise wait for its next reconnect —
   // in a run, until the end, as "lost". A gateway that is gone keeps failing; its users' items
