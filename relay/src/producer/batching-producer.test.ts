@@ -44,6 +44,19 @@ test('records queued while a request is in flight go together in the next one, i
   await Promise.all(rest);
 });
 
+test('the records of one event-loop turn go in one request', async () => {
+  const f = fakeProducer();
+  const p = new BatchingProducer(f.producer);
+  const all = [p.produce(rec('a')), p.produce(rec('b'))];
+  await tick();
+  assert.deepEqual(
+    f.requests.map((r) => r.map((x) => x.key)),
+    [['a', 'b']],
+  );
+  f.release.shift()!();
+  await Promise.all(all);
+});
+
 test('a request never exceeds the byte cap (the broker rejects oversized batches whole)', async () => {
   const f = fakeProducer();
   const p = new BatchingProducer(f.producer, { maxBatchBytes: 100_000 });

@@ -48,8 +48,9 @@ interface Queued {
 }
 
 /**
- * Groups concurrent produce calls into one request (kafkajs sends one request per `send`).
- * One request in flight at a time: while it is out, new records queue and go together next.
+ * Groups concurrent produce calls into one request (kafkajs sends one request per `send`): the
+ * records of one event-loop turn go together, and one request is in flight at a time: while it
+ * is out, new records queue and go together next.
  * That keeps per-partition order equal to call order (a sender's messages stay in order) and
  * batches naturally under load without a linger timer at low load.
  *
@@ -130,6 +131,9 @@ export class BatchingProducer {
   async #drain(): Promise<void> {
     if (this.#lingerTimer !== null) clearTimeout(this.#lingerTimer);
     this.#lingerTimer = null;
+    // The first request waits for the end of this event-loop turn, so every record produced in
+    // the turn (the frames of every socket read in it, a fetched batch's pushes) shares it.
+    await new Promise((resolve) => setImmediate(resolve));
     while (this.#due > 0) {
       // Lazy records queued behind the due ones ride along: the request goes anyway.
       const batch = this.#queue.splice(0, this.#batchSize());
