@@ -34,7 +34,10 @@ export class IntervalCuts {
     const t = setTimeout(
       () => {
         run.timers.delete(t);
-        this.#cut(nowMs());
+        const now = nowMs();
+        // A timer may fire a millisecond or two early by this clock: a cut never comes before
+        // its planned time, or the one that ends the warm-up would not end it.
+        if (now >= this.#nextCutMs) this.#cut(now);
         this.arm();
       },
       Math.max(0, this.#nextCutMs - nowMs()),
@@ -47,7 +50,7 @@ export class IntervalCuts {
     const measureStartMs = this.#measureStartMs;
     run.book.cut(nowMs);
     emit(Math.min(1, (nowMs - startMs) / this.#plannedMs)); // with the phase of the interval just closed
-    if (run.state.phase === 'warmup' && nowMs >= measureStartMs - 1) {
+    if (run.state.phase === 'warmup' && nowMs >= measureStartMs) {
       run.state.phase = 'measuring';
       run.book.startMeasuring();
     }
