@@ -10,7 +10,7 @@ import { kafkaError } from '../errors.js';
 import type { LocalKafkaCluster, LocalNode } from '../cluster.js';
 import { freePorts } from '../../process/ports.js';
 import { spawnSupervised, stopSupervised, type Supervised } from '../../process/supervisor.js';
-import { checkJava, ensureKafkaJars, kafkaClasspath, KAFKA_VERSION } from './jars.js';
+import { checkJava, ensureKafkaJars, javaBinary, kafkaClasspath, KAFKA_VERSION } from './jars.js';
 import { LOG4J2_PROPERTIES, nodeProperties, randomClusterId, type NodePorts } from './properties.js';
 
 export interface LocalClusterOptions {
@@ -30,7 +30,7 @@ export interface LocalClusterOptions {
  */
 export async function startLocalCluster(options: LocalClusterOptions): Promise<LocalKafkaCluster> {
   const log = options.log ?? (() => {});
-  checkJava();
+  const javaMajor = checkJava();
   await ensureKafkaJars({ log });
   const count = options.brokers;
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'relaybench-kafka-'));
@@ -57,7 +57,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   const formats = nodes.map(async (node) => {
     const props = join(dir, `node-${node.nodeId}`, 'server.properties');
     try {
-      await run('java', [
+      await run(javaBinary(), [
         '-Xmx128m',
         `-Dlog4j2.configurationFile=${log4j}`,
         '-cp',
@@ -103,7 +103,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       'kafka.Kafka',
       join(nodeDir, 'server.properties'),
     ];
-    const s = spawnSupervised(`kafka-${node.nodeId}`, 'java', jvm);
+    const s = spawnSupervised(`kafka-${node.nodeId}`, javaBinary(), jvm);
     s.child.stdout?.pipe(out);
     s.child.stderr?.pipe(out);
     procs.set(node.nodeId, s);
@@ -135,7 +135,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     await stop();
     throw e;
   }
-  log(`Kafka ${KAFKA_VERSION}: ${count} broker(s) ready at ${brokers.join(',')} (logs in ${dir})`);
+  log(`Kafka ${KAFKA_VERSION} on Java ${javaMajor || '?'}: ${count} broker(s) ready at ${brokers.join(',')} (logs in ${dir})`);
 
   const localNodes: LocalNode[] = nodes.map((n) => ({
     nodeId: n.nodeId,
