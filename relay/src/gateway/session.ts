@@ -458,10 +458,7 @@ export class Session {
    * only replays the item, which the client drops by id (PROTOCOL §5.4).
    */
   #tombstone(key: string, user: string): void {
-    const { config, producer } = this.#ctx;
-    producer
-      .produceLazy({ topic: config.topics.mailbox, partition: partitionFor(user, config.partitions), key, value: null }, 'tombstone')
-      .catch(() => {});
+    this.#produce({ key, to: user, value: null }, 'tombstone', true).catch(() => {});
   }
 
   async #publishKeys(
@@ -500,17 +497,16 @@ export class Session {
     });
   }
 
-  #produce(r: { key: string; to: string; value: Parameters<typeof encodeValue>[0] | null }, kind: string): Promise<void> {
+  /** Writes to `to`'s mailbox partition; `lazy` for what no frame waits on (BatchingProducer.produceLazy). */
+  #produce(r: { key: string; to: string; value: Parameters<typeof encodeValue>[0] | null }, kind: string, lazy = false): Promise<void> {
     const { config, producer } = this.#ctx;
-    return producer.produce(
-      {
-        topic: config.topics.mailbox,
-        partition: partitionFor(r.to, config.partitions),
-        key: r.key,
-        value: r.value === null ? null : encodeValue(r.value),
-      },
-      kind,
-    );
+    const record = {
+      topic: config.topics.mailbox,
+      partition: partitionFor(r.to, config.partitions),
+      key: r.key,
+      value: r.value === null ? null : encodeValue(r.value),
+    };
+    return lazy ? producer.produceLazy(record, kind) : producer.produce(record, kind);
   }
 
   #remember(msgId: string, from: string): void {
