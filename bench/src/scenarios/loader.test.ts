@@ -27,7 +27,7 @@ test('every shipped scenario loads', () => {
   }
   const smoke = loadScenario('smoke');
   assert.equal(smoke.durationMs, 30_000);
-  assert.equal(smoke.warmupMs, 5_000);
+  assert.equal(smoke.warmupMs, 15_000);
   assert.equal(smoke.workload.ratePerSec, 200);
   assert.equal(smoke.objectives[0]!.threshold, 250_000);
   const steady = loadScenario('steady');
