@@ -21,9 +21,9 @@ export const PRODUCE_RETRY: ProduceRetry = {
  * How long a lazy record (a tombstone) may wait for a request that goes anyway. Nobody waits for a
  * tombstone (no client frame answers it), and at the rates that matter a prompt request leaves
  * every few ms, so lazy records ride along for free: in `smoke`, ≈ 0.5 fewer produce requests
- * per message and ≈ 0.1 core less over Kafka and the relays (docs/architecture.md). Bounded so an idle relay still deletes delivered mail
- * promptly; a crash in the wait re-delivers (clients drop duplicates), as a crash between a
- * receipt and its tombstone always could.
+ * per message and ≈ 0.1 core less over Kafka and the relays (docs/architecture.md). Bounded so
+ * an idle relay still deletes delivered mail promptly; a crash in the wait re-delivers (clients
+ * drop duplicates), as a crash between a receipt and its tombstone always could.
  */
 export const LAZY_LINGER_MS = 100;
 

@@ -44,9 +44,8 @@ export function javaBinary(env: NodeJS.ProcessEnv = process.env): string {
   return home === undefined || home === '' ? 'java' : join(home, 'bin', 'java');
 }
 
-/** Checks the brokers' java (javaBinary) is 17 or newer; returns its major version (0 if unknown). */
-export function checkJava(): number {
-  const java = javaBinary();
+/** Checks the brokers' java (javaBinary by default) is 17 or newer; returns its major version (0 if unknown). */
+export function checkJava(java = javaBinary()): number {
   const r = spawnSync(java, ['-version'], { encoding: 'utf8' });
   if (r.error !== undefined || r.status !== 0) throw kafkaError('RB_KAFKA_JAVA_MISSING', `Tried ${java}.`);
   const m = /version "(\d+)/.exec(r.stderr);

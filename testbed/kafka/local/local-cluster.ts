@@ -30,7 +30,8 @@ export interface LocalClusterOptions {
  */
 export async function startLocalCluster(options: LocalClusterOptions): Promise<LocalKafkaCluster> {
   const log = options.log ?? (() => {});
-  const javaMajor = checkJava();
+  const java = javaBinary(); // one choice for the format runs and the brokers
+  const javaMajor = checkJava(java);
   await ensureKafkaJars({ log });
   const count = options.brokers;
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'relaybench-kafka-'));
@@ -57,7 +58,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   const formats = nodes.map(async (node) => {
     const props = join(dir, `node-${node.nodeId}`, 'server.properties');
     try {
-      await run(javaBinary(), [
+      await run(java, [
         '-Xmx128m',
         `-Dlog4j2.configurationFile=${log4j}`,
         '-cp',
@@ -103,7 +104,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       'kafka.Kafka',
       join(nodeDir, 'server.properties'),
     ];
-    const s = spawnSupervised(`kafka-${node.nodeId}`, javaBinary(), jvm);
+    const s = spawnSupervised(`kafka-${node.nodeId}`, java, jvm);
     s.child.stdout?.pipe(out);
     s.child.stderr?.pipe(out);
     procs.set(node.nodeId, s);
