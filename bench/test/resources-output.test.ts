@@ -18,14 +18,24 @@ function usage() {
     { role: 'worker', name: 'w1', pid: 30 },
     { role: 'orchestrator', name: 'orchestrator', pid: 1 },
   ];
-  const edge = (atMs: number, cpu: (i: number) => number): Edge => ({
+  const edge = (atMs: number, cpu: (i: number) => number, switches: (i: number) => number): Edge => ({
     atMs,
     machineBusySeconds: atMs / 1000,
-    points: new Map(refs.map((ref, i): [number, ProcessPoint] => [ref.pid, { ref, cpuSeconds: cpu(i), peakRssBytes: 2e8 }])),
+    points: new Map(
+      refs.map((ref, i): [number, ProcessPoint] => [ref.pid, { ref, cpuSeconds: cpu(i), peakRssBytes: 2e8, contextSwitches: switches(i) }]),
+    ),
   });
   const u = accountWindow(
-    edge(0, () => 0),
-    edge(30_000, (i) => [9, 3, 3, 6, 0.3][i]!),
+    edge(
+      0,
+      () => 0,
+      () => 1000,
+    ),
+    edge(
+      30_000,
+      (i) => [9, 3, 3, 6, 0.3][i]!,
+      (i) => 1000 + [120_000, 30_000, 30_000, 24_000, 600][i]!,
+    ),
     6000,
   );
   const counters = countsPerMessage(
@@ -46,17 +56,21 @@ test('resource accounting reaches summary.json, summary.md, report.html and the 
     const back = (await readSummary(dir)).summary;
     assert.equal(back.resources?.roles.find((x) => x.role === 'kafka')?.cpuUsPerMessage, 1500);
     const md = await readFile(join(dir, 'summary.md'), 'utf8');
-    assert.match(md, /\| kafka \| 1 \| 0\.300 \| 1,500 \| 200 MB \|/);
-    assert.match(md, /\| relay \| 2 \| 0\.200 \| 1,000 \| 200 MB \|/);
-    assert.match(md, /\*\*total\*\* \| 5 \| \*\*0\.710\*\* \| \*\*3,550\*\*/);
+    assert.equal(back.resources?.total.switchesPerMessage, 34.1);
+    assert.match(md, /\| kafka \| 1 \| 0\.300 \| 1,500 \| 20\.0 \| 200 MB \|/);
+    assert.match(md, /\| relay \| 2 \| 0\.200 \| 1,000 \| 10\.0 \| 200 MB \|/);
+    assert.match(md, /\*\*total\*\* \| 5 \| \*\*0\.710\*\* \| \*\*3,550\*\* \| \*\*34\.1\*\*/);
     assert.match(md, /2\.14 produce req · 6\.10 records/);
     const html = await readFile(join(dir, 'report.html'), 'utf8');
     assert.match(html, /<h2>Resources per process<\/h2>/);
-    assert.match(html, /relay-1 <span class="muted">pid 21<\/span><\/td><td class="n">0\.100<\/td><td class="n">500<\/td>/);
+    assert.match(
+      html,
+      /relay-1 <span class="muted">pid 21<\/span><\/td><td class="n">0\.100<\/td><td class="n">500<\/td><td class="n">5\.0<\/td>/,
+    );
     const cli = printableSummary(s, dir);
     assert.match(
       cli,
-      /cpu \[main\]: kafka 0\.30 core \(1,500 µs\/msg, 200 MB\) · relay×2 0\.20 core \(1,000 µs\/msg, 200 MB\) · worker 0\.20 core \(1,000 µs\/msg, 200 MB\) · orchestrator 0\.01 core \(50 µs\/msg, 200 MB\) · total 0\.71 core \(3,550 µs\/msg\) · machine 1\.00 core/,
+      /cpu \[main\]: kafka 0\.30 core \(1,500 µs\/msg, 20\.0 switches\/msg, 200 MB\) · relay×2 0\.20 core \(1,000 µs\/msg, 10\.0 switches\/msg, 200 MB\) · worker 0\.20 core \(1,000 µs\/msg, 4\.0 switches\/msg, 200 MB\) · orchestrator 0\.01 core \(50 µs\/msg, 0\.1 switches\/msg, 200 MB\) · total 0\.71 core \(3,550 µs\/msg, 34\.1 switches\/msg\) · machine 1\.00 core/,
     );
     assert.match(cli, /relays \[main\]: per msg: 2\.14 produce req/);
   } finally {

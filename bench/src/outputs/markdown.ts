@@ -1,7 +1,7 @@
 // summary.md: the CI comment. Short: the verdict, the objectives, the key percentiles, the ledger.
 import { latencyText, offset, spikeText, systemText, usersText } from '../faults/format.js';
 import { formatUs, formatValue } from '../gate/evaluate.js';
-import { countersLine, mb, type ResourceUsage } from '../resources/accounting.js';
+import { countersLine, mb, switchesText, type ResourceUsage } from '../resources/accounting.js';
 import type { RunOutput } from './output.js';
 
 const KEY_STAGES = ['e2eCorrected', 'e2eUncorrected', 'ack', 'deliveredReceipt', 'readReceipt', 'storeForward'] as const;
@@ -77,13 +77,17 @@ export const markdownOutput: RunOutput = {
 export function resourceTable(segment: string, r: ResourceUsage): string[] {
   const us = (x: number | null) => (x === null ? 'n/a' : Math.round(x).toLocaleString('en-US'));
   const lines = [
-    `| resources (${segment}, ${Math.round(r.windowMs / 1000)} s, ${r.deliveredMessages} delivered) | processes | CPU (cores) | CPU µs/msg | peak RSS |`,
-    '|---|---:|---:|---:|---:|',
+    `| resources (${segment}, ${Math.round(r.windowMs / 1000)} s, ${r.deliveredMessages} delivered) | processes | CPU (cores) | CPU µs/msg | context switches/msg | peak RSS |`,
+    '|---|---:|---:|---:|---:|---:|',
   ];
   for (const x of r.roles)
-    lines.push(`| ${x.role} | ${x.processes} | ${x.cores.toFixed(3)} | ${us(x.cpuUsPerMessage)} | ${mb(x.peakRssBytes)} |`);
-  lines.push(`| **total** | ${r.processes.length} | **${r.total.cores.toFixed(3)}** | **${us(r.total.cpuUsPerMessage)}** | |`);
-  if (r.machineCores !== null) lines.push(`| whole machine (/proc/stat) | | ${r.machineCores.toFixed(3)} | | |`);
+    lines.push(
+      `| ${x.role} | ${x.processes} | ${x.cores.toFixed(3)} | ${us(x.cpuUsPerMessage)} | ${switchesText(x.switchesPerMessage)} | ${mb(x.peakRssBytes)} |`,
+    );
+  lines.push(
+    `| **total** | ${r.processes.length} | **${r.total.cores.toFixed(3)}** | **${us(r.total.cpuUsPerMessage)}** | **${switchesText(r.total.switchesPerMessage)}** | |`,
+  );
+  if (r.machineCores !== null) lines.push(`| whole machine (/proc/stat) | | ${r.machineCores.toFixed(3)} | | | |`);
   const counters = countersLine(r);
   if (counters !== undefined && r.roles.some((x) => x.role === 'relay' && x.cpuSeconds > 0)) lines.push('', `Relays, ${counters}.`);
   return lines;

@@ -2,7 +2,8 @@
  * Resource accounting of a measured window: CPU seconds and peak RSS per process and per role
  * (Kafka broker, relay, worker, the orchestrator), as cores and as µs of CPU per delivered
  * message, plus the whole machine's busy cores from /proc/stat (every process, the harness'
- * or not). Pure: snapshots in, figures out.
+ * or not), and context switches per delivered message: on a VM the wake-ups, not the work,
+ * are most of what a message costs at moderate rates. Pure: snapshots in, figures out.
  */
 import type { RelayCounter } from './relay-counters.js';
 
@@ -20,9 +21,17 @@ export interface ProcessPoint {
   readonly ref: ProcessRef;
   readonly cpuSeconds: number;
   readonly peakRssBytes: number;
+  /** All threads' context switches so far; undefined when /proc could not tell. */
+  readonly contextSwitches?: number | undefined;
 }
 
-export interface ProcessUsage {
+/** Context switches over the window: the count and per delivered message (null: not known / nothing delivered). */
+export interface SwitchUsage {
+  readonly contextSwitches: number | null;
+  readonly switchesPerMessage: number | null;
+}
+
+export interface ProcessUsage extends SwitchUsage {
   readonly role: Role;
   readonly name: string;
   readonly pid: number;
@@ -34,7 +43,7 @@ export interface ProcessUsage {
   readonly peakRssBytes: number;
 }
 
-export interface RoleUsage {
+export interface RoleUsage extends SwitchUsage {
   readonly role: Role;
   readonly processes: number;
   readonly cpuSeconds: number;
@@ -51,7 +60,7 @@ export interface ResourceUsage {
   readonly processes: readonly ProcessUsage[];
   readonly roles: readonly RoleUsage[];
   /** Every accounted process together. */
-  readonly total: { readonly cpuSeconds: number; readonly cores: number; readonly cpuUsPerMessage: number | null };
+  readonly total: { readonly cpuSeconds: number; readonly cores: number; readonly cpuUsPerMessage: number | null } & SwitchUsage;
   /** The whole machine's busy cores over the window (/proc/stat; includes processes outside the run). */
   readonly machineCores: number | null;
   /** The relays' own counters over the window (relay-counters.ts): totals and per delivered message. */
@@ -78,12 +87,17 @@ export function accountWindow(
   const windowMs = Math.max(1, end.atMs - start.atMs);
   const seconds = windowMs / 1000;
   const perMsg = (cpu: number) => (deliveredMessages > 0 ? round1((cpu * 1e6) / deliveredMessages) : null);
+  const switches = (n: number | null): SwitchUsage => ({
+    contextSwitches: n,
+    switchesPerMessage: n === null || deliveredMessages === 0 ? null : round1(n / deliveredMessages),
+  });
   const pids = new Set([...end.points.keys(), ...last.keys()]);
   const processes: ProcessUsage[] = [];
   for (const pid of pids) {
     const p = end.points.get(pid) ?? last.get(pid)!;
     const cpu = Math.max(0, p.cpuSeconds - (start.points.get(pid)?.cpuSeconds ?? 0));
     processes.push({
+      ...switches(switchDelta(start.points.get(pid), p)),
       role: p.ref.role,
       name: p.ref.name,
       pid,
@@ -100,6 +114,7 @@ export function accountWindow(
     if (of.length === 0) continue;
     const cpu = of.reduce((s, p) => s + p.cpuSeconds, 0);
     roles.push({
+      ...switches(sumSwitches(of)),
       role,
       processes: of.length,
       cpuSeconds: round3(cpu),
@@ -118,18 +133,38 @@ export function accountWindow(
     deliveredMessages,
     processes,
     roles,
-    total: { cpuSeconds: round3(cpu), cores: round3(cpu / seconds), cpuUsPerMessage: perMsg(cpu) },
+    total: { cpuSeconds: round3(cpu), cores: round3(cpu / seconds), cpuUsPerMessage: perMsg(cpu), ...switches(sumSwitches(processes)) },
     machineCores: machine,
   };
+}
+
+/**
+ * A process' switches over the window: from 0 when it started inside it (like its CPU). Never
+ * negative: a thread that ended takes its count out of the sum, so the figure is a floor.
+ */
+function switchDelta(start: ProcessPoint | undefined, end: ProcessPoint): number | null {
+  if (end.contextSwitches === undefined) return null;
+  if (start !== undefined && start.contextSwitches === undefined) return null;
+  return Math.max(0, end.contextSwitches - (start?.contextSwitches ?? 0));
+}
+
+/** The sum over processes; null when any of them is not known (a partial sum would look whole). */
+function sumSwitches(of: readonly SwitchUsage[]): number | null {
+  let n = 0;
+  for (const p of of) {
+    if (p.contextSwitches === null) return null;
+    n += p.contextSwitches;
+  }
+  return n;
 }
 
 /** One line per role for logs and the CLI: `kafka 0.21 core (1,050 µs/msg, 610 MB) · …`. */
 export function resourceLine(r: ResourceUsage): string {
   const parts = r.roles.map(
     (x) =>
-      `${x.role}${x.processes > 1 ? `×${x.processes}` : ''} ${x.cores.toFixed(2)} core (${usText(x.cpuUsPerMessage)}, ${mb(x.peakRssBytes)})`,
+      `${x.role}${x.processes > 1 ? `×${x.processes}` : ''} ${x.cores.toFixed(2)} core (${usText(x.cpuUsPerMessage)}${switchText(x)}, ${mb(x.peakRssBytes)})`,
   );
-  return `${parts.join(' · ')} · total ${r.total.cores.toFixed(2)} core (${usText(r.total.cpuUsPerMessage)})${r.machineCores === null ? '' : ` · machine ${r.machineCores.toFixed(2)} core`}`;
+  return `${parts.join(' · ')} · total ${r.total.cores.toFixed(2)} core (${usText(r.total.cpuUsPerMessage)}${switchText(r.total)})${r.machineCores === null ? '' : ` · machine ${r.machineCores.toFixed(2)} core`}`;
 }
 
 /** The relays' counters per delivered message: `per msg: 2.14 produce req · 6.1 records · …`. */
@@ -142,6 +177,15 @@ export function countersLine(r: ResourceUsage): string | undefined {
 
 export function usText(us: number | null): string {
   return us === null ? 'n/a µs/msg' : `${Math.round(us).toLocaleString('en-US')} µs/msg`;
+}
+
+/** `, 21.4 switches/msg` or nothing when not known. */
+function switchText(x: SwitchUsage): string {
+  return x.switchesPerMessage === null ? '' : `, ${switchesText(x.switchesPerMessage)} switches/msg`;
+}
+
+export function switchesText(perMessage: number | null): string {
+  return perMessage === null ? 'n/a' : perMessage.toFixed(1);
 }
 
 export function mb(bytes: number): string {

@@ -2,10 +2,13 @@
  * Reading a process' CPU time and memory from Linux /proc (the text formats, parsed pure so they
  * are unit-tested). CPU time is utime + stime in clock ticks (`getconf CLK_TCK`, 100 on every
  * Linux this runs on); memory is VmRSS and VmHWM (the process' peak resident set) in bytes.
+ * Context switches are summed over the process' threads (/proc/<pid>/task/<tid>/status): on a VM
+ * each one (a thread going to sleep and being woken, or preempted) has a price of its own, often
+ * larger than the work it wakes for (docs/architecture.md, "What a wake-up costs").
  * Readers return undefined for a process that is gone or a /proc that does not exist (macOS):
  * accounting is then absent, never wrong.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** USER_HZ: the unit of /proc/<pid>/stat times. Fixed at 100 by the Linux ABI on x86 and arm. */
 export const CLOCK_TICKS_PER_SEC = 100;
@@ -16,6 +19,8 @@ export interface ProcSample {
   readonly rssBytes: number;
   /** VmHWM: the highest resident set the process ever had. */
   readonly peakRssBytes: number;
+  /** Voluntary + involuntary context switches of all its threads; undefined when unreadable. */
+  readonly contextSwitches?: number;
 }
 
 /**
@@ -45,6 +50,32 @@ export function parseStatusMemory(text: string): { rssBytes: number; peakRssByte
   return { rssBytes: kb('VmRSS'), peakRssBytes: kb('VmHWM') };
 }
 
+/** /proc/<pid>/task/<tid>/status → voluntary_ctxt_switches + nonvoluntary_ctxt_switches (0 when absent). */
+export function parseStatusSwitches(text: string): number {
+  let n = 0;
+  for (const m of text.matchAll(/^(?:non)?voluntary_ctxt_switches:\s+(\d+)/gm)) n += Number(m[1]);
+  return n;
+}
+
+/** The sum over a process' threads; threads that end while being read are skipped. */
+export function readThreadSwitches(pid: number): number | undefined {
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return undefined;
+  }
+  let n = 0;
+  for (const tid of tids) {
+    try {
+      n += parseStatusSwitches(readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'));
+    } catch {
+      // The thread ended between readdir and read: its switches leave the sum with it.
+    }
+  }
+  return n;
+}
+
 /** The first line of /proc/stat → busy CPU seconds of the whole machine (all but idle and iowait). */
 export function parseMachineBusySeconds(text: string): number {
   const line = text.split('\n', 1)[0] ?? '';
@@ -59,7 +90,8 @@ export function parseMachineBusySeconds(text: string): number {
 export function readProcSample(pid: number): ProcSample | undefined {
   try {
     const cpuSeconds = parseStatCpuSeconds(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-    return { cpuSeconds, ...parseStatusMemory(readFileSync(`/proc/${pid}/status`, 'utf8')) };
+    const memory = parseStatusMemory(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return { cpuSeconds, ...memory, contextSwitches: readThreadSwitches(pid) };
   } catch {
     return undefined;
   }

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 import { accountWindow, resourceLine, type Edge, type ProcessPoint, type ProcessRef } from './accounting.js';
-import { parseMachineBusySeconds, parseStatCpuSeconds, parseStatusMemory } from './proc-stat.js';
+import { parseMachineBusySeconds, parseStatCpuSeconds, parseStatusMemory, parseStatusSwitches, readThreadSwitches } from './proc-stat.js';
 import { countsPerMessage, parseRelayCounters, sumCounts } from './relay-counters.js';
 import { ResourceSampler } from './sampler.js';
 
@@ -50,10 +50,27 @@ test('accountWindow: per process, per role and total, as cores and µs per deliv
   const u = accountWindow(start, end, 4000);
   assert.equal(u.windowMs, 20_000);
   const role = (name: string) => u.roles.find((x) => x.role === name)!;
-  assert.deepEqual(role('kafka'), { role: 'kafka', processes: 1, cpuSeconds: 4, cores: 0.2, cpuUsPerMessage: 1000, peakRssBytes: 6e8 });
-  assert.deepEqual(role('relay'), { role: 'relay', processes: 2, cpuSeconds: 5, cores: 0.25, cpuUsPerMessage: 1250, peakRssBytes: 1.2e8 });
+  const unknown = { contextSwitches: null, switchesPerMessage: null };
+  assert.deepEqual(role('kafka'), {
+    role: 'kafka',
+    processes: 1,
+    cpuSeconds: 4,
+    cores: 0.2,
+    cpuUsPerMessage: 1000,
+    peakRssBytes: 6e8,
+    ...unknown,
+  });
+  assert.deepEqual(role('relay'), {
+    role: 'relay',
+    processes: 2,
+    cpuSeconds: 5,
+    cores: 0.25,
+    cpuUsPerMessage: 1250,
+    peakRssBytes: 1.2e8,
+    ...unknown,
+  });
   assert.equal(role('worker').cpuUsPerMessage, 500);
-  assert.deepEqual(u.total, { cpuSeconds: 11, cores: 0.55, cpuUsPerMessage: 2750 });
+  assert.deepEqual(u.total, { cpuSeconds: 11, cores: 0.55, cpuUsPerMessage: 2750, ...unknown });
   assert.equal(u.machineCores, 0.7);
   assert.deepEqual(
     u.processes.map((p) => p.name),
@@ -84,6 +101,42 @@ test('accountWindow: a process started inside the window counts from 0; one that
   );
   assert.equal(u.machineCores, null);
   assert.equal(u.total.cpuUsPerMessage, null);
+});
+
+test('parseStatusSwitches: voluntary + involuntary; absent fields are 0', () => {
+  const text = 'Name:\tjava\nvoluntary_ctxt_switches:\t1200\nnonvoluntary_ctxt_switches:\t34\n';
+  assert.equal(parseStatusSwitches(text), 1234);
+  assert.equal(parseStatusSwitches('Name:\tzombie\n'), 0);
+});
+
+test('readThreadSwitches: this process, summed over its threads, only grows; a gone pid is undefined', async () => {
+  const a = readThreadSwitches(process.pid);
+  if (a === undefined) return; // no /proc (macOS): accounting is absent there
+  await new Promise((r) => setTimeout(r, 5)); // sleeping is a voluntary switch
+  assert.ok(readThreadSwitches(process.pid)! > a);
+  assert.equal(readThreadSwitches(2 ** 22 + 1), undefined, 'above pid_max: no such process');
+});
+
+test('accountWindow: context switches per process, per role and in all, per delivered message', () => {
+  const k = ref('kafka', 'kafka-1', 10);
+  const r0 = ref('relay', 'relay-0', 20);
+  const r1 = ref('relay', 'relay-1', 21);
+  const born = ref('worker', 'w1', 30);
+  const sw = (p: ProcessPoint, contextSwitches: number | undefined): ProcessPoint => ({ ...p, contextSwitches });
+  const start = edge(0, undefined, sw(point(k, 1), 5000), sw(point(r0, 1), 100), sw(point(r1, 1), 900));
+  // 2,000 delivered; relay-1 lost a thread (its sum fell): it counts 0, never negative.
+  const end = edge(10_000, undefined, sw(point(k, 2), 45_000), sw(point(r0, 2), 10_100), sw(point(r1, 2), 800), sw(point(born, 1), 4000));
+  const u = accountWindow(start, end, 2000);
+  const role = (name: string) => u.roles.find((x) => x.role === name)!;
+  assert.deepEqual([role('kafka').contextSwitches, role('kafka').switchesPerMessage], [40_000, 20]);
+  assert.deepEqual([role('relay').contextSwitches, role('relay').switchesPerMessage], [10_000, 5]);
+  assert.equal(role('worker').switchesPerMessage, 2, 'started inside the window: from 0');
+  assert.deepEqual([u.total.contextSwitches, u.total.switchesPerMessage], [54_000, 27]);
+  assert.match(resourceLine(u), /^kafka 0\.10 core \(500 µs\/msg, 20\.0 switches\/msg, 100 MB\) · .* total .*27\.0 switches\/msg\)$/);
+  const partial = accountWindow(start, edge(10_000, undefined, sw(point(k, 2), 45_000), point(r0, 2), sw(point(r1, 2), 800)), 2000);
+  assert.equal(partial.roles.find((x) => x.role === 'relay')!.switchesPerMessage, null, 'one relay unknown: the role is unknown');
+  assert.equal(partial.total.contextSwitches, null);
+  assert.doesNotMatch(resourceLine(partial), /relay×2 [^·]*switches/);
 });
 
 test('ResourceSampler: edges from the injected reader; a process gone at the end counts to its last sample', async () => {

@@ -73,7 +73,12 @@ export class ResourceSampler {
     for (const ref of this.#o.processes()) {
       const s = read(ref.pid);
       if (s === undefined) continue;
-      const point = { ref, cpuSeconds: s.cpuSeconds, peakRssBytes: Math.max(s.peakRssBytes, s.rssBytes) };
+      const point = {
+        ref,
+        cpuSeconds: s.cpuSeconds,
+        peakRssBytes: Math.max(s.peakRssBytes, s.rssBytes),
+        contextSwitches: s.contextSwitches,
+      };
       points.set(ref.pid, point);
       this.#last.set(ref.pid, point);
     }
