@@ -1,6 +1,7 @@
 import kafkajs from 'kafkajs';
 import type { Admin as KjsAdmin, Consumer as KjsConsumer, Kafka as KjsKafka, IHeaders, Message, RecordMetadata } from 'kafkajs';
 import { kafkaClientError } from './errors.js';
+import './kafkajs-request-queue.js';
 import { RIDE_OUT_MS, rideOut, type RideOutOptions } from './retry.js';
 import type {
   AdapterOptions,
