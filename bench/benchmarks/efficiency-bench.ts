@@ -10,6 +10,9 @@
  *      `run steady --duration 30s` (the steady workload, 30 s measured);
  *   3. the highest rate that holds: `run ramp` (it stops at the first step that does not hold);
  *   4. smoke relay ÷ kafka-direct e2e p50 and p99: from run 1's reference segment.
+ * Beside figure 1: the run's context switches per message and the CPU each cost, and the
+ * kafka-direct reference's own cores (Kafka + worker with no relay: a floor for figure 1).
+ * `wake-cost.js` measures the price of one wake-up on the host with nothing else running.
  * Runs one after the other; on 2 shared cores take the lock first (`rb-heavy node …`). About
  * 2 minutes plus the ramp (30 s per step held). Exit 0 whatever the figures (they are reported).
  */
@@ -60,6 +63,27 @@ rows.push([
   `${fmt(sr?.machineCores)} (run's processes ${fmt(sr?.total.cores)}; ${smoke.status})`,
   '≤ 0.40',
   sr?.machineCores === null || sr === undefined ? null : sr.machineCores <= 0.4,
+]);
+
+// What figure 1 is made of: wake-ups (context switches) per message and what each cost on this
+// host, and the same machine with no relay at all (the in-run kafka-direct reference: one
+// produce, one fetch per message), which bounds what any relay change could reach.
+const refRes = smoke.segments.find((x) => x.mode !== 'relay')?.resources;
+const perSwitch = (r: ResourceUsage | undefined) =>
+  r?.total.cpuUsPerMessage == null || r.total.switchesPerMessage == null || r.total.switchesPerMessage === 0
+    ? null
+    : r.total.cpuUsPerMessage / r.total.switchesPerMessage;
+rows.push([
+  '1a. context switches per message (smoke), all processes',
+  `${fmt(sr?.total.switchesPerMessage, 1)} (≈ ${fmt(perSwitch(sr), 0)} µs of CPU each)`,
+  '—',
+  null,
+]);
+rows.push([
+  '1b. kafka-direct reference, no relay (Kafka + worker), cores',
+  `${fmt(refRes === undefined ? null : refRes.roles.filter((x) => x.role === 'kafka' || x.role === 'worker').reduce((a, x) => a + x.cores, 0))} (${fmt(refRes?.total.switchesPerMessage, 1)} switches/msg)`,
+  '—',
+  null,
 ]);
 
 const steady = run('steady', '--duration', '30s');
