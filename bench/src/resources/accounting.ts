@@ -158,7 +158,7 @@ function sumSwitches(of: readonly SwitchUsage[]): number | null {
   return n;
 }
 
-/** One line per role for logs and the CLI: `kafka 0.21 core (1,050 µs/msg, 610 MB) · …`. */
+/** One line per role for logs and the CLI: `kafka 0.21 core (1,050 µs/msg, 21.7 switches/msg, 610 MB) · …`. */
 export function resourceLine(r: ResourceUsage): string {
   const parts = r.roles.map(
     (x) =>
