@@ -53,6 +53,9 @@ const roleUs = (r: ResourceUsage | undefined, ...roles: string[]) => {
     : (of.reduce((a, x) => a + x.cpuSeconds, 0) * 1e6) / r.deliveredMessages;
 };
 
+const roleCores = (r: ResourceUsage | undefined, ...roles: string[]) =>
+  r === undefined ? null : r.roles.filter((x) => roles.includes(x.role)).reduce((a, x) => a + x.cores, 0);
+
 const rows: [string, string, string, boolean | null][] = [];
 const fmt = (x: number | null | undefined, digits = 2) => (x === null || x === undefined ? 'n/a' : x.toFixed(digits));
 
@@ -81,7 +84,7 @@ rows.push([
 ]);
 rows.push([
   '1b. kafka-direct reference, no relay (Kafka + worker), cores',
-  `${fmt(refRes === undefined ? null : refRes.roles.filter((x) => x.role === 'kafka' || x.role === 'worker').reduce((a, x) => a + x.cores, 0))} (${fmt(refRes?.total.switchesPerMessage, 1)} switches/msg)`,
+  `${fmt(roleCores(refRes, 'kafka', 'worker'))} (${fmt(refRes?.total.switchesPerMessage, 1)} switches/msg)`,
   '—',
   null,
 ]);
