@@ -2,7 +2,7 @@
 // and — on success or failure — everything that was started is stopped.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -225,6 +225,35 @@ test('--reference-timing: a bad value, a rate without alongside, alongside with 
   const cfg = resolveRunConfig(loadScenario('ramp'), { reference: 'kafka-direct', referenceTiming: 'alongside' }, {});
   assert.throws(() => planSegments(cfg.scenario, cfg.referenceTiming), /one relay segment/);
 });
+
+test('--generator-priority: realtime by default, normal from the environment or a flag, anything else refused', () => {
+  const smoke = loadScenario('smoke');
+  assert.equal(resolveRunConfig(smoke, {}, {}).generatorPriority, 'realtime');
+  assert.equal(resolveRunConfig(smoke, {}, { RELAYBENCH_GENERATOR_PRIORITY: 'normal' }).generatorPriority, 'normal');
+  assert.equal(
+    resolveRunConfig(smoke, { generatorPriority: 'realtime' }, { RELAYBENCH_GENERATOR_PRIORITY: 'normal' }).generatorPriority,
+    'realtime',
+  );
+  assert.throws(
+    () => resolveRunConfig(smoke, { generatorPriority: 'high' }, {}),
+    (e: unknown) => e instanceof RelaybenchError && e.code === 'RB_RUN_BAD_OPTION' && /realtime or normal/.test(e.message),
+  );
+});
+
+test('how the workers were scheduled reaches summary.json, summary.md and the final lines when it fell back', () =>
+  withDir(async (dir) => {
+    const f = fakes();
+    const fallback = { requested: 'realtime', applied: 'normal', detail: 'the normal scheduler: chrt refused', prefix: [] } as const;
+    const { summary, dir: runDir } = await runScenario(resolveRunConfig(loadScenario('smoke'), { resultsDir: dir, runId: 'gp' }, {}), {
+      ...f.deps,
+      generatorPriority: fallback,
+    });
+    assert.deepEqual(summary.generatorPriority, { requested: 'realtime', applied: 'normal', detail: 'the normal scheduler: chrt refused' });
+    assert.match(readFileSync(join(runDir, 'summary.md'), 'utf8'), /Workers scheduled: normal — the normal scheduler: chrt refused/);
+    assert.match(f.out(), /workers scheduled: normal — the normal scheduler: chrt refused/);
+    const remote = await runScenario(resolveRunConfig(loadScenario('smoke'), { resultsDir: dir, runId: 'gp2' }, {}), fakes().deps);
+    assert.equal(remote.summary.generatorPriority, null, 'not said (remote workers): null');
+  }));
 
 test('ramp stops at the first step that breaks and reports the highest rate that held', () =>
   withDir(async (dir) => {

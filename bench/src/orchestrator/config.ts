@@ -4,11 +4,13 @@
  * process.env; callers pass `env` explicitly so the precedence is testable.
  *
  *   env: RELAYBENCH_RESULTS_DIR, RELAYBENCH_PROMETHEUS (auto|off|URL), KAFKA_BROKERS (read by
- *        the Kafka provider itself), RELAYBENCH_DURATION, RELAYBENCH_RATE.
+ *        the Kafka provider itself), RELAYBENCH_DURATION, RELAYBENCH_RATE,
+ *        RELAYBENCH_GENERATOR_PRIORITY (realtime|normal).
  */
 import { parseDurationMs } from '../../../loadgen/src/duration.js';
 import type { Scenario } from '../scenarios/scenario.js';
 import { runError } from './errors.js';
+import { GENERATOR_PRIORITY_MODES, type GeneratorPriorityMode } from './generator-priority.js';
 import type { ReferenceTiming } from './segments.js';
 
 export interface RunFlags {
@@ -26,6 +28,7 @@ export interface RunFlags {
   readonly referenceTiming?: string;
   readonly referenceRate?: string;
   readonly progress?: boolean;
+  readonly generatorPriority?: string;
 }
 
 export interface RunConfig {
@@ -38,11 +41,18 @@ export interface RunConfig {
   readonly progress: boolean;
   /** When the kafka-direct reference runs: after the relay segments, or alongside the relay segment. */
   readonly referenceTiming: ReferenceTiming;
+  /** How local workers are scheduled beside the system under test (generator-priority.ts). */
+  readonly generatorPriority: GeneratorPriorityMode;
   /** Where each setting came from (printed at the start). */
   readonly sources: Readonly<Record<string, 'default' | 'scenario' | 'env' | 'flag'>>;
 }
 
-export const RUN_DEFAULTS = { resultsDir: 'results', prometheus: 'auto', kafkaProvider: 'auto' } as const;
+export const RUN_DEFAULTS = {
+  resultsDir: 'results',
+  prometheus: 'auto',
+  kafkaProvider: 'auto',
+  generatorPriority: 'realtime',
+} as const;
 
 export function resolveRunConfig(scenario: Scenario, flags: RunFlags, env: NodeJS.ProcessEnv): RunConfig {
   const sources: Record<string, 'default' | 'scenario' | 'env' | 'flag'> = {};
@@ -104,6 +114,9 @@ export function resolveRunConfig(scenario: Scenario, flags: RunFlags, env: NodeJ
     runId: pick('run-id', undefined as string | undefined, undefined, flags.runId),
     progress: flags.progress !== false,
     referenceTiming: referenceTiming(flags),
+    generatorPriority: generatorPriority(
+      pick('generator-priority', RUN_DEFAULTS.generatorPriority as string, env.RELAYBENCH_GENERATOR_PRIORITY, flags.generatorPriority),
+    ),
     sources: Object.freeze(sources),
   });
 }
@@ -116,6 +129,12 @@ function referenceTiming(flags: RunFlags): ReferenceTiming {
   if (timing !== 'alongside')
     throw runError('RB_RUN_BAD_OPTION', `--reference-rate ${flags.referenceRate}: only with --reference-timing alongside.`);
   return { timing, ratePerSec: positive(flags.referenceRate, '--reference-rate') };
+}
+
+function generatorPriority(v: string): GeneratorPriorityMode {
+  const mode = GENERATOR_PRIORITY_MODES.find((m) => m === v);
+  if (mode === undefined) throw runError('RB_RUN_BAD_OPTION', `--generator-priority ${v}: expected realtime or normal.`);
+  return mode;
 }
 
 function duration(v: string, from: string): number {
@@ -147,6 +166,7 @@ export function describeConfig(c: RunConfig): string[] {
     `brokers=${s.brokers} partitions=${s.partitions} relays=${s.relays} (${c.sources.relays}) workers=${s.workers} (${c.sources.workers})`,
     `rate=${s.workload.ratePerSec}/s (${c.sources.rate}) users=${s.workload.users} duration=${s.durationMs}ms (${c.sources.duration}) warmup=${s.warmupMs}ms (${c.sources.warmup}) drain=${s.drainMs}ms`,
     `reference=${s.reference === undefined ? 'none' : `${s.reference}, ${c.referenceTiming.timing}`} (${c.sources.reference}) kafka=${c.brokers ?? c.kafkaProvider} prometheus=${c.prometheus} (${c.sources.prometheus}) results=${c.resultsDir} (${c.sources['results-dir']})`,
+    `generator-priority=${c.generatorPriority} (${c.sources['generator-priority']})`,
     `objectives: ${s.objectives.map((o) => o.expr).join(' · ')}`,
   ];
 }

@@ -2,6 +2,7 @@
 import { recoveryLine } from '../faults/format.js';
 import { formatUs, formatValue } from '../gate/evaluate.js';
 import { countersLine, resourceLine } from '../resources/accounting.js';
+import { priorityText } from './generator-priority.js';
 import type { RunSummary } from '../results/summary.js';
 
 export function printableSummary(s: RunSummary, dir: string): string {
@@ -9,6 +10,8 @@ export function printableSummary(s: RunSummary, dir: string): string {
   out.push('');
   out.push(`${s.status.toUpperCase()} — ${s.scenario.name} (${s.runId}), exit ${s.exitCode}`);
   for (const r of s.invalidReasons) out.push(`  invalid: ${r}`);
+  const p = s.generatorPriority;
+  if (p != null && p.applied !== p.requested) out.push(`  workers scheduled: ${priorityText(p)}`);
   if (s.ramp !== null) out.push(`  highest rate that held: ${s.ramp.highestRateHeldPerSec ?? 'none'} msg/s`);
   for (const v of s.objectives)
     out.push(`  ${v.pass ? 'pass' : 'FAIL'}  ${v.objective.padEnd(32)} ${formatValue(v.kind, v.actual).padStart(10)}  [${v.segment}]`);

@@ -34,6 +34,7 @@ import type { RunSummary, SegmentSummary } from '../results/summary.js';
 import { summarizeSegment } from '../results/summarize.js';
 import { describeConfig, type RunConfig } from './config.js';
 import { machineInfo, relaybenchVersion } from './environment.js';
+import { priorityText, type GeneratorPriority } from './generator-priority.js';
 import { runError } from './errors.js';
 import { startLeadMs, workerPlans } from './plans.js';
 import { createProgressView, type ProgressView } from './progress.js';
@@ -75,6 +76,8 @@ export interface RunDeps {
   /** Final summary lines (stdout in the CLI). */
   readonly stdout: NodeJS.WritableStream;
   readonly now?: () => Date;
+  /** How createWorker's workers are scheduled (absent: remote workers, or not said). */
+  readonly generatorPriority?: GeneratorPriority;
 }
 
 export interface RunOutcome {
@@ -114,6 +117,8 @@ export async function runScenario(cfg: RunConfig, deps: RunDeps): Promise<RunOut
   const segments = planSegments(s, cfg.referenceTiming);
   log(`run ${runId} → ${dir}`);
   for (const line of describeConfig(cfg)) log(`  ${line}`);
+  const priority = deps.generatorPriority;
+  if (priority !== undefined) log(`  workers scheduled: ${priorityText(priority)}`);
   log(
     `  plan: ${segments
       .map(
@@ -284,6 +289,9 @@ export async function runScenario(cfg: RunConfig, deps: RunDeps): Promise<RunOut
         kafka: { provider: kafka.provider, brokers: kafka.brokers.length, partitions: s.partitions },
         prometheus: prometheusInfo,
         interrupted: interruption.signal !== undefined,
+        ...(priority === undefined
+          ? {}
+          : { generatorPriority: { requested: priority.requested, applied: priority.applied, detail: priority.detail } }),
         notes,
       },
       done,

@@ -18,6 +18,8 @@ export interface ProcessWorkerOptions {
   /** Folder for the plan, the result and the log. */
   readonly dir: string;
   readonly stopGraceMs?: number;
+  /** Put before the command line, e.g. `chrt --fifo 1` (generator-priority.ts). */
+  readonly prefix?: readonly string[];
 }
 
 export class ProcessWorker implements Worker {
@@ -45,14 +47,17 @@ export class ProcessWorker implements Worker {
     const planPath = join(this.#o.dir, `${this.id}.plan.json`);
     const resultPath = join(this.#o.dir, `${this.id}.result.json`);
     await writeFile(planPath, `${JSON.stringify(plan, null, 1)}\n`);
-    const proc = spawnSupervised(`loadgen-${this.id}`, process.execPath, [
+    const [command, ...args] = [
+      ...(this.#o.prefix ?? []),
+      process.execPath,
       this.#o.cli,
       'loadgen',
       '--plan',
       planPath,
       '--result',
       resultPath,
-    ]);
+    ];
+    const proc = spawnSupervised(`loadgen-${this.id}`, command!, args);
     this.#proc = proc;
     const log = createWriteStream(join(this.#o.dir, `${this.id}.log`));
     let tail = '';

@@ -2,6 +2,7 @@
 import { latencyText, offset, spikeText, systemText, usersText } from '../faults/format.js';
 import { formatUs, formatValue } from '../gate/evaluate.js';
 import { countersLine, mb, switchesText, type ResourceUsage } from '../resources/accounting.js';
+import { priorityText } from '../orchestrator/generator-priority.js';
 import type { RunOutput } from './output.js';
 
 const KEY_STAGES = ['e2eCorrected', 'e2eUncorrected', 'ack', 'deliveredReceipt', 'readReceipt', 'storeForward'] as const;
@@ -17,6 +18,7 @@ export const markdownOutput: RunOutput = {
     lines.push(
       `Run \`${s.runId}\` · ${s.machine.cores} cores · Node ${s.versions.node} · Kafka ${s.versions.kafka ?? 'unknown'} (${s.kafka.provider}, ${s.kafka.brokers} broker${s.kafka.brokers > 1 ? 's' : ''}) · rate ${s.rate.achievedPerSec}/${s.rate.targetPerSec} msg/s`,
     );
+    if (s.generatorPriority != null) lines.push(`Workers scheduled: ${priorityText(s.generatorPriority)}`);
     if (s.invalidReasons.length > 0) {
       lines.push('');
       lines.push('**Invalid run:**');

@@ -10,6 +10,7 @@ import type { HlogInterval } from '../../../loadgen/src/stats/hlog.js';
 import type { Stage } from '../../../loadgen/src/stats/stages.js';
 import { latencyText, offset, seconds, spikeText, systemText, usersText } from '../faults/format.js';
 import { formatUs, formatValue } from '../gate/evaluate.js';
+import { priorityText } from '../orchestrator/generator-priority.js';
 import type { ReportInput, RunOutput } from '../outputs/output.js';
 import type { RunSummary } from '../results/summary.js';
 import { chartJsSource } from './chart-lib.js';
@@ -217,7 +218,7 @@ ${errors.length === 0 ? '' : `<tr><td>errors</td><td class="n">${errors.reduce((
 <tr><td>versions</td><td>relaybench ${esc(s.versions.relaybench)} · Node ${esc(s.versions.node)} · Kafka ${esc(s.versions.kafka ?? 'unknown')} · Prometheus ${esc(s.versions.prometheus ?? '—')}</td></tr>
 <tr><td>Kafka</td><td>${esc(s.kafka.provider)} · ${s.kafka.brokers} broker(s) · ${s.kafka.partitions} partitions</td></tr>
 <tr><td>Prometheus</td><td>${esc(s.prometheus.status)}${s.prometheus.url === null ? '' : ` · ${esc(s.prometheus.url)}`}</td></tr>
-<tr><td>generator</td><td>${s.generatorBound ? '<span class="fail">generator-bound</span>' : 'kept up'} · ${s.segments.map((x) => `${esc(x.name)}: ${x.workers} worker(s), schedule lag max ${formatUs(x.maxScheduleLagUs)}`).join('; ')}</td></tr>
+<tr><td>generator</td><td>${s.generatorBound ? '<span class="fail">generator-bound</span>' : 'kept up'} · ${s.segments.map((x) => `${esc(x.name)}: ${x.workers} worker(s), schedule lag max ${formatUs(x.maxScheduleLagUs)}`).join('; ')}${s.generatorPriority == null ? '' : ` · scheduled ${esc(priorityText(s.generatorPriority))}`}</td></tr>
 ${s.notes.map((n) => `<tr><td>note</td><td>${esc(n)}</td></tr>`).join('\n')}
 </tbody></table></section>
 </div>

@@ -22,6 +22,7 @@ export interface RunContext {
   readonly kafka: RunSummary['kafka'];
   readonly prometheus: RunSummary['prometheus'];
   readonly interrupted: boolean;
+  readonly generatorPriority?: RunSummary['generatorPriority'];
   readonly notes?: readonly string[];
 }
 
@@ -92,6 +93,7 @@ export function assembleSummary(ctx: RunContext, segments: readonly SegmentSumma
     faults: segments.flatMap((x) => (x.faults ?? []).map((e) => ({ ...e, segment: x.name }))),
     recoveries: segments.flatMap((x) => x.recoveries ?? []),
     resources: primary.resources ?? null,
+    generatorPriority: ctx.generatorPriority ?? null,
     notes: ctx.notes ?? [],
   };
 }

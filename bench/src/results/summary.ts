@@ -10,6 +10,7 @@ import type { Stage } from '../../../loadgen/src/stats/stages.js';
 import type { FaultEvent } from '../../../loadgen/src/worker/contract.js';
 import type { FaultRecovery, SegmentFaults } from '../faults/recovery.js';
 import type { Verdict } from '../gate/evaluate.js';
+import type { GeneratorPriority } from '../orchestrator/generator-priority.js';
 import type { ResourceUsage } from '../resources/accounting.js';
 import type { MergedSegment, SeriesPoint, StageSeries } from './merge.js';
 
@@ -81,6 +82,8 @@ export interface RunSummary {
   readonly recoveries?: readonly FaultRecovery[];
   /** The primary segment's resource accounting (null without it; absent in older files). */
   readonly resources?: ResourceUsage | null;
+  /** How the local workers were scheduled (orchestrator/generator-priority.ts); null for remote workers, absent in older files. */
+  readonly generatorPriority?: Omit<GeneratorPriority, 'prefix'> | null;
   readonly notes: readonly string[];
 }
 

@@ -6,6 +6,7 @@ import { resolveRunConfig, type RunFlags } from '../../orchestrator/config.js';
 import { runScenario } from '../../orchestrator/run.js';
 import { RelayFleet } from '../../orchestrator/sut.js';
 import { ProcessWorker } from '../../orchestrator/worker-process.js';
+import { resolveGeneratorPriority } from '../../orchestrator/generator-priority.js';
 import { freePorts } from '../../../../testbed/process/ports.js';
 import { detectPrometheus, startPrometheus } from '../../prometheus/index.js';
 import { DEFAULT_SCENARIO, listScenarios, loadScenario, REPO_ROOT } from '../../scenarios/loader.js';
@@ -36,6 +37,10 @@ export function registerRun(program: Command): void {
       'after (the reference follows the relay segments, same rate) | alongside (same window as the relay segment, lower rate: what the gate uses)',
     )
     .option('--reference-rate <n>', 'msg/s of an alongside reference (default: a quarter of the relay rate)')
+    .option(
+      '--generator-priority <mode>',
+      'realtime (default: local workers under SCHED_FIFO 1 via chrt, so they keep their schedule on a shared host; falls back to normal when refused) | normal (env RELAYBENCH_GENERATOR_PRIORITY)',
+    )
     .option('--no-progress', 'no live progress lines')
     .option(
       '--remote-workers',
@@ -67,10 +72,14 @@ lost, generator-bound) Â· 3 infrastructure (Kafka, a relay or a worker failed) Â
             joinTimeoutMs: durationFlag(flags.joinTimeout, '--join-timeout', DEFAULT_REMOTE_JOIN_TIMEOUT_MS),
           });
         }
+        // Only local workers: remote ones are scheduled by whoever starts them.
+        const priority = remote === undefined ? resolveGeneratorPriority(cfg.generatorPriority) : undefined;
         const { summary } = await runScenario(cfg, {
           provisionKafka: remote === undefined ? provisionKafka : remote.provisionKafka(provisionKafka),
           createFleet: (o) => new RelayFleet({ ...o, cli: CLI, ...(flags.relayHost === undefined ? {} : { host: flags.relayHost }) }),
-          createWorker: (id, dir) => (remote === undefined ? new ProcessWorker(id, { cli: CLI, dir }) : remote.createWorker(id, dir)),
+          createWorker: (id, dir) =>
+            remote === undefined ? new ProcessWorker(id, { cli: CLI, dir, prefix: priority?.prefix ?? [] }) : remote.createWorker(id, dir),
+          ...(priority === undefined ? {} : { generatorPriority: priority }),
           freePorts: (n) => freePorts(n),
           detectPrometheus: (mode) => detectPrometheus(mode),
           startPrometheus,

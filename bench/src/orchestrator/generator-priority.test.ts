@@ -1,0 +1,48 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { spawnSupervised, stopSupervised } from '../../../testbed/process/supervisor.js';
+import { probeRealtime, REALTIME_PREFIX, resolveGeneratorPriority } from './generator-priority.js';
+
+test('realtime: the worker command gets the chrt prefix when the probe passes', () => {
+  const p = resolveGeneratorPriority('realtime', () => undefined);
+  assert.deepEqual(p.prefix, ['chrt', '--fifo', '1']);
+  assert.equal(p.applied, 'realtime');
+});
+
+test('realtime refused: the run falls back to the normal scheduler and says why', () => {
+  const p = resolveGeneratorPriority('realtime', () => "chrt refused: failed to set pid 0's policy: Operation not permitted");
+  assert.deepEqual(p.prefix, []);
+  assert.equal(p.requested, 'realtime');
+  assert.equal(p.applied, 'normal');
+  assert.match(p.detail, /Operation not permitted/);
+});
+
+test('normal: no prefix and no probe', () => {
+  const p = resolveGeneratorPriority('normal', () => assert.fail('probed'));
+  assert.deepEqual([p.applied, p.prefix], ['normal', []]);
+});
+
+/** Scheduling policy (field 41 of /proc/<pid>/task/<tid>/stat; 1 = SCHED_FIFO) of every thread. */
+function threadPolicies(pid: number): number[] {
+  return readdirSync(`/proc/${pid}/task`).map((tid) => {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[41 - 3]);
+  });
+}
+
+test('under the prefix every thread of a Node child runs SCHED_FIFO (where this host allows it)', async (t) => {
+  const refused = probeRealtime();
+  if (refused !== undefined) return t.skip(refused);
+  // The child says "up" once its script runs (V8's and libuv's threads exist by then) and waits to be stopped.
+  const [command, ...args] = [...REALTIME_PREFIX, process.execPath, '-e', "console.log('up'); setInterval(() => {}, 1000)"];
+  const proc = spawnSupervised('rt-probe', command!, args);
+  try {
+    await new Promise((resolve) => proc.child.stdout?.once('data', resolve));
+    const policies = threadPolicies(proc.pid);
+    assert.ok(policies.length > 1, `threads: ${policies.join(',')}`);
+    assert.deepEqual(new Set(policies), new Set([1]), `policies: ${policies.join(',')}`);
+  } finally {
+    await stopSupervised(proc, 5_000);
+  }
+});

@@ -1,0 +1,59 @@
+/**
+ * The load generator's scheduling priority when it shares the host with the system under test.
+ *
+ * Why: on one machine the workers compete with Kafka and the relays for the same cores. Under the
+ * normal scheduler a worker waits on the run queue whenever their threads hold both cores (measured
+ * on 2 cores at 200 msg/s: 0.40 s per second), so its sends leave late and the run ends
+ * generator-bound although the system kept up. wrk2's rule is to measure from the intended send
+ * time *and* to keep the generator's own clock honest; on a shared host the way to do the second
+ * is to serve the generator first. So local workers run under SCHED_FIFO priority 1 (`chrt`):
+ * the lowest real-time priority, above every normal thread, below the kernel's own. The system's
+ * latency then includes the contention the generator causes, which is what a user on the same
+ * host would see; the CPU is the same (A/B in docs/architecture.md, "Night of 2026-12-04").
+ * A worker is one event-loop thread, so it can hold at most one core, and the kernel keeps 5 % of
+ * every second for normal threads (sched_rt_runtime_us) even if it spun.
+ *
+ * Where real-time scheduling is refused (no CAP_SYS_NICE, no `chrt`), the run falls back to the
+ * normal scheduler and says so in its log and summary; `--generator-priority normal` asks for that.
+ */
+import { spawnSync } from 'node:child_process';
+
+export type GeneratorPriorityMode = 'realtime' | 'normal';
+export const GENERATOR_PRIORITY_MODES: readonly GeneratorPriorityMode[] = ['realtime', 'normal'];
+
+export interface GeneratorPriority {
+  readonly requested: GeneratorPriorityMode;
+  readonly applied: GeneratorPriorityMode;
+  /** What was applied, or why the request fell back. */
+  readonly detail: string;
+  /** Put before the worker's command line (empty under the normal scheduler). */
+  readonly prefix: readonly string[];
+}
+
+export const REALTIME_PREFIX: readonly string[] = ['chrt', '--fifo', '1'];
+
+/** undefined when `chrt --fifo 1` can start this Node; otherwise why not, in one sentence. */
+export function probeRealtime(): string | undefined {
+  const r = spawnSync(REALTIME_PREFIX[0]!, [...REALTIME_PREFIX.slice(1), process.execPath, '--version'], {
+    encoding: 'utf8',
+    timeout: 10_000,
+  });
+  if (r.error !== undefined) return `chrt could not run (${r.error.message}); it comes with util-linux`;
+  if (r.status !== 0) return `chrt refused: ${(r.stderr || `exit ${r.status}`).trim()}`;
+  return undefined;
+}
+
+export function resolveGeneratorPriority(
+  requested: GeneratorPriorityMode,
+  probe: () => string | undefined = probeRealtime,
+): GeneratorPriority {
+  if (requested === 'normal') return { requested, applied: 'normal', detail: 'the normal scheduler (as asked)', prefix: [] };
+  const refused = probe();
+  if (refused === undefined) return { requested, applied: 'realtime', detail: 'SCHED_FIFO priority 1 (chrt)', prefix: REALTIME_PREFIX };
+  return { requested, applied: 'normal', detail: `the normal scheduler: ${refused}`, prefix: [] };
+}
+
+/** `realtime — SCHED_FIFO priority 1 (chrt)`: for the run's log, summary.md and the report. */
+export function priorityText(p: Pick<GeneratorPriority, 'applied' | 'detail'>): string {
+  return `${p.applied} — ${p.detail}`;
+}
