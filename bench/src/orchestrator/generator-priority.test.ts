@@ -4,14 +4,20 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { spawnSupervised, stopSupervised } from '../../../testbed/process/supervisor.js';
 import { probeRealtime, REALTIME_PREFIX, resolveGeneratorPriority } from './generator-priority.js';
 
-test('realtime: the worker command gets the chrt prefix when the probe passes', () => {
-  const p = resolveGeneratorPriority('realtime', () => undefined);
-  assert.deepEqual(p.prefix, ['chrt', '--fifo', '1']);
+test('realtime: the worker command gets the chrt prefix when the probe passes and a core stays free', () => {
+  const p = resolveGeneratorPriority('realtime', 1, 2, () => undefined);
+  assert.deepEqual(p.prefix, ['chrt', '--fifo', '--reset-on-fork', '1']);
   assert.equal(p.applied, 'realtime');
 });
 
+test('realtime with as many workers at once as cores: the normal scheduler, and why', () => {
+  const p = resolveGeneratorPriority('realtime', 2, 2, () => assert.fail('probed'));
+  assert.deepEqual([p.applied, p.prefix], ['normal', []]);
+  assert.match(p.detail, /2 worker\(s\) at once on 2 core\(s\)/);
+});
+
 test('realtime refused: the run falls back to the normal scheduler and says why', () => {
-  const p = resolveGeneratorPriority('realtime', () => "chrt refused: failed to set pid 0's policy: Operation not permitted");
+  const p = resolveGeneratorPriority('realtime', 1, 2, () => "chrt refused: failed to set pid 0's policy: Operation not permitted");
   assert.deepEqual(p.prefix, []);
   assert.equal(p.requested, 'realtime');
   assert.equal(p.applied, 'normal');
@@ -19,19 +25,21 @@ test('realtime refused: the run falls back to the normal scheduler and says why'
 });
 
 test('normal: no prefix and no probe', () => {
-  const p = resolveGeneratorPriority('normal', () => assert.fail('probed'));
+  const p = resolveGeneratorPriority('normal', 1, 2, () => assert.fail('probed'));
   assert.deepEqual([p.applied, p.prefix], ['normal', []]);
 });
 
 /** Scheduling policy (field 41 of /proc/<pid>/task/<tid>/stat; 1 = SCHED_FIFO) of every thread. */
-function threadPolicies(pid: number): number[] {
-  return readdirSync(`/proc/${pid}/task`).map((tid) => {
-    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[41 - 3]);
-  });
+function threadPolicies(pid: number): Map<number, number> {
+  return new Map(
+    readdirSync(`/proc/${pid}/task`).map((tid) => {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      return [Number(tid), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[41 - 3])];
+    }),
+  );
 }
 
-test('under the prefix every thread of a Node child runs SCHED_FIFO (where this host allows it)', async (t) => {
+test("under the prefix a Node child's main thread runs SCHED_FIFO and its other threads normal (where this host allows it)", async (t) => {
   const refused = probeRealtime();
   if (refused !== undefined) return t.skip(refused);
   // The child says "up" once its script runs (V8's and libuv's threads exist by then) and waits to be stopped.
@@ -40,8 +48,9 @@ test('under the prefix every thread of a Node child runs SCHED_FIFO (where this 
   try {
     await new Promise((resolve) => proc.child.stdout?.once('data', resolve));
     const policies = threadPolicies(proc.pid);
-    assert.ok(policies.length > 1, `threads: ${policies.join(',')}`);
-    assert.deepEqual(new Set(policies), new Set([1]), `policies: ${policies.join(',')}`);
+    const others = [...policies].filter(([tid]) => tid !== proc.pid).map(([, policy]) => policy);
+    assert.ok(others.length > 0, 'V8 and libuv threads exist');
+    assert.deepEqual({ main: policies.get(proc.pid), others: [...new Set(others)] }, { main: 1, others: [0] });
   } finally {
     await stopSupervised(proc, 5_000);
   }

@@ -6,17 +6,25 @@
  * on 2 cores at 200 msg/s: 0.40 s per second), so its sends leave late and the run ends
  * generator-bound although the system kept up. wrk2's rule is to measure from the intended send
  * time *and* to keep the generator's own clock honest; on a shared host the way to do the second
- * is to serve the generator first. So local workers run under SCHED_FIFO priority 1 (`chrt`):
- * the lowest real-time priority, above every normal thread, below the kernel's own. The system's
- * latency then includes the contention the generator causes, which is what a user on the same
- * host would see; the CPU is the same (A/B in docs/architecture.md, "Night of 2026-12-04").
- * A worker is one event-loop thread, so it can hold at most one core, and the kernel keeps 5 % of
- * every second for normal threads (sched_rt_runtime_us) even if it spun.
+ * is to serve the generator first. So each local worker's event-loop thread runs under SCHED_FIFO
+ * priority 1 (`chrt`): the lowest real-time priority, above every normal thread, below the
+ * kernel's own. `nice -n -20` does not do it (measured: lag as without it); EEVDF weights shares,
+ * while a real-time thread runs the moment it wakes. The system's latency then includes the
+ * contention the generator causes, which is what a user on the same host would see; the CPU is
+ * the same (A/B in docs/architecture.md, "Night of 2026-12-04").
+ *
+ * Two guards, both from a measured live-lock: two workers with every thread real-time on 2 cores
+ * never got past Node's start-up (each main thread spun on a CPU while the helper threads it
+ * waited for, at the same priority, never ran). So only the main thread is real-time
+ * (`--reset-on-fork`: V8's and libuv's threads are normal), at most one core per worker; and
+ * real-time is used only while the workers running at once leave a core free for everything
+ * else. The kernel also keeps 5 % of every second for normal threads (sched_rt_runtime_us).
  *
  * Where real-time scheduling is refused (no CAP_SYS_NICE, no `chrt`), the run falls back to the
  * normal scheduler and says so in its log and summary; `--generator-priority normal` asks for that.
  */
 import { spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 
 export type GeneratorPriorityMode = 'realtime' | 'normal';
 export const GENERATOR_PRIORITY_MODES: readonly GeneratorPriorityMode[] = ['realtime', 'normal'];
@@ -30,9 +38,9 @@ export interface GeneratorPriority {
   readonly prefix: readonly string[];
 }
 
-export const REALTIME_PREFIX: readonly string[] = ['chrt', '--fifo', '1'];
+export const REALTIME_PREFIX: readonly string[] = ['chrt', '--fifo', '--reset-on-fork', '1'];
 
-/** undefined when `chrt --fifo 1` can start this Node; otherwise why not, in one sentence. */
+/** undefined when REALTIME_PREFIX can start this Node; otherwise why not, in one sentence. */
 export function probeRealtime(): string | undefined {
   const r = spawnSync(REALTIME_PREFIX[0]!, [...REALTIME_PREFIX.slice(1), process.execPath, '--version'], {
     encoding: 'utf8',
@@ -43,17 +51,31 @@ export function probeRealtime(): string | undefined {
   return undefined;
 }
 
+/**
+ * `workersAtOnce`: the most local workers that run at the same time (an alongside reference adds
+ * its own); `cores`: the host's. Real-time needs workersAtOnce < cores (see above).
+ */
 export function resolveGeneratorPriority(
   requested: GeneratorPriorityMode,
+  workersAtOnce: number,
+  cores: number = availableParallelism(),
   probe: () => string | undefined = probeRealtime,
 ): GeneratorPriority {
   if (requested === 'normal') return { requested, applied: 'normal', detail: 'the normal scheduler (as asked)', prefix: [] };
+  if (workersAtOnce >= cores)
+    return {
+      requested,
+      applied: 'normal',
+      detail: `the normal scheduler: ${workersAtOnce} worker(s) at once on ${cores} core(s), and real-time workers must leave a core to the system`,
+      prefix: [],
+    };
   const refused = probe();
-  if (refused === undefined) return { requested, applied: 'realtime', detail: 'SCHED_FIFO priority 1 (chrt)', prefix: REALTIME_PREFIX };
+  if (refused === undefined)
+    return { requested, applied: 'realtime', detail: 'SCHED_FIFO priority 1 for each event-loop thread (chrt)', prefix: REALTIME_PREFIX };
   return { requested, applied: 'normal', detail: `the normal scheduler: ${refused}`, prefix: [] };
 }
 
-/** `realtime — SCHED_FIFO priority 1 (chrt)`: for the run's log, summary.md and the report. */
+/** `realtime — SCHED_FIFO priority 1 for each event-loop thread (chrt)`: for the run's log, summary.md and the report. */
 export function priorityText(p: Pick<GeneratorPriority, 'applied' | 'detail'>): string {
   return `${p.applied} — ${p.detail}`;
 }

@@ -73,7 +73,9 @@ lost, generator-bound) Â· 3 infrastructure (Kafka, a relay or a worker failed) Â
           });
         }
         // Only local workers: remote ones are scheduled by whoever starts them.
-        const priority = remote === undefined ? resolveGeneratorPriority(cfg.generatorPriority) : undefined;
+        const s = cfg.scenario;
+        const atOnce = s.workers * (s.reference !== undefined && cfg.referenceTiming.timing === 'alongside' ? 2 : 1);
+        const priority = remote === undefined ? resolveGeneratorPriority(cfg.generatorPriority, atOnce) : undefined;
         const { summary } = await runScenario(cfg, {
           provisionKafka: remote === undefined ? provisionKafka : remote.provisionKafka(provisionKafka),
           createFleet: (o) => new RelayFleet({ ...o, cli: CLI, ...(flags.relayHost === undefined ? {} : { host: flags.relayHost }) }),
