@@ -12,7 +12,7 @@ import { RelaybenchError } from '../../relay/protocol/src/relaybench-error.js';
 import { resolveRunConfig } from '../src/orchestrator/config.js';
 import { runError } from '../src/orchestrator/errors.js';
 import { runScenario, type Fleet, type RunDeps } from '../src/orchestrator/run.js';
-import { planSegments } from '../src/orchestrator/segments.js';
+import { planSegments, workersAtOnce } from '../src/orchestrator/segments.js';
 import { loadScenario } from '../src/scenarios/loader.js';
 import { syntheticWorkerResult } from './synthetic.js';
 
@@ -234,6 +234,9 @@ test('--generator-priority: realtime by default, normal from the environment or 
     resolveRunConfig(smoke, { generatorPriority: 'realtime' }, { RELAYBENCH_GENERATOR_PRIORITY: 'normal' }).generatorPriority,
     'realtime',
   );
+  assert.equal(workersAtOnce(smoke, { timing: 'after' }), 1, 'smoke: one worker, its reference after it');
+  const gateLike = resolveRunConfig(smoke, { reference: 'kafka-direct', referenceTiming: 'alongside' }, {});
+  assert.equal(workersAtOnce(gateLike.scenario, gateLike.referenceTiming), 2, 'an alongside reference adds its worker');
   assert.throws(
     () => resolveRunConfig(smoke, { generatorPriority: 'high' }, {}),
     (e: unknown) => e instanceof RelaybenchError && e.code === 'RB_RUN_BAD_OPTION' && /realtime or normal/.test(e.message),

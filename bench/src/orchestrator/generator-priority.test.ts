@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { spawnSupervised, stopSupervised } from '../../../testbed/process/supervisor.js';
+import { statFields } from '../resources/proc-stat.js';
 import { probeRealtime, REALTIME_PREFIX, resolveGeneratorPriority } from './generator-priority.js';
 
 test('realtime: the worker command gets the chrt prefix when the probe passes and a core stays free', () => {
@@ -33,8 +34,7 @@ test('normal: no prefix and no probe', () => {
 function threadPolicies(pid: number): Map<number, number> {
   return new Map(
     readdirSync(`/proc/${pid}/task`).map((tid) => {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      return [Number(tid), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[41 - 3])];
+      return [Number(tid), Number(statFields(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8'))[41 - 3])];
     }),
   );
 }

@@ -101,6 +101,11 @@ export function planSegments(s: Scenario, ref: ReferenceTiming = { timing: 'afte
   return out;
 }
 
+/** The most load-generator workers running at the same time: an alongside reference adds its own. */
+export function workersAtOnce(s: Scenario, ref: ReferenceTiming): number {
+  return s.workers * (planSegments(s, ref).some((g) => g.alongside === true) ? 2 : 1);
+}
+
 /** Rough wall time of a segment (ms), for progress fractions and the printed plan. */
 export function segmentWallMs(seg: SegmentSpec, s: Scenario): number {
   return seg.warmupMs + seg.durationMs + s.drainMs;

@@ -28,17 +28,22 @@ export interface ProcSample {
  * and may hold spaces or ')', so fields are counted from the LAST ')'.
  */
 export function parseStatCpuSeconds(text: string): number {
-  const close = text.lastIndexOf(')');
-  if (close < 0) throw new RangeError('not a /proc/<pid>/stat line: no ")"');
-  // After ") ": field 3 (state) is index 0, so utime (field 14) is index 11 and stime index 12.
-  const f = text
-    .slice(close + 2)
-    .trim()
-    .split(/\s+/);
+  // Field 3 (state) is index 0, so utime (field 14) is index 11 and stime index 12.
+  const f = statFields(text);
   const utime = Number(f[11]);
   const stime = Number(f[12]);
   if (!Number.isFinite(utime) || !Number.isFinite(stime)) throw new RangeError('not a /proc/<pid>/stat line: utime/stime missing');
   return (utime + stime) / CLOCK_TICKS_PER_SEC;
+}
+
+/** The fields of a /proc/<pid>/stat (or task/<tid>/stat) line after the command name: field N is index N - 3. */
+export function statFields(text: string): string[] {
+  const close = text.lastIndexOf(')');
+  if (close < 0) throw new RangeError('not a /proc/<pid>/stat line: no ")"');
+  return text
+    .slice(close + 2)
+    .trim()
+    .split(/\s+/);
 }
 
 /** /proc/<pid>/status → VmRSS and VmHWM in bytes (0 when absent, e.g. a zombie). */

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { provisionKafka } from '../../../../testbed/kafka/provider.js';
 import { resolveRunConfig, type RunFlags } from '../../orchestrator/config.js';
 import { runScenario } from '../../orchestrator/run.js';
+import { workersAtOnce } from '../../orchestrator/segments.js';
 import { RelayFleet } from '../../orchestrator/sut.js';
 import { ProcessWorker } from '../../orchestrator/worker-process.js';
 import { resolveGeneratorPriority } from '../../orchestrator/generator-priority.js';
@@ -73,8 +74,7 @@ lost, generator-bound) Â· 3 infrastructure (Kafka, a relay or a worker failed) Â
           });
         }
         // Only local workers: remote ones are scheduled by whoever starts them.
-        const s = cfg.scenario;
-        const atOnce = s.workers * (s.reference !== undefined && cfg.referenceTiming.timing === 'alongside' ? 2 : 1);
+        const atOnce = workersAtOnce(cfg.scenario, cfg.referenceTiming);
         const priority = remote === undefined ? resolveGeneratorPriority(cfg.generatorPriority, atOnce) : undefined;
         const { summary } = await runScenario(cfg, {
           provisionKafka: remote === undefined ? provisionKafka : remote.provisionKafka(provisionKafka),
