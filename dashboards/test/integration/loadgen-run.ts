@@ -1,3 +1,5 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../../testbed/process/ports.js';
 import { spawnSupervised, stopSupervised, type Supervised } from '../../../testbed/process/supervisor.js';
@@ -28,6 +30,8 @@ export async function startLoadgen(options: {
   runId: string;
 }): Promise<LoadgenRun> {
   const port = await freePort();
+  // The worker's result file goes to a temporary folder: the CLI's default is the checkout's results/.
+  const resultDir = mkdtempSync(join(tmpdir(), 'relaybench-dash-loadgen-'));
   const args = [
     CLI,
     'loadgen',
@@ -46,6 +50,8 @@ export async function startLoadgen(options: {
     String(port),
     '--run-id',
     options.runId,
+    '--result',
+    join(resultDir, 'result.json'),
   ];
   const proc = spawnSupervised('relaybench-loadgen', process.execPath, args, { cwd: REPO_ROOT });
   let stdout = '';
@@ -56,6 +62,7 @@ export async function startLoadgen(options: {
     if (process.env.RELAYBENCH_TEST_VERBOSE !== undefined) process.stderr.write(d);
   });
   const done = proc.exited.then(({ code, signal }) => {
+    rmSync(resultDir, { recursive: true, force: true });
     if (code !== 0) throw new Error(`loadgen exited ${code ?? signal}: ${stderr.slice(-2000)}`);
     return stdout;
   });
