@@ -16,7 +16,7 @@ import { createPrng } from '../../../loadgen/src/rate/prng.js';
 async function gate(ratioOf: (side: Side, index: number, attempt: number) => number | 'invalid', extra: Partial<GateConfig> = {}) {
   const outDir = await mkdtemp(join(tmpdir(), 'rb-gate-'));
   const files: Record<string, string> = {};
-  const args: string[][] = [];
+  const args: { side: Side; args: string[] }[] = [];
   const logs: string[] = [];
   let kafkaStopped = false;
   const rnd = createPrng(5);
@@ -36,7 +36,7 @@ async function gate(ratioOf: (side: Side, index: number, attempt: number) => num
     provisionKafka: async () => ({ provider: 'local', brokers: ['127.0.0.1:1'], stop: async () => void (kafkaStopped = true) }),
     runTrial: async (side, index, attempt, o): Promise<GateTrial> => {
       files[side] = await readFile(o.scenarioFile, 'utf8');
-      args.push([...(o.extraArgs ?? [])]);
+      args.push({ side, args: [...(o.extraArgs ?? [])] });
       const r = ratioOf(side, index, attempt);
       const v = (x: number) => ({ relay: x * 1000, reference: 1000, ratio: x });
       const ok = r !== 'invalid';
@@ -120,14 +120,16 @@ test('--new-latency gives NEW a delay on every client→relay hop, and BASE the 
   assert.equal(g.report.new.injected, '2 ms latency on every client→relay hop');
 });
 
-test('the reference runs alongside when both builds know --reference-timing; a build from before it makes both sides run it after', async () => {
+test('the reference runs alongside when both builds know --reference-timing; a build from before it makes both sides run it after; workers run normal on both sides', async () => {
   const cli = fileURLToPath(new URL('../cli/main.js', import.meta.url));
   const both = await gate(() => 2, { baseSpec: cli, newSpec: cli, referenceTiming: 'alongside', referenceRatePerSec: 40 });
   assert.ok(both.args.length > 0);
-  for (const a of both.args) assert.deepEqual(a, ['--reference-timing', 'alongside', '--reference-rate', '40']);
+  const normal = ['--generator-priority', 'normal'];
+  for (const a of both.args) assert.deepEqual(a.args, ['--reference-timing', 'alongside', '--reference-rate', '40', ...normal]);
   assert.equal(both.report.plan.referenceTiming, 'alongside');
   const old = await gate(() => 2, { baseSpec: 'old', newSpec: cli, referenceTiming: 'alongside' });
-  for (const a of old.args) assert.deepEqual(a, []);
+  // The old build gets no flag it would refuse (it runs its workers normally anyway); the new one is told to.
+  for (const a of old.args) assert.deepEqual(a.args, a.side === 'base' ? [] : normal);
   assert.equal(old.report.plan.referenceTiming, 'after');
   assert.ok(old.logs.some((l) => /old predates --reference-timing/.test(l)));
 });

@@ -98,6 +98,16 @@ function timingArgs(c: GateConfig, builds: readonly Build[], log: (l: string) =>
   ];
 }
 
+/**
+ * `run` flags that give both sides the same scheduler for their workers: the normal one. A build
+ * from before --generator-priority always ran them normally; a later one runs them real-time where
+ * a core stays free of workers (≥ 3 cores with the reference alongside), and the gate would then
+ * compare schedulers, not code. The gate's noise figures (noiseSd) were measured with normal workers.
+ */
+function priorityArgs(build: Build): string[] {
+  return runHelpMentions(build.cli, '--generator-priority') ? ['--generator-priority', 'normal'] : [];
+}
+
 export async function runGate(c: GateConfig, deps: GateDeps): Promise<GateReport> {
   const now = deps.now ?? Date.now;
   const t0 = now();
@@ -141,7 +151,9 @@ export async function runGate(c: GateConfig, deps: GateDeps): Promise<GateReport
 
   const baseBuild = await deps.resolveBuild(c.baseSpec, log);
   const newBuild = await deps.resolveBuild(c.newSpec, log);
-  const extraArgs = timingArgs(c, [baseBuild, newBuild], log);
+  const timing = timingArgs(c, [baseBuild, newBuild], log);
+  const extraArgs = { base: [...timing, ...priorityArgs(baseBuild)], new: [...timing, ...priorityArgs(newBuild)] };
+  log('workers: the normal scheduler on both sides (the gate passes --generator-priority normal to a build that knows it)');
   await mkdir(join(c.outDir, 'trials'), { recursive: true });
   const files = { base: await sideScenario(c, 'base'), new: await sideScenario(c, 'new') };
   const kafka = await deps.provisionKafka({
@@ -167,7 +179,7 @@ export async function runGate(c: GateConfig, deps: GateDeps): Promise<GateReport
           brokers: kafka.brokers,
           trialsDir: join(c.outDir, 'trials'),
           runId,
-          extraArgs,
+          extraArgs: extraArgs[side],
         });
       },
       {
@@ -219,7 +231,7 @@ export async function runGate(c: GateConfig, deps: GateDeps): Promise<GateReport
       durationMs: c.durationMs,
       warmupMs: c.warmupMs,
       maxReruns: c.maxReruns,
-      referenceTiming: extraArgs.length > 0 ? 'alongside' : 'after',
+      referenceTiming: timing.length > 0 ? 'alongside' : 'after',
     },
     options: c.options,
     kafka: { provider: kafka.provider, brokers: kafka.brokers, shared: true },

@@ -202,7 +202,9 @@ window, a quarter of the rate; --reference-timing after runs it as a segment of 
 relay path); its value is relay pX ÷ reference pX. Effect = Hodges–Lehmann NEW ÷ BASE over the trials
 with its exact interval, printed as "+12 % (95 % CI +6 … +18 %)" per stage and percentile.
 Regression = the whole interval above the threshold. Trials that lost messages or were
-generator-bound are rerun (up to --max-reruns per side) and reported. Progress goes to stderr.
+generator-bound are rerun (up to --max-reruns per side) and reported. Both sides' workers run under
+the normal scheduler (run --generator-priority normal), so the gate compares code, not schedulers.
+Progress goes to stderr.
 Exit: ${ExitCode.OK} pass · ${ExitCode.GATE_FAILED} regression · ${ExitCode.INVALID} invalid (a side stayed invalid after its reruns, or bad flags) · ${ExitCode.INFRA} infrastructure (a build, Kafka or a trial's processes failed) · ${ExitCode.INTERRUPTED} interrupted.
 Example (CI): relaybench gate origin/main HEAD --format md > gate.md
 Known answer: relaybench gate HEAD HEAD --new-latency 2ms   (must exit 1)`,
