@@ -95,6 +95,24 @@ test('runs from different machines are never compared in absolute time', async (
   assert.match(r.text, /different machines: absolute times are not compared/);
 });
 
+test('workers scheduled differently on the two sides are said (a run from before the field counts as normal), not gated', async () => {
+  const rt = await run({ seed: 41 });
+  const text = JSON.parse(await readFile(rt, 'utf8')) as Record<string, unknown>;
+  text.generatorPriority = { requested: 'realtime', applied: 'realtime', detail: 'SCHED_FIFO priority 1' };
+  await writeFile(rt, JSON.stringify(text));
+  const old = await run({ seed: 42 });
+  const oldText = JSON.parse(await readFile(old, 'utf8')) as Record<string, unknown>;
+  delete oldText.generatorPriority;
+  await writeFile(old, JSON.stringify(oldText));
+  const r = await runCompare(old, rt, {});
+  assert.deepEqual(r.report.workersScheduled, { base: 'normal', new: 'realtime' });
+  assert.match(r.text, /BASE's workers ran normal, NEW's realtime \(run --generator-priority\)/);
+  assert.equal(r.exitCode, 0, r.text);
+  const same = await runCompare(rt, rt, {});
+  assert.equal(same.report.workersScheduled, null);
+  assert.doesNotMatch(same.text, /generator-priority/);
+});
+
 test('a single noisy outlier trial does not fail (5 trials per side)', async () => {
   const base = await trials(5, 300, () => 1);
   const cand = await trials(5, 400, (i) => (i === 3 ? 3 : 1));

@@ -28,6 +28,8 @@ export interface Trial {
   readonly gating: Readonly<Partial<Record<Stage, StageSeries>>>;
   /** The in-run kafka-direct reference's percentiles, when the run had one. */
   readonly reference: { readonly stages: Readonly<Record<Stage, Percentiles>> } | null;
+  /** How the local workers were scheduled (`run --generator-priority`); null for remote workers. */
+  readonly workersScheduled?: string | null;
 }
 
 export interface BaselineFile {
@@ -56,6 +58,20 @@ export function sameMachine(a: Comparable['machine'], b: Comparable['machine']):
   return a.cores === b.cores && a.cpuModel === b.cpuModel && a.arch === b.arch;
 }
 
+/**
+ * How each side's workers were scheduled, when the sides differ (else null). A real-time worker
+ * sends on time where a normal one waits for a core, so the schedule lag and some of the latency
+ * move with the scheduler, not the code (docs/architecture.md, "the load generator served first").
+ */
+export function schedulerDifference(base: readonly Trial[], candidate: readonly Trial[]): { base: string; new: string } | null {
+  // No field: a trial from before the field (a baseline), whose workers ran normally.
+  const mode = (t: Trial) => (t.workersScheduled === undefined ? 'normal' : (t.workersScheduled ?? 'remote workers'));
+  const modes = (ts: readonly Trial[]) => [...new Set(ts.map(mode))].sort().join(' + ');
+  const a = modes(base);
+  const b = modes(candidate);
+  return a === b ? null : { base: a, new: b };
+}
+
 export function trialOf(s: RunSummary): Trial {
   return {
     runId: s.runId,
@@ -69,6 +85,8 @@ export function trialOf(s: RunSummary): Trial {
     histograms: s.histograms,
     gating: s.gating,
     reference: s.reference === null ? null : { stages: s.reference.stages },
+    // A summary without the field predates --generator-priority: its workers ran normally.
+    workersScheduled: s.generatorPriority === undefined ? 'normal' : (s.generatorPriority?.applied ?? null),
   };
 }
 

@@ -21,7 +21,7 @@
  * Pure and synchronous.
  */
 import { STAGES, type Stage } from '../../../loadgen/src/stats/stages.js';
-import { sameMachine, type Comparable, type Trial } from './comparable.js';
+import { sameMachine, schedulerDifference, type Comparable, type Trial } from './comparable.js';
 import { hodgesLehmann, minimumAttainable } from './estimate.js';
 import { mannWhitney, median } from './mann-whitney.js';
 
@@ -74,6 +74,8 @@ export interface CompareReport {
   /** Why no regression could be called (descriptive verdict). */
   readonly cannotDecide: string | null;
   readonly sameMachine: boolean;
+  /** How each side's workers were scheduled, when the sides differ (shown, not gated). */
+  readonly workersScheduled: { readonly base: string; readonly new: string } | null;
 }
 
 const GATE_EXCLUDED: ReadonlySet<Stage> = new Set(['scheduleLag']);
@@ -166,6 +168,7 @@ export function compareRuns(base: Comparable, candidate: Comparable, options: Co
           : 'pass',
     cannotDecide,
     sameMachine: machine,
+    workersScheduled: schedulerDifference(base.trials, candidate.trials),
   };
 }
 

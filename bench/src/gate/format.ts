@@ -41,7 +41,10 @@ function headline(r: CompareReport): string {
   }[r.verdict];
   const why = r.cannotDecide === null ? '' : `: ${r.cannotDecide}`;
   const machines = r.sameMachine ? '' : '; BASE and NEW come from different machines: absolute times are not compared';
-  return `compare ${r.scenario}: ${what}${why} (${r.method}: ${r.base.trials} base trial(s) vs ${r.new.trials} new; thresholds p50 ×${r.options.thresholdP50}, p99 ×${r.options.thresholdP99}; alpha ${r.options.alpha}${machines})`;
+  const s = r.workersScheduled;
+  const schedulers =
+    s === null ? '' : `; BASE's workers ran ${s.base}, NEW's ${s.new} (run --generator-priority): the changes include the scheduler's`;
+  return `compare ${r.scenario}: ${what}${why} (${r.method}: ${r.base.trials} base trial(s) vs ${r.new.trials} new; thresholds p50 ×${r.options.thresholdP50}, p99 ×${r.options.thresholdP99}; alpha ${r.options.alpha}${machines}${schedulers})`;
 }
 
 export function formatCompare(r: CompareReport, format: CompareFormat): string {
