@@ -100,9 +100,9 @@ function timingArgs(c: GateConfig, builds: readonly Build[], log: (l: string) =>
 
 /**
  * `run` flags that give both sides the same scheduler for their workers: the normal one. A build
- * from before --generator-priority always ran them normally; a later one runs them real-time where
- * a core stays free of workers (≥ 3 cores with the reference alongside), and the gate would then
- * compare schedulers, not code. The gate's noise figures (noiseSd) were measured with normal workers.
+ * from before --generator-priority always ran them normally; a later one runs them real-time, and
+ * the gate would then compare schedulers, not code. The gate's noise figures (noiseSd) were
+ * measured with normal workers.
  */
 function priorityArgs(build: Build): string[] {
   return runHelpMentions(build.cli, '--generator-priority') ? ['--generator-priority', 'normal'] : [];

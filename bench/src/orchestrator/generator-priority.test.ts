@@ -5,16 +5,18 @@ import { spawnSupervised, stopSupervised } from '../../../testbed/process/superv
 import { statFields } from '../resources/proc-stat.js';
 import { probeRealtime, REALTIME_PREFIX, resolveGeneratorPriority } from './generator-priority.js';
 
-test('realtime: the worker command gets the chrt prefix when the probe passes and a core stays free', () => {
-  const p = resolveGeneratorPriority('realtime', 1, 2, () => undefined);
-  assert.deepEqual(p.prefix, ['chrt', '--fifo', '--reset-on-fork', '1']);
-  assert.equal(p.applied, 'realtime');
+test('realtime: the worker command gets the chrt prefix when the probe passes, up to one worker per core', () => {
+  for (const workers of [1, 2]) {
+    const p = resolveGeneratorPriority('realtime', workers, 2, () => undefined);
+    assert.deepEqual(p.prefix, ['chrt', '--fifo', '--reset-on-fork', '1']);
+    assert.equal(p.applied, 'realtime');
+  }
 });
 
-test('realtime with as many workers at once as cores: the normal scheduler, and why', () => {
-  const p = resolveGeneratorPriority('realtime', 2, 2, () => assert.fail('probed'));
+test('realtime with more workers at once than cores: the normal scheduler, and why', () => {
+  const p = resolveGeneratorPriority('realtime', 3, 2, () => assert.fail('probed'));
   assert.deepEqual([p.applied, p.prefix], ['normal', []]);
-  assert.match(p.detail, /2 worker\(s\) at once on 2 core\(s\)/);
+  assert.match(p.detail, /3 worker\(s\) at once on 2 core\(s\)/);
 });
 
 test('realtime refused: the run falls back to the normal scheduler and says why', () => {

@@ -13,12 +13,15 @@
  * contention the generator causes, which is what a user on the same host would see; the CPU is
  * the same (A/B in docs/architecture.md, "Night of 2026-12-04").
  *
- * Two guards, both from a measured live-lock: two workers with every thread real-time on 2 cores
- * never got past Node's start-up (each main thread spun on a CPU while the helper threads it
- * waited for, at the same priority, never ran). So only the main thread is real-time
- * (`--reset-on-fork`: V8's and libuv's threads are normal), at most one core per worker; and
- * real-time is used only while the workers running at once leave a core free for everything
- * else. The kernel also keeps 5 % of every second for normal threads (sched_rt_runtime_us).
+ * Two guards. A measured live-lock: two workers with every thread real-time on 2 cores never got
+ * past Node's start-up (each main thread spun on a CPU while the helper threads it waited for, at
+ * the same priority, never ran). So only the main thread is real-time (`--reset-on-fork`: V8's and
+ * libuv's threads are normal, and get the 5 % of every second the kernel keeps for normal threads,
+ * sched_rt_runtime_us), at most one core per worker. That alone ended the live-lock: two such
+ * workers on 2 cores ran `smoke`, `ramp --workers 2` to 1,500 msg/s and `steady`'s connect phase
+ * and 90 s of its load (docs/architecture.md, "Late night"). And no more real-time workers than
+ * cores: a worker's event loop blocks on I/O (0.3–0.4 core each at the ramp's top), so the system
+ * under test keeps the rest; more workers than cores could hold every core between them.
  *
  * Where real-time scheduling is refused (no CAP_SYS_NICE, no `chrt`), the run falls back to the
  * normal scheduler and says so in its log and summary; `--generator-priority normal` asks for that.
@@ -53,7 +56,7 @@ export function probeRealtime(): string | undefined {
 
 /**
  * `workersAtOnce`: the most local workers that run at the same time (an alongside reference adds
- * its own); `cores`: the host's. Real-time needs workersAtOnce < cores (see above).
+ * its own); `cores`: the host's. Real-time needs workersAtOnce ≤ cores (see above).
  */
 export function resolveGeneratorPriority(
   requested: GeneratorPriorityMode,
@@ -62,11 +65,11 @@ export function resolveGeneratorPriority(
   probe: () => string | undefined = probeRealtime,
 ): GeneratorPriority {
   if (requested === 'normal') return { requested, applied: 'normal', detail: 'the normal scheduler (as asked)', prefix: [] };
-  if (workersAtOnce >= cores)
+  if (workersAtOnce > cores)
     return {
       requested,
       applied: 'normal',
-      detail: `the normal scheduler: ${workersAtOnce} worker(s) at once on ${cores} core(s), and real-time workers must leave a core to the system`,
+      detail: `the normal scheduler: ${workersAtOnce} worker(s) at once on ${cores} core(s), more real-time workers than cores`,
       prefix: [],
     };
   const refused = probe();

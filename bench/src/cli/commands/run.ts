@@ -40,7 +40,7 @@ export function registerRun(program: Command): void {
     .option('--reference-rate <n>', 'msg/s of an alongside reference (default: a quarter of the relay rate)')
     .option(
       '--generator-priority <mode>',
-      "realtime (default: each local worker's event loop under SCHED_FIFO 1 via chrt, so it keeps its schedule on a shared host; normal when refused or when the workers leave no core free) | normal (env RELAYBENCH_GENERATOR_PRIORITY)",
+      "realtime (default: each local worker's event loop under SCHED_FIFO 1 via chrt, so it keeps its schedule on a shared host; normal when refused or with more workers at once than cores) | normal (env RELAYBENCH_GENERATOR_PRIORITY)",
     )
     .option('--no-progress', 'no live progress lines')
     .option(
