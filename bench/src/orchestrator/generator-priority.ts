@@ -69,7 +69,7 @@ export function resolveGeneratorPriority(
     return {
       requested,
       applied: 'normal',
-      detail: `the normal scheduler: ${workersAtOnce} worker(s) at once on ${cores} core(s), more real-time workers than cores`,
+      detail: `the normal scheduler: ${workersAtOnce} worker(s) at once on ${cores} core(s): real-time takes at most one worker per core`,
       prefix: [],
     };
   const refused = probe();
