@@ -1,5 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../../testbed/process/ports.js';
 import { spawnSupervised, stopSupervised, type Supervised } from '../../../testbed/process/supervisor.js';
@@ -28,10 +26,10 @@ export async function startLoadgen(options: {
   warmupS?: number;
   tokenSecret: string;
   runId: string;
+  /** The WorkerResult file, in the test's own temporary folder (the CLI's default is the checkout's results/). */
+  resultPath: string;
 }): Promise<LoadgenRun> {
   const port = await freePort();
-  // The worker's result file goes to a temporary folder: the CLI's default is the checkout's results/.
-  const resultDir = mkdtempSync(join(tmpdir(), 'relaybench-dash-loadgen-'));
   const args = [
     CLI,
     'loadgen',
@@ -51,7 +49,7 @@ export async function startLoadgen(options: {
     '--run-id',
     options.runId,
     '--result',
-    join(resultDir, 'result.json'),
+    options.resultPath,
   ];
   const proc = spawnSupervised('relaybench-loadgen', process.execPath, args, { cwd: REPO_ROOT });
   let stdout = '';
@@ -62,7 +60,6 @@ export async function startLoadgen(options: {
     if (process.env.RELAYBENCH_TEST_VERBOSE !== undefined) process.stderr.write(d);
   });
   const done = proc.exited.then(({ code, signal }) => {
-    rmSync(resultDir, { recursive: true, force: true });
     if (code !== 0) throw new Error(`loadgen exited ${code ?? signal}: ${stderr.slice(-2000)}`);
     return stdout;
   });

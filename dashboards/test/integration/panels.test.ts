@@ -61,6 +61,7 @@ describeWithTools('integration: dashboard panels against a real Prometheus', ['p
       warmupS: 0,
       tokenSecret: TEST_SECRET,
       runId: RUN_ID,
+      resultPath: join(runDir, 'loadgen-result.json'),
     });
     loadgen = lg;
     await waitForMetrics(lg.metricsUrl, lg);
