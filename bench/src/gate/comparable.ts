@@ -64,7 +64,7 @@ export function sameMachine(a: Comparable['machine'], b: Comparable['machine']):
  * move with the scheduler, not the code (docs/architecture.md, "the load generator served first").
  */
 export function schedulerDifference(base: readonly Trial[], candidate: readonly Trial[]): { base: string; new: string } | null {
-  // No field: a trial from before the field (a baseline), whose workers ran normally.
+  // No field: a run from before --generator-priority (a committed baseline, say), whose workers ran normally.
   const mode = (t: Trial) => (t.workersScheduled === undefined ? 'normal' : (t.workersScheduled ?? 'remote workers'));
   const modes = (ts: readonly Trial[]) => [...new Set(ts.map(mode))].sort().join(' + ');
   const a = modes(base);
@@ -85,8 +85,8 @@ export function trialOf(s: RunSummary): Trial {
     histograms: s.histograms,
     gating: s.gating,
     reference: s.reference === null ? null : { stages: s.reference.stages },
-    // A summary without the field predates --generator-priority: its workers ran normally.
-    workersScheduled: s.generatorPriority === undefined ? 'normal' : (s.generatorPriority?.applied ?? null),
+    // Absent in a summary from before --generator-priority; schedulerDifference reads that as normal.
+    ...(s.generatorPriority === undefined ? {} : { workersScheduled: s.generatorPriority?.applied ?? null }),
   };
 }
 

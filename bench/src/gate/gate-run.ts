@@ -75,19 +75,25 @@ export function trialWallMs(durationMs: number, warmupMs: number, timing: GateCo
   return (timing === 'alongside' ? 1 : 2) * (warmupMs + durationMs + 4_000) + 5_000;
 }
 
-/** Whether a build's `run --help` lists a flag (a base from before the flag was added does not). */
-function runHelpMentions(cli: string, flag: string): boolean {
-  const r = spawnSync(process.execPath, [cli, 'run', '--help'], { encoding: 'utf8', timeout: 60_000 });
-  return r.status === 0 && r.stdout.includes(flag);
+/** A build and its `run --help` text ('' when that fails): the flags it knows; a base from before a flag lacks it. */
+interface KnownBuild {
+  readonly build: Build;
+  readonly runHelp: string;
+}
+
+/** Starts the build's CLI once for its `run --help`, which every flag check below reads. */
+function knownBuild(build: Build): KnownBuild {
+  const r = spawnSync(process.execPath, [build.cli, 'run', '--help'], { encoding: 'utf8', timeout: 60_000 });
+  return { build, runHelp: r.status === 0 ? r.stdout : '' };
 }
 
 /** `run` flags of the trials: the reference's timing, when both builds know it. */
-function timingArgs(c: GateConfig, builds: readonly Build[], log: (l: string) => void): string[] {
+function timingArgs(c: GateConfig, builds: readonly KnownBuild[], log: (l: string) => void): string[] {
   if (c.referenceTiming === 'after') return [];
-  const lacking = builds.filter((b) => !runHelpMentions(b.cli, '--reference-timing'));
+  const lacking = builds.filter((b) => !b.runHelp.includes('--reference-timing'));
   if (lacking.length > 0) {
     log(
-      `reference: ${lacking.map((b) => b.spec).join(', ')} predates --reference-timing; both sides run the reference after the relay segment (one way of measuring for both)`,
+      `reference: ${lacking.map((b) => b.build.spec).join(', ')} predates --reference-timing; both sides run the reference after the relay segment (one way of measuring for both)`,
     );
     return [];
   }
@@ -104,8 +110,8 @@ function timingArgs(c: GateConfig, builds: readonly Build[], log: (l: string) =>
  * the gate would then compare schedulers, not code. The gate's noise figures (noiseSd) were
  * measured with normal workers.
  */
-function priorityArgs(build: Build): string[] {
-  return runHelpMentions(build.cli, '--generator-priority') ? ['--generator-priority', 'normal'] : [];
+function priorityArgs(b: KnownBuild): string[] {
+  return b.runHelp.includes('--generator-priority') ? ['--generator-priority', 'normal'] : [];
 }
 
 export async function runGate(c: GateConfig, deps: GateDeps): Promise<GateReport> {
@@ -151,8 +157,9 @@ export async function runGate(c: GateConfig, deps: GateDeps): Promise<GateReport
 
   const baseBuild = await deps.resolveBuild(c.baseSpec, log);
   const newBuild = await deps.resolveBuild(c.newSpec, log);
-  const timing = timingArgs(c, [baseBuild, newBuild], log);
-  const extraArgs = { base: [...timing, ...priorityArgs(baseBuild)], new: [...timing, ...priorityArgs(newBuild)] };
+  const known = { base: knownBuild(baseBuild), new: knownBuild(newBuild) };
+  const timing = timingArgs(c, [known.base, known.new], log);
+  const extraArgs = { base: [...timing, ...priorityArgs(known.base)], new: [...timing, ...priorityArgs(known.new)] };
   log('workers: the normal scheduler on both sides (the gate passes --generator-priority normal to a build that knows it)');
   await mkdir(join(c.outDir, 'trials'), { recursive: true });
   const files = { base: await sideScenario(c, 'base'), new: await sideScenario(c, 'new') };

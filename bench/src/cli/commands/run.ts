@@ -74,8 +74,10 @@ lost, generator-bound) Â· 3 infrastructure (Kafka, a relay or a worker failed) Â
           });
         }
         // Only local workers: remote ones are scheduled by whoever starts them.
-        const atOnce = workersAtOnce(cfg.scenario, cfg.referenceTiming);
-        const priority = remote === undefined ? resolveGeneratorPriority(cfg.generatorPriority, atOnce) : undefined;
+        const priority =
+          remote === undefined
+            ? resolveGeneratorPriority(cfg.generatorPriority, workersAtOnce(cfg.scenario, cfg.referenceTiming))
+            : undefined;
         const { summary } = await runScenario(cfg, {
           provisionKafka: remote === undefined ? provisionKafka : remote.provisionKafka(provisionKafka),
           createFleet: (o) => new RelayFleet({ ...o, cli: CLI, ...(flags.relayHost === undefined ? {} : { host: flags.relayHost }) }),
