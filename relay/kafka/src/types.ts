@@ -1,7 +1,8 @@
 /**
  * The narrow Kafka surface the project uses. kafkajs sits behind it today (kafkajs-adapter.ts);
  * another client (e.g. @platformatic/kafka) can be put behind it and compared without touching
- * the relay. Offsets are decimal strings (int64 does not fit a JS number).
+ * the relay. bench/benchmarks/kafka-clients.ts compares the clients on the relay's pattern alone
+ * (docs/architecture.md, "three Kafka clients": why kafkajs is still the one). Offsets are decimal strings (int64 does not fit a JS number).
  */
 
 export interface OutRecord {
