@@ -21,7 +21,8 @@
  * (the second builds librdkafka: apt libzstd-dev libsasl2-dev libcurl4-openssl-dev liblz4-dev).
  * A client that is not installed is skipped with the command that installs it.
  * On 2 shared cores take the machine lock first (`rb-heavy node …`). Exit 0 when every client
- * ran (the figures are reported, not judged), 1 when one failed, 2 on bad arguments.
+ * ran (the figures are reported, not judged), 1 when one failed or none is installed, 2 on bad
+ * arguments.
  */
 import { fork } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -282,7 +283,7 @@ options:
                       (npm i --prefix DIR …); a client not found is skipped
   -h, --help          this text
 
-exit codes: 0 every client ran; 1 a client failed; 2 bad arguments.`;
+exit codes: 0 every client ran; 1 a client failed or none is installed; 2 bad arguments.`;
 
 function parseOptions(argv: string[]): Options {
   const value = (flag: string, fallback: string) => {
@@ -371,6 +372,11 @@ const fmt = (r: RoundResult) =>
 
 async function main(o: Options): Promise<void> {
   const clients = await available(o);
+  if (clients.length === 0) {
+    process.stderr.write('kafka-clients: RB_BENCH_NO_CLIENT: none of the clients asked for is installed; nothing to measure.\n');
+    process.exitCode = 1;
+    return;
+  }
   const kafka = await startTestKafka();
   let failed = false;
   try {
