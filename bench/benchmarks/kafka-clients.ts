@@ -30,7 +30,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as hdr from 'hdr-histogram-js';
 import { createKafkajsAdapter } from '../../relay/kafka/src/index.js';
-import { readProcSample, readThreadSwitches } from '../src/resources/proc-stat.js';
+import { readProcSample, readThreadSwitches, type ProcSample } from '../src/resources/proc-stat.js';
 import { startTestKafka } from '../../test/helpers/kafka.js';
 
 const CLIENTS = ['kafkajs', 'platformatic', 'confluent'] as const;
@@ -38,11 +38,14 @@ type ClientName = (typeof CLIENTS)[number];
 const WARM_UP_S = 5;
 const VALUE = Buffer.alloc(300, 7); // about a relayed message's ciphertext envelope
 
-const INSTALL: Record<ClientName, string> = {
-  kafkajs: 'npm ci (a dependency of relaybench)',
-  platformatic: 'npm i --prefix DIR @platformatic/kafka@1.35.0, then --clients-from DIR',
-  confluent: 'CKJS_LINKING=dynamic npm i --prefix DIR @confluentinc/kafka-javascript@1.10.1, then --clients-from DIR',
-};
+/** The clients that are not relaybench's dependencies: their package and how to install it. */
+const OPTIONAL = {
+  platformatic: { name: '@platformatic/kafka', install: 'npm i --prefix DIR @platformatic/kafka@1.35.0' },
+  confluent: {
+    name: '@confluentinc/kafka-javascript',
+    install: 'CKJS_LINKING=dynamic npm i --prefix DIR @confluentinc/kafka-javascript@1.10.1',
+  },
+} as const;
 
 /** What each client must do: the relay's produce and consume pattern, nothing else. */
 interface ClientUnderTest {
@@ -59,10 +62,13 @@ interface Target {
 
 // ---- the clients ---------------------------------------------------------------------------
 
-/** Loads a package that is not relaybench's own dependency, from --clients-from or the project. */
-async function loadOptional(name: string, from: string | undefined): Promise<Record<string, unknown>> {
-  const require = createRequire(from !== undefined ? join(resolve(from), 'noop.js') : import.meta.url);
-  const mod = (await import(pathToFileURL(require.resolve(name)).href)) as Record<string, unknown>;
+/** Where an optional client's package is, from --clients-from or the project; throws when it is not installed. */
+function resolveOptional(client: keyof typeof OPTIONAL, from: string | undefined): string {
+  return createRequire(from !== undefined ? join(resolve(from), 'noop.js') : import.meta.url).resolve(OPTIONAL[client].name);
+}
+
+async function loadOptional(client: keyof typeof OPTIONAL, from: string | undefined): Promise<Record<string, unknown>> {
+  const mod = (await import(pathToFileURL(resolveOptional(client, from)).href)) as Record<string, unknown>;
   return (mod.default as Record<string, unknown> | undefined) ?? mod;
 }
 
@@ -87,7 +93,7 @@ async function kafkajsClient(t: Target): Promise<ClientUnderTest> {
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- optional packages, typed where they are not installed */
 async function platformaticClient(t: Target): Promise<ClientUnderTest> {
-  const pk: any = await loadOptional('@platformatic/kafka', t.clientsFrom);
+  const pk: any = await loadOptional('platformatic', t.clientsFrom);
   const base = { clientId: 'bench-platformatic', bootstrapBrokers: t.brokers };
   const producer = new pk.Producer({ ...base, idempotent: true, acks: -1 });
   const consumer = new pk.Consumer({ ...base, groupId: `${t.topic}-g` });
@@ -107,7 +113,7 @@ async function platformaticClient(t: Target): Promise<ClientUnderTest> {
 }
 
 async function confluentClient(t: Target): Promise<ClientUnderTest> {
-  const { KafkaJS }: any = await loadOptional('@confluentinc/kafka-javascript', t.clientsFrom);
+  const { KafkaJS }: any = await loadOptional('confluent', t.clientsFrom);
   const kafka = new KafkaJS.Kafka({ kafkaJS: { brokers: t.brokers, clientId: 'bench-confluent', logLevel: KafkaJS.logLevel.NOTHING } });
   // linger 0 and fetch.wait.max.ms 200: the relay's settings (librdkafka lingers 5 ms by default).
   const producer = kafka.producer({ kafkaJS: { idempotent: true, acks: -1 }, 'linger.ms': 0 });
@@ -286,10 +292,7 @@ options:
 exit codes: 0 every client ran; 1 a client failed or none is installed; 2 bad arguments.`;
 
 function parseOptions(argv: string[]): Options {
-  const value = (flag: string, fallback: string) => {
-    const at = argv.indexOf(flag);
-    return at >= 0 && argv[at + 1] !== undefined ? argv[at + 1]! : fallback;
-  };
+  const value = (flag: string, fallback: string) => flagValue(argv, flag) ?? fallback;
   const clients = value('--clients', CLIENTS.join(',')).split(',');
   const bad = clients.filter((c) => !(CLIENTS as readonly string[]).includes(c));
   const [rate, seconds, rounds] = [Number(value('--rate', '200')), Number(value('--seconds', '20')), Number(value('--rounds', '3'))];
@@ -299,8 +302,14 @@ function parseOptions(argv: string[]): Options {
     );
     process.exit(2);
   }
-  const from = argv.indexOf('--clients-from') >= 0 ? value('--clients-from', '') : undefined;
+  const from = flagValue(argv, '--clients-from');
   return { clients: clients as ClientName[], rate, seconds, rounds, clientsFrom: from };
+}
+
+/** The value after `flag`, if the flag is there with one. */
+function flagValue(argv: readonly string[], flag: string): string | undefined {
+  const at = argv.indexOf(flag);
+  return at >= 0 ? argv[at + 1] : undefined;
 }
 
 /** The clients that can be loaded; the others are named with how to install them. */
@@ -310,10 +319,10 @@ async function available(o: Options): Promise<ClientName[]> {
     if (c === 'kafkajs') ok.push(c);
     else
       try {
-        await loadOptional(c === 'platformatic' ? '@platformatic/kafka' : '@confluentinc/kafka-javascript', o.clientsFrom);
+        resolveOptional(c, o.clientsFrom); // found is enough here: the child loads it
         ok.push(c);
       } catch {
-        process.stdout.write(`${c}: not installed, skipped (${INSTALL[c]})\n`);
+        process.stdout.write(`${c}: not installed, skipped (${OPTIONAL[c].install}, then --clients-from DIR)\n`);
       }
   }
   return ok;
@@ -340,8 +349,8 @@ async function runOne(client: ClientName, o: Options, brokers: string[], brokerP
   ];
   if (o.clientsFrom !== undefined) args.push('--clients-from', o.clientsFrom);
   const proc = fork(process.argv[1]!, args);
-  let b0 = readProcSample(brokerPid);
-  let b1 = b0;
+  let b0: ProcSample | undefined;
+  let b1: ProcSample | undefined;
   return new Promise((done, reject) => {
     proc.on('message', (m: { phase: string; result?: ChildResult }) => {
       if (m.phase === 'start') b0 = readProcSample(brokerPid);
@@ -412,8 +421,7 @@ async function main(o: Options): Promise<void> {
 const argv = process.argv.slice(2);
 if (argv.includes('--help') || argv.includes('-h')) process.stdout.write(`${USAGE}\n`);
 else if (argv[0] === '--child') {
-  const value = (flag: string) => argv[argv.indexOf(flag) + 1]!;
-  const from = argv.includes('--clients-from') ? value('--clients-from') : undefined;
-  const target = { brokers: value('--brokers').split(','), topic: value('--topic'), clientsFrom: from };
+  const value = (flag: string) => flagValue(argv, flag)!; // the parent passes every one
+  const target = { brokers: value('--brokers').split(','), topic: value('--topic'), clientsFrom: flagValue(argv, '--clients-from') };
   child(argv[1] as ClientName, target, Number(value('--rate')), Number(value('--seconds'))).catch(fail);
 } else await main(parseOptions(argv));
