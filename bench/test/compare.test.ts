@@ -113,6 +113,21 @@ test('workers scheduled differently on the two sides are said (a run from before
   assert.doesNotMatch(same.text, /generator-priority/);
 });
 
+test('relays on different Kafka clients are said (a run from before the field used kafkajs), not gated', async () => {
+  const pk = await run({ seed: 43 });
+  const text = JSON.parse(await readFile(pk, 'utf8')) as { kafka: Record<string, unknown> };
+  text.kafka.client = 'platformatic';
+  await writeFile(pk, JSON.stringify(text));
+  const old = await run({ seed: 44 });
+  const r = await runCompare(old, pk, {});
+  assert.deepEqual(r.report.kafkaClient, { base: 'kafkajs', new: 'platformatic' });
+  assert.match(r.text, /BASE's relays used kafkajs, NEW's platformatic \(run --kafka-client\)/);
+  assert.equal(r.exitCode, 0, r.text);
+  const same = await runCompare(pk, pk, {});
+  assert.equal(same.report.kafkaClient, null);
+  assert.doesNotMatch(same.text, /kafka-client/);
+});
+
 test('a single noisy outlier trial does not fail (5 trials per side)', async () => {
   const base = await trials(5, 300, () => 1);
   const cand = await trials(5, 400, (i) => (i === 3 ? 3 : 1));

@@ -1,4 +1,5 @@
 import { fromEnv, printable, resolveConfig, type RelayOptions } from './config.js';
+import { KAFKA_CLIENTS, kafkaClientFromEnv } from '../kafka/src/index.js';
 import { startRelay, type RelayHandle } from './relay.js';
 
 /**
@@ -10,8 +11,9 @@ export async function runRelayProcess(flags: RelayOptions, env: NodeJS.ProcessEn
   process.title = 'relaybench-relay';
   const config = resolveConfig(fromEnv(env), flags);
   const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
-  log(`relay config ${JSON.stringify(printable(config))}`);
-  const relay = await startRelay(config, log);
+  const client = kafkaClientFromEnv(env);
+  log(`relay config ${JSON.stringify(printable(config))} kafka client ${client}`);
+  const relay = await startRelay(config, log, KAFKA_CLIENTS[client]);
   const shutdown = (signal: string) => {
     log(`relay: ${signal}, draining`);
     const force = setTimeout(() => process.exit(1), config.drainTimeoutMs + 15_000);

@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import { Registry } from 'prom-client';
-import { createKafkajsAdapter, type AdapterOptions, type Admin, type GroupConsumer, type KafkaAdapter } from '../kafka/src/index.js';
+import { createKafkaAdapter, type AdapterOptions, type Admin, type GroupConsumer, type KafkaAdapter } from '../kafka/src/index.js';
 import type { RelayConfig } from './config.js';
 import { relayError } from './errors.js';
 import { createRelayMetrics, type RelayMetrics } from './metrics.js';
@@ -34,7 +34,7 @@ export async function startRelay(
   config: RelayConfig,
   log: (line: string) => void = () => {},
   /** Unit tests pass an in-memory adapter (relay/kafka/test-support). */
-  createAdapter: (options: AdapterOptions) => KafkaAdapter = createKafkajsAdapter,
+  createAdapter: (options: AdapterOptions) => KafkaAdapter = createKafkaAdapter,
 ): Promise<RelayHandle> {
   const registry = new Registry();
   const metrics = createRelayMetrics(registry, config.gatewayId);

@@ -30,6 +30,8 @@ export interface Trial {
   readonly reference: { readonly stages: Readonly<Record<Stage, Percentiles>> } | null;
   /** How the local workers were scheduled (`run --generator-priority`); null for remote workers. */
   readonly workersScheduled?: string | null;
+  /** The Kafka client of the message path (`run --kafka-client`); absent before it could be chosen (kafkajs). */
+  readonly kafkaClient?: string;
 }
 
 export interface BaselineFile {
@@ -65,8 +67,16 @@ export function sameMachine(a: Comparable['machine'], b: Comparable['machine']):
  */
 export function schedulerDifference(base: readonly Trial[], candidate: readonly Trial[]): { base: string; new: string } | null {
   // No field: a run from before --generator-priority (a committed baseline, say), whose workers ran normally.
-  const mode = (t: Trial) => (t.workersScheduled === undefined ? 'normal' : (t.workersScheduled ?? 'remote workers'));
-  const modes = (ts: readonly Trial[]) => [...new Set(ts.map(mode))].sort().join(' + ');
+  return difference(base, candidate, (t) => (t.workersScheduled === undefined ? 'normal' : (t.workersScheduled ?? 'remote workers')));
+}
+
+/** Which Kafka client each side's relays used, when the sides differ (else null): an A/B of the clients is a legitimate compare, but it must say so. */
+export function clientDifference(base: readonly Trial[], candidate: readonly Trial[]): { base: string; new: string } | null {
+  return difference(base, candidate, (t) => t.kafkaClient ?? 'kafkajs');
+}
+
+function difference(base: readonly Trial[], candidate: readonly Trial[], of: (t: Trial) => string): { base: string; new: string } | null {
+  const modes = (ts: readonly Trial[]) => [...new Set(ts.map(of))].sort().join(' + ');
   const a = modes(base);
   const b = modes(candidate);
   return a === b ? null : { base: a, new: b };
@@ -87,6 +97,7 @@ export function trialOf(s: RunSummary): Trial {
     reference: s.reference === null ? null : { stages: s.reference.stages },
     // Absent in a summary from before --generator-priority; schedulerDifference reads that as normal.
     ...(s.generatorPriority === undefined ? {} : { workersScheduled: s.generatorPriority?.applied ?? null }),
+    ...(s.kafka.client === undefined ? {} : { kafkaClient: s.kafka.client }),
   };
 }
 

@@ -21,7 +21,7 @@
  * Pure and synchronous.
  */
 import { STAGES, type Stage } from '../../../loadgen/src/stats/stages.js';
-import { sameMachine, schedulerDifference, type Comparable, type Trial } from './comparable.js';
+import { clientDifference, sameMachine, schedulerDifference, type Comparable, type Trial } from './comparable.js';
 import { hodgesLehmann, minimumAttainable } from './estimate.js';
 import { mannWhitney, median } from './mann-whitney.js';
 
@@ -76,6 +76,8 @@ export interface CompareReport {
   readonly sameMachine: boolean;
   /** How each side's workers were scheduled, when the sides differ (shown, not gated). */
   readonly workersScheduled: { readonly base: string; readonly new: string } | null;
+  /** Which Kafka client each side's relays used, when the sides differ (shown, not gated). */
+  readonly kafkaClient: { readonly base: string; readonly new: string } | null;
 }
 
 const GATE_EXCLUDED: ReadonlySet<Stage> = new Set(['scheduleLag']);
@@ -169,6 +171,7 @@ export function compareRuns(base: Comparable, candidate: Comparable, options: Co
     cannotDecide,
     sameMachine: machine,
     workersScheduled: schedulerDifference(base.trials, candidate.trials),
+    kafkaClient: clientDifference(base.trials, candidate.trials),
   };
 }
 

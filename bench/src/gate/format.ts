@@ -44,7 +44,9 @@ function headline(r: CompareReport): string {
   const s = r.workersScheduled;
   const schedulers =
     s === null ? '' : `; BASE's workers ran ${s.base}, NEW's ${s.new} (run --generator-priority): the changes include the scheduler's`;
-  return `compare ${r.scenario}: ${what}${why} (${r.method}: ${r.base.trials} base trial(s) vs ${r.new.trials} new; thresholds p50 ×${r.options.thresholdP50}, p99 ×${r.options.thresholdP99}; alpha ${r.options.alpha}${machines}${schedulers})`;
+  const c = r.kafkaClient;
+  const clients = c === null ? '' : `; BASE's relays used ${c.base}, NEW's ${c.new} (run --kafka-client)`;
+  return `compare ${r.scenario}: ${what}${why} (${r.method}: ${r.base.trials} base trial(s) vs ${r.new.trials} new; thresholds p50 ×${r.options.thresholdP50}, p99 ×${r.options.thresholdP99}; alpha ${r.options.alpha}${machines}${schedulers}${clients})`;
 }
 
 export function formatCompare(r: CompareReport, format: CompareFormat): string {

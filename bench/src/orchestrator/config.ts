@@ -5,9 +5,10 @@
  *
  *   env: RELAYBENCH_RESULTS_DIR, RELAYBENCH_PROMETHEUS (auto|off|URL), KAFKA_BROKERS (read by
  *        the Kafka provider itself), RELAYBENCH_DURATION, RELAYBENCH_RATE,
- *        RELAYBENCH_GENERATOR_PRIORITY (realtime|normal).
+ *        RELAYBENCH_GENERATOR_PRIORITY (realtime|normal), RELAYBENCH_KAFKA_CLIENT (kafkajs|platformatic).
  */
 import { parseDurationMs } from '../../../loadgen/src/duration.js';
+import { KAFKA_CLIENTS, type KafkaClientName } from '../../../relay/kafka/src/index.js';
 import type { Scenario } from '../scenarios/scenario.js';
 import { runError } from './errors.js';
 import { GENERATOR_PRIORITY_MODES, type GeneratorPriorityMode } from './generator-priority.js';
@@ -29,6 +30,7 @@ export interface RunFlags {
   readonly referenceRate?: string;
   readonly progress?: boolean;
   readonly generatorPriority?: string;
+  readonly kafkaClient?: string;
 }
 
 export interface RunConfig {
@@ -43,6 +45,8 @@ export interface RunConfig {
   readonly referenceTiming: ReferenceTiming;
   /** How local workers are scheduled beside the system under test (generator-priority.ts). */
   readonly generatorPriority: GeneratorPriorityMode;
+  /** The Kafka client of the message path, in the relays and kafka-direct workers (relay/kafka/src/select.ts). */
+  readonly kafkaClient: KafkaClientName;
   /** Where each setting came from (printed at the start). */
   readonly sources: Readonly<Record<string, 'default' | 'scenario' | 'env' | 'flag'>>;
 }
@@ -52,6 +56,7 @@ export const RUN_DEFAULTS = {
   prometheus: 'auto',
   kafkaProvider: 'auto',
   generatorPriority: 'realtime',
+  kafkaClient: 'kafkajs',
 } as const;
 
 export function resolveRunConfig(scenario: Scenario, flags: RunFlags, env: NodeJS.ProcessEnv): RunConfig {
@@ -117,8 +122,14 @@ export function resolveRunConfig(scenario: Scenario, flags: RunFlags, env: NodeJ
     generatorPriority: generatorPriority(
       pick('generator-priority', RUN_DEFAULTS.generatorPriority as string, env.RELAYBENCH_GENERATOR_PRIORITY, flags.generatorPriority),
     ),
+    kafkaClient: kafkaClient(pick('kafka-client', RUN_DEFAULTS.kafkaClient as string, env.RELAYBENCH_KAFKA_CLIENT, flags.kafkaClient)),
     sources: Object.freeze(sources),
   });
+}
+
+function kafkaClient(v: string): KafkaClientName {
+  if (Object.hasOwn(KAFKA_CLIENTS, v)) return v as KafkaClientName;
+  throw runError('RB_RUN_BAD_OPTION', `--kafka-client ${v}: expected ${Object.keys(KAFKA_CLIENTS).join(' or ')}.`);
 }
 
 function referenceTiming(flags: RunFlags): ReferenceTiming {
@@ -166,7 +177,7 @@ export function describeConfig(c: RunConfig): string[] {
     `brokers=${s.brokers} partitions=${s.partitions} relays=${s.relays} (${c.sources.relays}) workers=${s.workers} (${c.sources.workers})`,
     `rate=${s.workload.ratePerSec}/s (${c.sources.rate}) users=${s.workload.users} duration=${s.durationMs}ms (${c.sources.duration}) warmup=${s.warmupMs}ms (${c.sources.warmup}) drain=${s.drainMs}ms`,
     `reference=${s.reference === undefined ? 'none' : `${s.reference}, ${c.referenceTiming.timing}`} (${c.sources.reference}) kafka=${c.brokers ?? c.kafkaProvider} prometheus=${c.prometheus} (${c.sources.prometheus}) results=${c.resultsDir} (${c.sources['results-dir']})`,
-    `generator-priority=${c.generatorPriority} (${c.sources['generator-priority']})`,
+    `generator-priority=${c.generatorPriority} (${c.sources['generator-priority']}) kafka-client=${c.kafkaClient} (${c.sources['kafka-client']})`,
     `objectives: ${s.objectives.map((o) => o.expr).join(' · ')}`,
   ];
 }

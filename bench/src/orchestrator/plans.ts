@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { validatePlan } from '../../../loadgen/src/worker/plan.js';
 import type { WorkerPlan } from '../../../loadgen/src/worker/contract.js';
 import { clientFaultsFor } from '../faults/spec.js';
+import type { KafkaClientName } from '../../../relay/kafka/src/index.js';
 import type { Scenario } from '../scenarios/scenario.js';
 import type { SegmentSpec } from './segments.js';
 
@@ -22,6 +23,8 @@ export interface PlanContext {
   readonly startAtMs: number;
   /** One metrics port per worker (so Prometheus targets are known before the workers start). */
   readonly metricsPorts: readonly number[];
+  /** The Kafka client of the kafka-direct reference (the relays' own). */
+  readonly kafkaClient?: KafkaClientName;
 }
 
 export function workerPlans(s: Scenario, seg: SegmentSpec, ctx: PlanContext): WorkerPlan[] {
@@ -60,7 +63,7 @@ export function workerPlans(s: Scenario, seg: SegmentSpec, ctx: PlanContext): Wo
       runId: ctx.runId,
       routingHint: s.routingHint,
       ...(s.connectRatePerSec === undefined ? {} : { connectRatePerSec: s.connectRatePerSec }),
-      ...(seg.mode === 'kafka-direct' ? { directPartitions: s.partitions } : {}),
+      ...(seg.mode === 'kafka-direct' ? { directPartitions: s.partitions, kafkaClient: ctx.kafkaClient ?? 'kafkajs' } : {}),
       ...(clientFaults.length === 0 ? {} : { clientFaults }),
     });
   });

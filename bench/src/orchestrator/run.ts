@@ -32,6 +32,7 @@ import { assembleSummary } from '../results/assemble.js';
 import { makeRunId, writeRunFolder, type SegmentIntervals } from '../results/store.js';
 import type { RunSummary, SegmentSummary } from '../results/summary.js';
 import { summarizeSegment } from '../results/summarize.js';
+import type { KafkaClientName } from '../../../relay/kafka/src/index.js';
 import { describeConfig, type RunConfig } from './config.js';
 import { machineInfo, relaybenchVersion } from './environment.js';
 import { priorityText, type GeneratorPriority } from './generator-priority.js';
@@ -66,6 +67,8 @@ export interface RunDeps {
     idPrefix: string;
     log: (l: string) => void;
     latencyProxies: boolean;
+    /** The relays' Kafka client (RELAYBENCH_KAFKA_CLIENT in their environment). */
+    kafkaClient: KafkaClientName;
   }): Fleet;
   createWorker(id: string, dir: string): Worker;
   freePorts(count: number): Promise<number[]>;
@@ -153,6 +156,7 @@ export async function runScenario(cfg: RunConfig, deps: RunDeps): Promise<RunOut
       idPrefix: runId.replace(/[^A-Za-z0-9_.-]/g, '_'),
       log,
       latencyProxies,
+      kafkaClient: cfg.kafkaClient,
     });
     const firstRelays = segments.find((g) => g.mode === 'relay')?.relays ?? s.relays;
     await Promise.race([fleet.scaleTo(firstRelays), fleet.failed]);
@@ -286,7 +290,7 @@ export async function runScenario(cfg: RunConfig, deps: RunDeps): Promise<RunOut
           prometheus: prometheusVersion,
         },
         machine: machineInfo(),
-        kafka: { provider: kafka.provider, brokers: kafka.brokers.length, partitions: s.partitions },
+        kafka: { provider: kafka.provider, brokers: kafka.brokers.length, partitions: s.partitions, client: cfg.kafkaClient },
         prometheus: prometheusInfo,
         interrupted: interruption.signal !== undefined,
         ...(priority === undefined
@@ -358,6 +362,7 @@ async function runSegment(cfg: RunConfig, deps: RunDeps, c: SegmentContext): Pro
     tokenSecret: c.tokenSecret,
     startAtMs,
     metricsPorts: ports,
+    kafkaClient: cfg.kafkaClient,
   });
   // The view starts after the last log line of the segment, so a TTY bar is not interleaved.
   let view: ProgressView | undefined;

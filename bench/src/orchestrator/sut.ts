@@ -42,6 +42,8 @@ export interface RelayFleetOptions {
    * metrics use the relay's own port.
    */
   readonly latencyProxies?: boolean;
+  /** The relays' Kafka client (default: whatever this process's environment names). */
+  readonly kafkaClient?: string;
 }
 
 export class RelayFleet {
@@ -104,7 +106,11 @@ export class RelayFleet {
     // RF 3 on three brokers, so a broker fault loses nothing acknowledged (min ISR = RF − 1).
     args.push('--replication-factor', String(Math.min(3, this.#o.brokers.length)));
     const proc = spawnSupervised(`relay-${gatewayId}`, process.execPath, args, {
-      env: { ...process.env, RELAY_TOKEN_SECRET: this.#o.tokenSecret },
+      env: {
+        ...process.env,
+        RELAY_TOKEN_SECRET: this.#o.tokenSecret,
+        ...(this.#o.kafkaClient === undefined ? {} : { RELAYBENCH_KAFKA_CLIENT: this.#o.kafkaClient }),
+      },
     });
     this.#procs.add(proc);
     this.#pids.push(proc.pid);

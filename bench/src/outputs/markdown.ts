@@ -16,7 +16,7 @@ export const markdownOutput: RunOutput = {
     lines.push(`### ${icon} relaybench \`${s.scenario.name}\` — ${s.status.toUpperCase()} (exit ${s.exitCode})`);
     lines.push('');
     lines.push(
-      `Run \`${s.runId}\` · ${s.machine.cores} cores · Node ${s.versions.node} · Kafka ${s.versions.kafka ?? 'unknown'} (${s.kafka.provider}, ${s.kafka.brokers} broker${s.kafka.brokers > 1 ? 's' : ''}) · rate ${s.rate.achievedPerSec}/${s.rate.targetPerSec} msg/s`,
+      `Run \`${s.runId}\` · ${s.machine.cores} cores · Node ${s.versions.node} · Kafka ${s.versions.kafka ?? 'unknown'} (${s.kafka.provider}, ${s.kafka.brokers} broker${s.kafka.brokers > 1 ? 's' : ''}, client ${s.kafka.client ?? 'kafkajs'}) · rate ${s.rate.achievedPerSec}/${s.rate.targetPerSec} msg/s`,
     );
     if (s.generatorPriority != null) lines.push(`Workers scheduled: ${priorityText(s.generatorPriority)}`);
     if (s.invalidReasons.length > 0) {

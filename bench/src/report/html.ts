@@ -216,7 +216,7 @@ ${errors.length === 0 ? '' : `<tr><td>errors</td><td class="n">${errors.reduce((
 <section><h2>Environment</h2><table><tbody>
 <tr><td>machine</td><td>${s.machine.cores} cores · ${esc(s.machine.cpuModel)} · ${(s.machine.memoryBytes / 2 ** 30).toFixed(1)} GiB · ${esc(s.machine.os)} ${esc(s.machine.arch)}</td></tr>
 <tr><td>versions</td><td>relaybench ${esc(s.versions.relaybench)} · Node ${esc(s.versions.node)} · Kafka ${esc(s.versions.kafka ?? 'unknown')} · Prometheus ${esc(s.versions.prometheus ?? '—')}</td></tr>
-<tr><td>Kafka</td><td>${esc(s.kafka.provider)} · ${s.kafka.brokers} broker(s) · ${s.kafka.partitions} partitions</td></tr>
+<tr><td>Kafka</td><td>${esc(s.kafka.provider)} · ${s.kafka.brokers} broker(s) · ${s.kafka.partitions} partitions · client ${esc(s.kafka.client ?? 'kafkajs')}</td></tr>
 <tr><td>Prometheus</td><td>${esc(s.prometheus.status)}${s.prometheus.url === null ? '' : ` · ${esc(s.prometheus.url)}`}</td></tr>
 <tr><td>generator</td><td>${s.generatorBound ? '<span class="fail">generator-bound</span>' : 'kept up'} · ${s.segments.map((x) => `${esc(x.name)}: ${x.workers} worker(s), schedule lag max ${formatUs(x.maxScheduleLagUs)}`).join('; ')}${s.generatorPriority == null ? '' : ` · scheduled ${esc(priorityText(s.generatorPriority))}`}</td></tr>
 ${s.notes.map((n) => `<tr><td>note</td><td>${esc(n)}</td></tr>`).join('\n')}

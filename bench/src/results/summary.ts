@@ -54,7 +54,8 @@ export interface RunSummary {
   readonly scenario: { readonly name: string; readonly description: string; readonly file: string; readonly config: unknown };
   readonly versions: { readonly relaybench: string; readonly node: string; readonly kafka: string | null; readonly prometheus: string | null };
   readonly machine: { readonly cores: number; readonly cpuModel: string; readonly memoryBytes: number; readonly os: string; readonly arch: string };
-  readonly kafka: { readonly provider: string; readonly brokers: number; readonly partitions: number };
+  /** `client`: the Kafka client of the message path (absent in runs before it could be chosen: kafkajs). */
+  readonly kafka: { readonly provider: string; readonly brokers: number; readonly partitions: number; readonly client?: string };
   /** `crossCheck`: Prometheus' histogram_quantile and counters over the first relay segment, beside the HDR p99. */
   readonly prometheus: { readonly status: string; readonly url: string | null; readonly crossCheck?: unknown };
   readonly status: RunStatus;

@@ -4,6 +4,8 @@
 // summary.json: nothing lost or duplicated, every fault recorded with its recovery, and every
 // process of the run stopped afterwards. The relay-crash report is also opened in headless
 // Chromium (when installed) to see the fault timeline drawn without errors.
+// The relays use the Kafka client RELAYBENCH_KAFKA_CLIENT names (default kafkajs), so the whole
+// suite also runs against the second adapter: RELAYBENCH_KAFKA_CLIENT=platformatic node --test …
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -43,7 +45,8 @@ async function runFault(name: string, check: (r: FaultRunResult) => Promise<void
   const cfg = resolveRunConfig(
     loadScenario(join(FIXTURES, `${name}.yaml`)),
     { prometheus: 'off', kafkaProvider: 'local', resultsDir, progress: false },
-    {},
+    // Only the client is taken from the environment: RELAYBENCH_KAFKA_CLIENT=platformatic runs the suite with the second adapter.
+    { RELAYBENCH_KAFKA_CLIENT: process.env.RELAYBENCH_KAFKA_CLIENT },
   );
   try {
     const { summary, dir } = await runScenario(cfg, {
@@ -80,6 +83,7 @@ async function runFault(name: string, check: (r: FaultRunResult) => Promise<void
       .filter((l) => l.includes(`-Drelaybench.cluster=${kafkaDir}`));
     assert.deepEqual(jvms, [], 'no Kafka JVM outlives the run');
     const fromFile = JSON.parse(await readFile(join(dir, 'summary.json'), 'utf8')) as RunSummary;
+    assert.equal(fromFile.kafka.client, cfg.kafkaClient, 'the summary names the Kafka client the relays used');
     await check({ summary, dir, fromFile });
     passed = true;
   } finally {

@@ -27,7 +27,8 @@ import {
   type ServerFrame,
 } from '../../../relay/protocol/src/index.js';
 import {
-  createKafkajsAdapter,
+  KAFKA_CLIENTS,
+  type KafkaClientName,
   type Admin,
   type GroupConsumer,
   type InRecord,
@@ -45,6 +46,8 @@ export interface KafkaDirectOptions {
   readonly topicPrefix?: string;
   /** How long init() waits for the consumer group to get its assignment (default 60 s). */
   readonly assignTimeoutMs?: number;
+  /** The Kafka client (default kafkajs). */
+  readonly client?: KafkaClientName;
 }
 
 interface Bundle {
@@ -81,7 +84,10 @@ export class KafkaDirectTarget implements Target {
 
   async init(): Promise<void> {
     try {
-      const adapter = createKafkajsAdapter({ brokers: this.#options.brokers, clientId: `loadgen-direct-${this.#options.workerId}` });
+      const adapter = KAFKA_CLIENTS[this.#options.client ?? 'kafkajs']({
+        brokers: this.#options.brokers,
+        clientId: `loadgen-direct-${this.#options.workerId}`,
+      });
       this.#admin = await adapter.admin();
       const brokers = (await this.#admin.describeCluster()).brokers.length;
       await this.#admin.createTopics([

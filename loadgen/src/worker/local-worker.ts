@@ -43,6 +43,7 @@ export function defaultTarget(plan: WorkerPlan): Target {
         brokers: plan.brokers,
         workerId: plan.workerId,
         ...(plan.directPartitions === undefined ? {} : { partitions: plan.directPartitions }),
+        ...(plan.kafkaClient === undefined ? {} : { client: plan.kafkaClient }),
       });
 }
 

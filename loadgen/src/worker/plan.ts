@@ -61,6 +61,7 @@ const planSchema = z.object({
   routingHint: z.boolean().optional(),
   connectRatePerSec: finite.refine((v) => v > 0, 'must be > 0').optional(),
   directPartitions: z.number().int().min(1).optional(),
+  kafkaClient: z.enum(['kafkajs', 'platformatic']).optional(),
   clientFaults: z
     .array(
       z.object({

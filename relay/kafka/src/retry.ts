@@ -34,6 +34,8 @@ export interface RideOutOptions {
   /** Give up after this long (ms); 0 = one attempt (probes that must answer fast). */
   readonly boundMs: number;
   readonly log: (line: string) => void;
+  /** Which errors are waited out (default isRetriableKafkaError); a client with its own error types passes its own. */
+  readonly retriable?: (e: unknown) => boolean;
 }
 
 function reasonOf(e: unknown): string {
@@ -51,7 +53,7 @@ export async function rideOut<T>(what: string, f: () => Promise<T>, o: RideOutOp
       return await f();
     } catch (e) {
       const elapsed = Date.now() - start;
-      if (!isRetriableKafkaError(e) || elapsed >= o.boundMs) {
+      if (!(o.retriable ?? isRetriableKafkaError)(e) || elapsed >= o.boundMs) {
         if (attempt > 0 && e instanceof Error)
           e.message = `${what}: gave up after ${attempt + 1} attempts over ${Math.round(elapsed / 1000)} s: ${e.message}`;
         throw e;

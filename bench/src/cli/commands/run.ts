@@ -42,6 +42,10 @@ export function registerRun(program: Command): void {
       '--generator-priority <mode>',
       "realtime (default: each local worker's event loop under SCHED_FIFO 1 via chrt, so it keeps its schedule on a shared host; normal when refused or with more workers at once than cores) | normal (env RELAYBENCH_GENERATOR_PRIORITY)",
     )
+    .option(
+      '--kafka-client <name>',
+      'kafkajs (default) | platformatic: the Kafka client of the relays and the kafka-direct reference (env RELAYBENCH_KAFKA_CLIENT); see docs/architecture.md',
+    )
     .option('--no-progress', 'no live progress lines')
     .option(
       '--remote-workers',

@@ -1,0 +1,156 @@
+// The promises of relay/kafka/src/types.ts, held by each adapter against one real broker: records
+// (with headers and tombstones) arrive once each and in order per partition, onAssigned comes
+// before a generation's records, a second member's join hands partitions over and each member
+// reads what it got from the log start, a clean stop hands everything back, and concurrent sends
+// are all acknowledged and written.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import type { LocalKafkaCluster } from '../../../testbed/kafka/cluster.js';
+import { startTestKafka, survivingJvms, waitFor } from '../../../test/helpers/kafka.js';
+import { KAFKA_CLIENTS, type Assignment, type InRecord, type KafkaClientName } from '../../kafka/src/index.js';
+
+let cluster: LocalKafkaCluster;
+let pids: number[] = [];
+
+before(async () => {
+  cluster = await startTestKafka(1);
+  pids = cluster.nodes.map((n) => n.pid()).filter((p): p is number => p !== undefined);
+});
+after(async () => {
+  await cluster?.stop();
+  assert.deepEqual(survivingJvms(pids), [], 'no Kafka JVM may outlive the test');
+});
+
+const PARTITIONS = 4;
+
+/** A group member that records what it was given, in the order it was given. */
+function member(client: KafkaClientName, topic: string, name: string) {
+  const adapter = KAFKA_CLIENTS[client]({ brokers: cluster.brokers, clientId: `${client}-${name}` });
+  const events: ({ kind: 'assigned'; a: Assignment } | { kind: 'batch'; partition: number; records: readonly InRecord[] })[] = [];
+  const consumer = adapter.consumer({
+    groupId: `${topic}-group`,
+    topics: [topic],
+    fromBeginning: true,
+    sessionTimeoutMs: 6000,
+    heartbeatIntervalMs: 500,
+    maxWaitMs: 100,
+    partitionsConsumedConcurrently: PARTITIONS,
+  });
+  return {
+    events,
+    start: () =>
+      consumer.start({
+        onAssigned: (a) => events.push({ kind: 'assigned', a }),
+        onBatch: async (records, ctx) => {
+          if (ctx.isRunning()) events.push({ kind: 'batch', partition: ctx.partition, records });
+        },
+      }),
+    stop: () => consumer.stop(),
+    /** Records handed over since the last assignment, by partition. */
+    current(): Map<number, InRecord[]> {
+      const lastAssigned = events.findLastIndex((e) => e.kind === 'assigned');
+      const out = new Map<number, InRecord[]>();
+      for (const e of events.slice(lastAssigned + 1))
+        if (e.kind === 'batch') out.set(e.partition, [...(out.get(e.partition) ?? []), ...e.records]);
+      return out;
+    },
+    owned(): number[] {
+      const a = events.findLast((e) => e.kind === 'assigned');
+      return a?.kind === 'assigned' ? [...(a.a.partitions[topic] ?? [])].sort() : [];
+    },
+  };
+}
+
+const sum = (m: Map<number, InRecord[]>) => [...m.values()].reduce((n, l) => n + l.length, 0);
+
+for (const client of Object.keys(KAFKA_CLIENTS) as KafkaClientName[]) {
+  test(`integration: ${client} adapter keeps types.ts's promises on a real broker`, { timeout: 180_000 }, async () => {
+    const topic = `adapters-${client}`;
+    const adapter = KAFKA_CLIENTS[client]({ brokers: cluster.brokers, clientId: `${client}-producer` });
+    const admin = await adapter.admin();
+    await admin.createTopics([{ name: topic, partitions: PARTITIONS, replicationFactor: 1 }]);
+    const producer = await adapter.producer();
+
+    // 400 records over 4 partitions, sent by 40 concurrent callers; every 10th is a tombstone.
+    const sends = Array.from({ length: 40 }, (_, c) =>
+      producer.send(
+        Array.from({ length: 10 }, (_, i) => ({
+          topic,
+          partition: c % PARTITIONS,
+          key: `k-${c}-${i}`,
+          value: i === 9 ? null : Buffer.from(`v-${c}-${i}`),
+          headers: { caller: String(c) },
+        })),
+      ),
+    );
+    await Promise.all(sends);
+    const offsets = await admin.topicOffsets(topic);
+    assert.equal(
+      offsets.reduce((n, p) => n + Number(p.high) - Number(p.low), 0),
+      400,
+      'every acknowledged record is in the log, once',
+    );
+
+    const a = member(client, topic, 'a');
+    await a.start();
+    await waitFor(`${client}: member a reads all 400`, () => sum(a.current()) >= 400, 60_000);
+    assert.equal(a.events[0]?.kind, 'assigned', 'onAssigned comes before any record');
+    assert.deepEqual(a.owned(), [0, 1, 2, 3]);
+    for (const [p, records] of a.current()) {
+      const callers = records.map((r) => Number(r.headers.caller));
+      assert.ok(
+        callers.every((c) => c % PARTITIONS === p),
+        'each record is on the partition it was sent to',
+      );
+      const perCaller = new Map<number, string[]>();
+      for (const r of records) perCaller.set(Number(r.headers.caller), [...(perCaller.get(Number(r.headers.caller)) ?? []), r.key ?? '']);
+      for (const [c, keys] of perCaller)
+        assert.deepEqual(
+          keys,
+          Array.from({ length: 10 }, (_, i) => `k-${c}-${i}`),
+          "one caller's records in order, once each",
+        );
+      const offsetsSeen = records.map((r) => BigInt(r.offset));
+      assert.ok(
+        offsetsSeen.every((o, i) => i === 0 || o > offsetsSeen[i - 1]!),
+        'offsets ascend within a partition',
+      );
+    }
+    const tombstones = [...a.current().values()].flat().filter((r) => r.value === null);
+    assert.equal(tombstones.length, 40, 'a null value arrives as null (a tombstone), not as an empty buffer');
+    assert.equal(
+      [...a.current().values()]
+        .flat()
+        .find((r) => r.key === 'k-3-4')
+        ?.value?.toString(),
+      'v-3-4',
+    );
+
+    // A second member: the partitions are split, each member reads what it got from the start.
+    const b = member(client, topic, 'b');
+    await b.start();
+    await waitFor(
+      `${client}: a rebalance splits the partitions`,
+      () => a.owned().length + b.owned().length === PARTITIONS && a.owned().length > 0 && b.owned().length > 0,
+      60_000,
+    );
+    const expected = (m: typeof a) =>
+      m.owned().reduce((n, p) => n + (offsets.find((o) => o.partition === p) ? Number(offsets[p]!.high) : 0), 0);
+    await waitFor(
+      `${client}: both members re-read their partitions from the start`,
+      () => sum(a.current()) === expected(a) && sum(b.current()) === expected(b),
+      60_000,
+    );
+    for (const m of [a, b]) assert.deepEqual([...m.current().keys()].sort(), m.owned(), 'records only from owned partitions');
+
+    // A clean stop hands every partition back to the member that stays.
+    await b.stop();
+    await waitFor(`${client}: a gets every partition back`, () => a.owned().length === PARTITIONS, 60_000);
+    await waitFor(`${client}: a re-reads all 400`, () => sum(a.current()) === 400, 60_000);
+
+    await a.stop();
+    await producer.close();
+    await admin.deleteTopics([topic]);
+    await admin.close();
+  });
+}
