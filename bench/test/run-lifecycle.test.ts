@@ -226,11 +226,14 @@ test('--reference-timing: a bad value, a rate without alongside, alongside with 
   assert.throws(() => planSegments(cfg.scenario, cfg.referenceTiming), /one relay segment/);
 });
 
-test('--kafka-client: kafkajs by default, platformatic from the environment or a flag (the flag wins), anything else refused', () => {
+test('--kafka-client: platformatic by default, kafkajs from the environment or a flag (the flag wins), anything else refused', () => {
   const smoke = loadScenario('smoke');
-  assert.equal(resolveRunConfig(smoke, {}, {}).kafkaClient, 'kafkajs');
-  assert.equal(resolveRunConfig(smoke, {}, { RELAYBENCH_KAFKA_CLIENT: 'platformatic' }).kafkaClient, 'platformatic');
-  assert.equal(resolveRunConfig(smoke, { kafkaClient: 'kafkajs' }, { RELAYBENCH_KAFKA_CLIENT: 'platformatic' }).kafkaClient, 'kafkajs');
+  assert.equal(resolveRunConfig(smoke, {}, {}).kafkaClient, 'platformatic');
+  assert.equal(resolveRunConfig(smoke, {}, { RELAYBENCH_KAFKA_CLIENT: 'kafkajs' }).kafkaClient, 'kafkajs');
+  assert.equal(
+    resolveRunConfig(smoke, { kafkaClient: 'platformatic' }, { RELAYBENCH_KAFKA_CLIENT: 'kafkajs' }).kafkaClient,
+    'platformatic',
+  );
   assert.throws(
     () => resolveRunConfig(smoke, { kafkaClient: 'librdkafka' }, {}),
     (e: unknown) => e instanceof RelaybenchError && e.code === 'RB_RUN_BAD_OPTION' && /kafkajs or platformatic/.test(e.message),

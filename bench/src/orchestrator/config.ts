@@ -8,7 +8,7 @@
  *        RELAYBENCH_GENERATOR_PRIORITY (realtime|normal), RELAYBENCH_KAFKA_CLIENT (kafkajs|platformatic).
  */
 import { parseDurationMs } from '../../../loadgen/src/duration.js';
-import { KAFKA_CLIENTS, type KafkaClientName } from '../../../relay/kafka/src/index.js';
+import { DEFAULT_KAFKA_CLIENT, KAFKA_CLIENTS, type KafkaClientName } from '../../../relay/kafka/src/index.js';
 import type { Scenario } from '../scenarios/scenario.js';
 import { runError } from './errors.js';
 import { GENERATOR_PRIORITY_MODES, type GeneratorPriorityMode } from './generator-priority.js';
@@ -56,7 +56,7 @@ export const RUN_DEFAULTS = {
   prometheus: 'auto',
   kafkaProvider: 'auto',
   generatorPriority: 'realtime',
-  kafkaClient: 'kafkajs',
+  kafkaClient: DEFAULT_KAFKA_CLIENT,
 } as const;
 
 export function resolveRunConfig(scenario: Scenario, flags: RunFlags, env: NodeJS.ProcessEnv): RunConfig {

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { validatePlan } from '../../../loadgen/src/worker/plan.js';
 import type { WorkerPlan } from '../../../loadgen/src/worker/contract.js';
 import { clientFaultsFor } from '../faults/spec.js';
-import type { KafkaClientName } from '../../../relay/kafka/src/index.js';
+import { DEFAULT_KAFKA_CLIENT, type KafkaClientName } from '../../../relay/kafka/src/index.js';
 import type { Scenario } from '../scenarios/scenario.js';
 import type { SegmentSpec } from './segments.js';
 
@@ -63,7 +63,7 @@ export function workerPlans(s: Scenario, seg: SegmentSpec, ctx: PlanContext): Wo
       runId: ctx.runId,
       routingHint: s.routingHint,
       ...(s.connectRatePerSec === undefined ? {} : { connectRatePerSec: s.connectRatePerSec }),
-      ...(seg.mode === 'kafka-direct' ? { directPartitions: s.partitions, kafkaClient: ctx.kafkaClient ?? 'kafkajs' } : {}),
+      ...(seg.mode === 'kafka-direct' ? { directPartitions: s.partitions, kafkaClient: ctx.kafkaClient ?? DEFAULT_KAFKA_CLIENT } : {}),
       ...(clientFaults.length === 0 ? {} : { clientFaults }),
     });
   });

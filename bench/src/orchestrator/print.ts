@@ -12,7 +12,7 @@ export function printableSummary(s: RunSummary, dir: string): string {
   for (const r of s.invalidReasons) out.push(`  invalid: ${r}`);
   const p = s.generatorPriority;
   if (p != null && p.applied !== p.requested) out.push(`  workers scheduled: ${priorityText(p)}`);
-  if (s.kafka.client !== undefined && s.kafka.client !== 'kafkajs') out.push(`  kafka client: ${s.kafka.client}`);
+  if (s.kafka.client !== undefined) out.push(`  kafka client: ${s.kafka.client}`);
   if (s.ramp !== null) out.push(`  highest rate that held: ${s.ramp.highestRateHeldPerSec ?? 'none'} msg/s`);
   for (const v of s.objectives)
     out.push(`  ${v.pass ? 'pass' : 'FAIL'}  ${v.objective.padEnd(32)} ${formatValue(v.kind, v.actual).padStart(10)}  [${v.segment}]`);

@@ -27,6 +27,7 @@ import {
   type ServerFrame,
 } from '../../../relay/protocol/src/index.js';
 import {
+  DEFAULT_KAFKA_CLIENT,
   KAFKA_CLIENTS,
   type KafkaClientName,
   type Admin,
@@ -46,7 +47,7 @@ export interface KafkaDirectOptions {
   readonly topicPrefix?: string;
   /** How long init() waits for the consumer group to get its assignment (default 60 s). */
   readonly assignTimeoutMs?: number;
-  /** The Kafka client (default kafkajs). */
+  /** The Kafka client (default: relay/kafka's default). */
   readonly client?: KafkaClientName;
 }
 
@@ -84,7 +85,7 @@ export class KafkaDirectTarget implements Target {
 
   async init(): Promise<void> {
     try {
-      const adapter = KAFKA_CLIENTS[this.#options.client ?? 'kafkajs']({
+      const adapter = KAFKA_CLIENTS[this.#options.client ?? DEFAULT_KAFKA_CLIENT]({
         brokers: this.#options.brokers,
         clientId: `loadgen-direct-${this.#options.workerId}`,
       });

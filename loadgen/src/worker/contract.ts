@@ -78,7 +78,7 @@ export interface WorkerPlan {
   readonly connectRatePerSec?: number;
   /** Partitions of the kafka-direct topic (default 12, like relay.mailbox). */
   readonly directPartitions?: number;
-  /** Kafka client of the kafka-direct driver (default kafkajs): the relays' own, so the reference measures the same client. */
+  /** Kafka client of the kafka-direct driver (default: relay/kafka's): the relays' own, so the reference measures the same client. */
   readonly kafkaClient?: 'kafkajs' | 'platformatic'; // relay/kafka's KafkaClientName (the driver's option type checks it)
   /** Faults this worker applies to its own users (client-side faults of a fault scenario). */
   readonly clientFaults?: readonly ClientFault[];

@@ -208,14 +208,16 @@ function createConsumer(base: Base, ride: RideOutOptions, o: ConsumerOptions, cl
   };
 
   /** Every assigned partition is read from its log start (the relay never commits). */
-  const seekToStart = async (s: Session): Promise<void> => {
+  const seekToStart = async (s: Session, only?: ReadonlySet<string>): Promise<void> => {
     const topics = [...s.partitions.keys()];
     if (topics.length === 0) return;
     for (;;) {
       if (!current(s)) return;
       try {
         const offsets = await consumer!.listOffsets({ topics, timestamp: -2n });
-        for (const [topic, ps] of s.partitions) for (const p of ps) s.positions.set(`${topic}:${p}`, offsets.get(topic)?.[p] ?? 0n);
+        for (const [topic, ps] of s.partitions)
+          for (const p of ps)
+            if (only === undefined || only.has(`${topic}:${p}`)) s.positions.set(`${topic}:${p}`, offsets.get(topic)?.[p] ?? 0n);
         failingSince = 0;
         return;
       } catch (e) {
@@ -263,7 +265,12 @@ function createConsumer(base: Base, ride: RideOutOptions, o: ConsumerOptions, cl
     let response: FetchResponse | undefined;
     let error: unknown;
     try {
-      response = await consumer!.fetch({ node: leader, topics, maxWaitTime: o.maxWaitMs ?? 100, minBytes: 1, maxBytes: 10_485_760 });
+      const maxWaitTime = o.maxWaitMs ?? 100;
+      response = await deadline(
+        consumer!.fetch({ node: leader, topics, maxWaitTime, minBytes: 1, maxBytes: 10_485_760 }),
+        maxWaitTime + FETCH_STALL_MS,
+        `fetch from broker ${leader}`,
+      );
     } catch (e) {
       error = e;
       // A partition-level error fails the whole response; the other partitions' records are still good.
@@ -302,7 +309,8 @@ function createConsumer(base: Base, ride: RideOutOptions, o: ConsumerOptions, cl
             topic,
             partition: p.partitionIndex,
             highWatermark: String(p.highWatermark),
-            heartbeat: () => Promise.resolve(), // the library heartbeats on its own timer
+            // The library heartbeats on its own timer: a long batch yields to it here.
+            heartbeat: () => new Promise<void>((resolve) => setImmediate(resolve)),
             isRunning: () => current(s),
           },
         });
@@ -325,8 +333,10 @@ function createConsumer(base: Base, ride: RideOutOptions, o: ConsumerOptions, cl
       for (const p of t.partitions)
         if (p.errorCode === OFFSET_OUT_OF_RANGE) outOfRange.push({ topic: names.get(t.topicId) ?? '', partition: p.partitionIndex });
     if (outOfRange.length > 0) {
-      for (const { topic, partition } of outOfRange) s.positions.delete(`${topic}:${partition}`);
-      await seekToStart(s);
+      // Only these start again from the log start; the others keep their positions.
+      const moved = new Set(outOfRange.map(({ topic, partition }) => `${topic}:${partition}`));
+      for (const key of moved) s.positions.delete(key);
+      await seekToStart(s, moved);
       return;
     }
     await failed(leader, e);
@@ -382,6 +392,21 @@ type FetchResponse = Awaited<ReturnType<PkConsumer['fetch']>>;
 type FetchPartition = FetchTopic['partitions'][number];
 
 const IS_CONTROL = 0x20;
+
+/**
+ * A fetch not answered this long after its wait (the library's own request timeout is 5 s) is
+ * given up and sent again; the library's MessagesStream guards against a callback that never
+ * comes in the same way. Its late answer, if any, is dropped.
+ */
+const FETCH_STALL_MS = 30_000;
+
+function deadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error(`${what}: no answer in ${Math.round(ms / 1000)} s`), { canRetry: true })), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
 
 /** One partition's batches to InRecords from `from` on, and the next offset to fetch. */
 export function decode(

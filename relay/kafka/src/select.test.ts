@@ -2,10 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { kafkaClientFromEnv } from './select.js';
 
-test('RELAYBENCH_KAFKA_CLIENT picks the client; unset or empty means kafkajs', () => {
-  assert.equal(kafkaClientFromEnv({}), 'kafkajs');
-  assert.equal(kafkaClientFromEnv({ RELAYBENCH_KAFKA_CLIENT: '' }), 'kafkajs');
-  assert.equal(kafkaClientFromEnv({ RELAYBENCH_KAFKA_CLIENT: 'platformatic' }), 'platformatic');
+test('RELAYBENCH_KAFKA_CLIENT picks the client; unset or empty means platformatic', () => {
+  assert.equal(kafkaClientFromEnv({}), 'platformatic');
+  assert.equal(kafkaClientFromEnv({ RELAYBENCH_KAFKA_CLIENT: '' }), 'platformatic');
+  assert.equal(kafkaClientFromEnv({ RELAYBENCH_KAFKA_CLIENT: 'kafkajs' }), 'kafkajs');
 });
 
 test('an unknown client is a clear error naming the ones there are', () => {

@@ -160,7 +160,10 @@ export class Router {
       } else if (result.kind === 'duplicate') {
         this.#metrics.duplicatesDropped.inc();
       }
-      if (++count % 500 === 0) await ctx.heartbeat();
+      if (++count % 500 === 0) {
+        await ctx.heartbeat();
+        if (!ctx.isRunning() || this.#owned.get(ctx.partition) !== owned) return; // a rebalance began meanwhile: the next owner folds again
+      }
     }
     const last = records.at(-1);
     if (last !== undefined) {

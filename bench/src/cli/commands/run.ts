@@ -44,7 +44,7 @@ export function registerRun(program: Command): void {
     )
     .option(
       '--kafka-client <name>',
-      'kafkajs (default) | platformatic: the Kafka client of the relays and the kafka-direct reference (env RELAYBENCH_KAFKA_CLIENT); see docs/architecture.md',
+      'platformatic (default: @platformatic/kafka) | kafkajs: the Kafka client of the relays and the kafka-direct reference (env RELAYBENCH_KAFKA_CLIENT); see docs/architecture.md',
     )
     .option('--no-progress', 'no live progress lines')
     .option(
