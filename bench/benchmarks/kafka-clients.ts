@@ -14,12 +14,12 @@
  * arrival at the consumer (HdrHistogram, wrk2's rule). Rounds interleave the clients, rotating
  * the order, because this host's noise between runs minutes apart is as large as the effects.
  *
- * kafkajs is the adapter the relay uses (createKafkajsAdapter, with its RequestQueue fix). The
- * others are not relaybench's dependencies: install them anywhere and point --clients-from there,
- *   npm i --prefix /tmp/kafka-clients @platformatic/kafka@1.35.0
+ * kafkajs and @platformatic/kafka run through the relay's own adapters (relay/kafka: the
+ * platformatic one is the relays' default). librdkafka's client is not a relaybench dependency:
+ * install it anywhere and point --clients-from there,
  *   CKJS_LINKING=dynamic npm i --prefix /tmp/kafka-clients @confluentinc/kafka-javascript@1.10.1
- * (the second builds librdkafka: apt libzstd-dev libsasl2-dev libcurl4-openssl-dev liblz4-dev).
- * A client that is not installed is skipped with the command that installs it.
+ * (it builds librdkafka: apt libzstd-dev libsasl2-dev libcurl4-openssl-dev liblz4-dev).
+ * When it is not installed it is skipped with the command that installs it.
  * On 2 shared cores take the machine lock first (`rb-heavy node …`). Exit 0 when every client
  * ran (the figures are reported, not judged), 1 when one failed or none is installed, 2 on bad
  * arguments.
@@ -29,7 +29,7 @@ import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as hdr from 'hdr-histogram-js';
-import { createKafkajsAdapter } from '../../relay/kafka/src/index.js';
+import { KAFKA_CLIENTS, type KafkaClientName } from '../../relay/kafka/src/index.js';
 import { readProcSample, readThreadSwitches, type ProcSample } from '../src/resources/proc-stat.js';
 import { startTestKafka } from '../../test/helpers/kafka.js';
 
@@ -40,7 +40,6 @@ const VALUE = Buffer.alloc(300, 7); // about a relayed message's ciphertext enve
 
 /** The clients that are not relaybench's dependencies: their package and how to install it. */
 const OPTIONAL = {
-  platformatic: { name: '@platformatic/kafka', install: 'npm i --prefix DIR @platformatic/kafka@1.35.0' },
   confluent: {
     name: '@confluentinc/kafka-javascript',
     install: 'CKJS_LINKING=dynamic npm i --prefix DIR @confluentinc/kafka-javascript@1.10.1',
@@ -72,8 +71,9 @@ async function loadOptional(client: keyof typeof OPTIONAL, from: string | undefi
   return (mod.default as Record<string, unknown> | undefined) ?? mod;
 }
 
-async function kafkajsClient(t: Target): Promise<ClientUnderTest> {
-  const adapter = createKafkajsAdapter({ brokers: t.brokers, clientId: 'bench-kafkajs' });
+/** A client through the relay's own adapter: what the relays run. */
+async function adapterClient(name: KafkaClientName, t: Target): Promise<ClientUnderTest> {
+  const adapter = KAFKA_CLIENTS[name]({ brokers: t.brokers, clientId: `bench-${name}` });
   const producer = await adapter.producer();
   const consumer = adapter.consumer({ groupId: `${t.topic}-g`, topics: [t.topic], fromBeginning: true, maxWaitMs: 200 });
   return {
@@ -91,27 +91,7 @@ async function kafkajsClient(t: Target): Promise<ClientUnderTest> {
   };
 }
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- optional packages, typed where they are not installed */
-async function platformaticClient(t: Target): Promise<ClientUnderTest> {
-  const pk: any = await loadOptional('platformatic', t.clientsFrom);
-  const base = { clientId: 'bench-platformatic', bootstrapBrokers: t.brokers };
-  const producer = new pk.Producer({ ...base, idempotent: true, acks: -1 });
-  const consumer = new pk.Consumer({ ...base, groupId: `${t.topic}-g` });
-  let stream: any;
-  return {
-    send: (keys) => producer.send({ messages: keys.map((key) => ({ topic: t.topic, partition: 0, key: Buffer.from(key), value: VALUE })) }),
-    consume: async (onKey) => {
-      stream = await consumer.consume({ topics: [t.topic], mode: 'earliest', maxWaitTime: 200, minBytes: 1, autocommit: false });
-      stream.on('data', (m: any) => onKey(m.key.toString()));
-    },
-    close: async () => {
-      await stream?.close();
-      await consumer.close();
-      await producer.close();
-    },
-  };
-}
-
+/* eslint-disable @typescript-eslint/no-explicit-any -- an optional package, typed where it is not installed */
 async function confluentClient(t: Target): Promise<ClientUnderTest> {
   const { KafkaJS }: any = await loadOptional('confluent', t.clientsFrom);
   const kafka = new KafkaJS.Kafka({ kafkaJS: { brokers: t.brokers, clientId: 'bench-confluent', logLevel: KafkaJS.logLevel.NOTHING } });
@@ -139,8 +119,8 @@ async function confluentClient(t: Target): Promise<ClientUnderTest> {
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
 const OPEN: Record<ClientName, (t: Target) => Promise<ClientUnderTest>> = {
-  kafkajs: kafkajsClient,
-  platformatic: platformaticClient,
+  kafkajs: (t) => adapterClient('kafkajs', t),
+  platformatic: (t) => adapterClient('platformatic', t),
   confluent: confluentClient,
 };
 
@@ -285,8 +265,8 @@ options:
   --rate N            records per second, open loop (default 200)
   --seconds N         measured seconds per run, after a ${WARM_UP_S} s warm-up (default 20)
   --rounds N          runs per client (default 3)
-  --clients-from DIR  where @platformatic/kafka and @confluentinc/kafka-javascript are installed
-                      (npm i --prefix DIR …); a client not found is skipped
+  --clients-from DIR  where @confluentinc/kafka-javascript is installed (npm i --prefix DIR …);
+                      not found: skipped
   -h, --help          this text
 
 exit codes: 0 every client ran; 1 a client failed or none is installed; 2 bad arguments.`;
@@ -316,7 +296,7 @@ function flagValue(argv: readonly string[], flag: string): string | undefined {
 async function available(o: Options): Promise<ClientName[]> {
   const ok: ClientName[] = [];
   for (const c of o.clients) {
-    if (c === 'kafkajs') ok.push(c);
+    if (c !== 'confluent') ok.push(c);
     else
       try {
         resolveOptional(c, o.clientsFrom); // found is enough here: the child loads it
@@ -390,7 +370,7 @@ async function main(o: Options): Promise<void> {
   let failed = false;
   try {
     const brokerPid = kafka.nodes[0]!.pid()!;
-    const admin = await createKafkajsAdapter({ brokers: kafka.brokers, clientId: 'bench-admin' }).admin();
+    const admin = await KAFKA_CLIENTS.kafkajs({ brokers: kafka.brokers, clientId: 'bench-admin' }).admin();
     process.stdout.write(
       `${o.rate} records/s, ${o.seconds} s measured after ${WARM_UP_S} s, ${o.rounds} round(s), clients in rotating order\n` +
         `client        µs/rec broker  total  sw/rec brk-sw  ack p50/p99 ms  e2e p50/p99 ms  lost\n`,

@@ -1,3 +1,5 @@
+import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startLocalCluster } from '../../testbed/kafka/local/local-cluster.js';
 import type { LocalKafkaCluster } from '../../testbed/kafka/cluster.js';
@@ -10,6 +12,25 @@ import { isAlive } from '../../testbed/process/supervisor.js';
  */
 export async function startTestKafka(brokers: 1 | 3 = 1): Promise<LocalKafkaCluster> {
   return startLocalCluster({ brokers, log: (l) => process.stderr.write(`# ${l}\n`) });
+}
+
+/**
+ * One real Kafka for the calling test file: started before its tests, stopped after them, and no
+ * JVM of it may outlive the file. Returns the cluster (valid once the tests run).
+ */
+export function kafkaForFile(brokers: 1 | 3 = 1): () => LocalKafkaCluster {
+  let cluster: LocalKafkaCluster | undefined;
+  let pids: number[] = [];
+  before(async () => {
+    cluster = await startTestKafka(brokers);
+    pids = cluster.nodes.map((n) => n.pid()).filter((p): p is number => p !== undefined);
+    assert.equal(pids.length, brokers);
+  });
+  after(async () => {
+    await cluster?.stop();
+    assert.deepEqual(survivingJvms(pids), [], 'no Kafka JVM may outlive the test');
+  });
+  return () => cluster!;
 }
 
 export function adapterFor(cluster: { brokers: readonly string[] }, clientId = 'test'): KafkaAdapter {

@@ -1,23 +1,12 @@
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { LocalKafkaCluster } from '../../../testbed/kafka/cluster.js';
-import { adapterFor, startTestKafka, survivingJvms, waitFor } from '../../../test/helpers/kafka.js';
+import { adapterFor, kafkaForFile, waitFor } from '../../../test/helpers/kafka.js';
 import type { InRecord } from '../../../relay/kafka/src/index.js';
 
-let cluster: LocalKafkaCluster;
-let pids: number[] = [];
-
-before(async () => {
-  cluster = await startTestKafka(1);
-  pids = cluster.nodes.map((n) => n.pid()).filter((p): p is number => p !== undefined);
-});
-after(async () => {
-  await cluster?.stop();
-  assert.deepEqual(survivingJvms(pids), [], 'no Kafka JVM may outlive the test');
-});
+const cluster = kafkaForFile(1);
 
 test('integration: 1 broker — 10,000 keyed records with acks=all all arrive, in order per key', async () => {
-  const kafka = adapterFor(cluster);
+  const kafka = adapterFor(cluster());
   const admin = await kafka.admin();
   await admin.createTopics([{ name: 'acceptance', partitions: 12, replicationFactor: 1 }]);
   assert.equal(await admin.partitionCount('acceptance'), 12);

@@ -1,24 +1,12 @@
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { LocalKafkaCluster } from '../../../testbed/kafka/cluster.js';
-import { adapterFor, startTestKafka, survivingJvms, waitFor } from '../../../test/helpers/kafka.js';
+import { adapterFor, kafkaForFile, waitFor } from '../../../test/helpers/kafka.js';
 import type { InRecord } from '../../../relay/kafka/src/index.js';
 
-let cluster: LocalKafkaCluster;
-let pids: number[] = [];
-
-before(async () => {
-  cluster = await startTestKafka(3);
-  pids = cluster.nodes.map((n) => n.pid()).filter((p): p is number => p !== undefined);
-  assert.equal(pids.length, 3);
-});
-after(async () => {
-  await cluster?.stop();
-  assert.deepEqual(survivingJvms(pids), [], 'no Kafka JVM may outlive the test');
-});
+const cluster = kafkaForFile(3);
 
 test('integration: 3 brokers, RF=3, min ISR 2 — SIGKILL one broker mid-production, every acknowledged record is read back', async () => {
-  const kafka = adapterFor(cluster);
+  const kafka = adapterFor(cluster());
   const admin = await kafka.admin();
   await admin.createTopics([{ name: 'durable', partitions: 6, replicationFactor: 3, configs: { 'min.insync.replicas': '2' } }]);
   const producer = await kafka.producer();
@@ -40,8 +28,8 @@ test('integration: 3 brokers, RF=3, min ISR 2 — SIGKILL one broker mid-product
   };
   await produceUntil(2_000);
   // Kill a broker that leads at least one partition, so leadership really has to move.
-  const victim = cluster.nodes[1]!;
-  await cluster.kill(victim.nodeId, 'SIGKILL');
+  const victim = cluster().nodes[1]!;
+  await cluster().kill(victim.nodeId, 'SIGKILL');
   killed = true;
   await produceUntil(6_000);
   assert.ok(killed);

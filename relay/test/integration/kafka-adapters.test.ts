@@ -3,29 +3,18 @@
 // before a generation's records, a second member's join hands partitions over and each member
 // reads what it got from the log start, a clean stop hands everything back, and concurrent sends
 // are all acknowledged and written.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { LocalKafkaCluster } from '../../../testbed/kafka/cluster.js';
-import { startTestKafka, survivingJvms, waitFor } from '../../../test/helpers/kafka.js';
+import { kafkaForFile, waitFor } from '../../../test/helpers/kafka.js';
 import { KAFKA_CLIENTS, type Assignment, type InRecord, type KafkaClientName } from '../../kafka/src/index.js';
 
-let cluster: LocalKafkaCluster;
-let pids: number[] = [];
-
-before(async () => {
-  cluster = await startTestKafka(1);
-  pids = cluster.nodes.map((n) => n.pid()).filter((p): p is number => p !== undefined);
-});
-after(async () => {
-  await cluster?.stop();
-  assert.deepEqual(survivingJvms(pids), [], 'no Kafka JVM may outlive the test');
-});
+const cluster = kafkaForFile(1);
 
 const PARTITIONS = 4;
 
 /** A group member that records what it was given, in the order it was given. */
 function member(client: KafkaClientName, topic: string, name: string) {
-  const adapter = KAFKA_CLIENTS[client]({ brokers: cluster.brokers, clientId: `${client}-${name}` });
+  const adapter = KAFKA_CLIENTS[client]({ brokers: cluster().brokers, clientId: `${client}-${name}` });
   const events: ({ kind: 'assigned'; a: Assignment } | { kind: 'batch'; partition: number; records: readonly InRecord[] })[] = [];
   const consumer = adapter.consumer({
     groupId: `${topic}-group`,
@@ -66,7 +55,7 @@ const sum = (m: Map<number, InRecord[]>) => [...m.values()].reduce((n, l) => n +
 for (const client of Object.keys(KAFKA_CLIENTS) as KafkaClientName[]) {
   test(`integration: ${client} adapter keeps types.ts's promises on a real broker`, { timeout: 180_000 }, async () => {
     const topic = `adapters-${client}`;
-    const adapter = KAFKA_CLIENTS[client]({ brokers: cluster.brokers, clientId: `${client}-producer` });
+    const adapter = KAFKA_CLIENTS[client]({ brokers: cluster().brokers, clientId: `${client}-producer` });
     const admin = await adapter.admin();
     await admin.createTopics([{ name: topic, partitions: PARTITIONS, replicationFactor: 1 }]);
     const producer = await adapter.producer();
