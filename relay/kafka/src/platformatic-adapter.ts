@@ -75,7 +75,9 @@ type Base = { clientId: string; bootstrapBrokers: string[]; connectTimeout: numb
  * worse, taken for a duplicate). So: one request in flight; sends that arrive meanwhile go
  * together in the next request, and each caller hears that request's outcome. After any failed
  * request the sequence state is unknown (part may have been written), so the producer is
- * replaced: a new producer id whose sequences start at 0. Failed sends are reported, never acked.
+ * replaced before the next request: a new producer id whose sequences start at 0 (a reused
+ * sequence would be taken for a duplicate and dropped while reported as written). Failed sends
+ * are reported at once, never acked.
  */
 async function createProducer(pk: Pk, base: Base, ride: RideOutOptions, o: ProducerOptions = {}, closed: () => void): Promise<Producer> {
   const connect = async (): Promise<PkProducer> => {
@@ -95,7 +97,8 @@ async function createProducer(pk: Pk, base: Base, ride: RideOutOptions, o: Produ
     }
     return p;
   };
-  let producer = await connect();
+  /** null after a failed request: the next request first gets a fresh producer id. */
+  let producer: PkProducer | null = await connect();
   let waiting: { records: OutRecord[]; done: Deferred } | null = null;
   let inFlight: Promise<void> | null = null;
 
@@ -104,24 +107,20 @@ async function createProducer(pk: Pk, base: Base, ride: RideOutOptions, o: Produ
       const { records, done } = waiting;
       waiting = null;
       try {
+        if (producer === null) {
+          producer = await connect();
+          o.onProducerReplaced?.();
+        }
         await producer.send({ messages: records.map(toMessage) });
         done.resolve();
       } catch (e) {
-        await replace();
+        // The senders hear it at once (they resend); the producer is not used again.
         done.reject(kafkaClientError('RB_KCLIENT_PRODUCE', messageOf(e), e));
+        if (producer !== null) void producer.close().catch(() => {});
+        producer = null;
       }
     }
     inFlight = null;
-  };
-  const replace = async (): Promise<void> => {
-    const dead = producer;
-    try {
-      producer = await connect();
-      o.onProducerReplaced?.();
-    } catch {
-      // the next failure tries again
-    }
-    if (producer !== dead) void dead.close().catch(() => {});
   };
   return {
     send(records: readonly OutRecord[]): Promise<void> {
@@ -134,7 +133,7 @@ async function createProducer(pk: Pk, base: Base, ride: RideOutOptions, o: Produ
     },
     close: async () => {
       await inFlight;
-      await producer.close();
+      await producer?.close();
       closed();
     },
   };
@@ -181,14 +180,14 @@ function createConsumer(base: Base, ride: RideOutOptions, o: ConsumerOptions, cl
   };
 
   /** A fetch failed: ride it out (backoff, fresh metadata) up to the bound, then crash. */
-  const failed = async (leader: number, e: unknown): Promise<void> => {
+  const failed = async (what: string, e: unknown): Promise<void> => {
     const now = Date.now();
     if (failingSince === 0) failingSince = now;
     if (!isRetriablePlatformaticError(e) || now - failingSince >= ride.boundMs) {
       crash(e);
       return;
     }
-    ride.log(`kafka: consumer ${o.groupId} fetch from broker ${leader} failed (${messageOf(e)}); retrying`);
+    ride.log(`kafka: consumer ${o.groupId}: ${what} failed (${messageOf(e)}); retrying`);
     await sleep(Math.min(2000, 100 + (now - failingSince) / 4));
     await consumer!.metadata({ topics: [...o.topics], forceUpdate: true }).catch(() => {});
   };
@@ -221,7 +220,7 @@ function createConsumer(base: Base, ride: RideOutOptions, o: ConsumerOptions, cl
         failingSince = 0;
         return;
       } catch (e) {
-        await failed(-1, e);
+        await failed('looking up partitions', e);
       }
     }
   };
@@ -254,7 +253,7 @@ function createConsumer(base: Base, ride: RideOutOptions, o: ConsumerOptions, cl
         for (const [leader, topics] of byLeader) void fetchFrom(s, leader, topics, topicNames);
       },
       async (e: unknown) => {
-        await failed(-1, e);
+        await failed('looking up partitions', e);
         pump(s);
       },
     );
@@ -339,7 +338,7 @@ function createConsumer(base: Base, ride: RideOutOptions, o: ConsumerOptions, cl
       await seekToStart(s, moved);
       return;
     }
-    await failed(leader, e);
+    await failed(`fetch from broker ${leader}`, e);
   };
 
   const join = () =>
@@ -423,7 +422,7 @@ export function decode(
     if ((batch.attributes & IS_CONTROL) !== 0) continue;
     for (const r of batch.records) {
       const offset = batch.firstOffset + BigInt(r.offsetDelta);
-      if (offset < from) continue; // a batch starts before the offset asked for
+      if (offset < from) continue; // a batch starts before the offset asked for, or another answer already handed these over
       const headers: Record<string, string> = {};
       for (const [k, v] of r.headers) if (k !== null) headers[k.toString()] = v === null ? '' : v.toString();
       records.push({
