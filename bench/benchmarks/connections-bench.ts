@@ -23,6 +23,26 @@ import { TEST_SECRET } from '../../test/helpers/client.js';
 import { freePorts } from '../../testbed/process/ports.js';
 import { inspectEnv, memoryAfterGc, type ProcessMemory } from '../../testbed/process/inspector-memory.js';
 import { FRAME_TYPES, PROTOCOL_VERSION, decodeServerFrame, encodeFrame, signToken } from '../../relay/protocol/src/index.js';
+import { benchArgs } from './cli-args.js';
+
+benchArgs({
+  usage: `usage: node dist/bench/benchmarks/connections-bench.js [users=100000] [relays=7] [clientProcs=7] [--steps 5000,15000] [--trickle 20] [--no-gc]
+
+Many concurrent users on one machine: users spread over several relay processes and client
+processes (the per-process fd limit), connected in steps, then held while a trickle of messages
+flows; per step it reports connections, memory and CPU of relays and clients.
+  users, relays, clientProcs   positionals (defaults 100000, 7, 7)
+  --steps LIST                 user counts to stop and measure at (comma-separated)
+  --trickle S                  seconds of message trickle per step (default 20)
+  --no-gc                      do not force a GC before each memory sample
+  -h, --help                   this text
+exit codes: 0 ran (figures reported); 1 the benchmark failed; 2 bad arguments.`,
+  valued: ['--steps', '--trickle'],
+  switches: ['--no-gc'],
+  positionals: 3,
+  numeric: [0, 1, 2],
+  internal: ['--child'],
+});
 
 const SOURCES = ['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4'];
 

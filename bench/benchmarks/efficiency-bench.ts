@@ -25,6 +25,22 @@ import { join } from 'node:path';
 import type { ResourceUsage } from '../src/resources/accounting.js';
 import type { RunSummary } from '../src/results/summary.js';
 import { REPO_ROOT } from '../src/scenarios/loader.js';
+import { benchArgs } from './cli-args.js';
+
+benchArgs({
+  usage: `usage: node dist/bench/benchmarks/efficiency-bench.js [--skip-ramp] [--results-dir DIR]
+
+Issue 12's four efficiency figures, each from a normal \`relaybench run\` (smoke with the
+kafka-direct reference, steady 30 s, ramp with 2 workers), printed beside their targets. About
+2 minutes plus the ramp; take the machine lock first on shared cores (\`rb-heavy node …\`).
+The Kafka client is the runs' default, or RELAYBENCH_KAFKA_CLIENT.
+  --skip-ramp          figures 1, 2 and 4 only
+  --results-dir DIR    where the runs are written (default: a new folder under the temp dir)
+  -h, --help           this text
+exit codes: 0 the figures were printed, whatever they are; 1 a run wrote no summary; 2 bad arguments.`,
+  valued: ['--results-dir'],
+  switches: ['--skip-ramp'],
+});
 
 const CLI = join(REPO_ROOT, 'dist', 'bench', 'src', 'cli', 'main.js');
 const argv = process.argv.slice(2);

@@ -8,6 +8,20 @@
  */
 import { startTestKafka } from '../../test/helpers/kafka.js';
 import { startRelayProcess, waitAllReady, type RelayProcess } from '../../test/helpers/relays.js';
+import { benchArgs } from './cli-args.js';
+
+benchArgs({
+  usage: `usage: node dist/bench/benchmarks/fresh-kafka-relay-starts.js [starts=20]
+
+Each start: a new 1-broker Kafka, then two relays spawned at the same moment (the order
+alternates), until both are ready. Counts the starts where a relay failed, and the retriable
+Kafka errors ridden out.
+  starts       how many fresh starts (default 20)
+  -h, --help   this text
+exit codes: 0 every start came up; 1 at least one failed; 2 bad arguments.`,
+  positionals: 1,
+  numeric: [0],
+});
 
 const starts = Number(process.argv[2] ?? 20);
 

@@ -26,6 +26,21 @@ import { ALWAYS_REJECTED, FUZZ_CATEGORIES } from '../../testbed/fuzz/cases.js';
 import { codesInProtocolDoc } from '../../testbed/fuzz/documented.js';
 import { inspectEnv, memoryAfterGc } from '../../testbed/process/inspector-memory.js';
 import { freePorts } from '../../testbed/process/ports.js';
+import { benchArgs } from './cli-args.js';
+
+benchArgs({
+  usage: `usage: node dist/bench/benchmarks/fuzz-bench.js [seconds=60] [connections=300] [probesPerSec=300]
+
+Bad input and security at volume: its own Kafka and 2 relays, an encrypted load alone, then the
+same load beside a fuzzer's hostile connections and probes; checks the honest users lose nothing
+and the relays stay up, and compares their e2e p99.
+  seconds, connections, probesPerSec   positionals (defaults 60, 300, 300)
+  -h, --help                           this text
+exit codes: 0 every check held; 1 a check failed; 2 bad arguments.`,
+  positionals: 3,
+  numeric: [0, 1, 2],
+  internal: ['--child'],
+});
 
 const OBJECTIVE_P99_MS = 250;
 const RATE_LIMIT = 500;

@@ -14,6 +14,23 @@ import { delimiter, join } from 'node:path';
 import { effectText } from '../src/gate/decide.js';
 import type { GateReport } from '../src/gate/gate-format.js';
 import { REPO_ROOT } from '../src/scenarios/loader.js';
+import { benchArgs } from './cli-args.js';
+
+benchArgs({
+  usage: `usage: node dist/bench/benchmarks/gate-acceptance.js [K=2] [ref] [--only aa|ab] [-- gate flags…]
+
+The gate's known answers: K \`relaybench gate REF REF\` (A/A: every regression is a false alarm)
+and K with --new-latency 2ms on NEW (A/B: every pass is a miss), interleaved; prints regressions
+found / K, the effect estimates and the wall time. Everything after -- goes to each gate.
+  K            runs of each kind (default 2)
+  ref          the commit both sides build (default HEAD)
+  --only KIND  aa or ab only
+  -h, --help   this text
+exit codes: 0 the runs were reported; 1 the benchmark failed; 2 bad arguments.`,
+  valued: ['--only'],
+  positionals: 2,
+  numeric: [0],
+});
 
 const args = process.argv.slice(2);
 const extraAt = args.indexOf('--');

@@ -14,6 +14,22 @@ import { startTestKafka } from '../../test/helpers/kafka.js';
 import { startRelayProcess, waitAllReady, type RelayProcess } from '../../test/helpers/relays.js';
 import { connectUser, isAck, isDeliver, type TestClient } from '../../test/helpers/client.js';
 import { FRAME_TYPES, partitionFor, nowUs } from '../../relay/protocol/src/index.js';
+import { benchArgs } from './cli-args.js';
+
+benchArgs({
+  usage: `usage: node dist/bench/benchmarks/relay-bench.js [seconds=20] [scrapeMs=0] [--throughput-only]
+
+Relay alone: throughput of one relay (50 pairs of bare protocol clients, a window of sends) with
+its CPU per message, then latency at 200 msg/s on the fast path and via relay.deliver.
+  seconds           measured seconds per part (default 20)
+  scrapeMs          scrape the relay's /metrics this often during the run (0 = never)
+  --throughput-only the throughput part only
+  -h, --help        this text
+exit codes: 0 ran (figures reported); 1 the benchmark failed; 2 bad arguments.`,
+  switches: ['--throughput-only'],
+  positionals: 2,
+  numeric: [0, 1],
+});
 
 const seconds = Number(process.argv[2] ?? 20);
 /** Scrape the relay's /metrics every N ms during the throughput test (0 = no scraper), as Prometheus would. */

@@ -18,6 +18,19 @@ import { fork } from 'node:child_process';
 import { fstatSync } from 'node:fs';
 import { createConnection, createServer, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { benchArgs } from './cli-args.js';
+
+benchArgs({
+  usage: `usage: node dist/bench/benchmarks/wake-cost.js [--rounds N]
+
+What one wake-up costs on this host (a timer, a loopback round trip, a page fault), to read a
+run's switches per message with. About 15 s.
+  --rounds N   rounds per measurement (default 1000)
+  -h, --help   this text
+exit codes: 0 the figures were printed (reported, not judged); 2 bad arguments.`,
+  valued: ['--rounds'],
+  internal: ['--peer'],
+});
 
 const argv = process.argv.slice(2);
 const at = argv.indexOf('--rounds');

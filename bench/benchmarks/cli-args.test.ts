@@ -1,0 +1,24 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { checkBenchArgs } from './cli-args.js';
+
+const spec = { usage: 'u', valued: ['--rounds'], switches: ['--skip-ramp'], positionals: 2, numeric: [0], internal: ['--child'] };
+
+test('--help anywhere before -- asks for the usage; good arguments pass', () => {
+  assert.equal(checkBenchArgs(['--help'], spec), 'help');
+  assert.equal(checkBenchArgs(['5', '-h'], spec), 'help');
+  assert.equal(checkBenchArgs(['5', 'ref', '--rounds', '3', '--skip-ramp'], spec), null);
+  assert.equal(checkBenchArgs([], spec), null);
+  assert.equal(checkBenchArgs(['5', '--', '--anything', '--help'], spec), null, 'after -- is passed through');
+});
+
+test('an unknown flag, a missing value, a stray positional or a non-number is a problem', () => {
+  assert.match(checkBenchArgs(['--bogus'], spec)!, /unknown option --bogus/);
+  assert.match(checkBenchArgs(['--rounds'], spec)!, /--rounds needs a value/);
+  assert.match(checkBenchArgs(['1', '2', '3'], spec)!, /too many arguments/);
+  assert.match(checkBenchArgs(['ten'], spec)!, /ten is not a number/);
+});
+
+test("a benchmark's internal child mode is not checked", () => {
+  assert.equal(checkBenchArgs(['--child', '{"x":1}'], spec), null);
+});
