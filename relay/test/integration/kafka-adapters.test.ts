@@ -2,7 +2,8 @@
 // (with headers and tombstones) arrive once each and in order per partition, onAssigned comes
 // before a generation's records, a second member's join hands partitions over and each member
 // reads what it got from the log start, a clean stop hands everything back, and concurrent sends
-// are all acknowledged and written.
+// are all acknowledged and written; a partition whose log start moved past the member is re-read
+// from its new start, alone.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { kafkaForFile, waitFor } from '../../../test/helpers/kafka.js';
@@ -138,6 +139,91 @@ for (const client of Object.keys(KAFKA_CLIENTS) as KafkaClientName[]) {
     await waitFor(`${client}: a re-reads all 400`, () => sum(a.current()) === 400, 60_000);
 
     await a.stop();
+    await producer.close();
+    await admin.deleteTopics([topic]);
+    await admin.close();
+  });
+}
+
+/**
+ * A partition whose log start moved past the member's position (retention, or deleteRecords)
+ * answers OFFSET_OUT_OF_RANGE. That partition alone starts again from its new log start; the
+ * member keeps its group membership and its other partitions' positions (no record read twice).
+ */
+for (const client of Object.keys(KAFKA_CLIENTS) as KafkaClientName[]) {
+  test(`integration: ${client} adapter re-reads only an out-of-range partition, from its new start`, { timeout: 180_000 }, async () => {
+    const topic = `out-of-range-${client}`;
+    const adapter = KAFKA_CLIENTS[client]({ brokers: cluster().brokers, clientId: `${client}-oor` });
+    const admin = await adapter.admin();
+    await admin.createTopics([{ name: topic, partitions: 2, replicationFactor: 1 }]);
+    const producer = await adapter.producer();
+    const send = (partition: number, from: number, count: number) =>
+      producer.send(
+        Array.from({ length: count }, (_, i) => ({
+          topic,
+          partition,
+          key: `p${partition}-${from + i}`,
+          value: Buffer.from('x'),
+          headers: {},
+        })),
+      );
+    await Promise.all([send(0, 0, 10), send(1, 0, 10)]);
+
+    // The first batch holds the member's fetch loop until the log start of partition 0 has moved.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let first = true;
+    const seen: { partition: number; offset: string }[] = [];
+    const assignments: Assignment[] = [];
+    const consumer = adapter.consumer({
+      groupId: `${topic}-group`,
+      topics: [topic],
+      fromBeginning: true,
+      maxWaitMs: 100,
+      partitionsConsumedConcurrently: 2,
+    });
+    await consumer.start({
+      onAssigned: (a) => assignments.push(a),
+      onBatch: async (records, ctx) => {
+        for (const r of records) seen.push({ partition: ctx.partition, offset: r.offset });
+        if (first) {
+          first = false;
+          await held;
+        }
+      },
+    });
+    await waitFor(`${client}: the first batch arrives`, () => !first, 60_000);
+
+    const { Kafka } = await import('kafkajs');
+    const kafkajsAdmin = new Kafka({ brokers: [...cluster().brokers], clientId: 'oor-admin', logLevel: 0 }).admin();
+    await kafkajsAdmin.connect();
+    await kafkajsAdmin.fetchTopicMetadata({ topics: [topic] }); // deleteTopicRecords needs it loaded (kafkajs)
+    await Promise.all([send(0, 10, 10), send(1, 10, 10)]);
+    await kafkajsAdmin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: '20' }] });
+    assert.equal((await admin.topicOffsets(topic)).find((p) => p.partition === 0)?.low, '20', 'partition 0 now starts at 20');
+    release();
+
+    await waitFor(`${client}: partition 1 is read to its end`, () => seen.filter((s) => s.partition === 1).length >= 20, 60_000);
+    await send(0, 20, 5);
+    await waitFor(
+      `${client}: partition 0 is read again past the moved start`,
+      () => seen.some((s) => s.partition === 0 && s.offset === '24'),
+      60_000,
+    );
+
+    const offsetsOf = (partition: number) => seen.filter((s) => s.partition === partition).map((s) => Number(s.offset));
+    const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+    assert.deepEqual(offsetsOf(1), range(0, 20), 'the other partition kept its position: each record once, in order');
+    const p0 = offsetsOf(0);
+    assert.deepEqual(p0.slice(p0.indexOf(20)), range(20, 25), 'partition 0 resumes at its new log start');
+    assert.ok(
+      p0.every((o) => o < 10 || o >= 20),
+      'the deleted records 10–19 are never handed over',
+    );
+    assert.equal(assignments.length, 1, 'no rejoin: the member kept its partitions');
+
+    await consumer.stop();
+    await kafkajsAdmin.disconnect();
     await producer.close();
     await admin.deleteTopics([topic]);
     await admin.close();
