@@ -155,7 +155,7 @@ function badTokens(ctx: CaseContext): string[] {
     signToken({ sub: ctx.user, expMs: Date.now() + 600_000 }, 'not-the-relay-secret-0123456789'), // forged
     signToken({ sub: ctx.user, expMs: Date.now() - 1000 }, ctx.secret), // expired
     signToken({ sub: ctx.user, expMs: 0 }, ctx.secret), // expired long ago
-    `${payload}.${sig.slice(0, -2)}AA`, // tampered MAC
+    `${payload}.${sig[0] === 'A' ? 'B' : 'A'}${sig.slice(1)}`, // tampered MAC (always differs: a MAC ending in "AA" made "…AA" the real one)
     `${b64(JSON.stringify({ sub: 'root', exp: Date.now() + 600_000 }))}.${sig}`, // swapped payload
     `${payload}`, // no MAC
     `${payload}.${sig}.${sig}`, // two dots
