@@ -6,6 +6,7 @@
 // from its new start, alone.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { Kafka } from 'kafkajs';
 import { kafkaForFile, waitFor } from '../../../test/helpers/kafka.js';
 import { KAFKA_CLIENTS, type Assignment, type InRecord, type KafkaClientName } from '../../kafka/src/index.js';
 
@@ -194,7 +195,6 @@ for (const client of Object.keys(KAFKA_CLIENTS) as KafkaClientName[]) {
     });
     await waitFor(`${client}: the first batch arrives`, () => !first, 60_000);
 
-    const { Kafka } = await import('kafkajs');
     const kafkajsAdmin = new Kafka({ brokers: [...cluster().brokers], clientId: 'oor-admin', logLevel: 0 }).admin();
     await kafkajsAdmin.connect();
     await kafkajsAdmin.fetchTopicMetadata({ topics: [topic] }); // deleteTopicRecords needs it loaded (kafkajs)
