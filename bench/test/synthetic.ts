@@ -32,6 +32,7 @@ const MEDIAN_US: Partial<Record<Stage, number>> = {
   e2eUncorrected: 11_000,
   deliveredReceipt: 24_000,
   readReceipt: 230_000,
+  hopClientToGateway: 300,
   hopGatewayToProduce: 3_500,
   hopProduceToRouter: 5_000,
   hopRouterToGateway: 900,

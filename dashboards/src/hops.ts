@@ -5,7 +5,13 @@ import { DashboardBuilder, RELAY, RUN, generatedNote, variables } from './builde
  * relaybench / Path: where the time goes between Send and delivery. The hops come from the
  * relay's stamps on each delivered message, measured by the loadgen (stage label hop*).
  */
-export const HOPS = ['hopGatewayToProduce', 'hopProduceToRouter', 'hopRouterToGateway', 'hopGatewayToClient'] as const;
+export const HOPS = [
+  'hopClientToGateway',
+  'hopGatewayToProduce',
+  'hopProduceToRouter',
+  'hopRouterToGateway',
+  'hopGatewayToClient',
+] as const;
 const HOP_RE = HOPS.join('|');
 const sel = (stage: string) => `{${RUN}, stage=~"${stage}"}`;
 const R = `{${RELAY}}`;
@@ -16,7 +22,7 @@ export function pathDashboard(): Dashboard {
     .panel({
       title: 'Mean time per hop (stacked)',
       description:
-        'Mean latency of each hop, stacked: gateway → produce acked → router → recipient gateway → client. Means add up to the mean gateway-to-client time; percentiles do not add, so they are shown unstacked next to it.',
+        'Mean latency of each hop, stacked: client → gateway → produce acked → router → recipient gateway → client. Means add up to the mean time from the actual send to the arrival at the recipient; percentiles do not add, so they are shown unstacked next to it.',
       unit: 's',
       stack: true,
       queries: [

@@ -19,6 +19,7 @@ import { percentileDistribution } from './distribution.js';
 import { resourcesBlock } from './resources-block.js';
 
 const HOPS: readonly { stage: Stage; label: string }[] = [
+  { stage: 'hopClientToGateway', label: 'client → gateway' },
   { stage: 'hopGatewayToProduce', label: 'gateway → produce acked' },
   { stage: 'hopProduceToRouter', label: 'produce → router consume' },
   { stage: 'hopRouterToGateway', label: 'router → recipient gateway' },

@@ -7,6 +7,7 @@ export const STAGES = [
   'deliveredReceipt', // ✓✓ back at sender − intended send
   'readReceipt', // read receipt back at sender − intended send
   'storeForward', // delivered − intended send, for messages held while the recipient was offline
+  'hopClientToGateway', // actual send (frame handed to the socket) → sender's gateway receive
   'hopGatewayToProduce', // relay stamps: gateway receive → Kafka produce acked
   'hopProduceToRouter', // produce → router consume
   'hopRouterToGateway', // router → recipient's gateway

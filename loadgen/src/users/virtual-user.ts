@@ -11,7 +11,8 @@
  *   storeForward     = decrypted − intended, instead of e2e*, when the message was intended before
  *                      the recipient's current connection came up (it waited for the recipient)
  *   deliveredReceipt / readReceipt = receipt arrival at the sender − intended send
- *   hop*             = differences of the relay stamps; hopGatewayToClient = arrival − gwOutUs
+ *   hop*             = differences of the relay stamps; hopClientToGateway = gwInUs − actual send,
+ *                      hopGatewayToClient = arrival − gwOutUs (the two WebSocket legs)
  *                      (hops only for live deliveries, not store-and-forward)
  * msgIds are `<userId>:<n>` with n = 0, 1, 2, … per user object: deterministic, unique per
  * recipient as long as user ids are unique per run (the plan's userPrefix).
@@ -392,6 +393,7 @@ export class VirtualUser {
           // producedUs is the ack's alone (the sender's gateway clock when acks=all came back,
           // PROTOCOL §9): a deliver that overtook its ack has no produce hops.
           const producedUs = timing.producedUs;
+          if (s.gwInUs !== undefined) sink.latency('hopClientToGateway', s.gwInUs - timing.sentUs);
           if (s.gwInUs !== undefined && producedUs !== undefined) sink.latency('hopGatewayToProduce', producedUs - s.gwInUs);
           if (producedUs !== undefined && s.routedUs !== undefined) sink.latency('hopProduceToRouter', s.routedUs - producedUs);
           if (s.routedUs !== undefined && s.gwOutUs !== undefined) sink.latency('hopRouterToGateway', s.gwOutUs - s.routedUs);

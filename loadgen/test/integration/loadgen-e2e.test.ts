@@ -78,6 +78,7 @@ test('integration: a worker against 2 relays — sent == delivered, nothing lost
     'ack',
     'e2eCorrected',
     'e2eUncorrected',
+    'hopClientToGateway',
     'hopGatewayToProduce',
     'hopProduceToRouter',
     'hopRouterToGateway',
