@@ -22,6 +22,11 @@ export interface IntervalFigures {
   readonly measured: boolean;
 }
 
+/** Events per second in `f`; 0 before the first interval is cut (0 of 0 s, not NaN/s, in progress lines). */
+export function perSecond(f: IntervalFigures, events: number): number {
+  return f.seconds > 0 ? events / f.seconds : 0;
+}
+
 export class IntervalBook {
   readonly intervals: IntervalSnapshot[] = [];
   readonly counts: IntervalCounts[] = [];

@@ -20,6 +20,7 @@ import { KafkaDirectTarget } from '../driver/kafka-direct-driver.js';
 import type { Worker, WorkerPlan, WorkerProgress, WorkerResult } from './contract.js';
 import { runConnectPhase } from './connect-phase.js';
 import { drainUntilQuiet } from './drain.js';
+import { perSecond } from './interval-book.js';
 import type { IntervalCuts } from './interval-cuts.js';
 import { codeOf, runLoadPhase } from './load-phase.js';
 import { validatePlan } from './plan.js';
@@ -189,8 +190,8 @@ export class LocalWorker implements Worker {
       workerId: run.plan.workerId,
       elapsedMs: Math.round(this.#nowMs() - run.startedMs),
       phase: state.phase,
-      sentPerSec: f.sent / f.seconds,
-      deliveredPerSec: f.delivered / f.seconds,
+      sentPerSec: perSecond(f, f.sent),
+      deliveredPerSec: perSecond(f, f.delivered),
       p50Us: f.p50Us,
       p99Us: f.p99Us,
       errors: state.errors,
