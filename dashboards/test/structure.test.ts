@@ -6,9 +6,11 @@ import { Registry } from 'prom-client';
 import type { Dashboard } from '@grafana/schema';
 import { createRelayMetrics } from '../../relay/src/metrics.js';
 import { LoadgenMetrics } from '../../loadgen/src/metrics.js';
+import { HOP_STAGES } from '../../loadgen/src/stats/stages.js';
 import { allDashboards, renderDashboard } from '../src/index.js';
 import { DATASOURCE, SCHEMA_VERSION } from '../src/builder.js';
 import { DASHBOARDS_DIR } from '../src/paths.js';
+import { HOPS } from '../src/hops.js';
 import { allPanels, groupingLabels, metricNames, panelQueries, referencedVariables, variableQueries } from '../src/queries.js';
 import { LOADGEN_METRICS, BOUNDED_LABELS } from './metric-names.js';
 
@@ -153,4 +155,8 @@ test('the loadgen exports exactly the metric names the dashboards expect (loadge
   );
   assert.deepEqual([...names].sort(), [...LOADGEN_METRICS].sort());
   registry.clear();
+});
+
+test("the Path dashboard's hops are the loadgen's hop stages, in path order (dashboards/src stays self-contained)", () => {
+  assert.deepEqual([...HOPS], HOP_STAGES);
 });

@@ -7,7 +7,7 @@
  */
 import { mergeEncoded } from '../../../loadgen/src/stats/period.js';
 import type { HlogInterval } from '../../../loadgen/src/stats/hlog.js';
-import type { Stage } from '../../../loadgen/src/stats/stages.js';
+import { HOP_STAGES, type HopStage, type Stage } from '../../../loadgen/src/stats/stages.js';
 import { latencyText, offset, seconds, spikeText, systemText, usersText } from '../faults/format.js';
 import { formatUs, formatValue } from '../gate/evaluate.js';
 import { priorityText } from '../orchestrator/generator-priority.js';
@@ -18,13 +18,15 @@ import { CLIENT_SCRIPT } from './client-script.js';
 import { percentileDistribution } from './distribution.js';
 import { resourcesBlock } from './resources-block.js';
 
-const HOPS: readonly { stage: Stage; label: string }[] = [
-  { stage: 'hopClientToGateway', label: 'client → gateway' },
-  { stage: 'hopGatewayToProduce', label: 'gateway → produce acked' },
-  { stage: 'hopProduceToRouter', label: 'produce → router consume' },
-  { stage: 'hopRouterToGateway', label: 'router → recipient gateway' },
-  { stage: 'hopGatewayToClient', label: 'gateway → client' },
-];
+// A Record, so a hop stage added to loadgen's STAGES without a label here does not compile.
+const HOP_LABELS: Record<HopStage, string> = {
+  hopClientToGateway: 'client → gateway',
+  hopGatewayToProduce: 'gateway → produce acked',
+  hopProduceToRouter: 'produce → router consume',
+  hopRouterToGateway: 'router → recipient gateway',
+  hopGatewayToClient: 'gateway → client',
+};
+const HOPS = HOP_STAGES.map((stage) => ({ stage, label: HOP_LABELS[stage] }));
 
 const DIST_STAGES: readonly { stage: Stage; label: string; color: string; dashed?: boolean }[] = [
   { stage: 'e2eCorrected', label: 'end-to-end (corrected)', color: '#2563eb' },

@@ -14,6 +14,9 @@ export const STAGES = [
   'hopGatewayToClient', // recipient gateway send → client receive
 ] as const;
 export type Stage = (typeof STAGES)[number];
+/** The relay-path hops, in path order (sender's socket → recipient's socket). */
+export type HopStage = Extract<Stage, `hop${string}`>;
+export const HOP_STAGES = STAGES.filter((s): s is HopStage => s.startsWith('hop'));
 
 /** Histogram range shared by every stage so that histograms always add: 1 µs … 1 h, 3 digits. */
 export const HISTOGRAM_RANGE = {
