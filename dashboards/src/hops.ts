@@ -13,7 +13,11 @@ export const HOPS = [
   'hopGatewayToClient',
 ] as const;
 const HOP_RE = HOPS.join('|');
+/** The client-side stages between the intended send and the frame handed to the socket. */
+const BEFORE_SEND_RE = 'scheduleLag|outboxWait';
 const sel = (stage: string) => `{${RUN}, stage=~"${stage}"}`;
+const meanBy = (stages: string) =>
+  `sum by (stage) (rate(loadgen_latency_seconds_sum${sel(stages)}[$__rate_interval])) / sum by (stage) (rate(loadgen_latency_seconds_count${sel(stages)}[$__rate_interval]))`;
 const R = `{${RELAY}}`;
 
 export function pathDashboard(): Dashboard {
@@ -22,14 +26,13 @@ export function pathDashboard(): Dashboard {
     .panel({
       title: 'Mean time per hop (stacked)',
       description:
-        'Mean latency of each hop, stacked: client → gateway → produce acked → router → recipient gateway → client. Means add up to the mean time from the actual send to the arrival at the recipient; percentiles do not add, so they are shown unstacked next to it.',
+        "Mean latency of each step, stacked: the worker's schedule lag and the user's outbox (a new peer's keys, the in-flight window, encryption) before the send, then client → gateway → produce acked → router → recipient gateway → client, and the recipient's inbox (a new sender's keys, decryption). Means add up to the mean corrected end-to-end latency; percentiles do not add, so they are shown unstacked next to it.",
       unit: 's',
       stack: true,
       queries: [
-        {
-          expr: `sum by (stage) (rate(loadgen_latency_seconds_sum${sel(HOP_RE)}[$__rate_interval])) / sum by (stage) (rate(loadgen_latency_seconds_count${sel(HOP_RE)}[$__rate_interval]))`,
-          legend: '{{stage}}',
-        },
+        { expr: meanBy(BEFORE_SEND_RE), legend: '{{stage}}' },
+        { expr: meanBy(HOP_RE), legend: '{{stage}}' },
+        { expr: meanBy('inboxWait'), legend: '{{stage}}' },
       ],
     })
     .panel({

@@ -1,6 +1,7 @@
 // Latency stages recorded per worker, all in µs. One histogram per stage; see DESIGN §4.
 export const STAGES = [
-  'scheduleLag', // actual send − intended send (generator health)
+  'scheduleLag', // send() call − intended send (generator health)
+  'outboxWait', // actual send − send() call: keys of a new peer, in-flight window, encryption
   'ack', // ✓ received − intended send
   'e2eCorrected', // delivered − intended send (coordinated-omission-free)
   'e2eUncorrected', // delivered − actual send
@@ -12,6 +13,7 @@ export const STAGES = [
   'hopProduceToRouter', // produce → router consume
   'hopRouterToGateway', // router → recipient's gateway
   'hopGatewayToClient', // recipient gateway send → client receive
+  'inboxWait', // decrypted − client receive: keys of a new sender, decryption
 ] as const;
 export type Stage = (typeof STAGES)[number];
 /** The relay-path hops, in path order (sender's socket → recipient's socket). */

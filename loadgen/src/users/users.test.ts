@@ -4,7 +4,8 @@ import { generateIdentity } from '../crypto/identity.js';
 import { publishKeysFrame, verifyBundle } from './conversations.js';
 import { DelayQueue } from './delay-queue.js';
 import { Ledger } from '../ledger.js';
-import { systemClock } from '../rate/clock.js';
+import { ManualClock, systemClock, type Clock } from '../rate/clock.js';
+import type { Stage } from '../stats/stages.js';
 import { LoopbackTarget } from '../../test/helpers/loopback-target.js';
 import type { MeasurementSink } from './sink.js';
 import { VirtualUser } from './virtual-user.js';
@@ -49,18 +50,18 @@ test('ledger.onReplay: a copy of a delivered msgId is a re-delivery, a copy unde
 });
 
 /** Users a and b connected to an in-process relay stand-in, with the ledger and errors they share. */
-async function connectedPair(readDelayMs: number) {
+async function connectedPair(readDelayMs: number, clock: Clock = systemClock, latency: MeasurementSink['latency'] = () => {}) {
   const target = new LoopbackTarget();
   const ledger = new Ledger();
   const errors: string[] = [];
-  const sink: MeasurementSink = { latency: () => {}, sent: () => {}, acked: () => {}, delivered: () => {}, error: (c) => errors.push(c) };
+  const sink: MeasurementSink = { latency, sent: () => {}, acked: () => {}, delivered: () => {}, error: (c) => errors.push(c) };
   const readQueue = new DelayQueue(readDelayMs);
   const deps = {
     target,
     tokenSecret: 'a-test-secret-of-32-bytes-length',
     ledger,
     sink,
-    clock: systemClock,
+    clock,
     readQueue,
     plaintext: () => new Uint8Array(16),
   };
@@ -110,5 +111,35 @@ test('a read due after the delivering socket died goes out on the new one naming
   );
   assert.equal(ledger.liveCounts().readReceipts, 2);
   assert.deepEqual(errors, [], 'the relay stand-in refused nothing');
+  readQueue.close();
+});
+
+test('outboxWait and inboxWait are the waits for a new peer’s keys (none once known); per message corrected e2e = (send() − intended) + outboxWait + uncorrected, and uncorrected = hops + inboxWait', async () => {
+  // Ahead of the stand-in's real-time connection stamps, so the messages count as live (not store-and-forward).
+  const clock = new ManualClock(systemClock.nowUs() + 60_000_000);
+  const seen: { stage: Stage; us: number }[] = [];
+  const { target, errors, readQueue, a } = await connectedPair(0, clock, (stage, us) => seen.push({ stage, us }));
+  const values = (stage: Stage) => seen.filter((x) => x.stage === stage).map((x) => x.us);
+  const until = async (what: string, ok: () => boolean) => {
+    for (let i = 0; i < 400 && !ok(); i++) await new Promise((r) => setTimeout(r, 5));
+    assert.ok(ok(), what);
+  };
+  target.withheldKeys.add('a').add('b');
+  assert.ok(a.send('b', clock.nowUs() - 500)); // send() runs 500 µs after the intended time
+  await until('a asked for b’s keys', () => target.waitingForKeys('b') === 1);
+  clock.advanceUs(3_000); // b's keys take 3 ms to come to a…
+  target.releaseKeys('b');
+  await until('b asked for a’s keys', () => target.waitingForKeys('a') === 1);
+  clock.advanceUs(2_000); // …and a's 2 ms to b
+  target.releaseKeys('a');
+  await until('the first message delivered', () => values('e2eCorrected').length === 1);
+  assert.ok(a.send('b', clock.nowUs())); // keys known on both sides now: no wait
+  await until('the second message delivered', () => values('e2eCorrected').length === 2);
+  assert.deepEqual(values('outboxWait'), [3_000, 0]);
+  assert.deepEqual(values('inboxWait'), [2_000, 0]);
+  // The clock moved only where said, so the uncorrected figure is the inbox wait alone.
+  assert.deepEqual(values('e2eUncorrected'), [2_000, 0]);
+  assert.deepEqual(values('e2eCorrected'), [500 + 3_000 + 2_000, 0]);
+  assert.deepEqual(errors, []);
   readQueue.close();
 });

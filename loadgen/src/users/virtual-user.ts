@@ -8,12 +8,19 @@
  *   ack              = ack arrival − intended send
  *   e2eCorrected     = decrypted at recipient − intended send (coordinated-omission-free)
  *   e2eUncorrected   = decrypted at recipient − actual send (the frame handed to the socket)
+ *   outboxWait       = actual send − send() call: the user's outbox (the peer's keys fetched on a
+ *                      first message, the in-flight window) and the encryption; with scheduleLag
+ *                      (send() call − intended) per message e2eCorrected = scheduleLag +
+ *                      outboxWait + e2eUncorrected
  *   storeForward     = decrypted − intended, instead of e2e*, when the message was intended before
  *                      the recipient's current connection came up (it waited for the recipient)
  *   deliveredReceipt / readReceipt = receipt arrival at the sender − intended send
  *   hop*             = differences of the relay stamps; hopClientToGateway = gwInUs − actual send,
  *                      hopGatewayToClient = arrival − gwOutUs (the two WebSocket legs)
  *                      (hops only for live deliveries, not store-and-forward)
+ *   inboxWait        = decrypted − arrival: the sender's keys fetched on a first message from that
+ *                      peer, and the decryption; with every stamp present, per message
+ *                      e2eUncorrected = the five hops + inboxWait
  * msgIds are `<userId>:<n>` with n = 0, 1, 2, … per user object: deterministic, unique per
  * recipient as long as user ids are unique per run (the plan's userPrefix).
  * Single-threaded; every method returns without blocking.
@@ -77,6 +84,13 @@ export interface UserHealthSink {
 
 type Pending = { resolve: (f: ServerFrame) => void; reject: (e: unknown) => void; timer: NodeJS.Timeout };
 
+/** A scheduled message waiting to be sent: to whom, when it was intended, when send() took it (µs). */
+interface OutboxItem {
+  readonly to: string;
+  readonly intendedUs: number;
+  readonly queuedUs: number;
+}
+
 export class VirtualUser {
   readonly id: string;
   readonly identity: Identity;
@@ -103,7 +117,7 @@ export class VirtualUser {
   #connectedSinceUs = Number.POSITIVE_INFINITY;
   #published = false;
   /** Arrivals not yet handed to the connection (FIFO; `#outHead` is the next one). */
-  #outbox: { to: string; intendedUs: number }[] = [];
+  #outbox: OutboxItem[] = [];
   #outHead = 0;
   /** Sent, not yet acked: msgId → frame, resent after this user's own reconnect. */
   readonly #inFlight = new Map<string, SendFrame>();
@@ -246,7 +260,7 @@ export class VirtualUser {
    */
   send(to: string, intendedUs: number): boolean {
     if (this.#conn === null) return false;
-    this.#outbox.push({ to, intendedUs });
+    this.#outbox.push({ to, intendedUs, queuedUs: this.#deps.clock.nowUs() });
     this.#pump();
     return true;
   }
@@ -284,7 +298,7 @@ export class VirtualUser {
         return;
       }
       this.#outHead++;
-      this.#sendWith(session, item.to, item.intendedUs);
+      this.#sendWith(session, item);
     }
     // Sent items must not stay reachable: a user sending one message a second would otherwise keep
     // every arrival of a long run (the steady scenario: ≈ 500,000 objects per worker).
@@ -297,7 +311,7 @@ export class VirtualUser {
     }
   }
 
-  #sendWith(session: PeerSession, to: string, intendedUs: number): void {
+  #sendWith(session: PeerSession, { to, intendedUs, queuedUs }: OutboxItem): void {
     const conn = this.#conn!;
     const msg = session.sender.encrypt(this.#deps.plaintext(), { sentAtUs: intendedUs });
     const msgId = `${this.id}:${this.#seq++}`;
@@ -306,6 +320,7 @@ export class VirtualUser {
     const frame: SendFrame = { t: FRAME_TYPES.send, msgId, to, header: msg.header, ciphertext: msg.ciphertext };
     this.#inFlight.set(msgId, frame);
     conn.send(frame);
+    this.#deps.sink.latency('outboxWait', sentUs - queuedUs);
     this.#deps.sink.sent();
   }
 
@@ -398,6 +413,7 @@ export class VirtualUser {
           if (producedUs !== undefined && s.routedUs !== undefined) sink.latency('hopProduceToRouter', s.routedUs - producedUs);
           if (s.routedUs !== undefined && s.gwOutUs !== undefined) sink.latency('hopRouterToGateway', s.gwOutUs - s.routedUs);
           if (s.gwOutUs !== undefined) sink.latency('hopGatewayToClient', arrivalUs - s.gwOutUs);
+          sink.latency('inboxWait', nowUs - arrivalUs);
         }
         this.#pendingReads.set(f.msgId, { gen: this.#socketGen, from: f.from });
         this.#deps.readQueue.push(() => this.#read(f.msgId));

@@ -29,8 +29,9 @@ export class LoopbackTarget implements Target {
   readonly tampered = new Set<string>();
   /** msgIds acked but never delivered (a lossy relay). */
   readonly dropped = new Set<string>();
-  /** fetchKeys for these users gets no answer (a key directory that hangs). */
+  /** fetchKeys for these users gets no answer (a key directory that hangs) until releaseKeys. */
   readonly withheldKeys = new Set<string>();
+  readonly #withheldAsks: { readonly c: LoopConn; readonly f: ClientFrame & { t: typeof FRAME_TYPES.fetchKeys } }[] = [];
   /** Every `read` the stand-in was sent, in order. */
   readonly reads: { readonly userId: string; readonly msgId: string; readonly from?: string }[] = [];
   /** Extra delay of every delivery, ms (a slow, queueing relay). */
@@ -66,7 +67,7 @@ export class LoopbackTarget implements Target {
         this.#keys.set(c.userId, { identityKey: f.identityKey, signedPrekey: f.signedPrekey, signature: f.signature });
         return c.later({ t: FRAME_TYPES.keysPublished, reqId: f.reqId });
       case FRAME_TYPES.fetchKeys: {
-        if (this.withheldKeys.has(f.userId)) return;
+        if (this.withheldKeys.has(f.userId)) return void this.#withheldAsks.push({ c, f });
         const k = this.#keys.get(f.userId);
         return c.later(
           k === undefined
@@ -114,6 +115,21 @@ export class LoopbackTarget implements Target {
       }
       default:
         return;
+    }
+  }
+
+  /** fetchKeys asks for `userId`'s keys still waiting for releaseKeys. */
+  waitingForKeys(userId: string): number {
+    return this.#withheldAsks.filter((a) => a.f.userId === userId).length;
+  }
+
+  /** Stops withholding `userId`'s keys and answers the fetchKeys that waited for them. */
+  releaseKeys(userId: string): void {
+    this.withheldKeys.delete(userId);
+    const asks = this.#withheldAsks.filter((a) => a.f.userId === userId);
+    for (const a of asks) {
+      this.#withheldAsks.splice(this.#withheldAsks.indexOf(a), 1);
+      this.handle(a.c, a.f);
     }
   }
 

@@ -74,6 +74,8 @@ test('integration: a worker against 2 relays — sent == delivered, nothing lost
   // a first key fetch, slow on a loaded machine — made the two differ by up to 2.2 %.)
   const measuredDispatched = r.counts.reduce((a, c) => a + c.dispatched, 0);
   assert.equal(merged.scheduleLag.totalCount, measuredDispatched);
+  // …and every send its outbox-wait sample, taken in the same turn as the send is counted.
+  assert.equal(merged.outboxWait.totalCount, measuredSent);
   for (const stage of [
     'ack',
     'e2eCorrected',
@@ -83,6 +85,7 @@ test('integration: a worker against 2 relays — sent == delivered, nothing lost
     'hopProduceToRouter',
     'hopRouterToGateway',
     'hopGatewayToClient',
+    'inboxWait',
     'deliveredReceipt',
     'readReceipt',
   ] as const) {
