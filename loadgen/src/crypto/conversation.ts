@@ -49,9 +49,21 @@ export type DecryptFailureReason = 'tag' | 'replay' | 'too-far' | 'malformed';
 
 export class ConversationSender {
   readonly #chain: SendingChain;
+  #announce: Uint8Array | undefined;
 
-  constructor(ends: ConversationKeys) {
+  /**
+   * `announce`: the caller's own raw identity public key, carried in every header (FLAG_SENDER_KEY)
+   * until peerHeard(): the peer can key this conversation from the message, as from a Signal
+   * PreKeySignalMessage, without fetching the sender's bundle first.
+   */
+  constructor(ends: ConversationKeys, announce?: Uint8Array) {
     this.#chain = new SendingChain(chainKeyOf(ends));
+    this.#announce = announce;
+  }
+
+  /** A message from the peer decrypted: it has our key, so headers stop carrying it. */
+  peerHeard(): void {
+    this.#announce = undefined;
   }
 
   /** Counter the next message will carry. */
@@ -62,7 +74,12 @@ export class ConversationSender {
   /** Encrypt one message; the counter comes from the chain. Returns new buffers. */
   encrypt(plaintext: Uint8Array, fields: { readonly sentAtUs: number; readonly conversationId?: number }): EncryptedMessage {
     const { counter, messageKey } = this.#chain.next();
-    const header = encodeHeader({ counter, sentAtUs: fields.sentAtUs, conversationId: fields.conversationId ?? 0 });
+    const header = encodeHeader({
+      counter,
+      sentAtUs: fields.sentAtUs,
+      conversationId: fields.conversationId ?? 0,
+      ...(this.#announce === undefined ? {} : { senderKey: this.#announce }),
+    });
     return { header, ciphertext: seal(messageKey, header, plaintext), counter };
   }
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConversationReceiver, ConversationSender, type EncryptedMessage } from './conversation.js';
-import { decodeHeader, encodeHeader, HEADER_BYTES } from './header.js';
+import { decodeHeader, encodeHeader, FLAG_SENDER_KEY, HEADER_BYTES, SENDER_KEY_BYTES } from './header.js';
 import { generateIdentity, PublicKeyCache, rawPublicKey, verifySignedPrekey, x25519Keys, x25519PublicKeyFromRaw } from './identity.js';
 import { ReceivingChain, SendingChain } from './ratchet.js';
 import { open, seal } from './seal.js';
@@ -111,6 +111,21 @@ test('header: fixed layout round trip; bad length/version are null', () => {
   assert.equal(decodeHeader(bytes.subarray(1)), null);
   assert.equal(decodeHeader(flip(bytes, 0)), null);
   assert.throws(() => encodeHeader({ counter: -1, sentAtUs: 0 }), RangeError);
+});
+
+test('header: a sender key rides after the fixed part under its flag; a length that disagrees with the flags is null', () => {
+  const senderKey = new Uint8Array(SENDER_KEY_BYTES).fill(7);
+  const fields = { counter: 1, sentAtUs: 2.5, conversationId: 3, senderKey };
+  const bytes = encodeHeader(fields);
+  assert.equal(bytes.length, HEADER_BYTES + SENDER_KEY_BYTES);
+  assert.equal(bytes[1], FLAG_SENDER_KEY);
+  assert.deepEqual(decodeHeader(bytes), fields);
+  assert.equal(decodeHeader(bytes.subarray(0, HEADER_BYTES)), null, 'flag without the key');
+  assert.equal(decodeHeader(flip(bytes, 1)), null, 'key without the flag');
+  const unknownFlag = Uint8Array.from(bytes);
+  unknownFlag[1] = FLAG_SENDER_KEY | 0x02;
+  assert.equal(decodeHeader(unknownFlag), null);
+  assert.throws(() => encodeHeader({ counter: 0, sentAtUs: 0, senderKey: senderKey.subarray(1) }), RangeError);
 });
 
 test('conversation: round trip carries plaintext, counter and intended send time', () => {

@@ -1,7 +1,9 @@
 /**
  * One virtual user's conversations: per peer, a ConversationSender (me → peer) and a
- * ConversationReceiver (peer → me), keyed from the peer's X25519 identity key, which is fetched
- * once per peer over the protocol (`fetchKeys`) and cached. Single-threaded.
+ * ConversationReceiver (peer → me), keyed from the peer's X25519 identity key. The user who writes
+ * first fetches the peer's bundle over the protocol (`fetchKeys`) and announces its own key in its
+ * headers until the peer answers; the peer keys the conversation from that header (fromHeader), as
+ * a Signal client does from a PreKeySignalMessage, with no fetch. Single-threaded.
  *
  * Key bundle layout on the wire (publishKeys/keys): identityKey = raw X25519 identity key,
  * signedPrekey = raw X25519 prekey, signature = Ed25519 signing public key (32 B) || Ed25519
@@ -11,6 +13,7 @@
 import { FRAME_TYPES, type KeysFrame, type PublishKeysFrame } from '../../../relay/protocol/src/index.js';
 import { ConversationReceiver, ConversationSender } from '../crypto/conversation.js';
 import { verifySignedPrekey, type Identity } from '../crypto/identity.js';
+import { decodeHeader } from '../crypto/header.js';
 import { deriveBothDirections } from '../crypto/session.js';
 import { loadgenError } from '../errors.js';
 
@@ -87,12 +90,42 @@ export class Conversations {
     return loading;
   }
 
+  /**
+   * A session keyed from the sender's identity key in a first message's header, or undefined when
+   * the header carries none. Not kept: the caller keeps it (keep) only once the message decrypts
+   * with it, so a forged or damaged key cannot take over the conversation.
+   */
+  fromHeader(peerId: string, header: Uint8Array): PeerSession | undefined {
+    const senderKey = decodeHeader(header)?.senderKey;
+    if (senderKey === undefined) return undefined;
+    let both: ReturnType<typeof deriveBothDirections>;
+    try {
+      both = deriveBothDirections(this.#identity.privateKey, senderKey, this.#me, peerId);
+    } catch {
+      return undefined; // not a usable X25519 key (e.g. a low-order point): the directory decides
+    }
+    // The peer fetched our bundle to write first: our replies need not announce our key.
+    return { sender: new ConversationSender(both.outgoing), receiver: new ConversationReceiver(both.incoming) };
+  }
+
+  /** Keeps a session from fromHeader whose message decrypted (a session already there wins). */
+  keep(peerId: string, session: PeerSession): void {
+    if (!this.#ready.has(peerId)) this.#ready.set(peerId, session);
+  }
+
   async #load(peerId: string): Promise<PeerSession> {
     const keys = await this.#fetch(peerId);
     if (!verifyBundleOnce(keys)) throw loadgenError('RB_LOADGEN_KEYS', `The prekey signature of ${peerId} does not verify.`);
+    // The peer's first message may have keyed the conversation while the bundle was on its way:
+    // that session has state (ratchet steps) that a second one would lose.
+    const known = this.#ready.get(peerId);
+    if (known !== undefined) return known;
     // One X25519 agreement for both directions (the same shared secret; distinct HKDF info).
     const both = deriveBothDirections(this.#identity.privateKey, keys.identityKey, this.#me, peerId);
-    const session: PeerSession = { sender: new ConversationSender(both.outgoing), receiver: new ConversationReceiver(both.incoming) };
+    const session: PeerSession = {
+      sender: new ConversationSender(both.outgoing, this.#identity.publicKey),
+      receiver: new ConversationReceiver(both.incoming),
+    };
     this.#ready.set(peerId, session);
     return session;
   }

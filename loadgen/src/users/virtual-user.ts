@@ -369,8 +369,15 @@ export class VirtualUser {
   #onDeliver(frame: DeliverFrame, arrivalUs: number): void {
     const session = this.#convs.get(frame.from);
     const waiting = this.#inbox.get(frame.from);
-    if (session !== undefined && waiting === undefined) return this.#open(session, frame, arrivalUs);
+    if (session !== undefined && waiting === undefined) return void this.#open(session, frame, arrivalUs);
     if (waiting !== undefined) return void waiting.push({ frame, arrivalUs });
+    // A first message announces its sender's key: keyed from it, it needs no fetch. The session is
+    // kept only if the message decrypts with it (a damaged key costs one decrypt failure, no more).
+    const announced = this.#convs.fromHeader(frame.from, frame.header);
+    if (announced !== undefined) {
+      if (this.#open(announced, frame, arrivalUs)) this.#convs.keep(frame.from, announced);
+      return;
+    }
     const queue = [{ frame, arrivalUs }];
     this.#inbox.set(frame.from, queue);
     const connGen = this.#connGen;
@@ -391,12 +398,16 @@ export class VirtualUser {
     );
   }
 
-  /** Decrypt and account one delivery; always answers `received` (a duplicate too, or the relay keeps re-delivering it). */
-  #open(session: PeerSession, f: DeliverFrame, arrivalUs: number): void {
+  /**
+   * Decrypt and account one delivery; always answers `received` (a duplicate too, or the relay
+   * keeps re-delivering it). True when it decrypted.
+   */
+  #open(session: PeerSession, f: DeliverFrame, arrivalUs: number): boolean {
     const { ledger, sink, clock } = this.#deps;
     const result = session.receiver.decrypt(f.header, f.ciphertext);
     const nowUs = clock.nowUs();
     if (result.ok) {
+      session.sender.peerHeard();
       const { outcome, timing } = ledger.onDeliver(f.msgId, this.id, result.counter, nowUs);
       if (outcome === 'first' && timing !== undefined) {
         sink.delivered();
@@ -425,6 +436,7 @@ export class VirtualUser {
       this.#error('RB_LOADGEN_DECRYPT');
     }
     this.#send({ t: FRAME_TYPES.received, msgId: f.msgId });
+    return result.ok;
   }
 
   #read(msgId: string): void {

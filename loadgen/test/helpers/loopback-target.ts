@@ -29,6 +29,8 @@ export class LoopbackTarget implements Target {
   readonly tampered = new Set<string>();
   /** msgIds acked but never delivered (a lossy relay). */
   readonly dropped = new Set<string>();
+  /** Every fetchKeys asked, by the user whose keys were asked for, in order. */
+  readonly fetched: string[] = [];
   /** fetchKeys for these users gets no answer (a key directory that hangs) until releaseKeys. */
   readonly withheldKeys = new Set<string>();
   readonly #withheldAsks: { readonly c: LoopConn; readonly f: ClientFrame & { t: typeof FRAME_TYPES.fetchKeys } }[] = [];
@@ -67,13 +69,9 @@ export class LoopbackTarget implements Target {
         this.#keys.set(c.userId, { identityKey: f.identityKey, signedPrekey: f.signedPrekey, signature: f.signature });
         return c.later({ t: FRAME_TYPES.keysPublished, reqId: f.reqId });
       case FRAME_TYPES.fetchKeys: {
+        this.fetched.push(f.userId);
         if (this.withheldKeys.has(f.userId)) return void this.#withheldAsks.push({ c, f });
-        const k = this.#keys.get(f.userId);
-        return c.later(
-          k === undefined
-            ? { t: FRAME_TYPES.error, code: WIRE_ERRORS.KEYS_NOT_FOUND.code, reason: 'none', reqId: f.reqId }
-            : { t: FRAME_TYPES.keys, reqId: f.reqId, userId: f.userId, ...k },
-        );
+        return this.#answerKeys(c, f.reqId, f.userId);
       }
       case FRAME_TYPES.send: {
         const gwInUs = nowUs();
@@ -118,6 +116,15 @@ export class LoopbackTarget implements Target {
     }
   }
 
+  #answerKeys(c: LoopConn, reqId: number, userId: string): void {
+    const k = this.#keys.get(userId);
+    c.later(
+      k === undefined
+        ? { t: FRAME_TYPES.error, code: WIRE_ERRORS.KEYS_NOT_FOUND.code, reason: 'none', reqId }
+        : { t: FRAME_TYPES.keys, reqId, userId, ...k },
+    );
+  }
+
   /** fetchKeys asks for `userId`'s keys still waiting for releaseKeys. */
   waitingForKeys(userId: string): number {
     return this.#withheldAsks.filter((a) => a.f.userId === userId).length;
@@ -129,7 +136,7 @@ export class LoopbackTarget implements Target {
     const asks = this.#withheldAsks.filter((a) => a.f.userId === userId);
     for (const a of asks) {
       this.#withheldAsks.splice(this.#withheldAsks.indexOf(a), 1);
-      this.handle(a.c, a.f);
+      this.#answerKeys(a.c, a.f.reqId, userId);
     }
   }
 
