@@ -26,7 +26,7 @@ export function pathDashboard(): Dashboard {
     .panel({
       title: 'Mean time per hop (stacked)',
       description:
-        "Mean latency of each step, stacked: the worker's schedule lag and the user's outbox (a new peer's keys, the in-flight window, encryption) before the send, then client → gateway → produce acked → router → recipient gateway → client, and the recipient's inbox (a new sender's keys, decryption). Means add up to the mean corrected end-to-end latency; percentiles do not add, so they are shown unstacked next to it.",
+        "Mean latency of each step, stacked: the worker's schedule lag and the user's outbox (a new peer's keys, the in-flight window, encryption) before the send, then client → gateway → produce acked → router → recipient gateway → client, and the recipient's inbox (decryption, and a new sender's keys when its message does not carry them). Means add up to the mean corrected end-to-end latency; percentiles do not add, so they are shown unstacked next to it.",
       unit: 's',
       stack: true,
       queries: [

@@ -1,7 +1,7 @@
 // Latency stages recorded per worker, all in µs. One histogram per stage; see DESIGN §4.
 export const STAGES = [
   'scheduleLag', // send() call − intended send (generator health)
-  'outboxWait', // actual send − send() call: keys of a new peer, in-flight window, encryption
+  'outboxWait', // actual send − send() call: a new peer's keys, in-flight window, encryption
   'ack', // ✓ received − intended send
   'e2eCorrected', // delivered − intended send (coordinated-omission-free)
   'e2eUncorrected', // delivered − actual send
@@ -13,7 +13,7 @@ export const STAGES = [
   'hopProduceToRouter', // produce → router consume
   'hopRouterToGateway', // router → recipient's gateway
   'hopGatewayToClient', // recipient gateway send → client receive
-  'inboxWait', // decrypted − client receive: keys of a new sender, decryption
+  'inboxWait', // decrypted − client receive: decryption (and a new sender's keys if not announced)
 ] as const;
 export type Stage = (typeof STAGES)[number];
 /** The relay-path hops, in path order (sender's socket → recipient's socket). */

@@ -8,8 +8,8 @@
  *   ack              = ack arrival − intended send
  *   e2eCorrected     = decrypted at recipient − intended send (coordinated-omission-free)
  *   e2eUncorrected   = decrypted at recipient − actual send (the frame handed to the socket)
- *   outboxWait       = actual send − send() call: the user's outbox (the peer's keys fetched on a
- *                      first message, the in-flight window) and the encryption; with scheduleLag
+ *   outboxWait       = actual send − send() call: the user's outbox (the peer's keys, fetched when
+ *                      this user writes first, the in-flight window) and the encryption; with scheduleLag
  *                      (send() call − intended) per message e2eCorrected = scheduleLag +
  *                      outboxWait + e2eUncorrected
  *   storeForward     = decrypted − intended, instead of e2e*, when the message was intended before
@@ -18,8 +18,8 @@
  *   hop*             = differences of the relay stamps; hopClientToGateway = gwInUs − actual send,
  *                      hopGatewayToClient = arrival − gwOutUs (the two WebSocket legs)
  *                      (hops only for live deliveries, not store-and-forward)
- *   inboxWait        = decrypted − arrival: the sender's keys fetched on a first message from that
- *                      peer, and the decryption; with every stamp present, per message
+ *   inboxWait        = decrypted − arrival: the decryption, and the sender's keys when its first
+ *                      message does not announce them; with every stamp present, per message
  *                      e2eUncorrected = the five hops + inboxWait
  * msgIds are `<userId>:<n>` with n = 0, 1, 2, … per user object: deterministic, unique per
  * recipient as long as user ids are unique per run (the plan's userPrefix).
