@@ -21,7 +21,7 @@ export interface HeaderFields {
   readonly sentAtUs: number;
   /** Optional u32 conversation tag; 0 when absent. */
   readonly conversationId?: number;
-  /** The sender's raw 32-byte X25519 identity public key, announced to a new peer. */
+  /** The sender's raw 32-byte X25519 identity public key, announced to a new peer (decoded: a view into the header). */
   readonly senderKey?: Uint8Array;
 }
 
@@ -62,5 +62,6 @@ export function decodeHeader(bytes: Uint8Array): DecodedHeader | null {
   if (high > 0x1fffff) return null;
   const counter = high * 0x1_0000_0000 + view.getUint32(12);
   const fields = { counter, sentAtUs: view.getFloat64(16), conversationId: view.getUint32(4) };
-  return withKey ? { ...fields, senderKey: bytes.slice(HEADER_BYTES) } : fields;
+  // A view, not a copy: every decrypt decodes the header, and most never look at the key.
+  return withKey ? { ...fields, senderKey: bytes.subarray(HEADER_BYTES) } : fields;
 }

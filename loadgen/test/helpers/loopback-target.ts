@@ -33,7 +33,8 @@ export class LoopbackTarget implements Target {
   readonly fetched: string[] = [];
   /** fetchKeys for these users gets no answer (a key directory that hangs) until releaseKeys. */
   readonly withheldKeys = new Set<string>();
-  readonly #withheldAsks: { readonly c: LoopConn; readonly f: ClientFrame & { t: typeof FRAME_TYPES.fetchKeys } }[] = [];
+  /** user whose keys were withheld → the asks waiting for them. */
+  readonly #withheldAsks = new Map<string, { readonly c: LoopConn; readonly reqId: number }[]>();
   /** Every `read` the stand-in was sent, in order. */
   readonly reads: { readonly userId: string; readonly msgId: string; readonly from?: string }[] = [];
   /** Extra delay of every delivery, ms (a slow, queueing relay). */
@@ -70,7 +71,7 @@ export class LoopbackTarget implements Target {
         return c.later({ t: FRAME_TYPES.keysPublished, reqId: f.reqId });
       case FRAME_TYPES.fetchKeys: {
         this.fetched.push(f.userId);
-        if (this.withheldKeys.has(f.userId)) return void this.#withheldAsks.push({ c, f });
+        if (this.withheldKeys.has(f.userId)) return void this.#waitingAsks(f.userId).push({ c, reqId: f.reqId });
         return this.#answerKeys(c, f.reqId, f.userId);
       }
       case FRAME_TYPES.send: {
@@ -125,19 +126,23 @@ export class LoopbackTarget implements Target {
     );
   }
 
+  #waitingAsks(userId: string): { readonly c: LoopConn; readonly reqId: number }[] {
+    let asks = this.#withheldAsks.get(userId);
+    if (asks === undefined) this.#withheldAsks.set(userId, (asks = []));
+    return asks;
+  }
+
   /** fetchKeys asks for `userId`'s keys still waiting for releaseKeys. */
   waitingForKeys(userId: string): number {
-    return this.#withheldAsks.filter((a) => a.f.userId === userId).length;
+    return this.#withheldAsks.get(userId)?.length ?? 0;
   }
 
   /** Stops withholding `userId`'s keys and answers the fetchKeys that waited for them. */
   releaseKeys(userId: string): void {
     this.withheldKeys.delete(userId);
-    const asks = this.#withheldAsks.filter((a) => a.f.userId === userId);
-    for (const a of asks) {
-      this.#withheldAsks.splice(this.#withheldAsks.indexOf(a), 1);
-      this.#answerKeys(a.c, a.f.reqId, userId);
-    }
+    const asks = this.#withheldAsks.get(userId) ?? [];
+    this.#withheldAsks.delete(userId);
+    for (const a of asks) this.#answerKeys(a.c, a.reqId, userId);
   }
 
   /** The user's socket dies and its connection dials again: down for `downMs` (frames sent meanwhile are dropped), then a new welcome. */
