@@ -77,7 +77,9 @@ async function adapterClient(name: KafkaClientName, t: Target): Promise<ClientUn
   const producer = await adapter.producer();
   const consumer = adapter.consumer({ groupId: `${t.topic}-g`, topics: [t.topic], fromBeginning: true, maxWaitMs: 200 });
   return {
-    send: (keys) => producer.send(keys.map((key) => ({ topic: t.topic, partition: 0, key, value: VALUE }))),
+    send: async (keys) => {
+      await producer.send(keys.map((key) => ({ topic: t.topic, partition: 0, key, value: VALUE })));
+    },
     consume: (onKey) =>
       consumer.start({
         onBatch: async (records) => {

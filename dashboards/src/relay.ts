@@ -96,6 +96,16 @@ export function relayDashboard(): Dashboard {
       ],
     })
     .panel({
+      title: 'Router records by source',
+      description:
+        'Records the live routers applied per second: written = this process’s own writes, applied from their produce answers at once; fetched = brought by the consumer. Written records that the fetch found at another offset (should stay 0).',
+      unit: 'suffix: /s',
+      queries: [
+        { expr: rateBy('source', 'relay_router_records_total'), legend: '{{source}}' },
+        { expr: `sum(rate(relay_router_written_mismatch_total${R}[$__rate_interval]))`, legend: 'offset mismatches' },
+      ],
+    })
+    .panel({
       title: 'Rebalances and owned partitions',
       description: 'Group assignments received since start (cumulative) and mailbox partitions owned, per relay.',
       unit: 'short',

@@ -30,6 +30,7 @@ export const BOUNDED_LABELS: ReadonlySet<string> = new Set([
   'type',
   'kind',
   'path',
+  'source',
   'partition',
   'error',
   'gateway',

@@ -84,6 +84,17 @@ export function createRelayMetrics(registry: Registry, gatewayId: string) {
       help: 'Pending items replayed to a user who came (back) online.',
       registers: [registry],
     }),
+    routerRecords: new Counter({
+      name: 'relay_router_records_total',
+      help: 'Records a live router applied, by source (written = this process’s own write, applied from its produce answer; fetched = by its consumer).',
+      labelNames: ['source'],
+      registers: [registry],
+    }),
+    routerWrittenMismatch: new Counter({
+      name: 'relay_router_written_mismatch_total',
+      help: 'Own writes whose produce answer named an offset that the fetch found holding another record (0 unless a client misreports offsets).',
+      registers: [registry],
+    }),
     duplicatesDropped: new Counter({
       name: 'relay_duplicates_dropped_total',
       help: 'Messages dropped by the router because their id was already held.',

@@ -58,7 +58,12 @@ export async function startRelay(
   const kafkaProducer = await kafka.producer({
     onProducerReplaced: () => log(`relay ${config.gatewayId}: producer replaced (its producer id was fenced after a leader change)`),
   });
-  const producer = new BatchingProducer(kafkaProducer, { metrics });
+  // The router applies this process's writes to partitions it owns from their produce answers
+  // (Router.applyWritten). In the next loop phase, so the writers' ✓ frames go out first.
+  const producer = new BatchingProducer(kafkaProducer, {
+    metrics,
+    onWritten: (records, offsets) => setImmediate(() => router.applyWritten(records, offsets)),
+  });
   const gateway = new Gateway(config, metrics, producer, log);
   let draining = false;
   let gatewayJoined = false;

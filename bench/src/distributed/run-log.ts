@@ -111,7 +111,9 @@ export class RunLogWriter {
 
   #send(topic: string, m: ControlMessage | ResultsMessage): Promise<void> {
     const value = encodeMessage(this.#runId, m);
-    const sent = this.#tail.then(() => this.#producer.send([{ topic, partition: 0, key: this.#runId, value }]));
+    const sent = this.#tail.then(async () => {
+      await this.#producer.send([{ topic, partition: 0, key: this.#runId, value }]);
+    });
     this.#tail = sent.catch(() => {});
     return sent;
   }

@@ -172,7 +172,15 @@ export function countersLine(r: ResourceUsage): string | undefined {
   const c = r.relayCounters;
   if (c === undefined || c.kafkaRequests.perMessage === null) return undefined;
   const f = (x: number | null) => (x ?? 0).toFixed(2);
-  return `per msg: ${f(c.kafkaProduceRequests.perMessage)} produce req · ${f(c.recordsProduced.perMessage)} records · ${f(c.kafkaFetchRequests.perMessage)} fetch req · ${f(c.kafkaRequests.perMessage)} Kafka req in all · ${f(c.framesIn.perMessage)} frames in · ${f(c.framesOut.perMessage)} frames out (at the relays)`;
+  return `per msg: ${f(c.kafkaProduceRequests.perMessage)} produce req · ${f(c.recordsProduced.perMessage)} records · ${f(c.kafkaFetchRequests.perMessage)} fetch req · ${f(c.kafkaRequests.perMessage)} Kafka req in all · ${f(c.framesIn.perMessage)} frames in · ${f(c.framesOut.perMessage)} frames out${ownWrites(c)} (at the relays)`;
+}
+
+/** `· 1.20 of 2.90 router records from own writes`; empty for a summary written before the routers counted them. */
+function ownWrites(c: NonNullable<ResourceUsage['relayCounters']>): string {
+  const written = c.routerRecordsWritten as (typeof c)['framesIn'] | undefined;
+  const fetched = c.routerRecordsFetched as (typeof c)['framesIn'] | undefined;
+  if (written?.perMessage == null || fetched?.perMessage == null) return '';
+  return ` · ${written.perMessage.toFixed(2)} of ${(written.perMessage + fetched.perMessage).toFixed(2)} router records from own writes`;
 }
 
 export function usText(us: number | null): string {

@@ -184,6 +184,8 @@ test('parseRelayCounters: Kafka requests by API, records produced, frames; other
     'relay_frames_in_total{type="send",gateway="r0"} 200',
     'relay_frames_in_total{type="receipt",gateway="r0"} 400',
     'relay_frames_out_total{type="ack",gateway="r0"} 200',
+    'relay_router_records_total{source="written",gateway="r0"} 300',
+    'relay_router_records_total{source="fetched",gateway="r0"} 900',
     'process_cpu_seconds_total{gateway="r0"} 12.5',
   ].join('\n');
   assert.deepEqual(parseRelayCounters(text), {
@@ -193,6 +195,8 @@ test('parseRelayCounters: Kafka requests by API, records produced, frames; other
     recordsProduced: 1230,
     framesIn: 600,
     framesOut: 200,
+    routerRecordsWritten: 300,
+    routerRecordsFetched: 900,
   });
 });
 

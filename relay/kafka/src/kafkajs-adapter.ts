@@ -1,6 +1,7 @@
 import kafkajs from 'kafkajs';
 import type { Admin as KjsAdmin, Consumer as KjsConsumer, Kafka as KjsKafka, IHeaders, Message, RecordMetadata } from 'kafkajs';
 import { kafkaClientError } from './errors.js';
+import { recordOffsets } from './offsets.js';
 import './kafkajs-request-queue.js';
 import { RIDE_OUT_MS, rideOut, type RideOutOptions } from './retry.js';
 import type {
@@ -137,8 +138,8 @@ async function createProducer(
     return replacing;
   };
   return {
-    async send(records: readonly OutRecord[]): Promise<void> {
-      if (records.length === 0) return;
+    async send(records: readonly OutRecord[]): Promise<readonly number[]> {
+      if (records.length === 0) return [];
       const byTopic = new Map<string, Message[]>();
       for (const r of records) {
         let list = byTopic.get(r.topic);
@@ -167,6 +168,8 @@ async function createProducer(
           'RB_KCLIENT_PRODUCE',
           `kafkajs reported success without a broker's answer for ${unanswered.join(', ')}; the records there were never written, so the whole batch counts as failed.`,
         );
+      const bases = new Map(answered.map((m) => [`${m.topicName}:${m.partition}`, m.baseOffset === undefined ? -1 : Number(m.baseOffset)]));
+      return recordOffsets(records, (topic, partition) => bases.get(`${topic}:${partition}`));
     },
     close: async () => {
       await replacing;

@@ -13,6 +13,7 @@
  */
 import type { Consumer as PkConsumer, Producer as PkProducer, RecordsBatch } from '@platformatic/kafka';
 import { kafkaClientError } from './errors.js';
+import { recordOffsets } from './offsets.js';
 import { createKafkajsAdapter } from './kafkajs-adapter.js';
 import { RIDE_OUT_MS, rideOut, type RideOutOptions } from './retry.js';
 import { isRetriablePlatformaticError, OFFSET_OUT_OF_RANGE, requestCounter } from './platformatic-support.js';
@@ -99,7 +100,7 @@ async function createProducer(pk: Pk, base: Base, ride: RideOutOptions, o: Produ
   };
   /** null after a failed request: the next request first gets a fresh producer id. */
   let producer: PkProducer | null = await connect();
-  let waiting: { records: OutRecord[]; done: Deferred } | null = null;
+  let waiting: { records: OutRecord[]; done: Deferred<readonly number[]> } | null = null;
   let inFlight: Promise<void> | null = null;
 
   const flush = async (): Promise<void> => {
@@ -111,8 +112,9 @@ async function createProducer(pk: Pk, base: Base, ride: RideOutOptions, o: Produ
           producer = await connect();
           o.onProducerReplaced?.();
         }
-        await producer.send({ messages: records.map(toMessage) });
-        done.resolve();
+        const result = await producer.send({ messages: records.map(toMessage) });
+        const bases = new Map((result.offsets ?? []).map((w) => [`${w.topic}:${w.partition}`, Number(w.offset)]));
+        done.resolve(recordOffsets(records, (topic, partition) => bases.get(`${topic}:${partition}`)));
       } catch (e) {
         // The senders hear it at once (they resend); the producer is not used again.
         done.reject(kafkaClientError('RB_KCLIENT_PRODUCE', messageOf(e), e));
@@ -123,11 +125,13 @@ async function createProducer(pk: Pk, base: Base, ride: RideOutOptions, o: Produ
     inFlight = null;
   };
   return {
-    send(records: readonly OutRecord[]): Promise<void> {
-      if (records.length === 0) return Promise.resolve();
+    send(records: readonly OutRecord[]): Promise<readonly number[]> {
+      if (records.length === 0) return Promise.resolve([]);
       waiting ??= { records: [], done: deferred() };
+      // Senders that share a request each get the offsets of their own records.
+      const from = waiting.records.length;
       waiting.records.push(...records);
-      const result = waiting.done.promise;
+      const result = waiting.done.promise.then((all) => all.slice(from, from + records.length));
       inFlight ??= flush();
       return result;
     },
@@ -441,16 +445,16 @@ export function decode(
 
 // ---- small helpers ---------------------------------------------------------------------------
 
-interface Deferred {
-  readonly promise: Promise<void>;
-  resolve(): void;
+interface Deferred<T> {
+  readonly promise: Promise<T>;
+  resolve(value: T): void;
   reject(e: unknown): void;
 }
 
-function deferred(): Deferred {
-  let resolve!: () => void;
+function deferred<T>(): Deferred<T> {
+  let resolve!: (value: T) => void;
   let reject!: (e: unknown) => void;
-  const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+  const promise = new Promise<T>((res, rej) => ((resolve = res), (reject = rej)));
   promise.catch(() => {}); // a caller that stopped listening must not crash the process
   return { promise, resolve, reject };
 }

@@ -27,8 +27,12 @@ export interface InRecord {
 
 /** acks=all, idempotent. `send` resolves only once every record is durable (all in-sync replicas). */
 export interface Producer {
-  /** Records may span topics and partitions; one request per broker. Rejects with RB_KCLIENT_PRODUCE. */
-  send(records: readonly OutRecord[]): Promise<void>;
+  /**
+   * Records may span topics and partitions; one request per broker. Rejects with RB_KCLIENT_PRODUCE.
+   * Resolves with the offset each record was written at, in the order given (-1 where the record
+   * named no partition): the relay's router applies its own process's writes from these.
+   */
+  send(records: readonly OutRecord[]): Promise<readonly number[]>;
   close(): Promise<void>;
 }
 

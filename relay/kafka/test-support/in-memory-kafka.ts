@@ -90,7 +90,7 @@ export class InMemoryKafka implements KafkaAdapter {
           }
           await go;
         }
-        for (const r of records) this.#append(r);
+        return records.map((r) => this.#append(r));
       },
       close: async () => {},
     };
@@ -166,7 +166,8 @@ export class InMemoryKafka implements KafkaAdapter {
     return parts;
   }
 
-  #append(r: OutRecord): void {
+  /** Returns the record's offset. */
+  #append(r: OutRecord): number {
     const partition = r.partition ?? 0;
     const log = this.#partitions(r.topic)[partition];
     if (log === undefined) throw new Error(`in-memory kafka: ${r.topic} has no partition ${partition}`);
@@ -182,6 +183,7 @@ export class InMemoryKafka implements KafkaAdapter {
     log.push(record);
     this.#journal.push(record);
     for (const m of this.#members) if (m.assigned[r.topic]?.includes(partition) === true) this.#wake(m, r.topic, partition);
+    return Number(record.offset);
   }
 
   /** Hands a member the records of one partition it has not seen, one batch at a time, in offset order. */

@@ -8,11 +8,12 @@ function fakeProducer() {
   const requests: OutRecord[][] = [];
   const release: (() => void)[] = [];
   let fail = false;
+  let written = 0;
   const producer: Producer = {
     send: (records) =>
-      new Promise<void>((resolve, reject) => {
+      new Promise<readonly number[]>((resolve, reject) => {
         requests.push([...records]);
-        release.push(() => (fail ? reject(new Error('broker down')) : resolve()));
+        release.push(() => (fail ? reject(new Error('broker down')) : resolve(records.map(() => written++))));
       }),
     close: async () => {},
   };
@@ -121,6 +122,43 @@ test('a failed request is retried in place before anything queued behind it; whe
     f.requests.slice(3).map((r) => r.map((x) => x.key)),
     [['c'], ['c']],
   );
+});
+
+test('onWritten hears each request that succeeded, with the offsets of its successful attempt; a request that failed for good is not told', async () => {
+  const f = fakeProducer();
+  const told: [string[], number[]][] = [];
+  const onWritten = (records: readonly OutRecord[], offsets: readonly number[]) => told.push([records.map((r) => r.key), [...offsets]]);
+  const p = new BatchingProducer(f.producer, { retry: { attempts: 2, delayMs: () => 0 }, onWritten });
+  const nextRequest = async () => {
+    while (f.release.length === 0) await new Promise((r) => setTimeout(r, 1));
+  };
+  f.setFail(true);
+  const ab = [p.produce(rec('a')), p.produce(rec('b'))];
+  await nextRequest();
+  f.release.shift()!(); // fails once…
+  await nextRequest();
+  f.setFail(false);
+  f.release.shift()!(); // …then is written at offsets 0 and 1
+  await Promise.all(ab);
+  f.setFail(true);
+  const c = p.produce(rec('c'));
+  for (let i = 0; i < 2; i++) {
+    await nextRequest();
+    f.release.shift()!();
+  }
+  await assert.rejects(c, /broker down/);
+  f.setFail(false);
+  const d = p.produce(rec('d'));
+  await nextRequest();
+  f.release.shift()!();
+  await d;
+  assert.deepEqual(told, [
+    [
+      ['a', 'b'],
+      [0, 1],
+    ],
+    [['d'], [2]],
+  ]);
 });
 
 test('a lazy record waits for the next prompt request and rides in it, in call order', async () => {

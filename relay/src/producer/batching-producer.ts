@@ -38,6 +38,11 @@ export interface BatchingProducerOptions {
   readonly maxBatchBytes?: number;
   readonly retry?: ProduceRetry;
   readonly lazyLingerMs?: number;
+  /**
+   * Told of every successful request, after its callers were resolved: the records and the offset
+   * each was written at (-1 where unknown). The relay's router applies its own writes from it.
+   */
+  readonly onWritten?: (records: readonly OutRecord[], offsets: readonly number[]) => void;
 }
 
 interface Queued {
@@ -77,6 +82,7 @@ export class BatchingProducer {
   readonly #maxBatchBytes: number;
   readonly #retry: ProduceRetry;
   readonly #lazyLingerMs: number;
+  readonly #onWritten: BatchingProducerOptions['onWritten'];
 
   constructor(producer: Producer, options: BatchingProducerOptions = {}) {
     this.#producer = producer;
@@ -85,6 +91,7 @@ export class BatchingProducer {
     this.#maxBatchBytes = options.maxBatchBytes ?? 768 * 1024;
     this.#retry = options.retry ?? PRODUCE_RETRY;
     this.#lazyLingerMs = options.lazyLingerMs ?? LAZY_LINGER_MS;
+    this.#onWritten = options.onWritten;
   }
 
   produce(record: OutRecord, kind = 'message'): Promise<void> {
@@ -159,8 +166,10 @@ export class BatchingProducer {
 
   async #send(batch: Queued[]): Promise<void> {
     const start = performance.now();
+    const records = batch.map((b) => b.record);
+    let offsets: readonly number[];
     try {
-      await this.#sendRetrying(batch.map((b) => b.record));
+      offsets = await this.#sendRetrying(records);
     } catch (e) {
       // Everything queued behind the failed batch fails with it: written now, it would land
       // ahead of the failed records' resends.
@@ -175,9 +184,10 @@ export class BatchingProducer {
       this.#metrics?.produceLatency.observe({ kind: b.kind }, seconds);
       b.resolve();
     }
+    this.#onWritten?.(records, offsets);
   }
 
-  async #sendRetrying(records: OutRecord[]): Promise<void> {
+  async #sendRetrying(records: OutRecord[]): Promise<readonly number[]> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.#producer.send(records);

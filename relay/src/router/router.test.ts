@@ -36,18 +36,26 @@ async function kafkaWith(records: OutRecord[]): Promise<InMemoryKafka> {
   return kafka;
 }
 
-function startRouter(kafka: InMemoryKafka): { router: Router; pushes: Push[]; replaced: Replaced[] } {
+function startRouter(kafka: InMemoryKafka) {
   const pushes: Push[] = [];
   const replaced: Replaced[] = [];
+  const logs: string[] = [];
+  const metrics = new Registry();
   const router = new Router(
     config,
     kafka,
-    createRelayMetrics(new Registry(), config.gatewayId),
+    createRelayMetrics(metrics, config.gatewayId),
     (p) => pushes.push(p),
     (r) => replaced.push(r),
-    () => {},
+    (l) => logs.push(l),
   );
-  return { router, pushes, replaced };
+  return { router, pushes, replaced, metrics, logs };
+}
+
+async function counter(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === name);
+  const value = metric?.values.find((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x));
+  return value?.value ?? 0;
 }
 
 test('after the fold, pending mail of online users is replayed in log order to the gateway that holds them', async () => {
@@ -99,5 +107,63 @@ test('live: a new message to an online user is pushed once, to the latest presen
     { user: 'bob', gatewayId: 'gw-b', epoch: 1 },
     { user: 'bob', gatewayId: 'gw-c', epoch: 2 },
   ]);
+  await router.stop();
+});
+
+test('own writes: a record at the next offset is applied at once and skipped when fetched; one past a gap waits for the fetch; log order holds', async () => {
+  const kafka = await kafkaWith([presence('bob', 'gw-b', 1)]);
+  const { router, pushes, metrics } = startRouter(kafka);
+  await router.start();
+  await until(() => router.ready);
+  const m1 = message('bob', 'm1');
+  const m3 = message('bob', 'm3');
+  // The produce answers came back before the fetch: m1 at offset 1 (next), m3 at 3 (2 not seen yet).
+  router.applyWritten([m1, m3], [1, 3]);
+  assert.deepEqual(
+    pushes.map((p) => p.items.map((i) => i.msgId)),
+    [[], ['m1']],
+    'm1 at once; m3 must not overtake the unseen offset 2',
+  );
+  await (await kafka.producer()).send([m1, message('bob', 'm2'), m3]);
+  await until(() => router.ownership().reduce((n, o) => n + o.pending, 0) === 3);
+  assert.deepEqual(
+    pushes.map((p) => p.items.map((i) => i.msgId)),
+    [[], ['m1'], ['m2'], ['m3']],
+    'each pushed once, in log order',
+  );
+  assert.equal(await counter(metrics, 'relay_router_records_total', { source: 'written' }), 1);
+  assert.equal(await counter(metrics, 'relay_router_records_total', { source: 'fetched' }), 2);
+  await router.stop();
+});
+
+test('own writes: nothing is applied early while folding, for a partition not owned, or from another topic', async () => {
+  const kafka = await kafkaWith([presence('bob', 'gw-b', 1)]);
+  const { router, pushes } = startRouter(kafka);
+  router.applyWritten([message('bob', 'early')], [1]); // not started: owns nothing
+  await router.start();
+  await until(() => router.ready);
+  router.applyWritten([{ ...message('bob', 'other'), topic: 'elsewhere' }], [1]);
+  router.applyWritten([message('bob', 'unknown')], [-1]);
+  assert.deepEqual(
+    pushes.map((p) => p.items.map((i) => i.msgId)),
+    [[]],
+  );
+  await router.stop();
+});
+
+test('own writes: an answer that named the wrong offset is counted, logged, and the fetched record is still delivered', async () => {
+  const kafka = await kafkaWith([presence('bob', 'gw-b', 1)]);
+  const { router, pushes, metrics, logs } = startRouter(kafka);
+  await router.start();
+  await until(() => router.ready);
+  router.applyWritten([message('bob', 'claimed')], [1]);
+  await (await kafka.producer()).send([message('bob', 'actual')]);
+  await until(() => router.ownership().reduce((n, o) => n + o.pending, 0) === 2);
+  assert.deepEqual(
+    pushes.map((p) => p.items.map((i) => i.msgId)),
+    [[], ['claimed'], ['actual']],
+  );
+  assert.equal(await counter(metrics, 'relay_router_written_mismatch_total'), 1);
+  assert.ok(logs.some((l) => l.includes('offset 1 holds')));
   await router.stop();
 });

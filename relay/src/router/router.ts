@@ -1,4 +1,4 @@
-import type { Admin, Assignment, BatchContext, GroupConsumer, InRecord, KafkaAdapter } from '../../kafka/src/index.js';
+import type { Admin, Assignment, BatchContext, GroupConsumer, InRecord, KafkaAdapter, OutRecord } from '../../kafka/src/index.js';
 import { nowUs } from '../../protocol/src/index.js';
 import type { RelayConfig } from '../config.js';
 import type { RelayMetrics } from '../metrics.js';
@@ -12,6 +12,8 @@ import { CONSUMER_TUNING } from './consumer-tuning.js';
  *
  * kafkajs re-reads every assigned partition from the start after each rebalance (nothing is
  * committed), so every assignment resets every owned partition: the state is the log.
+ * Live, the process's own writes are applied from their produce answers (`applyWritten`), in
+ * offset order with what the fetch brings.
  */
 export type Deliver = (push: Push) => void;
 /** Tells the gateway holding a superseded connection to close it (4011). */
@@ -23,6 +25,10 @@ interface Owned {
   readonly startedMs: number;
   /** Offset of the last record at assignment time; live once it has been applied. -1 = empty. */
   target: Promise<bigint>;
+  /** The offset after the last record applied: every record below it is in the mailbox. */
+  next: number;
+  /** Records applied from this process's own writes, by offset, until the fetch brings them back. */
+  readonly written: Map<number, string | null>;
 }
 
 export class Router {
@@ -108,6 +114,8 @@ export class Router {
         generation: this.#generation,
         startedMs: performance.now(),
         target: targets.then((t) => t.get(p) ?? -1n),
+        next: 0,
+        written: new Map(),
       };
       this.#owned.set(p, owned);
       // An empty partition has nothing to fold: live as soon as its target is known.
@@ -140,25 +148,19 @@ export class Router {
     const mailbox = owned.mailbox;
     let count = 0;
     for (const r of records) {
-      const routedUs = nowUs();
-      const result = mailbox.apply(r.key, r.value, r.timestampMs, routedUs);
-      if (!mailbox.live) {
-        this.#metrics.foldRecords.inc();
-        if (BigInt(r.offset) >= target) this.#finishFold(owned);
-      } else if (result.kind === 'push') {
-        const push = result.push;
-        const first = push.items[0];
-        if (first !== undefined && first.type === 'message' && !push.replay && first.stamps.gwInUs !== undefined) {
-          this.#metrics.routerLatency.observe(Math.max(0, routedUs - first.stamps.gwInUs) / 1e6);
+      const offset = Number(r.offset);
+      if (offset < owned.next) this.#fetchedAgain(owned, offset, r);
+      else {
+        if (owned.written.size > 0) owned.written.clear(); // the fetch passed them: any left were compacted away
+        owned.next = offset + 1;
+        if (mailbox.live) {
+          this.#route(owned, r.key, r.value, r.timestampMs);
+          this.#metrics.routerRecords.inc({ source: 'fetched' });
+        } else {
+          mailbox.apply(r.key, r.value, r.timestampMs, nowUs());
+          this.#metrics.foldRecords.inc();
+          if (BigInt(r.offset) >= target) this.#finishFold(owned);
         }
-        if (push.replay) this.#metrics.replayed.inc(push.items.length);
-        this.#push(push);
-      } else if (result.kind === 'presence') {
-        if (result.replaced !== null) this.#notifyReplaced(result.replaced);
-        this.#metrics.replayed.inc(result.push.items.length);
-        this.#push(result.push);
-      } else if (result.kind === 'duplicate') {
-        this.#metrics.duplicatesDropped.inc();
       }
       if (++count % 500 === 0) {
         await ctx.heartbeat();
@@ -171,6 +173,63 @@ export class Router {
       this.#metrics.consumerLag.set({ partition: String(ctx.partition) }, Math.max(0, lag));
     }
     this.#updateGauges();
+  }
+
+  /**
+   * This process's own writes to a partition it owns, applied at once instead of when the fetch
+   * brings them back: the fetch wait was the relay's largest extra step over bare Kafka
+   * (docs/architecture.md, Decisions). Only a record at exactly the next offset is applied,
+   * so the fold stays in log order; any other waits for the fetch. `offsets` are the produce
+   * answer's (-1 unknown). The relay calls this after the writers' ✓ went out.
+   */
+  applyWritten(records: readonly OutRecord[], offsets: readonly number[]): void {
+    let applied = false;
+    records.forEach((r, i) => {
+      const offset = offsets[i] ?? -1;
+      if (r.topic !== this.#config.topics.mailbox || r.partition === undefined) return;
+      const owned = this.#owned.get(r.partition);
+      if (owned === undefined || !owned.mailbox.live || offset !== owned.next) return;
+      owned.next = offset + 1;
+      owned.written.set(offset, r.key);
+      this.#route(owned, r.key, r.value, Date.now());
+      this.#metrics.routerRecords.inc({ source: 'written' });
+      applied = true;
+    });
+    if (applied) this.#updateGauges();
+  }
+
+  /** A fetched record below `next`: applied from this process's write, or fetched twice. */
+  #fetchedAgain(owned: Owned, offset: number, r: InRecord): void {
+    const key = owned.written.get(offset);
+    if (key === undefined) return; // fetched twice (a refetch after an error): already applied
+    owned.written.delete(offset);
+    if (key === r.key) return;
+    // The produce answer named the wrong offset: the mailbox holds a record out of place. Apply
+    // the fetched one too, so nothing is lost (a message applied twice is dropped as a duplicate).
+    this.#metrics.routerWrittenMismatch.inc();
+    this.#log(`router: partition ${owned.mailbox.partition} offset ${offset} holds ${r.key ?? 'null'}, not the written ${key ?? 'null'}`);
+    this.#route(owned, r.key, r.value, r.timestampMs);
+  }
+
+  /** Applies one record to a live mailbox and does what it asks. */
+  #route(owned: Owned, key: string | null, value: Buffer | null, timestampMs: number): void {
+    const routedUs = nowUs();
+    const result = owned.mailbox.apply(key, value, timestampMs, routedUs);
+    if (result.kind === 'push') {
+      const push = result.push;
+      const first = push.items[0];
+      if (first !== undefined && first.type === 'message' && !push.replay && first.stamps.gwInUs !== undefined) {
+        this.#metrics.routerLatency.observe(Math.max(0, routedUs - first.stamps.gwInUs) / 1e6);
+      }
+      if (push.replay) this.#metrics.replayed.inc(push.items.length);
+      this.#push(push);
+    } else if (result.kind === 'presence') {
+      if (result.replaced !== null) this.#notifyReplaced(result.replaced);
+      this.#metrics.replayed.inc(result.push.items.length);
+      this.#push(result.push);
+    } else if (result.kind === 'duplicate') {
+      this.#metrics.duplicatesDropped.inc();
+    }
   }
 
   #finishFold(owned: Owned): void {

@@ -2,7 +2,7 @@
 // (with headers and tombstones) arrive once each and in order per partition, onAssigned comes
 // before a generation's records, a second member's join hands partitions over and each member
 // reads what it got from the log start, a clean stop hands everything back, and concurrent sends
-// are all acknowledged and written; a partition whose log start moved past the member is re-read
+// are all acknowledged and written, each caller told its records' offsets; a partition whose log start moved past the member is re-read
 // from its new start, alone.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -74,7 +74,7 @@ for (const client of Object.keys(KAFKA_CLIENTS) as KafkaClientName[]) {
         })),
       ),
     );
-    await Promise.all(sends);
+    const written = await Promise.all(sends);
     const offsets = await admin.topicOffsets(topic);
     assert.equal(
       offsets.reduce((n, p) => n + Number(p.high) - Number(p.low), 0),
@@ -101,6 +101,14 @@ for (const client of Object.keys(KAFKA_CLIENTS) as KafkaClientName[]) {
           Array.from({ length: 10 }, (_, i) => `k-${c}-${i}`),
           "one caller's records in order, once each",
         );
+      assert.deepEqual(
+        records.map((r) => Number(r.offset)),
+        records.map((r) => {
+          const [, c, i] = (r.key ?? '').split('-');
+          return written[Number(c)]![Number(i)];
+        }),
+        'send() resolved with the offset each record was written at (what the router applies its own writes by)',
+      );
       const offsetsSeen = records.map((r) => BigInt(r.offset));
       assert.ok(
         offsetsSeen.every((o, i) => i === 0 || o > offsetsSeen[i - 1]!),
