@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FRAME_TYPES } from '../protocol/src/index.js';
 import { connectUser, isDeliver, type TestClient } from '../../test/helpers/client.js';
-import { startInMemoryRelay } from '../test/support/in-memory-relay.js';
+import { startInMemoryRelay, until } from '../test/support/in-memory-relay.js';
 import type { RelayHandle } from './relay.js';
 
 const send = (c: TestClient, to: string, msgId: string) =>
@@ -13,6 +13,12 @@ const send = (c: TestClient, to: string, msgId: string) =>
 async function delivered(relay: RelayHandle): Promise<Record<string, number>> {
   const { values } = await relay.metrics.delivered.get();
   return Object.fromEntries(values.map((v) => [`${v.labels.path}/${v.labels.kind}`, v.value]));
+}
+
+async function routerRecords(relay: RelayHandle): Promise<{ written: number; fetched: number }> {
+  const { values } = await relay.metrics.routerRecords.get();
+  const of = (source: string) => values.find((v) => v.labels.source === source)?.value ?? 0;
+  return { written: of('written'), fetched: of('fetched') };
 }
 
 test('healthz and readyz answer once started; readyz turns 503 while draining', async () => {
@@ -34,6 +40,29 @@ test('a recipient on this process is reached on the fast path', async () => {
     send(a, 'bob', 'm1');
     assert.equal((await b.waitFor(isDeliver, 'deliver')).msgId, 'm1');
     assert.deepEqual(await delivered(relay), { 'fast/message': 1 });
+    a.close();
+    b.close();
+  } finally {
+    await stop();
+  }
+});
+
+test('a write to a partition this process owns reaches its recipient from the produce answer, with fetches held; the fetch then adds no copy', async () => {
+  const { relay, url, kafka, stop } = await startInMemoryRelay();
+  try {
+    const a = await connectUser(url, 'alice');
+    const b = await connectUser(url, 'bob');
+    const release = kafka.holdFetches();
+    send(a, 'bob', 'm1');
+    assert.equal((await b.waitFor(isDeliver, 'deliver')).msgId, 'm1');
+    release();
+    send(a, 'bob', 'm2');
+    await b.waitFor((f) => isDeliver(f) && f.msgId === 'm2', 'm2');
+    await until(async () => (await routerRecords(relay)).fetched >= 1, 'the fetch of m1');
+    assert.deepEqual(
+      b.frames.filter(isDeliver).map((f) => f.msgId),
+      ['m1', 'm2'],
+    );
     a.close();
     b.close();
   } finally {

@@ -42,6 +42,7 @@ export class InMemoryKafka implements KafkaAdapter {
   /** Every appended record, across topics and partitions, in append order. */
   readonly #journal: InRecord[] = [];
   #held: (() => void)[] | null = null;
+  #fetchesHeld = false;
   readonly #heldWaiters: { count: number; resolve: () => void }[] = [];
   #generation = 0;
 
@@ -69,6 +70,15 @@ export class InMemoryKafka implements KafkaAdapter {
       const waiting = this.#held ?? [];
       this.#held = null;
       for (const go of waiting) go();
+    };
+  }
+
+  /** Consumers are handed nothing until `release()`: what a slow fetch looks like. */
+  holdFetches(): () => void {
+    this.#fetchesHeld = true;
+    return () => {
+      this.#fetchesHeld = false;
+      for (const m of this.#members) for (const [topic, ps] of Object.entries(m.assigned)) for (const p of ps) this.#wake(m, topic, p);
     };
   }
 
@@ -196,7 +206,7 @@ export class InMemoryKafka implements KafkaAdapter {
         for (;;) {
           const log = this.#topics.get(topic)?.[partition];
           const from = m.positions.get(key) ?? 0;
-          if (m.handlers === null || log === undefined || from >= log.length) break;
+          if (m.handlers === null || log === undefined || from >= log.length || this.#fetchesHeld) break;
           const batch = log.slice(from);
           m.positions.set(key, log.length);
           const ctx = {
