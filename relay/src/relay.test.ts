@@ -59,6 +59,7 @@ test('a write to a partition this process owns reaches its recipient from the pr
     send(a, 'bob', 'm2');
     await b.waitFor((f) => isDeliver(f) && f.msgId === 'm2', 'm2');
     await until(async () => (await routerRecords(relay)).fetched >= 1, 'the fetch of m1');
+    assert.ok((await routerRecords(relay)).written >= 1, 'm1 was applied from its produce answer');
     assert.deepEqual(
       b.frames.filter(isDeliver).map((f) => f.msgId),
       ['m1', 'm2'],

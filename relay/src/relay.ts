@@ -62,7 +62,15 @@ export async function startRelay(
   // (Router.applyWritten). In the next loop phase, so the writers' ✓ frames go out first.
   const producer = new BatchingProducer(kafkaProducer, {
     metrics,
-    onWritten: (records, offsets) => setImmediate(() => router.applyWritten(records, offsets)),
+    onWritten: (records, offsets) =>
+      setImmediate(() => {
+        // Like a failing batch in the consumer: logged, the relay goes on (the fetch still brings what was not applied).
+        try {
+          router.applyWritten(records, offsets);
+        } catch (e) {
+          log(`relay ${config.gatewayId}: applying its own writes failed: ${e instanceof Error ? e.message : String(e)}`);
+        }
+      }),
   });
   const gateway = new Gateway(config, metrics, producer, log);
   let draining = false;

@@ -17,7 +17,11 @@ function fakeProducer() {
       }),
     close: async () => {},
   };
-  return { producer, requests, release, setFail: (f: boolean) => (fail = f) };
+  /** Resolves once a request waits for its answer. */
+  const nextRequest = async () => {
+    while (release.length === 0) await new Promise((r) => setTimeout(r, 1));
+  };
+  return { producer, requests, release, nextRequest, setFail: (f: boolean) => (fail = f) };
 }
 
 const rec = (key: string, bytes = 10): OutRecord => ({ topic: 't', partition: 0, key, value: Buffer.alloc(bytes) });
@@ -89,19 +93,16 @@ test('a failed request, its retries spent, rejects exactly the records in it', a
 test('a failed request is retried in place before anything queued behind it; when the retries run out, the queue behind fails with it', async () => {
   const f = fakeProducer();
   const p = new BatchingProducer(f.producer, { retry: { attempts: 2, delayMs: () => 0 } });
-  const nextRequest = async () => {
-    while (f.release.length === 0) await new Promise((r) => setTimeout(r, 1));
-  };
   f.setFail(true);
   const a = p.produce(rec('a'));
   await tick();
   const b = p.produce(rec('b'));
   f.release.shift()!(); // a fails once…
-  await nextRequest();
+  await f.nextRequest();
   f.setFail(false);
   f.release.shift()!(); // …and succeeds on its retry, still alone
   await a;
-  await nextRequest();
+  await f.nextRequest();
   f.release.shift()!();
   await b;
   assert.deepEqual(
@@ -114,7 +115,7 @@ test('a failed request is retried in place before anything queued behind it; whe
   await tick();
   const d = p.produce(rec('d'));
   f.release.shift()!();
-  await nextRequest();
+  await f.nextRequest();
   f.release.shift()!();
   await assert.rejects(c, /broker down/);
   await assert.rejects(d, /broker down/, 'd was queued behind the failed batch: written now, it would overtake c');
@@ -129,27 +130,24 @@ test('onWritten hears each request that succeeded, with the offsets of its succe
   const told: [string[], number[]][] = [];
   const onWritten = (records: readonly OutRecord[], offsets: readonly number[]) => told.push([records.map((r) => r.key), [...offsets]]);
   const p = new BatchingProducer(f.producer, { retry: { attempts: 2, delayMs: () => 0 }, onWritten });
-  const nextRequest = async () => {
-    while (f.release.length === 0) await new Promise((r) => setTimeout(r, 1));
-  };
   f.setFail(true);
   const ab = [p.produce(rec('a')), p.produce(rec('b'))];
-  await nextRequest();
+  await f.nextRequest();
   f.release.shift()!(); // fails once…
-  await nextRequest();
+  await f.nextRequest();
   f.setFail(false);
   f.release.shift()!(); // …then is written at offsets 0 and 1
   await Promise.all(ab);
   f.setFail(true);
   const c = p.produce(rec('c'));
   for (let i = 0; i < 2; i++) {
-    await nextRequest();
+    await f.nextRequest();
     f.release.shift()!();
   }
   await assert.rejects(c, /broker down/);
   f.setFail(false);
   const d = p.produce(rec('d'));
-  await nextRequest();
+  await f.nextRequest();
   f.release.shift()!();
   await d;
   assert.deepEqual(told, [
