@@ -168,8 +168,10 @@ async function createProducer(
           'RB_KCLIENT_PRODUCE',
           `kafkajs reported success without a broker's answer for ${unanswered.join(', ')}; the records there were never written, so the whole batch counts as failed.`,
         );
-      const bases = new Map(answered.map((m) => [`${m.topicName}:${m.partition}`, m.baseOffset === undefined ? -1 : Number(m.baseOffset)]));
-      return recordOffsets(records, (topic, partition) => bases.get(`${topic}:${partition}`));
+      return recordOffsets(
+        records,
+        answered.map((m) => ({ topic: m.topicName, partition: m.partition, baseOffset: m.baseOffset })),
+      );
     },
     close: async () => {
       await replacing;

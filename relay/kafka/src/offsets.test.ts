@@ -11,21 +11,19 @@ const r = (topic: string, partition: number | undefined, key: string) => ({
 
 test('each record gets its partition’s base offset plus its place among that partition’s records, in send order', () => {
   const records = [r('t', 0, 'a'), r('t', 1, 'b'), r('t', 0, 'c'), r('u', 0, 'd'), r('t', 0, 'e'), r('t', 1, 'f')];
-  const bases = new Map([
-    ['t:0', 10],
-    ['t:1', 3],
-    ['u:0', 0],
-  ]);
-  assert.deepEqual(
-    recordOffsets(records, (t, p) => bases.get(`${t}:${p}`)),
-    [10, 3, 11, 0, 12, 4],
-  );
+  const answers = [
+    { topic: 't', partition: 0, baseOffset: '10' }, // kafkajs: a string
+    { topic: 't', partition: 1, baseOffset: 3n }, // @platformatic/kafka: a bigint
+    { topic: 'u', partition: 0, baseOffset: 0 },
+  ];
+  assert.deepEqual(recordOffsets(records, answers), [10, 3, 11, 0, 12, 4]);
 });
 
 test('-1 where the client chose the partition or the answer named no offset', () => {
   const records = [r('t', undefined, 'a'), r('t', 2, 'b'), r('t', 3, 'c')];
-  assert.deepEqual(
-    recordOffsets(records, (_t, p) => (p === 3 ? -1 : undefined)),
-    [-1, -1, -1],
-  );
+  const answers = [
+    { topic: 't', partition: 2, baseOffset: undefined },
+    { topic: 't', partition: 3, baseOffset: -1n },
+  ];
+  assert.deepEqual(recordOffsets(records, answers), [-1, -1, -1]);
 });

@@ -113,8 +113,8 @@ async function createProducer(pk: Pk, base: Base, ride: RideOutOptions, o: Produ
           o.onProducerReplaced?.();
         }
         const result = await producer.send({ messages: records.map(toMessage) });
-        const bases = new Map((result.offsets ?? []).map((w) => [`${w.topic}:${w.partition}`, Number(w.offset)]));
-        done.resolve(recordOffsets(records, (topic, partition) => bases.get(`${topic}:${partition}`)));
+        const answers = (result.offsets ?? []).map((w) => ({ topic: w.topic, partition: w.partition, baseOffset: w.offset }));
+        done.resolve(recordOffsets(records, answers));
       } catch (e) {
         // The senders hear it at once (they resend); the producer is not used again.
         done.reject(kafkaClientError('RB_KCLIENT_PRODUCE', messageOf(e), e));
