@@ -50,11 +50,13 @@ export function relayDashboard(): Dashboard {
     })
     .panel({
       title: 'Errors',
-      description: 'Error frames by wire error, failed produce requests and slow-reader closes per second. Shows 0 when there are none.',
+      description:
+        'Error frames by wire error, failed produce requests, pushes to another gateway given up (its topic gone, or retries spent; the items replay on reconnect) and slow-reader closes per second. Shows 0 when there are none.',
       unit: 'suffix: /s',
       queries: [
         { expr: `${rateBy('error', 'relay_wire_errors_total')} or vector(0)`, legend: 'wire {{error}}' },
         { expr: `sum(rate(relay_produce_errors_total${R}[$__rate_interval]))`, legend: 'produce errors' },
+        { expr: `sum(rate(relay_deliver_dropped_total${R}[$__rate_interval]))`, legend: 'pushes given up' },
         { expr: `sum(rate(relay_slow_reader_closes_total${R}[$__rate_interval]))`, legend: 'slow-reader closes' },
       ],
     })

@@ -67,6 +67,11 @@ export function createRelayMetrics(registry: Registry, gatewayId: string) {
       registers: [registry],
     }),
     produceErrors: new Counter({ name: 'relay_produce_errors_total', help: 'Failed produce requests.', registers: [registry] }),
+    deliverDropped: new Counter({
+      name: 'relay_deliver_dropped_total',
+      help: 'Pushes to another gateway given up (its topic gone, this relay draining, or retries spent); the items stay pending and replay on reconnect.',
+      registers: [registry],
+    }),
     routerLatency: new Histogram({
       name: 'relay_router_latency_seconds',
       help: 'From the gateway receiving a send to the router handing it to a gateway (end of router).',

@@ -81,6 +81,7 @@ export async function startRelay(
     deliverPrefix: config.topics.deliverPrefix,
     gateway,
     kafkaProducer,
+    admin,
     metrics,
     draining: () => draining,
   });

@@ -172,7 +172,14 @@ export function countersLine(r: ResourceUsage): string | undefined {
   const c = r.relayCounters;
   if (c === undefined || c.kafkaRequests.perMessage === null) return undefined;
   const f = (x: number | null) => (x ?? 0).toFixed(2);
-  return `per msg: ${f(c.kafkaProduceRequests.perMessage)} produce req · ${f(c.recordsProduced.perMessage)} records · ${f(c.kafkaFetchRequests.perMessage)} fetch req · ${f(c.kafkaRequests.perMessage)} Kafka req in all · ${f(c.framesIn.perMessage)} frames in · ${f(c.framesOut.perMessage)} frames out${ownWrites(c)} (at the relays)`;
+  return `per msg: ${f(c.kafkaProduceRequests.perMessage)} produce req · ${f(c.recordsProduced.perMessage)} records · ${f(c.kafkaFetchRequests.perMessage)} fetch req · ${f(c.kafkaRequests.perMessage)} Kafka req in all · ${f(c.framesIn.perMessage)} frames in · ${f(c.framesOut.perMessage)} frames out${ownWrites(c)}${failures(c)} (at the relays)`;
+}
+
+/** `· 3 failed produce requests · 2 pushes given up`, only when there were any (older summaries have neither). */
+function failures(c: NonNullable<ResourceUsage['relayCounters']>): string {
+  const errors = (c.produceErrors as (typeof c)['framesIn'] | undefined)?.total ?? 0;
+  const dropped = (c.deliverDropped as (typeof c)['framesIn'] | undefined)?.total ?? 0;
+  return `${errors > 0 ? ` · ${errors} failed produce requests` : ''}${dropped > 0 ? ` · ${dropped} pushes given up` : ''}`;
 }
 
 /** `· 1.20 of 2.90 router records from own writes`; empty for a summary written before the routers counted them. */

@@ -2,7 +2,7 @@
  * The relays' own counters that explain their CPU and Kafka's, read from each relay's /metrics
  * at the measured window's edges and summed over the relays: Kafka requests by API, records
  * produced, WebSocket frames in and out, records the routers applied (from their own process's
- * produce answers, or fetched). Per delivered message they show where the work is
+ * produce answers, or fetched), failed produce requests and pushes given up. Per delivered message they show where the work is
  * (e.g. 2.1 produce requests and 6 records per message). A relay that restarts inside the
  * window restarts its counters; the sums are then low, never negative.
  */
@@ -16,6 +16,8 @@ export const RELAY_COUNTERS = [
   'framesOut',
   'routerRecordsWritten',
   'routerRecordsFetched',
+  'produceErrors',
+  'deliverDropped',
 ] as const;
 export type RelayCounter = (typeof RELAY_COUNTERS)[number];
 export type RelayCounts = Readonly<Record<RelayCounter, number>>;
@@ -29,6 +31,8 @@ const zero = (): Record<RelayCounter, number> => ({
   framesOut: 0,
   routerRecordsWritten: 0,
   routerRecordsFetched: 0,
+  produceErrors: 0,
+  deliverDropped: 0,
 });
 
 /** Prometheus text exposition of one relay → its counts (unknown lines ignored). */
@@ -47,6 +51,8 @@ export function parseRelayCounters(text: string): RelayCounts {
     } else if (name === 'relay_produce_batch_records_sum') c.recordsProduced += v;
     else if (name === 'relay_frames_in_total') c.framesIn += v;
     else if (name === 'relay_frames_out_total') c.framesOut += v;
+    else if (name === 'relay_produce_errors_total') c.produceErrors += v;
+    else if (name === 'relay_deliver_dropped_total') c.deliverDropped += v;
     else if (name === 'relay_router_records_total') {
       if (labels.includes('source="written"')) c.routerRecordsWritten += v;
       else if (labels.includes('source="fetched"')) c.routerRecordsFetched += v;

@@ -186,6 +186,8 @@ test('parseRelayCounters: Kafka requests by API, records produced, frames; other
     'relay_frames_out_total{type="ack",gateway="r0"} 200',
     'relay_router_records_total{source="written",gateway="r0"} 300',
     'relay_router_records_total{source="fetched",gateway="r0"} 900',
+    'relay_produce_errors_total{gateway="r0"} 3',
+    'relay_deliver_dropped_total{gateway="r0"} 2',
     'process_cpu_seconds_total{gateway="r0"} 12.5',
   ].join('\n');
   assert.deepEqual(parseRelayCounters(text), {
@@ -197,6 +199,8 @@ test('parseRelayCounters: Kafka requests by API, records produced, frames; other
     framesOut: 200,
     routerRecordsWritten: 300,
     routerRecordsFetched: 900,
+    produceErrors: 3,
+    deliverDropped: 2,
   });
 });
 

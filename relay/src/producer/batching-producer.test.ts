@@ -1,28 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BatchingProducer } from './batching-producer.js';
-import type { OutRecord, Producer } from '../../kafka/src/index.js';
-
-/** A fake Producer below the adapter: records each request, resolves when told to. */
-function fakeProducer() {
-  const requests: OutRecord[][] = [];
-  const release: (() => void)[] = [];
-  let fail = false;
-  let written = 0;
-  const producer: Producer = {
-    send: (records) =>
-      new Promise<readonly number[]>((resolve, reject) => {
-        requests.push([...records]);
-        release.push(() => (fail ? reject(new Error('broker down')) : resolve(records.map(() => written++))));
-      }),
-    close: async () => {},
-  };
-  /** Resolves once a request waits for its answer. */
-  const nextRequest = async () => {
-    while (release.length === 0) await new Promise((r) => setTimeout(r, 1));
-  };
-  return { producer, requests, release, nextRequest, setFail: (f: boolean) => (fail = f) };
-}
+import type { OutRecord } from '../../kafka/src/index.js';
+import { fakeProducer } from '../../kafka/test-support/fake-producer.js';
 
 const rec = (key: string, bytes = 10): OutRecord => ({ topic: 't', partition: 0, key, value: Buffer.alloc(bytes) });
 const tick = () => new Promise((r) => setImmediate(r));
@@ -225,4 +205,51 @@ test('a failed request rejects the lazy records queued behind it too', async () 
   await assert.rejects(a, /broker down/);
   await assert.rejects(t, /broker down/);
   assert.equal(p.queued, 0);
+});
+
+test('keepForRetry drops records before a retry: they are rejected, the rest are written, and what is behind keeps its place', async () => {
+  const f = fakeProducer();
+  const asked: string[][] = [];
+  const keepForRetry = async (records: readonly OutRecord[]) => {
+    asked.push(records.map((r) => r.key));
+    return records.map((r) => r.key !== 'gone');
+  };
+  const p = new BatchingProducer(f.producer, { retry: { attempts: 3, delayMs: () => 0 }, keepForRetry });
+  f.setFail(true);
+  const [a, gone] = [p.produce(rec('a')), p.produce(rec('gone'))];
+  await f.nextRequest();
+  const b = p.produce(rec('b'));
+  f.release.shift()!(); // [a, gone] fails…
+  await assert.rejects(gone, /broker down/);
+  await f.nextRequest();
+  f.setFail(false);
+  f.release.shift()!(); // …and only a is tried again
+  await a;
+  await f.nextRequest();
+  f.release.shift()!();
+  await b;
+  assert.deepEqual(asked, [['a', 'gone']]);
+  assert.deepEqual(
+    f.requests.map((r) => r.map((x) => x.key)),
+    [['a', 'gone'], ['a'], ['b']],
+  );
+});
+
+test('a retry with every record dropped sends nothing, and the queue behind goes on', async () => {
+  const f = fakeProducer();
+  const p = new BatchingProducer(f.producer, { retry: { attempts: 3, delayMs: () => 0 }, keepForRetry: async (rs) => rs.map(() => false) });
+  f.setFail(true);
+  const a = p.produce(rec('a'));
+  await f.nextRequest();
+  const b = p.produce(rec('b'));
+  f.release.shift()!();
+  await assert.rejects(a, /broker down/);
+  f.setFail(false);
+  await f.nextRequest();
+  f.release.shift()!();
+  await b;
+  assert.deepEqual(
+    f.requests.map((r) => r.map((x) => x.key)),
+    [['a'], ['b']],
+  );
 });

@@ -43,6 +43,18 @@ export interface BatchingProducerOptions {
    * each was written at (-1 where unknown). The relay's router applies its own writes from it.
    */
   readonly onWritten?: (records: readonly OutRecord[], offsets: readonly number[]) => void;
+  /**
+   * Asked before each retry of a failed request, after its delay: which of its records to try
+   * again (true = keep). The others are rejected with the request's error and are not written by
+   * a later attempt; the records behind them keep their place. Default: every record.
+   */
+  readonly keepForRetry?: (records: readonly OutRecord[]) => Promise<readonly boolean[]>;
+}
+
+/** A request that went through: its records (those kept for the last attempt) and their offsets. */
+interface Sent {
+  readonly batch: Queued[];
+  readonly offsets: readonly number[];
 }
 
 interface Queued {
@@ -83,6 +95,7 @@ export class BatchingProducer {
   readonly #retry: ProduceRetry;
   readonly #lazyLingerMs: number;
   readonly #onWritten: BatchingProducerOptions['onWritten'];
+  readonly #keepForRetry: BatchingProducerOptions['keepForRetry'];
 
   constructor(producer: Producer, options: BatchingProducerOptions = {}) {
     this.#producer = producer;
@@ -92,6 +105,7 @@ export class BatchingProducer {
     this.#retry = options.retry ?? PRODUCE_RETRY;
     this.#lazyLingerMs = options.lazyLingerMs ?? LAZY_LINGER_MS;
     this.#onWritten = options.onWritten;
+    this.#keepForRetry = options.keepForRetry;
   }
 
   produce(record: OutRecord, kind = 'message'): Promise<void> {
@@ -166,10 +180,9 @@ export class BatchingProducer {
 
   async #send(batch: Queued[]): Promise<void> {
     const start = performance.now();
-    const records = batch.map((b) => b.record);
-    let offsets: readonly number[];
+    let sent: Sent;
     try {
-      offsets = await this.#sendRetrying(records);
+      sent = await this.#sendRetrying(batch);
     } catch (e) {
       // Everything queued behind the failed batch fails with it: written now, it would land
       // ahead of the failed records' resends.
@@ -178,25 +191,41 @@ export class BatchingProducer {
       for (const b of [...batch, ...behind]) b.reject(e);
       return;
     }
+    if (sent.batch.length === 0) return;
     const seconds = (performance.now() - start) / 1000;
-    this.#metrics?.produceBatchRecords.observe(batch.length);
-    for (const b of batch) {
+    this.#metrics?.produceBatchRecords.observe(sent.batch.length);
+    for (const b of sent.batch) {
       this.#metrics?.produceLatency.observe({ kind: b.kind }, seconds);
       b.resolve();
     }
-    this.#onWritten?.(records, offsets);
+    this.#onWritten?.(
+      sent.batch.map((b) => b.record),
+      sent.offsets,
+    );
   }
 
-  async #sendRetrying(records: OutRecord[]): Promise<readonly number[]> {
+  /** Sends the batch, retrying in place; what `keepForRetry` drops on the way is rejected and left out. */
+  async #sendRetrying(batch: Queued[]): Promise<Sent> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.#producer.send(records);
+        return { batch, offsets: await this.#producer.send(batch.map((b) => b.record)) };
       } catch (e) {
         this.#metrics?.produceErrors.inc();
         if (attempt + 1 >= this.#retry.attempts) throw e;
         await new Promise((r) => setTimeout(r, this.#retry.delayMs(attempt)));
+        batch = await this.#keep(batch, e);
+        if (batch.length === 0) return { batch, offsets: [] };
       }
     }
+  }
+
+  async #keep(batch: Queued[], e: unknown): Promise<Queued[]> {
+    if (this.#keepForRetry === undefined) return batch;
+    // A failing check keeps every record: retrying too much is safe, dropping is not.
+    const keep = await this.#keepForRetry(batch.map((b) => b.record)).catch(() => []);
+    const kept: Queued[] = [];
+    batch.forEach((b, i) => (keep[i] === false ? b.reject(e) : kept.push(b)));
+    return kept;
   }
 
   async close(): Promise<void> {

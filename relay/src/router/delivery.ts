@@ -3,18 +3,13 @@
  * straight to its session. Otherwise the holding gateway's own relay.deliver topic carries them.
  * Kept apart from startRelay because this choice is the relay's central routing decision.
  */
-import type { OutRecord, Producer } from '../../kafka/src/index.js';
-import { backoffDelayMs } from '../../protocol/src/index.js';
+import type { Admin, OutRecord, Producer } from '../../kafka/src/index.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { RelayMetrics } from '../metrics.js';
 import { BatchingProducer } from '../producer/batching-producer.js';
 import type { Push, Replaced } from './mailbox.js';
 import { encodeValue } from './records.js';
 import type { Deliver, NotifyReplaced } from './router.js';
-
-/** Attempts after a failed deliver produce: 100 ms doubling to 2 s, ≈ 30 s in all (no jitter). */
-const DELIVER_RETRIES = 20;
-const DELIVER_BACKOFF = { initialMs: 100, maxMs: 2000, random: () => 1 };
 
 export interface DeliveryOptions {
   readonly gatewayId: string;
@@ -23,6 +18,8 @@ export interface DeliveryOptions {
   /** This process's gateway: the fast path. */
   readonly gateway: Pick<Gateway, 'pushLocal' | 'replaced'>;
   readonly kafkaProducer: Producer;
+  /** Tells a gateway that is gone (its topic deleted) from one Kafka failed to reach. */
+  readonly admin: Pick<Admin, 'listTopics'>;
   readonly metrics: RelayMetrics;
   /** True once the relay drains: a failed deliver produce is not retried any more. */
   readonly draining: () => boolean;
@@ -37,18 +34,24 @@ export interface Delivery {
 }
 
 export function createDelivery(o: DeliveryOptions): Delivery {
-  // Pushes to other gateways have their own queue, tried once: a gateway that is gone (its topic
-  // deleted) must not hold up the mailbox writes behind the in-place retries (produceDeliver retries).
-  const deliverProducer = new BatchingProducer(o.kafkaProducer, { metrics: o.metrics, retry: { attempts: 1, delayMs: () => 0 } });
-  // A failed deliver produce is retried with backoff (≈ 30 s in all): during a broker failover
-  // the user is still online at that gateway and would otherwise wait for its next reconnect —
-  // in a run, until the end, as "lost". A gateway that is gone keeps failing; its users' items
-  // stay pending and replay when they reconnect elsewhere.
-  const produceDeliver = (record: OutRecord, attempt: number): void => {
-    deliverProducer.produce(record, 'deliver').catch(() => {
-      if (o.draining() || attempt >= DELIVER_RETRIES) return;
-      setTimeout(() => produceDeliver(record, attempt + 1), backoffDelayMs(attempt, DELIVER_BACKOFF)).unref();
-    });
+  // Pushes to other gateways have their own queue, so their retries never hold up the mailbox
+  // writes. A failed request is retried in place, like the mailbox writes (≈ 30 s, longer than a
+  // broker failover), so a user's items reach its gateway in log order: retried one by one on
+  // timers, a failed push was overtaken by the next one to the same user (the rebalance test's
+  // "reordered"). Before each retry, records for a gateway that is gone are dropped: a drained
+  // relay deletes its topic, and a request naming a deleted topic fails whole, taking the other
+  // gateways' pushes (and the mailbox writes it shares a request with) down with it, on every
+  // retry. Dropped items stay pending and replay when their users reconnect elsewhere.
+  const deliverProducer = new BatchingProducer(o.kafkaProducer, {
+    metrics: o.metrics,
+    keepForRetry: async (records) => {
+      if (o.draining()) return records.map(() => false);
+      const topics = new Set(await o.admin.listTopics());
+      return records.map((r) => topics.has(r.topic));
+    },
+  });
+  const produceDeliver = (record: OutRecord): void => {
+    deliverProducer.produce(record, 'deliver').catch(() => o.metrics.deliverDropped.inc());
   };
   const topicOf = (gatewayId: string): string => `${o.deliverPrefix}${gatewayId}`;
 
@@ -64,13 +67,13 @@ export function createDelivery(o: DeliveryOptions): Delivery {
     if (push.items.length > 0) o.metrics.delivered.inc({ path: 'topic', kind }, push.items.length);
     // Partition 0 named explicitly (the topic has one) so the adapter can verify a broker wrote it.
     const topic = topicOf(push.gatewayId);
-    for (const item of push.items) produceDeliver({ topic, partition: 0, key: push.user, value: encodeValue({ to: push.user, item }) }, 0);
+    for (const item of push.items) produceDeliver({ topic, partition: 0, key: push.user, value: encodeValue({ to: push.user, item }) });
     if (end !== undefined)
-      produceDeliver({ topic, partition: 0, key: push.user, value: encodeValue({ to: push.user, replayed: end.epoch, n: end.n }) }, 0);
+      produceDeliver({ topic, partition: 0, key: push.user, value: encodeValue({ to: push.user, replayed: end.epoch, n: end.n }) });
   };
   const notifyReplaced = (r: Replaced): void => {
     if (r.gatewayId === o.gatewayId) return void o.gateway.replaced(r.user, r.epoch);
-    produceDeliver({ topic: topicOf(r.gatewayId), partition: 0, key: r.user, value: encodeValue({ to: r.user, replaced: r.epoch }) }, 0);
+    produceDeliver({ topic: topicOf(r.gatewayId), partition: 0, key: r.user, value: encodeValue({ to: r.user, replaced: r.epoch }) });
   };
   return { deliver, notifyReplaced, flush: () => deliverProducer.flush() };
 }

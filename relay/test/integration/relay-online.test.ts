@@ -4,7 +4,8 @@ import type { LocalKafkaCluster } from '../../../testbed/kafka/cluster.js';
 import { adapterFor, startTestKafka } from '../../../test/helpers/kafka.js';
 import { connectUser, isAck, isDeliver, isError, isReceipt, type TestClient } from '../../../test/helpers/client.js';
 import { startRelayProcess, waitAllReady, type RelayProcess } from '../../../test/helpers/relays.js';
-import { FRAME_TYPES, RECEIPT_KIND, WIRE_ERRORS, mailboxKey, partitionFor, receiptKey } from '../../protocol/src/index.js';
+import { FRAME_TYPES, RECEIPT_KIND, WIRE_ERRORS, mailboxKey, partitionFor, presenceKey, receiptKey } from '../../protocol/src/index.js';
+import { encodeValue } from '../../src/router/records.js';
 import type { InRecord } from '../../kafka/src/index.js';
 
 let kafka: LocalKafkaCluster;
@@ -188,4 +189,39 @@ test('integration: offline B gets 100 messages on reconnect to a different relay
   const more = new Promise((r) => setTimeout(r, 1000));
   await more;
   assert.equal(b.frames.filter(isDeliver).length, 100, 'exactly once');
+});
+
+test('integration: pushes to a gateway whose topic was deleted are dropped; another gateway’s user still gets every message, in order', async () => {
+  // Both recipients' partitions are owned by relay 0, so its router pushes to the other gateways' topics.
+  const routes = (await (await fetch(`${relays[0]!.httpUrl}/routes`)).json()) as { partitions: Record<string, string> };
+  const ownedBy0 = (user: string) => routes.partitions[String(partitionFor(user, 12))] === relays[0]!.url;
+  const pick = (prefix: string) => Array.from({ length: 200 }, (_, i) => `${prefix}${i}`).find(ownedBy0)!;
+  const [vera, gus] = [pick('vera'), pick('gus')];
+  // gus is online at a gateway that drained: its topic is gone (a request naming it fails whole).
+  const admin = await adapterFor(kafka).admin();
+  await admin.createTopics([{ name: 'relay.deliver.ghost', partitions: 1, replicationFactor: 1 }]);
+  const producer = await adapterFor(kafka).producer();
+  const presence = encodeValue({ k: 'p', gatewayId: 'ghost', epoch: 1 });
+  await producer.send([{ topic: 'relay.mailbox', partition: partitionFor(gus, 12), key: presenceKey(gus), value: presence }]);
+  await producer.close();
+  await admin.deleteTopics(['relay.deliver.ghost']);
+  await admin.close();
+
+  const v = await connectUser(relays[1]!.url, vera);
+  const w = await connectUser(relays[0]!.url, 'walt');
+  clients.push(v, w);
+  await v.waitFor((f) => f.t === FRAME_TYPES.replayed, 'replayed');
+  const ids = Array.from({ length: 40 }, (_, i) => `walt:1:${i + 1}`);
+  for (const [i, msgId] of ids.entries()) {
+    w.send({ t: FRAME_TYPES.send, msgId, to: vera, header: new Uint8Array([1]), ciphertext: Buffer.from(msgId) });
+    w.send({ t: FRAME_TYPES.send, msgId: `walt:2:${i + 1}`, to: gus, header: new Uint8Array([1]), ciphertext: Buffer.from(msgId) });
+  }
+  await w.waitCount(isAck, 80, '80 acks');
+  await v.waitCount(isDeliver, 40, '40 deliveries');
+  // A retried request may have been written in part: a copy is allowed (clients drop it by id), a reorder is not.
+  const firsts = [...new Set(v.frames.filter(isDeliver).map((f) => f.msgId))];
+  assert.deepEqual(firsts, ids);
+  const metrics = await (await fetch(`${relays[0]!.httpUrl}/metrics`)).text();
+  const dropped = Number(/^relay_deliver_dropped_total\{[^}]*\} (\d+)/m.exec(metrics)?.[1] ?? 0);
+  assert.ok(dropped > 0, `relay 0 gave up its pushes to the deleted gateway (dropped ${dropped})`);
 });
