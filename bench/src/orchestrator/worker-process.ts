@@ -22,6 +22,20 @@ export interface ProcessWorkerOptions {
   readonly prefix?: readonly string[];
 }
 
+/**
+ * V8 flags of every local worker. `--single-threaded-gc`: a scavenge in the worker otherwise
+ * hands work to helper threads and its main thread (real-time priority, generator-priority.ts)
+ * waits for them, while they take the other core from the relays and Kafka. On this 2-core host
+ * that put a spike in the run's per-second e2e p99 every ≈ 7.5 s; without the helpers, `smoke`'s
+ * e2e p99 fell in 6 of 6 interleaved pairs (docs/architecture.md, night of 2026-12-05/06).
+ */
+export const WORKER_NODE_FLAGS: readonly string[] = ['--single-threaded-gc'];
+
+/** The worker's command line: `[prefix…] node [flags…] <cli> loadgen --plan … --result …`. */
+export function workerCommand(cli: string, prefix: readonly string[], planPath: string, resultPath: string): string[] {
+  return [...prefix, process.execPath, ...WORKER_NODE_FLAGS, cli, 'loadgen', '--plan', planPath, '--result', resultPath];
+}
+
 export class ProcessWorker implements Worker {
   readonly id: string;
   readonly #o: ProcessWorkerOptions;
@@ -47,16 +61,7 @@ export class ProcessWorker implements Worker {
     const planPath = join(this.#o.dir, `${this.id}.plan.json`);
     const resultPath = join(this.#o.dir, `${this.id}.result.json`);
     await writeFile(planPath, `${JSON.stringify(plan, null, 1)}\n`);
-    const [command, ...args] = [
-      ...(this.#o.prefix ?? []),
-      process.execPath,
-      this.#o.cli,
-      'loadgen',
-      '--plan',
-      planPath,
-      '--result',
-      resultPath,
-    ];
+    const [command, ...args] = workerCommand(this.#o.cli, this.#o.prefix ?? [], planPath, resultPath);
     const proc = spawnSupervised(`loadgen-${this.id}`, command!, args);
     this.#proc = proc;
     const log = createWriteStream(join(this.#o.dir, `${this.id}.log`));
