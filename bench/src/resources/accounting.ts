@@ -175,17 +175,24 @@ export function countersLine(r: ResourceUsage): string | undefined {
   return `per msg: ${f(c.kafkaProduceRequests.perMessage)} produce req · ${f(c.recordsProduced.perMessage)} records · ${f(c.kafkaFetchRequests.perMessage)} fetch req · ${f(c.kafkaRequests.perMessage)} Kafka req in all · ${f(c.framesIn.perMessage)} frames in · ${f(c.framesOut.perMessage)} frames out${ownWrites(c)}${failures(c)} (at the relays)`;
 }
 
-/** `· 3 failed produce requests · 2 pushes given up`, only when there were any (older summaries have neither). */
-function failures(c: NonNullable<ResourceUsage['relayCounters']>): string {
-  const errors = (c.produceErrors as (typeof c)['framesIn'] | undefined)?.total ?? 0;
-  const dropped = (c.deliverDropped as (typeof c)['framesIn'] | undefined)?.total ?? 0;
+type RelayCounters = NonNullable<ResourceUsage['relayCounters']>;
+
+/** A counter that a summary from before it was counted (a committed baseline) does not have. */
+function newer(c: RelayCounters, k: RelayCounter): RelayCounters[RelayCounter] | undefined {
+  return c[k] as RelayCounters[RelayCounter] | undefined;
+}
+
+/** `· 3 failed produce requests · 2 pushes given up`, only when there were any. */
+function failures(c: RelayCounters): string {
+  const errors = newer(c, 'produceErrors')?.total ?? 0;
+  const dropped = newer(c, 'deliverDropped')?.total ?? 0;
   return `${errors > 0 ? ` · ${errors} failed produce requests` : ''}${dropped > 0 ? ` · ${dropped} pushes given up` : ''}`;
 }
 
 /** `· 1.20 of 2.90 router records from own writes`; empty for a summary written before the routers counted them. */
-function ownWrites(c: NonNullable<ResourceUsage['relayCounters']>): string {
-  const written = c.routerRecordsWritten as (typeof c)['framesIn'] | undefined;
-  const fetched = c.routerRecordsFetched as (typeof c)['framesIn'] | undefined;
+function ownWrites(c: RelayCounters): string {
+  const written = newer(c, 'routerRecordsWritten');
+  const fetched = newer(c, 'routerRecordsFetched');
   if (written?.perMessage == null || fetched?.perMessage == null) return '';
   return ` · ${written.perMessage.toFixed(2)} of ${(written.perMessage + fetched.perMessage).toFixed(2)} router records from own writes`;
 }

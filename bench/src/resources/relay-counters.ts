@@ -2,9 +2,10 @@
  * The relays' own counters that explain their CPU and Kafka's, read from each relay's /metrics
  * at the measured window's edges and summed over the relays: Kafka requests by API, records
  * produced, WebSocket frames in and out, records the routers applied (from their own process's
- * produce answers, or fetched), failed produce requests and pushes given up. Per delivered message they show where the work is
- * (e.g. 2.1 produce requests and 6 records per message). A relay that restarts inside the
- * window restarts its counters; the sums are then low, never negative.
+ * produce answers, or fetched), failed produce requests and pushes given up. Per delivered
+ * message they show where the work is (e.g. 2.1 produce requests and 6 records per message). A
+ * relay that restarts inside the window restarts its counters; the sums are then low, never
+ * negative.
  */
 
 export const RELAY_COUNTERS = [
