@@ -407,7 +407,7 @@ async function runSegment(cfg: RunConfig, deps: RunDeps, c: SegmentContext): Pro
     c.log(`segment ${c.seg.name}: ${workers.length} worker(s) start sending in ${Math.round(lead / 1000)} s`);
     if (c.companionOf === undefined) {
       const sampler = new ResourceSampler({
-        processes: () => runProcesses(c.kafka, c.fleet, [...workers, ...(c.alongsideWorkers ?? [])], c.seg.mode),
+        processes: () => runProcesses(c.kafka, c.fleet, [...workers, ...(c.alongsideWorkers ?? [])], c.seg.mode, c.prometheus?.pid),
         counters: () => readRelayCounters(c.fleet.metricsUrls()),
       });
       c.meter.sampler = sampler;
@@ -489,8 +489,15 @@ function relayTargets(fleet: Fleet): ScrapeTarget[] {
 }
 
 /** The run's processes by role, for the resource accounting (processes this host can see). */
-function runProcesses(kafka: KafkaCluster, fleet: Fleet, workers: readonly Worker[], mode: SegmentSpec['mode']): ProcessRef[] {
+function runProcesses(
+  kafka: KafkaCluster,
+  fleet: Fleet,
+  workers: readonly Worker[],
+  mode: SegmentSpec['mode'],
+  prometheusPid: number | undefined,
+): ProcessRef[] {
   const out: ProcessRef[] = [{ role: 'orchestrator', name: 'orchestrator', pid: process.pid }];
+  if (prometheusPid !== undefined) out.push({ role: 'prometheus', name: 'prometheus', pid: prometheusPid });
   if (kafka.provider === 'local')
     for (const node of (kafka as LocalKafkaCluster).nodes) {
       const pid = node.pid();

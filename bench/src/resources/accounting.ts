@@ -1,18 +1,21 @@
 /**
  * Resource accounting of a measured window: CPU seconds and peak RSS per process and per role
- * (Kafka broker, relay, worker, the orchestrator), as cores and as µs of CPU per delivered
- * message, plus the whole machine's busy cores from /proc/stat (every process, the harness'
- * or not), and context switches per delivered message: on a VM the wake-ups, not the work,
- * are most of what a message costs at moderate rates. Pure: snapshots in, figures out.
+ * (Kafka broker, relay, worker, the orchestrator, the Prometheus server the run started), as
+ * cores and as µs of CPU per delivered message, plus the whole machine's busy cores from
+ * /proc/stat (every process, the harness' or not), and context switches per delivered message:
+ * on a VM the wake-ups, not the work, are most of what a message costs at moderate rates.
+ * Pure: snapshots in, figures out.
  */
 import type { RelayCounter } from './relay-counters.js';
 
-export const ROLES = ['kafka', 'relay', 'worker', 'orchestrator'] as const;
+// prometheus: the observer is a process of the run too (make bench starts one); left out, its
+// share of the whole machine had no name.
+export const ROLES = ['kafka', 'relay', 'worker', 'orchestrator', 'prometheus'] as const;
 export type Role = (typeof ROLES)[number];
 
 export interface ProcessRef {
   readonly role: Role;
-  /** e.g. `kafka-1`, `relay-0`, `w1`, `orchestrator`. */
+  /** e.g. `kafka-1`, `relay-0`, `w1`, `orchestrator`, `prometheus`. */
   readonly name: string;
   readonly pid: number;
 }

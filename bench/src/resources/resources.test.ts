@@ -82,6 +82,25 @@ test('accountWindow: per process, per role and total, as cores and µs per deliv
   );
 });
 
+test('accountWindow: the Prometheus server the run started is a role of its own, after the orchestrator', () => {
+  const k = ref('kafka', 'kafka-1', 10);
+  const o = ref('orchestrator', 'orchestrator', 40);
+  const p = ref('prometheus', 'prometheus', 50);
+  const start = edge(0, 10, point(p, 1), point(o, 1), point(k, 1));
+  const end = edge(10_000, 14, point(p, 1.2, 2e8), point(o, 1.1), point(k, 3));
+  const u = accountWindow(start, end, 2000);
+  assert.deepEqual(
+    u.roles.map((x) => [x.role, x.cores]),
+    [
+      ['kafka', 0.2],
+      ['orchestrator', 0.01],
+      ['prometheus', 0.02],
+    ],
+  );
+  assert.equal(u.total.cores, 0.23, "the total counts it: it is one of the run's processes");
+  assert.match(resourceLine(u), / · prometheus 0\.02 core \(100 µs\/msg, 200 MB\) · total 0\.23 core/);
+});
+
 test('accountWindow: a process started inside the window counts from 0; one that ended counts to its last sample', () => {
   const old = ref('relay', 'relay-0', 20);
   const born = ref('relay', 'relay-2', 22);
