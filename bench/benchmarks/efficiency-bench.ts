@@ -30,7 +30,7 @@ import type { ResourceUsage } from '../src/resources/accounting.js';
 import type { RunSummary } from '../src/results/summary.js';
 import { REPO_ROOT } from '../src/scenarios/loader.js';
 import { benchArgs } from './cli-args.js';
-import { spread, statuses } from './spread.js';
+import { fmt, spread, statuses } from './spread.js';
 
 benchArgs({
   usage: `usage: node dist/bench/benchmarks/efficiency-bench.js [--skip-ramp] [--smoke-runs N] [--results-dir DIR]
@@ -88,7 +88,6 @@ const roleCores = (r: ResourceUsage | undefined, ...roles: string[]) =>
   r === undefined ? null : r.roles.filter((x) => roles.includes(x.role)).reduce((a, x) => a + x.cores, 0);
 
 const rows: [string, string, string, boolean | null][] = [];
-const fmt = (x: number | null | undefined, digits = 2) => (x === null || x === undefined ? 'n/a' : x.toFixed(digits));
 
 const smokes = Array.from({ length: smokeRuns }, () => run('smoke', '--reference', 'kafka-direct'));
 const machine = spread(smokes.map((x) => main(x)?.machineCores));
