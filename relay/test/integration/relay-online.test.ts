@@ -7,6 +7,7 @@ import { startRelayProcess, waitAllReady, type RelayProcess } from '../../../tes
 import { FRAME_TYPES, RECEIPT_KIND, WIRE_ERRORS, mailboxKey, partitionFor, presenceKey, receiptKey } from '../../protocol/src/index.js';
 import { encodeValue } from '../../src/router/records.js';
 import type { InRecord } from '../../kafka/src/index.js';
+import { until } from '../support/in-memory-relay.js';
 
 let kafka: LocalKafkaCluster;
 let relays: RelayProcess[] = [];
@@ -205,6 +206,9 @@ test('integration: pushes to a gateway whose topic was deleted are dropped; anot
   await producer.send([{ topic: 'relay.mailbox', partition: partitionFor(gus, 12), key: presenceKey(gus), value: presence }]);
   await producer.close();
   await admin.deleteTopics(['relay.deliver.ghost']);
+  // The deletion reaches the broker's metadata a moment later: until then a push to the topic
+  // still succeeds, and nothing would be dropped (CI saw that once: dropped 0 in 388 ms).
+  await until(async () => !(await admin.listTopics()).includes('relay.deliver.ghost'), 'the ghost topic gone');
   await admin.close();
 
   const v = await connectUser(relays[1]!.url, vera);
