@@ -6,7 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { describe, test, type TestOptions } from 'node:test';
+import { describe, test, type TestContext, type TestOptions } from 'node:test';
 
 export const TOOLS = {
   prometheus: 'apt-get install prometheus',
@@ -67,7 +67,7 @@ export function describeWithTools(title: string, tools: readonly Tool[], body: (
 }
 
 /** One test that needs `tools`: runs, is skipped with the notice, or fails with the sentence in CI. */
-export function testWithTools(title: string, tools: readonly Tool[], options: TestOptions, fn: () => Promise<void>): void {
+export function testWithTools(title: string, tools: readonly Tool[], options: TestOptions, fn: (t: TestContext) => Promise<void>): void {
   const gate = toolGate(title, tools);
   if (gate.ok) test(title, options, fn);
   else if (gate.required) test(title, () => fail(gate.sentence));

@@ -236,13 +236,14 @@ testWithTools(
   'integration: TLS — with a certificate made in the test, clients speak wss:// and the relay serves https://',
   ['openssl'],
   {},
-  async () => {
-    const { mkdtempSync, readFileSync } = await import('node:fs');
+  async (t) => {
+    const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
     const { execFileSync } = await import('node:child_process');
     const https = await import('node:https');
     const dir = mkdtempSync(join(tmpdir(), 'relaybench-tls-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true })); // the test's own key and certificate
     const cert = join(dir, 'cert.pem');
     const key = join(dir, 'key.pem');
     execFileSync(
