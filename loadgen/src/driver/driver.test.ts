@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { partitionFor } from '../../../relay/protocol/src/index.js';
 import { backoffDelayMs } from '../../../relay/protocol/src/index.js';
-import { httpUrlOf, RelayPicker } from './routes.js';
+import { httpUrlOf, pinRoutes, RelayPicker, type RoutesTable } from './routes.js';
 
 test('backoff: full-jitter window [cap/2, cap], doubling from 100 ms to a 30 s cap', () => {
   const at = (attempt: number, r: number) => backoffDelayMs(attempt, { initialMs: 100, maxMs: 30_000, random: () => r });
@@ -22,6 +22,47 @@ test('routes: ws URL → http path; the picker uses the owner of the user partit
   picker.setRoutes({ partitionCount: 4, partitions: { [String(p)]: 'ws://owner/' } });
   assert.equal(picker.urlFor('alice'), 'ws://owner/');
   assert.notEqual(picker.urlFor('alice', 1), 'ws://owner/', 'a retry rotates over the configured relays');
+});
+
+test('routes: the hint keeps to the relays given — an owner behind a proxy becomes its proxy (by gateway id), an unknown one loses its hint', async () => {
+  const table: RoutesTable = {
+    partitionCount: 3,
+    partitions: { '0': 'ws://r1:1/', '1': 'ws://r2:2/', '2': 'ws://r3:3/' },
+    members: [
+      { gatewayId: 'g1', url: 'ws://r1:1/' },
+      { gatewayId: 'g2', url: 'ws://r2:2/' },
+      { gatewayId: 'g3', url: 'ws://r3:3/' },
+    ],
+  };
+  const asked: string[] = [];
+  const gatewayOf = async (url: string) => (asked.push(url), { 'ws://p1/': 'g1', 'ws://p2/': 'g2' }[url] ?? null);
+
+  // The relays' own URLs given (also without the trailing slash): the table as it is, nothing asked.
+  const own = await pinRoutes(['ws://r1:1', 'ws://r2:2/', 'ws://r3:3/'], table, gatewayOf);
+  assert.equal(own.routes, table);
+  assert.deepEqual([own.unmatched, asked], [[], []]);
+
+  // Proxies given: each owner becomes the proxy that answers with its gateway id; r3 has none.
+  const viaProxies = await pinRoutes(['ws://p1/', 'ws://p2/'], table, gatewayOf);
+  const pinned: Readonly<Record<string, string>> = viaProxies.routes.partitions;
+  assert.deepEqual({ ...pinned }, { '0': 'ws://p1/', '1': 'ws://p2/' });
+  assert.deepEqual(viaProxies.unmatched, ['ws://r3:3/']);
+  assert.deepEqual(asked.sort(), ['ws://p1/', 'ws://p2/']);
+
+  // The picker then sends partition 2's users round robin over the relays given, never to r3.
+  const picker = new RelayPicker(['ws://p1/', 'ws://p2/']);
+  picker.setRoutes(viaProxies.routes);
+  const users = Array.from({ length: 60 }, (_, i) => `u${i}`);
+  for (const u of users) {
+    const url = picker.urlFor(u);
+    const owner = pinned[String(partitionFor(u, 3))];
+    assert.equal(url, owner ?? url, `${u} goes to its owner's proxy when it has one`);
+    assert.ok(['ws://p1/', 'ws://p2/'].includes(url), `${u} connects only to a relay given`);
+  }
+
+  // A table without members (an older relay): nothing can be matched, every hint is dropped.
+  const bare = await pinRoutes(['ws://p1/'], { partitionCount: 1, partitions: { '0': 'ws://r1:1/' } }, gatewayOf);
+  assert.deepEqual([bare.routes.partitions, bare.unmatched], [{}, ['ws://r1:1/']]);
 });
 
 test('routes: a relay that refused a connection is skipped for a while, unless every relay is down', () => {

@@ -23,7 +23,7 @@ import {
 import { corkForTurn } from '../../../relay/protocol/src/index.js';
 import { loadgenError } from '../errors.js';
 import { backoffDelayMs, DEFAULT_BACKOFF, type BackoffOptions } from '../../../relay/protocol/src/index.js';
-import { fetchRoutes, RelayPicker } from './routes.js';
+import { fetchRoutes, pinRoutes, RelayPicker } from './routes.js';
 import { nextEpoch, type Connection, type ConnectionEvents, type ConnectionState, type Target, type UserCredentials } from './target.js';
 
 export interface RelayDriverOptions {
@@ -37,6 +37,8 @@ export interface RelayDriverOptions {
   readonly handshakeTimeoutMs?: number;
   /** First connection: attempts before connect() rejects (default 8). */
   readonly maxInitialAttempts?: number;
+  /** A sentence for the person running the load (default: stderr). */
+  readonly notice?: (line: string) => void;
 }
 
 export class RelayTarget implements Target {
@@ -54,13 +56,20 @@ export class RelayTarget implements Target {
       backoff: DEFAULT_BACKOFF,
       handshakeTimeoutMs: 15_000,
       maxInitialAttempts: 8,
+      notice: (line) => void process.stderr.write(`loadgen: ${line}\n`),
       ...options,
     };
     this.picker = new RelayPicker(options.relays);
   }
 
   async init(): Promise<void> {
-    if (this.options.routingHint) this.picker.setRoutes(await fetchRoutes(this.options.relays));
+    if (!this.options.routingHint) return;
+    const { routes, unmatched } = await pinRoutes(this.options.relays, await fetchRoutes(this.options.relays));
+    if (unmatched.length > 0)
+      this.options.notice(
+        `the routing hint names ${unmatched.join(', ')}, not among the relays given (${this.options.relays.join(', ')}) nor matched to one by gateway id: the users of those partitions connect round robin over the relays given. A relay behind a proxy advertises the proxy with --public-url.`,
+      );
+    this.picker.setRoutes(routes);
   }
 
   get openConnections(): number {

@@ -10,6 +10,8 @@ export interface RoutesTable {
   readonly partitionCount: number;
   /** Partition number (decimal string) → ws URL of its owner. */
   readonly partitions: Readonly<Record<string, string>>;
+  /** Each member's gateway id and advertised URL (PROTOCOL §12), when the relay gave them. */
+  readonly members?: readonly { readonly gatewayId: string; readonly url: string }[];
 }
 
 /** http(s) URL of `path` on the relay behind a ws(s) URL: ws://h:p/x → http://h:p/path. */
@@ -31,12 +33,62 @@ export async function fetchRoutes(relays: readonly string[], timeoutMs = 5000): 
       const body = (await res.json()) as Partial<RoutesTable>;
       if (typeof body.partitionCount !== 'number' || typeof body.partitions !== 'object' || body.partitions === null)
         throw new Error('no partitionCount/partitions');
-      return { partitionCount: body.partitionCount, partitions: body.partitions };
+      const members = Array.isArray(body.members) ? body.members : undefined;
+      return { partitionCount: body.partitionCount, partitions: body.partitions, ...(members === undefined ? {} : { members }) };
     } catch (e) {
       last = e;
     }
   }
   throw loadgenError('RB_LOADGEN_ROUTES', `Tried ${relays.join(', ')}: ${last instanceof Error ? last.message : String(last)}.`, last);
+}
+
+/** The gateway id a relay URL answers with on GET /healthz (PROTOCOL §12); null when it does not. */
+export async function gatewayIdAt(relay: string, timeoutMs = 5000): Promise<string | null> {
+  try {
+    const res = await fetch(httpUrlOf(relay, '/healthz'), { signal: AbortSignal.timeout(timeoutMs) });
+    const body = (await res.json()) as { gatewayId?: unknown };
+    return res.ok && typeof body.gatewayId === 'string' ? body.gatewayId : null;
+  } catch {
+    return null;
+  }
+}
+
+const sameUrl = (u: string): string => {
+  try {
+    return new URL(u).toString();
+  } catch {
+    return u;
+  }
+};
+
+/**
+ * Keeps the hint to the relays the user gave. /routes names each owner by the URL the relay
+ * advertises, which is not the given one when something sits in between (a proxy, a load
+ * balancer, a port forward) and the relay was not started with --public-url. Following it would go
+ * around what was put in between: an injected delay would not be measured. So an owner outside
+ * `relays` becomes the given URL of the same relay, matched by gateway id (`gatewayOf`, each given
+ * URL's /healthz, asked only when needed), and a partition whose owner matches none loses its hint
+ * (its users go round robin over `relays`). `unmatched`: the advertised URLs left out.
+ */
+export async function pinRoutes(
+  relays: readonly string[],
+  table: RoutesTable,
+  gatewayOf: (relay: string) => Promise<string | null> = gatewayIdAt,
+): Promise<{ routes: RoutesTable; unmatched: string[] }> {
+  const given = new Set(relays.map(sameUrl));
+  const owners = [...new Set(Object.values(table.partitions))];
+  if (owners.every((o) => given.has(sameUrl(o)))) return { routes: table, unmatched: [] };
+  const givenByGateway = new Map<string, string>();
+  for (const [i, id] of (await Promise.all(relays.map((r) => gatewayOf(r)))).entries()) if (id !== null) givenByGateway.set(id, relays[i]!);
+  const gatewayByUrl = new Map((table.members ?? []).map((m) => [sameUrl(m.url), m.gatewayId]));
+  const pinned: Record<string, string> = {};
+  const unmatched = new Set<string>();
+  for (const [partition, owner] of Object.entries(table.partitions)) {
+    const url = given.has(sameUrl(owner)) ? owner : givenByGateway.get(gatewayByUrl.get(sameUrl(owner)) ?? '');
+    if (url !== undefined) pinned[partition] = url;
+    else unmatched.add(owner);
+  }
+  return { routes: { ...table, partitions: pinned }, unmatched: [...unmatched] };
 }
 
 /** How long a relay that refused a connection is skipped by the rotation. */

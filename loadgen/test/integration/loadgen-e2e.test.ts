@@ -2,11 +2,13 @@
 // the kafka-direct reference path, and the metrics endpoint.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { startTestKafka } from '../../../test/helpers/kafka.js';
 import { startRelayProcess, waitAllReady, type RelayProcess } from '../../../test/helpers/relays.js';
 import { mergeSnapshots } from '../../src/stats/period.js';
 import { invalidReason, retryInvalid, runWorker, stillInvalid, testPlan } from '../helpers/worker.js';
 import { LocalWorker } from '../../src/worker/local-worker.js';
+import { RelayTarget } from '../../src/driver/relay-driver.js';
 
 let kafka: Awaited<ReturnType<typeof startTestKafka>>;
 let relays: RelayProcess[] = [];
@@ -93,6 +95,52 @@ test('integration: a worker against 2 relays — sent == delivered, nothing lost
   }
   assert.ok(merged.e2eCorrected.getValueAtPercentile(50) >= merged.e2eUncorrected.getValueAtPercentile(50));
   assert.ok(Math.abs(r.achievedRatePerSec - rate) < 0.25 * rate, `achieved ${r.achievedRatePerSec}`);
+});
+
+/** A TCP pass-through in front of a relay (what a proxy or load balancer is): counts the connections it accepts. */
+async function passThrough(relayUrl: string): Promise<{ url: string; accepted: () => number; close: () => Promise<void> }> {
+  const target = new URL(relayUrl);
+  const open = new Set<Socket>();
+  let accepted = 0;
+  const server = createServer((client) => {
+    accepted++;
+    const upstream = connect(Number(target.port), target.hostname);
+    client.pipe(upstream).pipe(client);
+    for (const s of [client, upstream]) {
+      open.add(s);
+      s.on('error', () => [client, upstream].forEach((x) => x.destroy()));
+      s.on('close', () => open.delete(s));
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+    accepted: () => accepted,
+    close: () => new Promise((resolve) => (open.forEach((s) => s.destroy()), server.close(() => resolve()))),
+  };
+}
+
+test('integration: relays given behind proxies — every user connects through them (the routing hint is pinned to the URLs given), nothing lost', async (t) => {
+  const proxies = await Promise.all(relays.map((r) => passThrough(r.url)));
+  t.after(() => Promise.all(proxies.map((p) => p.close())));
+  const users = 12;
+  const notices: string[] = [];
+  const r = await runWorker(
+    testPlan({
+      relays: proxies.map((p) => p.url),
+      maxScheduleLagUs: 1e9, // exact counts, not timing
+      workload: { users, ratePerSec: 40, durationMs: 2000, warmupMs: 0, recipients: { kind: 'uniform' } },
+    }),
+    (plan) => new RelayTarget({ relays: plan.relays, notice: (line) => notices.push(line) }),
+  );
+  assert.deepEqual(notices, [], 'every owner is matched to its proxy by gateway id');
+  const l = r.ledger;
+  assert.ok(l.sent > 0);
+  assert.deepEqual([l.delivered, l.lost, l.duplicated, l.reordered], [l.sent, 0, 0, 0]);
+  // Each user's socket, plus GET /routes and one GET /healthz per proxy. Following the relays'
+  // advertised URLs instead, the users would go around the proxies (they would count 1).
+  const through = proxies.reduce((n, p) => n + p.accepted(), 0);
+  assert.ok(through >= users + 1 + proxies.length, `${through} connections through the proxies for ${users} users`);
 });
 
 test('integration: groups fan-out, churn and offline users — store-and-forward measured, still nothing lost', async () => {
