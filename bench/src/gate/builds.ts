@@ -6,11 +6,13 @@
  * node_modules: when the ref's package-lock.json is byte-identical to this checkout's, a symlink
  * to this checkout's node_modules (read-only use: nothing is installed through it); otherwise
  * `npm ci` inside the worktree — its own folder, never this checkout's.
+ * A reuse touches the marker, so its time says when a build was last used; `pruneBuilds` keeps
+ * the most recently used ones (each is ≈ 8 MB with symlinked node_modules, hundreds with `npm ci`).
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { existsSync, readFileSync, realpathSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { gateError } from './errors.js';
 
@@ -52,6 +54,8 @@ export async function resolveBuild(spec: string, repoRoot: string, cacheDir: str
   }
   const dir = join(resolve(cacheDir), 'builds', commit);
   if (existsSync(join(dir, MARKER))) {
+    const touched = new Date();
+    utimesSync(join(dir, MARKER), touched, touched);
     log(`build ${spec} (${commit.slice(0, 12)}): reusing ${dir}`);
     return {
       spec,
@@ -79,6 +83,46 @@ export async function resolveBuild(spec: string, repoRoot: string, cacheDir: str
   const buildMs = Date.now() - t0;
   log(`build ${spec}: ready in ${(buildMs / 1000).toFixed(0)} s`);
   return { spec, kind: 'git', commit, dir, cli: cliOf(dir), modules, buildMs, reused: false };
+}
+
+/**
+ * Removes the finished builds under <cache>/builds beyond the `keep` most recently used, never
+ * one in `inUse` (this gate's, which count towards `keep`). Unfinished folders (no marker) are
+ * left alone: another gate may be building there. A build is removed as the git worktree it is
+ * (`git worktree remove --force`, which also drops this repository's record of it); one that is
+ * not this repository's worktree is deleted, then `git worktree prune` drops stale records.
+ * Returns the folders removed.
+ */
+export async function pruneBuilds(
+  cacheDir: string,
+  repoRoot: string,
+  keep: number,
+  inUse: readonly string[],
+  log: (line: string) => void,
+): Promise<string[]> {
+  const root = join(resolve(cacheDir), 'builds');
+  const using = new Set(inUse.map((d) => resolve(d)).filter((d) => dirname(d) === root)); // folders outside the cache do not count
+  const finished: { dir: string; usedMs: number }[] = [];
+  for (const name of existsSync(root) ? await readdir(root) : []) {
+    const dir = join(root, name);
+    if (using.has(dir)) continue;
+    const marker = await stat(join(dir, MARKER)).catch(() => null);
+    if (marker !== null) finished.push({ dir, usedMs: marker.mtimeMs });
+  }
+  const old = finished.sort((a, b) => b.usedMs - a.usedMs).slice(Math.max(0, keep - using.size));
+  for (const { dir } of old) await removeBuild(dir, repoRoot);
+  if (old.length > 0)
+    log(`builds: removed ${old.length} older build(s) from ${root} (keeping the ${keep} most recently used; --keep-builds)`);
+  return old.map((o) => o.dir);
+}
+
+async function removeBuild(dir: string, repoRoot: string): Promise<void> {
+  try {
+    await run('git', ['worktree', 'remove', '--force', dir], { cwd: repoRoot });
+  } catch {
+    await rm(dir, { recursive: true, force: true });
+    await run('git', ['worktree', 'prune'], { cwd: repoRoot }).catch(() => {});
+  }
 }
 
 /** Symlinks this checkout's node_modules when the lock files match; else the worktree installs its own. */

@@ -18,6 +18,7 @@ async function gate(ratioOf: (side: Side, index: number, attempt: number) => num
   const files: Record<string, string> = {};
   const args: { side: Side; args: string[] }[] = [];
   const logs: string[] = [];
+  const pruned: string[][] = [];
   let kafkaStopped = false;
   const rnd = createPrng(5);
   const jitter = (): number => rnd.next();
@@ -33,6 +34,7 @@ async function gate(ratioOf: (side: Side, index: number, attempt: number) => num
         buildMs: 0,
         reused: true,
       }) satisfies Build,
+    pruneBuilds: async (inUse) => void pruned.push([...inUse]),
     provisionKafka: async () => ({ provider: 'local', brokers: ['127.0.0.1:1'], stop: async () => void (kafkaStopped = true) }),
     runTrial: async (side, index, attempt, o): Promise<GateTrial> => {
       files[side] = await readFile(o.scenarioFile, 'utf8');
@@ -62,6 +64,7 @@ async function gate(ratioOf: (side: Side, index: number, attempt: number) => num
     scenario: loadScenario('smoke'),
     outDir,
     cacheDir: outDir,
+    keepBuilds: 5,
     options: DEFAULT_GATE,
     mde: 1.25,
     budgetMs: 8 * 60_000,
@@ -81,7 +84,7 @@ async function gate(ratioOf: (side: Side, index: number, attempt: number) => num
   const json = JSON.parse(await readFile(join(outDir, 'gate.json'), 'utf8')) as { trials: unknown[] };
   const junit = await readFile(join(outDir, 'junit.xml'), 'utf8');
   await rm(outDir, { recursive: true, force: true });
-  return { report, json, junit, files, kafkaStopped, args, logs };
+  return { report, json, junit, files, kafkaStopped, args, logs, pruned };
 }
 
 test('same build on both sides: pass (exit 0), every trial in gate.json, Kafka stopped', async () => {
@@ -93,6 +96,7 @@ test('same build on both sides: pass (exit 0), every trial in gate.json, Kafka s
   assert.match(g.files.base!, /duration: 10s/);
   assert.match(g.files.base!, /maxScheduleLag: 100ms/);
   assert.doesNotMatch(g.files.new!, /latency/);
+  assert.deepEqual(g.pruned, [['/b/A', '/b/B']], "older cached builds are pruned once, sparing both of this gate's");
 });
 
 test('NEW 25 % slower in every trial: regression (exit 1) with a junit failure', async () => {

@@ -31,6 +31,8 @@ export interface GateConfig {
   readonly scenario: Scenario;
   readonly outDir: string;
   readonly cacheDir: string;
+  /** Cached builds kept (the most recently used, this gate's included); older ones are removed. */
+  readonly keepBuilds: number;
   readonly options: GateOptions;
   readonly mde: number;
   readonly budgetMs: number;
@@ -60,6 +62,8 @@ export interface GateConfig {
 
 export interface GateDeps {
   resolveBuild(spec: string, log: (l: string) => void): Promise<Build>;
+  /** Removes older cached builds, never those in `inUse` (the builds.ts `pruneBuilds`). */
+  pruneBuilds?(inUse: readonly string[], log: (l: string) => void): Promise<unknown>;
   provisionKafka(o: ProvisionOptions): Promise<KafkaCluster>;
   runTrial(side: Side, index: number, attempt: number, o: TrialRunOptions): Promise<GateTrial>;
   readonly log: (line: string) => void;
@@ -157,6 +161,7 @@ export async function runGate(c: GateConfig, deps: GateDeps): Promise<GateReport
 
   const baseBuild = await deps.resolveBuild(c.baseSpec, log);
   const newBuild = await deps.resolveBuild(c.newSpec, log);
+  await deps.pruneBuilds?.([baseBuild.dir, newBuild.dir], log);
   const known = { base: knownBuild(baseBuild), new: knownBuild(newBuild) };
   const timing = timingArgs(c, [known.base, known.new], log);
   const extraArgs = { base: [...timing, ...priorityArgs(known.base)], new: [...timing, ...priorityArgs(known.new)] };

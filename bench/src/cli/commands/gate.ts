@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ExitCode } from '../exit-codes.js';
 import { failAndExit } from '../fail.js';
-import { resolveBuild } from '../../gate/builds.js';
+import { pruneBuilds, resolveBuild } from '../../gate/builds.js';
 import { DEFAULT_GATE, GATED_STAGES, type GateOptions } from '../../gate/decide.js';
 import { gateError } from '../../gate/errors.js';
 import { formatGateMarkdown, formatGateText } from '../../gate/gate-format.js';
@@ -35,6 +35,7 @@ export interface GateFlags {
   readonly newLatency?: string;
   readonly out?: string;
   readonly cacheDir?: string;
+  readonly keepBuilds: string;
   readonly format: string;
   readonly kafkaProvider?: string;
   readonly referenceTiming: string;
@@ -53,6 +54,7 @@ export const GATE_DEFAULTS = {
   warmup: '5s',
   maxScheduleLag: '100ms',
   referenceTiming: 'alongside',
+  keepBuilds: '5',
 } as const;
 
 /** Flags → GateConfig (every value checked; a bad one is RB_GATE_BAD_OPTION with a sentence). */
@@ -77,6 +79,7 @@ export function gateConfig(base: string, candidate: string, f: GateFlags, now = 
     scenario: loadScenario(f.scenario),
     outDir: out,
     cacheDir: resolve(f.cacheDir ?? join(homedir(), '.cache', 'relaybench', 'gate')),
+    keepBuilds: whole('--keep-builds', f.keepBuilds, 2),
     options,
     mde: percent('--mde', f.mde),
     budgetMs: duration('--budget', f.budget),
@@ -186,6 +189,11 @@ export function registerGate(program: Command): void {
     .option('--new-latency <time>', 'inject a known regression: NEW gets this extra delay on every client→relay hop (latency fault)')
     .option('--out <dir>', 'gate folder: gate.json (every trial), gate.md, gate.txt, junit.xml, trials/ (default results/gate-<time>)')
     .option('--cache-dir <dir>', 'where git refs are built (default ~/.cache/relaybench/gate)')
+    .option(
+      '--keep-builds <n>',
+      "builds kept under --cache-dir: the n most recently used, this gate's included; older ones are removed",
+      GATE_DEFAULTS.keepBuilds,
+    )
     .option('--format <format>', 'stdout: text | md', 'text')
     .option('--kafka-provider <kind>', 'auto | local | docker')
     .option(
@@ -216,6 +224,7 @@ Known answer: relaybench gate HEAD HEAD --new-latency 2ms   (must exit 1)`,
         const log = (line: string) => process.stderr.write(`[gate ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
         const report = await runGate(cfg, {
           resolveBuild: (spec, l) => resolveBuild(spec, REPO_ROOT, cfg.cacheDir, l),
+          pruneBuilds: (inUse, l) => pruneBuilds(cfg.cacheDir, REPO_ROOT, cfg.keepBuilds, inUse, l),
           provisionKafka,
           runTrial: runOneTrial,
           log,
