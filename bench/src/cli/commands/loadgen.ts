@@ -49,7 +49,10 @@ export function registerLoadgen(program: Command): void {
     .option('--worker-id <id>', 'worker id (metrics label, user prefix)')
     .option('--user-prefix <prefix>', 'prefix of the virtual user ids (unique per run)')
     .option('--run-id <id>', 'run id for the run_id metrics label')
-    .option('--no-routing-hint', 'do not use GET /routes; spread users round robin over --relays')
+    .option(
+      '--no-routing-hint',
+      "do not use GET /routes (by default each user connects to its partition's owner among --relays, matched by gateway id when --relays are proxies in front of the relays); spread users round robin over --relays",
+    )
     .option(
       '--join <run-id>',
       'join a distributed run through Kafka (--brokers or KAFKA_BROKERS): get plans from relaybench.control.<run-id>, publish results to relaybench.results.<run-id>',
