@@ -11,6 +11,14 @@ export interface RelayProcess {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
+/** A counter from a relay's GET /metrics, summed over its label sets (0 when the relay has none yet). */
+export async function relayCounter(httpUrl: string, name: string): Promise<number> {
+  const text = await (await fetch(`${httpUrl}/metrics`)).text();
+  let total = 0;
+  for (const m of text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+)`, 'gm'))) total += Number(m[1]);
+  return total;
+}
+
 /** Starts a real relay process (the relay's own bin, `relaybench-relay`) and waits for its listening line. */
 export async function startRelayProcess(
   brokers: readonly string[],

@@ -6,7 +6,7 @@
 import { test, before, after, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestKafka } from '../../../test/helpers/kafka.js';
-import { startRelayProcess, waitAllReady, type RelayProcess } from '../../../test/helpers/relays.js';
+import { relayCounter, startRelayProcess, waitAllReady, type RelayProcess } from '../../../test/helpers/relays.js';
 import type { ClientFault, WorkerResult } from '../../src/worker/contract.js';
 import { runWorker, testPlan } from '../helpers/worker.js';
 
@@ -48,12 +48,8 @@ async function runWithFault(fault: Omit<ClientFault, 'atMs'>): Promise<WorkerRes
 }
 
 async function slowReaderCloses(): Promise<number> {
-  let total = 0;
-  for (const r of relays) {
-    const text = await (await fetch(`${r.httpUrl}/metrics`)).text();
-    for (const m of text.matchAll(/^relay_slow_reader_closes_total(?:\{[^}]*\})? (\d+)/gm)) total += Number(m[1]);
-  }
-  return total;
+  const each = await Promise.all(relays.map((r) => relayCounter(r.httpUrl, 'relay_slow_reader_closes_total')));
+  return each.reduce((a, n) => a + n, 0);
 }
 
 function assertNothingLost(r: WorkerResult): void {

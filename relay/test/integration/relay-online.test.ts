@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { LocalKafkaCluster } from '../../../testbed/kafka/cluster.js';
 import { adapterFor, startTestKafka } from '../../../test/helpers/kafka.js';
 import { connectUser, isAck, isDeliver, isError, isReceipt, type TestClient } from '../../../test/helpers/client.js';
-import { startRelayProcess, waitAllReady, type RelayProcess } from '../../../test/helpers/relays.js';
+import { relayCounter, startRelayProcess, waitAllReady, type RelayProcess } from '../../../test/helpers/relays.js';
 import { FRAME_TYPES, RECEIPT_KIND, WIRE_ERRORS, mailboxKey, partitionFor, presenceKey, receiptKey } from '../../protocol/src/index.js';
 import { encodeValue } from '../../src/router/records.js';
 import type { InRecord } from '../../kafka/src/index.js';
@@ -230,10 +230,7 @@ test('integration: pushes to a gateway whose topic was deleted are dropped; anot
   // The pushes to the deleted gateway are dropped at the first retry of the request that failed,
   // which may come after vera's copies were written by that very request (here: 435 ms in, with
   // nothing dropped yet). So wait for the drop, then check vera's order again.
-  const dropped = async () => {
-    const metrics = await (await fetch(`${relays[0]!.httpUrl}/metrics`)).text();
-    return Number(/^relay_deliver_dropped_total\{[^}]*\} (\d+)/m.exec(metrics)?.[1] ?? 0);
-  };
-  await until(async () => (await dropped()) > 0, 'relay 0 giving up its pushes to the deleted gateway');
+  const dropped = () => relayCounter(relays[0]!.httpUrl, 'relay_deliver_dropped_total');
+  await until(async () => (await dropped()) > 0, 'relay 0 giving up its pushes to the deleted gateway', 60_000, 100);
   assert.deepEqual(firsts(), ids);
 });

@@ -13,7 +13,7 @@ import {
   tokenFor,
   type TestClient as Client,
 } from '../../../test/helpers/client.js';
-import { startRelayProcess, waitAllReady, type RelayProcess } from '../../../test/helpers/relays.js';
+import { relayCounter, startRelayProcess, waitAllReady, type RelayProcess } from '../../../test/helpers/relays.js';
 import { testWithTools } from '../../../test/helpers/tools.js';
 import { FRAME_TYPES, PROTOCOL_VERSION, WIRE_ERRORS, encodeFrame, signToken, type ServerFrame } from '../../protocol/src/index.js';
 
@@ -202,11 +202,10 @@ test('integration: a reader that stops reading is closed at the high-water mark;
     if (i % 100 === 99) await sender.waitCount(isAck, i + 1, 'acks');
   }
   await sender.waitCount(isAck, total, 'all acks');
-  const metrics = async () =>
-    (await (await fetch(`${relay.httpUrl}/metrics`)).text()).match(/^relay_slow_reader_closes_total\{[^}]*\} (\d+)/m)?.[1];
+  const closes = () => relayCounter(relay.httpUrl, 'relay_slow_reader_closes_total');
   const deadline = Date.now() + 30_000;
-  while (Number((await metrics()) ?? 0) < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-  assert.ok(Number((await metrics()) ?? 0) >= 1, 'the relay closed the slow reader');
+  while ((await closes()) < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  assert.ok((await closes()) >= 1, 'the relay closed the slow reader');
   slow.ws.terminate();
 
   const again = await connectUser(relay.url, 'slowpoke');

@@ -37,13 +37,19 @@ export async function startInMemoryRelay(options: RelayOptions = {}, kafka = new
 }
 
 /**
- * Resolves once `predicate` holds (polled). The bound only turns a hang into a failure with a
+ * Resolves once `predicate` holds (polled every `everyMs`: longer for a predicate that costs the
+ * system under test work, such as a /metrics scrape). The bound only turns a hang into a failure with a
  * message; no test asserts how long anything took.
  */
-export async function until(predicate: () => boolean | Promise<boolean>, what = 'a condition', boundMs = 60_000): Promise<void> {
+export async function until(
+  predicate: () => boolean | Promise<boolean>,
+  what = 'a condition',
+  boundMs = 60_000,
+  everyMs = 5,
+): Promise<void> {
   const giveUpAt = Date.now() + boundMs;
   while (!(await predicate())) {
     if (Date.now() > giveUpAt) throw new Error(`${what} did not hold within ${boundMs} ms`);
-    await sleep(5);
+    await sleep(everyMs);
   }
 }
