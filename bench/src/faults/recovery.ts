@@ -18,6 +18,7 @@
  */
 import type { LedgerCounts } from '../../../loadgen/src/ledger.js';
 import type { FaultEvent, WorkerResult } from '../../../loadgen/src/worker/contract.js';
+import { median } from '../gate/mann-whitney.js';
 import type { MergedSegment } from '../results/merge.js';
 import type { Objective } from '../scenarios/objectives.js';
 import { faultSide, isClientFault, type FaultSpec } from './spec.js';
@@ -75,7 +76,8 @@ export function segmentFaults(i: RecoveryInput): SegmentFaults {
   const series = intervalSeries(i.merged);
   const faultEvents = i.events.filter((e) => e.kind === 'fault').sort((a, b) => a.atMs - b.atMs);
   const firstFaultMs = faultEvents[0]?.atMs ?? Infinity;
-  const baseline = median(series.filter((p) => p.endMs <= firstFaultMs && p.p99Us > 0).map((p) => p.p99Us));
+  const before = series.filter((p) => p.endMs <= firstFaultMs && p.p99Us > 0).map((p) => p.p99Us);
+  const baseline = before.length === 0 ? null : median(before);
   const objective =
     i.objectives.find(
       (o) =>
@@ -174,11 +176,4 @@ function timeline(own: readonly FaultEvent[], results: readonly WorkerResult[]):
     }
   }
   return out.sort((a, b) => a.atMs - b.atMs);
-}
-
-function median(xs: readonly number[]): number | null {
-  if (xs.length === 0) return null;
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid]! : Math.round((s[mid - 1]! + s[mid]!) / 2);
 }

@@ -15,6 +15,7 @@ import {
 } from '../../../test/helpers/client.js';
 import { relayCounter, startRelayProcess, waitAllReady, type RelayProcess } from '../../../test/helpers/relays.js';
 import { testWithTools } from '../../../test/helpers/tools.js';
+import { until } from '../support/in-memory-relay.js';
 import { FRAME_TYPES, PROTOCOL_VERSION, WIRE_ERRORS, encodeFrame, signToken, type ServerFrame } from '../../protocol/src/index.js';
 
 let kafka: LocalKafkaCluster;
@@ -203,9 +204,7 @@ test('integration: a reader that stops reading is closed at the high-water mark;
   }
   await sender.waitCount(isAck, total, 'all acks');
   const closes = () => relayCounter(relay.httpUrl, 'relay_slow_reader_closes_total');
-  const deadline = Date.now() + 30_000;
-  while ((await closes()) < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-  assert.ok((await closes()) >= 1, 'the relay closed the slow reader');
+  await until(async () => (await closes()) >= 1, 'the relay closing the slow reader', 30_000, 200);
   slow.ws.terminate();
 
   const again = await connectUser(relay.url, 'slowpoke');
