@@ -41,7 +41,7 @@ function usage() {
   const counters = countsPerMessage(
     parseRelayCounters(''),
     parseRelayCounters(
-      'relay_kafka_requests_total{api="Produce"} 12840\nrelay_produce_batch_records_sum 36600\nrelay_router_records_total{source="written"} 6000\nrelay_router_records_total{source="fetched"} 12000\nrelay_produce_errors_total 3\nrelay_deliver_dropped_total 2',
+      'relay_kafka_requests_total{api="Produce"} 12840\nrelay_produce_batch_records_sum 36600\nrelay_router_records_total{source="written"} 6000\nrelay_router_records_total{source="peer"} 4500\nrelay_router_records_total{source="fetched"} 7500\nrelay_produce_errors_total 3\nrelay_deliver_dropped_total 2',
     ),
     6000,
   );
@@ -75,9 +75,19 @@ test('resource accounting reaches summary.json, summary.md, report.html and the 
       /cpu \[main\]: kafka 0\.30 core \(1,500 µs\/msg, 20\.0 switches\/msg, 200 MB\) · relay×2 0\.20 core \(1,000 µs\/msg, 10\.0 switches\/msg, 200 MB\) · worker 0\.20 core \(1,000 µs\/msg, 4\.0 switches\/msg, 200 MB\) · orchestrator 0\.01 core \(50 µs\/msg, 0\.1 switches\/msg, 200 MB\) · total 0\.71 core \(3,550 µs\/msg, 34\.1 switches\/msg\) · machine 1\.00 core/,
     );
     assert.match(cli, /relays \[main\]: per msg: 2\.14 produce req/);
-    assert.match(cli, /1\.00 of 3\.00 router records from own writes · 3 failed produce requests · 2 pushes given up \(at the relays\)/);
+    assert.match(
+      cli,
+      /1\.00 own \+ 0\.75 peers' of 3\.00 router records from produce answers · 3 failed produce requests · 2 pushes given up \(at the relays\)/,
+    );
+    // A summary from before the peer links still prints its own-writes share.
+    const { routerRecordsPeer: _p, ...beforePeers } = r.relayCounters!;
+    const prePeer = { ...r, relayCounters: beforePeers as typeof r.relayCounters };
+    assert.match(
+      printableSummary({ ...s, segments: s.segments.map((x) => ({ ...x, resources: prePeer })), resources: prePeer }, dir),
+      /1\.00 of 2\.25 router records from own writes/,
+    );
     // A summary written before the routers counted their records (a committed baseline) still prints.
-    const { routerRecordsWritten: _w, routerRecordsFetched: _f, produceErrors: _e, deliverDropped: _d, ...older } = r.relayCounters!;
+    const { routerRecordsWritten: _w, routerRecordsFetched: _f, produceErrors: _e, deliverDropped: _d, ...older } = beforePeers;
     const old = { ...r, relayCounters: older as typeof r.relayCounters };
     assert.match(
       printableSummary({ ...s, segments: s.segments.map((x) => ({ ...x, resources: old })), resources: old }, dir),

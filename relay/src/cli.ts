@@ -18,6 +18,10 @@ export function defineRelayCommand(command: Command, fail: (e: unknown) => never
     .option('--replication-factor <n>', 'replication factor of the relay topics', int)
     .option('--gateway-id <id>', 'this process id (default: host name + random suffix)')
     .option('--public-url <url>', 'how clients reach this process (for /routes)')
+    .option(
+      '--peer-url <url>',
+      "where other relays link to this one to hand over their writes (default ws://host:port/ on a specific host without TLS; 'off' = no link)",
+    )
     .option('--token-secret <secret>', 'HMAC secret for client tokens (or RELAY_TOKEN_SECRET)')
     .option('--max-payload <bytes>', 'largest WebSocket frame; above it the connection closes with 1009', int)
     .option('--max-connections <n>', 'connection cap of this process', int)
@@ -40,6 +44,7 @@ export function defineRelayCommand(command: Command, fail: (e: unknown) => never
             replicationFactor: o.replicationFactor,
             gatewayId: o.gatewayId,
             publicUrl: o.publicUrl,
+            peerUrl: o.peerUrl,
             tokenSecret: o.tokenSecret,
             maxPayloadBytes: o.maxPayload,
             maxConnections: o.maxConnections,

@@ -13,6 +13,12 @@ export interface RelayConfig {
   readonly port: number;
   /** How clients reach this process (for /routes and redirects); defaults to ws://host:port/. */
   readonly publicUrl?: string;
+  /**
+   * Where the other relays open their peer link to this one (relay/src/peer/). Default:
+   * ws://host:port/ when listening on one address without TLS; 'off' (or a wildcard host, or TLS
+   * without this set) = no link: the others' writes then reach this relay's router by its fetch.
+   */
+  readonly peerUrl?: string;
   readonly brokers: readonly string[];
   readonly gatewayId: string;
   readonly partitions: number;
@@ -92,6 +98,7 @@ export function fromEnv(env: NodeJS.ProcessEnv): RelayOptions {
     host: env.RELAY_HOST,
     port: envNumber(env, 'RELAY_PORT'),
     publicUrl: env.RELAY_PUBLIC_URL,
+    peerUrl: env.RELAY_PEER_URL,
     brokers: env.RELAY_BROKERS ?? env.KAFKA_BROKERS,
     gatewayId: env.RELAY_GATEWAY_ID,
     partitions: envNumber(env, 'RELAY_PARTITIONS'),
@@ -124,6 +131,8 @@ export function resolveConfig(...layers: RelayOptions[]): RelayConfig {
   const gatewayId = merged.gatewayId ?? `${hostname().replace(/[^A-Za-z0-9_.-]/g, '-')}-${randomBytes(4).toString('hex')}`;
   if (!GATEWAY_ID_PATTERN.test(gatewayId))
     throw relayError('RB_RELAY_BAD_CONFIG', `gatewayId "${gatewayId}" must match ${GATEWAY_ID_PATTERN}.`);
+  if (merged.peerUrl !== undefined && merged.peerUrl !== 'off' && !/^wss?:\/\/[^|\s]+$/.test(merged.peerUrl))
+    throw relayError('RB_RELAY_BAD_CONFIG', `peerUrl "${merged.peerUrl}" must be a ws:// or wss:// URL, or off.`);
   // The burst follows the rate unless set: two seconds' worth.
   const rateBurst = merged.rateBurst ?? (merged.rateLimitPerSec !== undefined ? merged.rateLimitPerSec * 2 : RELAY_DEFAULTS.rateBurst);
   const config: RelayConfig = {

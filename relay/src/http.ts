@@ -14,6 +14,8 @@ import { CLOSE_CODES } from '../protocol/src/index.js';
 import type { RelayConfig } from './config.js';
 import { relayError } from './errors.js';
 import type { Gateway } from './gateway/gateway.js';
+import { PEER_PATH } from './peer/peer-codec.js';
+import type { PeerLinks } from './peer/peer-links.js';
 
 export interface Listening {
   readonly server: Server;
@@ -39,6 +41,17 @@ export async function listen(config: RelayConfig): Promise<Listening> {
   });
   const port = (server.address() as AddressInfo).port;
   return { server, port, url: config.publicUrl ?? `${tls ? 'wss' : 'ws'}://${config.host}:${port}/` };
+}
+
+/**
+ * Where other relays link to this one (relay/src/peer/): the configured URL, else this
+ * process's own address when that names one host and needs no certificate check; else none.
+ */
+export function peerUrlOf(config: RelayConfig, port: number): string | undefined {
+  if (config.peerUrl !== undefined) return config.peerUrl === 'off' ? undefined : config.peerUrl;
+  const tls = config.tlsCertFile !== undefined && config.tlsKeyFile !== undefined;
+  const wildcard = config.host === '0.0.0.0' || config.host === '::' || config.host === '';
+  return tls || wildcard ? undefined : `ws://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}/`;
 }
 
 export interface HttpEndpoints {
@@ -77,8 +90,11 @@ export function serveHttp(server: Server, e: HttpEndpoints): void {
   });
 }
 
-/** Hands WebSocket upgrades on any path to the gateway, unless draining or at the connection limit. */
-export function acceptUpgrades(server: Server, config: RelayConfig, gateway: Gateway, draining: () => boolean): void {
+/**
+ * Hands WebSocket upgrades on any path to the gateway, unless draining or at the connection
+ * limit; PEER_PATH (reserved, PROTOCOL §1) is the other relays' peer link.
+ */
+export function acceptUpgrades(server: Server, config: RelayConfig, gateway: Gateway, draining: () => boolean, peers: PeerLinks): void {
   // skipUTF8Validation: text frames are refused anyway (1008) and close reasons are never read, so
   // validating them only added a second refusal code (1007) for the same bad input.
   const wss = new WebSocketServer({
@@ -88,8 +104,11 @@ export function acceptUpgrades(server: Server, config: RelayConfig, gateway: Gat
     clientTracking: false,
     skipUTF8Validation: true,
   });
+  // A peer link carries whole produce requests' records (BatchingProducer: up to 768 KiB a request).
+  const peerWss = new WebSocketServer({ noServer: true, maxPayload: 8 * 1024 * 1024, perMessageDeflate: false, clientTracking: false });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (draining()) return refuse(socket, 503, 'draining');
+    if ((req.url ?? '/').split('?')[0] === PEER_PATH) return peerWss.handleUpgrade(req, socket, head, (ws) => peers.accept(ws));
     // At the limit the upgrade completes only to close with 4010 (PROTOCOL §7.2): a documented
     // code with a backoff policy tells the client more than an HTTP 503 would.
     if (gateway.connectionCount >= config.maxConnections)

@@ -91,13 +91,28 @@ export function createRelayMetrics(registry: Registry, gatewayId: string) {
     }),
     routerRecords: new Counter({
       name: 'relay_router_records_total',
-      help: 'Records a live router applied, by source (written = this process’s own write, applied from its produce answer; fetched = by its consumer).',
+      help: 'Records a live router applied, by source (written = this process’s own write, applied from its produce answer; peer = another relay’s, handed over on its peer link; fetched = by its consumer).',
       labelNames: ['source'],
+      registers: [registry],
+    }),
+    peerRecordsSent: new Counter({
+      name: 'relay_peer_records_sent_total',
+      help: 'Durable relay.mailbox records handed to the relay owning their partition, on its peer link.',
+      registers: [registry],
+    }),
+    peerRecordsReceived: new Counter({
+      name: 'relay_peer_records_received_total',
+      help: 'Durable relay.mailbox records handed over by other relays on their peer links.',
+      registers: [registry],
+    }),
+    peerLinks: new Gauge({
+      name: 'relay_peer_links',
+      help: 'Peer links this relay holds open to the other members of the relay group (connected or connecting).',
       registers: [registry],
     }),
     routerWrittenMismatch: new Counter({
       name: 'relay_router_written_mismatch_total',
-      help: 'Own writes whose produce answer named an offset that the fetch found holding another record (0 unless a client misreports offsets).',
+      help: 'Records applied from a produce answer (own or a peer’s) whose offset the fetch found holding another record (0 unless a client misreports offsets).',
       registers: [registry],
     }),
     duplicatesDropped: new Counter({

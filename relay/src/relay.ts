@@ -7,9 +7,11 @@ import { createRelayMetrics, type RelayMetrics } from './metrics.js';
 import { BatchingProducer } from './producer/batching-producer.js';
 import { Gateway } from './gateway/gateway.js';
 import { startGatewayConsumer } from './gateway/gateway-consumer.js';
-import { Router } from './router/router.js';
+import { Router, toDurable } from './router/router.js';
+import { peerSecret } from './peer/peer-codec.js';
+import { PeerLinks } from './peer/peer-links.js';
 import { createDelivery, type Delivery } from './router/delivery.js';
-import { acceptUpgrades, listen, serveHttp } from './http.js';
+import { acceptUpgrades, listen, peerUrlOf, serveHttp } from './http.js';
 import { cachedRoutes, clientIdFor, type RoutesTable } from './routes.js';
 import { ensureTopics } from './topics.js';
 
@@ -43,7 +45,7 @@ export async function startRelay(
 
   const kafka: KafkaAdapter = createAdapter({
     brokers: config.brokers,
-    clientId: clientIdFor(config.gatewayId, url),
+    clientId: clientIdFor(config.gatewayId, url, peerUrlOf(config, port)),
     onRequest: (api) => metrics.kafkaRequests.inc({ api }),
     log: (line) => log(`relay ${config.gatewayId}: ${line}`),
   });
@@ -58,18 +60,24 @@ export async function startRelay(
   const kafkaProducer = await kafka.producer({
     onProducerReplaced: () => log(`relay ${config.gatewayId}: producer replaced (its producer id was fenced after a leader change)`),
   });
+  // Like a failing batch in the consumer: logged, the relay goes on (the fetch still brings what was not applied).
+  const applying = (what: string, apply: () => void) => {
+    try {
+      apply();
+    } catch (e) {
+      log(`relay ${config.gatewayId}: applying ${what} failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  };
   // The router applies this process's writes to partitions it owns from their produce answers
-  // (Router.applyWritten). In the next loop phase, so the writers' ✓ frames go out first.
+  // (Router.applyDurable), and the peer links hand the rest to their owners. In the next loop
+  // phase, so the writers' ✓ frames go out first.
   const producer = new BatchingProducer(kafkaProducer, {
     metrics,
     onWritten: (records, offsets) =>
       setImmediate(() => {
-        // Like a failing batch in the consumer: logged, the relay goes on (the fetch still brings what was not applied).
-        try {
-          router.applyWritten(records, offsets);
-        } catch (e) {
-          log(`relay ${config.gatewayId}: applying its own writes failed: ${e instanceof Error ? e.message : String(e)}`);
-        }
+        const durable = toDurable(config.topics.mailbox, records, offsets);
+        applying('its own writes', () => router.applyDurable(durable, 'written'));
+        peers.forward(durable);
       }),
   });
   const gateway = new Gateway(config, metrics, producer, log);
@@ -86,6 +94,16 @@ export async function startRelay(
     draining: () => draining,
   });
   const router = new Router(config, kafka, metrics, delivery.deliver, delivery.notifyReplaced, log);
+  const peers = new PeerLinks({
+    gatewayId: config.gatewayId,
+    secret: peerSecret(config.tokenSecret),
+    admin,
+    mailboxTopic: config.topics.mailbox,
+    metrics,
+    onRecords: (records) => applying("a peer's writes", () => router.applyDurable(records, 'peer')),
+    log: (line) => log(`relay ${config.gatewayId}: ${line}`),
+  });
+  router.peersLinked = () => peers.linkedFromAll();
 
   const routes = cachedRoutes(admin, config.topics.mailbox, () => router.generation);
   const ready = () => !draining && gatewayJoined && router.ready;
@@ -96,12 +114,13 @@ export async function startRelay(
     readiness: () => ({ ready: ready(), draining, gatewayJoined, router: router.ownership() }),
     routes: async () => ({ partitionCount: config.partitions, ...(await routes()) }),
   });
-  acceptUpgrades(server, config, gateway, () => draining);
+  acceptUpgrades(server, config, gateway, () => draining, peers);
 
   const gatewayConsumer = await startGatewayConsumer(kafka, config, deliverTopic, gateway, () => {
     gatewayJoined = true;
   });
   await router.start();
+  peers.start();
   gateway.startHeartbeat();
   log(`relay ${config.gatewayId} listening on ${url} (brokers ${config.brokers.join(',')})`);
 
@@ -109,7 +128,7 @@ export async function startRelay(
   const stop = (): Promise<void> => {
     if (stopped === null) {
       draining = true;
-      stopped = drain({ config, log, producer, gateway, delivery, router, gatewayConsumer, admin, deliverTopic, server });
+      stopped = drain({ config, log, producer, gateway, delivery, router, peers, gatewayConsumer, admin, deliverTopic, server });
     }
     return stopped;
   };
@@ -124,6 +143,7 @@ interface Parts {
   readonly gateway: Gateway;
   readonly delivery: Delivery;
   readonly router: Router;
+  readonly peers: PeerLinks;
   readonly gatewayConsumer: GroupConsumer;
   readonly admin: Admin;
   readonly deliverTopic: string;
@@ -139,6 +159,7 @@ async function drain(p: Parts): Promise<void> {
   await p.producer.flush(); // presence-offline records
   await p.delivery.flush();
   await p.router.stop(); // leave the group: partitions move at once
+  p.peers.close();
   await p.gatewayConsumer.stop();
   try {
     await p.admin.deleteTopics([p.deliverTopic]);

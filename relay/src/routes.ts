@@ -13,14 +13,15 @@ export interface RoutesTable {
   readonly members: readonly { gatewayId: string; url: string; partitions: readonly number[] }[];
 }
 
-export function clientIdFor(gatewayId: string, publicUrl: string): string {
-  return `relay|${gatewayId}|${publicUrl}`;
+/** `peerUrl`: where other relays open their peer link to this one (relay/src/peer/); none = no link. */
+export function clientIdFor(gatewayId: string, publicUrl: string, peerUrl?: string): string {
+  return `relay|${gatewayId}|${publicUrl}${peerUrl === undefined ? '' : `|${peerUrl}`}`;
 }
 
-export function parseClientId(clientId: string): { gatewayId: string; url: string } | undefined {
+export function parseClientId(clientId: string): { gatewayId: string; url: string; peerUrl?: string } | undefined {
   const parts = clientId.split('|');
-  if (parts.length !== 3 || parts[0] !== 'relay') return undefined;
-  return { gatewayId: parts[1]!, url: parts[2]! };
+  if ((parts.length !== 3 && parts.length !== 4) || parts[0] !== 'relay') return undefined;
+  return { gatewayId: parts[1]!, url: parts[2]!, ...(parts[3] === undefined ? {} : { peerUrl: parts[3] }) };
 }
 
 export async function readRoutes(admin: Admin, topic: string, generation: number): Promise<RoutesTable> {
@@ -32,7 +33,7 @@ export async function readRoutes(admin: Admin, topic: string, generation: number
     if (who === undefined) continue;
     const owned = [...(m.partitions[topic] ?? [])].sort((a, b) => a - b);
     for (const p of owned) partitions[String(p)] = who.url;
-    members.push({ ...who, partitions: owned });
+    members.push({ gatewayId: who.gatewayId, url: who.url, partitions: owned });
   }
   members.sort((a, b) => a.gatewayId.localeCompare(b.gatewayId));
   return { generation, groupState: group.state, partitions, members };

@@ -192,12 +192,19 @@ function failures(c: RelayCounters): string {
   return `${errors > 0 ? ` · ${errors} failed produce requests` : ''}${dropped > 0 ? ` · ${dropped} pushes given up` : ''}`;
 }
 
-/** `· 1.20 of 2.90 router records from own writes`; empty for a summary written before the routers counted them. */
+/**
+ * `· 3.40 own + 2.50 peers' of 5.99 router records from produce answers`; empty for a summary
+ * written before the routers counted them (and without `peers'` before the peer links).
+ */
 function ownWrites(c: RelayCounters): string {
   const written = newer(c, 'routerRecordsWritten');
   const fetched = newer(c, 'routerRecordsFetched');
   if (written?.perMessage == null || fetched?.perMessage == null) return '';
-  return ` · ${written.perMessage.toFixed(2)} of ${(written.perMessage + fetched.perMessage).toFixed(2)} router records from own writes`;
+  const peer = newer(c, 'routerRecordsPeer')?.perMessage ?? null;
+  if (peer === null)
+    return ` · ${written.perMessage.toFixed(2)} of ${(written.perMessage + fetched.perMessage).toFixed(2)} router records from own writes`;
+  const all = written.perMessage + peer + fetched.perMessage;
+  return ` · ${written.perMessage.toFixed(2)} own + ${peer.toFixed(2)} peers' of ${all.toFixed(2)} router records from produce answers`;
 }
 
 export function usText(us: number | null): string {

@@ -2,7 +2,7 @@
  * The relays' own counters that explain their CPU and Kafka's, read from each relay's /metrics
  * at the measured window's edges and summed over the relays: Kafka requests by API, records
  * produced, WebSocket frames in and out, records the routers applied (from their own process's
- * produce answers, or fetched), failed produce requests and pushes given up. Per delivered
+ * produce answers, from a peer relay's, or fetched), failed produce requests and pushes given up. Per delivered
  * message they show where the work is (e.g. 2.1 produce requests and 6 records per message). A
  * relay that restarts inside the window restarts its counters; the sums are then low, never
  * negative.
@@ -16,6 +16,7 @@ export const RELAY_COUNTERS = [
   'framesIn',
   'framesOut',
   'routerRecordsWritten',
+  'routerRecordsPeer',
   'routerRecordsFetched',
   'produceErrors',
   'deliverDropped',
@@ -31,6 +32,7 @@ const zero = (): Record<RelayCounter, number> => ({
   framesIn: 0,
   framesOut: 0,
   routerRecordsWritten: 0,
+  routerRecordsPeer: 0,
   routerRecordsFetched: 0,
   produceErrors: 0,
   deliverDropped: 0,
@@ -56,6 +58,7 @@ export function parseRelayCounters(text: string): RelayCounts {
     else if (name === 'relay_deliver_dropped_total') c.deliverDropped += v;
     else if (name === 'relay_router_records_total') {
       if (labels.includes('source="written"')) c.routerRecordsWritten += v;
+      else if (labels.includes('source="peer"')) c.routerRecordsPeer += v;
       else if (labels.includes('source="fetched"')) c.routerRecordsFetched += v;
     }
   }

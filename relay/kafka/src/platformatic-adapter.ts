@@ -268,9 +268,9 @@ function createConsumer(base: Base, ride: RideOutOptions, o: ConsumerOptions, cl
     let response: FetchResponse | undefined;
     let error: unknown;
     try {
-      const maxWaitTime = o.maxWaitMs ?? 100;
+      const { maxWaitMs: maxWaitTime, minBytes } = o.fetchPolicy?.() ?? { maxWaitMs: o.maxWaitMs ?? 100, minBytes: 1 };
       response = await deadline(
-        consumer!.fetch({ node: leader, topics, maxWaitTime, minBytes: 1, maxBytes: 10_485_760 }),
+        consumer!.fetch({ node: leader, topics, maxWaitTime, minBytes, maxBytes: 10_485_760 }),
         maxWaitTime + FETCH_STALL_MS,
         `fetch from broker ${leader}`,
       );

@@ -81,6 +81,18 @@ export interface ConsumerOptions {
    * one arriving while the consumer waits on the broker is returned at once. Idle: no effect.
    */
   readonly fetchLingerMs?: number;
+  /**
+   * Asked before each fetch: how long the broker may hold it and how many bytes it waits for.
+   * Default `{ maxWaitMs, minBytes: 1 }` (answered as soon as anything is appended). The relay's
+   * router asks lazily while its peers hand it their writes directly (relay/src/peer/). The
+   * kafkajs adapter ignores it (its fetch settings are fixed when the consumer is made).
+   */
+  readonly fetchPolicy?: () => FetchPolicy;
+}
+
+export interface FetchPolicy {
+  readonly maxWaitMs: number;
+  readonly minBytes: number;
 }
 
 export interface GroupConsumer {

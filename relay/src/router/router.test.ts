@@ -10,7 +10,8 @@ import { resolveConfig } from '../config.js';
 import { createRelayMetrics } from '../metrics.js';
 import { encodeValue, type MailboxValue } from './records.js';
 import type { Push, Replaced } from './mailbox.js';
-import { Router } from './router.js';
+import { Router, toDurable } from './router.js';
+import { CONSUMER_TUNING, LAZY_FETCH } from './consumer-tuning.js';
 import { until } from '../../test/support/in-memory-relay.js';
 
 const config = resolveConfig({ brokers: 'in-memory:9092', tokenSecret: 'test-secret-0123456789abcdef', gatewayId: 'gw-a', partitions: 4 });
@@ -51,6 +52,13 @@ function startRouter(kafka: InMemoryKafka) {
   );
   return { router, pushes, replaced, metrics, logs };
 }
+
+/** This process's produce answer for `records`, as the relay hands it to its router. */
+const written = (router: Router, records: OutRecord[], offsets: number[]) =>
+  router.applyDurable(toDurable(config.topics.mailbox, records, offsets), 'written');
+/** Another relay's produce answer, as its peer link hands it over. */
+const fromPeer = (router: Router, records: OutRecord[], offsets: number[]) =>
+  router.applyDurable(toDurable(config.topics.mailbox, records, offsets), 'peer');
 
 async function counter(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number> {
   const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === name);
@@ -110,7 +118,7 @@ test('live: a new message to an online user is pushed once, to the latest presen
   await router.stop();
 });
 
-test('own writes: a record at the next offset is applied at once and skipped when fetched; one past a gap waits for the fetch; log order holds', async () => {
+test('own writes: a record at the next offset is applied at once and skipped when fetched; one past a gap waits for the record before it; log order holds', async () => {
   const kafka = await kafkaWith([presence('bob', 'gw-b', 1)]);
   const { router, pushes, metrics } = startRouter(kafka);
   await router.start();
@@ -118,7 +126,7 @@ test('own writes: a record at the next offset is applied at once and skipped whe
   const m1 = message('bob', 'm1');
   const m3 = message('bob', 'm3');
   // The produce answers came back before the fetch: m1 at offset 1 (next), m3 at 3 (2 not seen yet).
-  router.applyWritten([m1, m3], [1, 3]);
+  written(router, [m1, m3], [1, 3]);
   assert.deepEqual(
     pushes.map((p) => p.items.map((i) => i.msgId)),
     [[], ['m1']],
@@ -131,19 +139,20 @@ test('own writes: a record at the next offset is applied at once and skipped whe
     [[], ['m1'], ['m2'], ['m3']],
     'each pushed once, in log order',
   );
-  assert.equal(await counter(metrics, 'relay_router_records_total', { source: 'written' }), 1);
-  assert.equal(await counter(metrics, 'relay_router_records_total', { source: 'fetched' }), 2);
+  // m2 came with the fetch; m3 waited behind it and was applied from the produce answer.
+  assert.equal(await counter(metrics, 'relay_router_records_total', { source: 'written' }), 2);
+  assert.equal(await counter(metrics, 'relay_router_records_total', { source: 'fetched' }), 1);
   await router.stop();
 });
 
 test('own writes: nothing is applied early while folding, for a partition not owned, or from another topic', async () => {
   const kafka = await kafkaWith([presence('bob', 'gw-b', 1)]);
   const { router, pushes } = startRouter(kafka);
-  router.applyWritten([message('bob', 'early')], [1]); // not started: owns nothing
+  written(router, [message('bob', 'early')], [1]); // not started: owns nothing
   await router.start();
   await until(() => router.ready);
-  router.applyWritten([{ ...message('bob', 'other'), topic: 'elsewhere' }], [1]);
-  router.applyWritten([message('bob', 'unknown')], [-1]);
+  written(router, [{ ...message('bob', 'other'), topic: 'elsewhere' }], [1]);
+  written(router, [message('bob', 'unknown')], [-1]);
   assert.deepEqual(
     pushes.map((p) => p.items.map((i) => i.msgId)),
     [[]],
@@ -156,7 +165,7 @@ test('own writes: an answer that named the wrong offset is counted, logged, and 
   const { router, pushes, metrics, logs } = startRouter(kafka);
   await router.start();
   await until(() => router.ready);
-  router.applyWritten([message('bob', 'claimed')], [1]);
+  written(router, [message('bob', 'claimed')], [1]);
   await (await kafka.producer()).send([message('bob', 'actual')]);
   await until(() => router.ownership().reduce((n, o) => n + o.pending, 0) === 2);
   assert.deepEqual(
@@ -165,5 +174,57 @@ test('own writes: an answer that named the wrong offset is counted, logged, and 
   );
   assert.equal(await counter(metrics, 'relay_router_written_mismatch_total'), 1);
   assert.ok(logs.some((l) => l.includes('offset 1 holds')));
+  await router.stop();
+});
+
+test('peer hand-over: records past a gap wait and follow in offset order once a peer fills it; the fetch then applies nothing twice', async () => {
+  const kafka = await kafkaWith([presence('bob', 'gw-b', 1)]);
+  const { router, pushes, metrics } = startRouter(kafka);
+  await router.start();
+  await until(() => router.ready);
+  const [m1, m2, m3, m4] = ['m1', 'm2', 'm3', 'm4'].map((id) => message('bob', id));
+  fromPeer(router, [m3!, m4!], [3, 4]); // the peer's answer came first
+  written(router, [m1!], [1]);
+  assert.deepEqual(
+    pushes.map((p) => p.items.map((i) => i.msgId)),
+    [[], ['m1']],
+    'm3 and m4 wait for offset 2',
+  );
+  fromPeer(router, [m2!], [2]);
+  fromPeer(router, [m2!], [2]); // handed over twice: applied once
+  assert.deepEqual(
+    pushes.map((p) => p.items.map((i) => i.msgId)),
+    [[], ['m1'], ['m2'], ['m3'], ['m4']],
+  );
+  await (await kafka.producer()).send([m1!, m2!, m3!, m4!, message('bob', 'm5')]);
+  await until(() => pushes.length === 6);
+  assert.deepEqual(
+    pushes.map((p) => p.items.map((i) => i.msgId)),
+    [[], ['m1'], ['m2'], ['m3'], ['m4'], ['m5']],
+    'the fetch skipped m1–m4 and brought m5',
+  );
+  assert.equal(await counter(metrics, 'relay_router_records_total', { source: 'peer' }), 3);
+  assert.equal(await counter(metrics, 'relay_router_written_mismatch_total'), 0);
+  await router.stop();
+});
+
+test('fetch policy: lazy only once live, past the settling time after an assignment, with every peer linked and no gap waiting', async () => {
+  const kafka = await kafkaWith([presence('bob', 'gw-b', 1)]);
+  const { router } = startRouter(kafka);
+  const eager = { maxWaitMs: CONSUMER_TUNING.maxWaitMs, minBytes: 1 };
+  const later = () => performance.now() + 60_000;
+  let linked = true;
+  router.peersLinked = () => linked;
+  await router.start();
+  await until(() => router.ready);
+  assert.deepEqual(router.fetchPolicy(), eager, 'just assigned: peers may still hand records to the previous owner');
+  assert.deepEqual(router.fetchPolicy(later()), LAZY_FETCH);
+  linked = false;
+  assert.deepEqual(router.fetchPolicy(later()), eager, 'a peer without a link: its writes come only by the fetch');
+  linked = true;
+  fromPeer(router, [message('bob', 'm2')], [2]);
+  assert.deepEqual(router.fetchPolicy(later()), eager, 'offset 1 is missing: the fetch must bring it soon');
+  fromPeer(router, [message('bob', 'm1')], [1]);
+  assert.deepEqual(router.fetchPolicy(later()), LAZY_FETCH);
   await router.stop();
 });

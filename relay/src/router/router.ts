@@ -1,9 +1,32 @@
-import type { Admin, Assignment, BatchContext, GroupConsumer, InRecord, KafkaAdapter, OutRecord } from '../../kafka/src/index.js';
+import type {
+  Admin,
+  Assignment,
+  BatchContext,
+  FetchPolicy,
+  GroupConsumer,
+  InRecord,
+  KafkaAdapter,
+  OutRecord,
+} from '../../kafka/src/index.js';
 import { nowUs } from '../../protocol/src/index.js';
 import type { RelayConfig } from '../config.js';
 import type { RelayMetrics } from '../metrics.js';
 import { PartitionMailbox, type Push, type Replaced } from './mailbox.js';
-import { CONSUMER_TUNING } from './consumer-tuning.js';
+import { CONSUMER_TUNING, LAZY_FETCH, LAZY_AFTER_ASSIGNMENT_MS } from './consumer-tuning.js';
+
+/** A durable record of relay.mailbox with the offset Kafka wrote it at, from a produce answer. */
+export interface DurableRecord {
+  readonly partition: number;
+  readonly offset: number;
+  readonly key: string;
+  readonly value: Buffer | null;
+}
+
+/** Where an applied record came from: this process's produce answer, a peer's, or the fetch. */
+type Source = 'written' | 'peer';
+
+/** Records ahead of a gap kept per partition while the missing offsets are on their way. */
+const MAX_AHEAD = 10_000;
 
 /**
  * The router role: a member of consumer group `relay` on `relay.mailbox`. For each owned
@@ -12,8 +35,9 @@ import { CONSUMER_TUNING } from './consumer-tuning.js';
  *
  * kafkajs re-reads every assigned partition from the start after each rebalance (nothing is
  * committed), so every assignment resets every owned partition: the state is the log.
- * Live, the process's own writes are applied from their produce answers (`applyWritten`), in
- * offset order with what the fetch brings.
+ * Live, the process's own writes and its peers' are applied from their produce answers
+ * (`applyDurable`), in offset order with what the fetch brings. While every peer hands it its
+ * writes and nothing is missing, the fetch is a lazy backstop (`fetchPolicy`).
  */
 export type Deliver = (push: Push) => void;
 /** Tells the gateway holding a superseded connection to close it (4011). */
@@ -30,8 +54,10 @@ interface Owned {
    * are numbers here: exact up to 2^53, ≈ 285 years of this partition at 1 M records/s.
    */
   next: number;
-  /** Records applied from this process's own writes, by offset, until the fetch brings them back. */
+  /** Records applied from produce answers, by offset, until the fetch brings them back. */
   readonly written: Map<number, string | null>;
+  /** Produce answers past a gap (offset > next), applied once the gap is filled. */
+  readonly ahead: Map<number, DurableRecord & { source: Source }>;
 }
 
 export class Router {
@@ -46,6 +72,9 @@ export class Router {
   #owned = new Map<number, Owned>();
   #generation = 0;
   #assignedOnce = false;
+  #assignedAtMs = 0;
+  /** True while every other relay writing to relay.mailbox hands this one its writes (relay/src/peer/). */
+  #peersLinked: () => boolean = () => false;
 
   constructor(
     config: RelayConfig,
@@ -79,6 +108,24 @@ export class Router {
       .sort((a, b) => a.partition - b.partition);
   }
 
+  /** Set by the relay once its peer links exist; until then the fetch stays eager. */
+  set peersLinked(linked: () => boolean) {
+    this.#peersLinked = linked;
+  }
+
+  /**
+   * Eager (answered at the first appended byte) unless every record the router needs also comes
+   * from a produce answer: every owned partition live with no gap waiting, every peer linked, and
+   * the peers' tables of who owns what younger than this assignment. Then the fetch only checks
+   * and fills gaps, and the broker answers it once per LAZY_FETCH.maxWaitMs instead of per write.
+   */
+  fetchPolicy(nowMs = performance.now()): FetchPolicy {
+    const eager = { maxWaitMs: CONSUMER_TUNING.maxWaitMs, minBytes: 1 };
+    if (nowMs - this.#assignedAtMs < LAZY_AFTER_ASSIGNMENT_MS || !this.#peersLinked()) return eager;
+    for (const o of this.#owned.values()) if (!o.mailbox.live || o.ahead.size > 0) return eager;
+    return LAZY_FETCH;
+  }
+
   /** Ready = assigned at least once and every owned partition folded. */
   get ready(): boolean {
     return this.#assignedOnce && [...this.#owned.values()].every((o) => o.mailbox.live);
@@ -93,6 +140,7 @@ export class Router {
       sessionTimeoutMs: this.#config.sessionTimeoutMs,
       heartbeatIntervalMs: Math.max(300, Math.floor(this.#config.sessionTimeoutMs / 6)),
       ...CONSUMER_TUNING,
+      fetchPolicy: () => this.fetchPolicy(),
       partitionsConsumedConcurrently: this.#config.partitions,
     });
     await this.#consumer.start({
@@ -105,6 +153,7 @@ export class Router {
   #onAssigned(a: Assignment): void {
     this.#generation++;
     this.#assignedOnce = true;
+    this.#assignedAtMs = performance.now();
     this.#metrics.rebalances.inc();
     const partitions = a.partitions[this.#config.topics.mailbox] ?? [];
     const targets = this.#fetchTargets();
@@ -119,6 +168,7 @@ export class Router {
         target: targets.then((t) => t.get(p) ?? -1),
         next: 0,
         written: new Map(),
+        ahead: new Map(),
       };
       this.#owned.set(p, owned);
       // An empty partition has nothing to fold: live as soon as its target is known.
@@ -157,8 +207,10 @@ export class Router {
         if (owned.written.size > 0) owned.written.clear(); // the fetch passed them: any left were compacted away
         owned.next = offset + 1;
         if (mailbox.live) {
+          owned.ahead.delete(offset); // the log's own copy wins
           this.#route(owned, r.key, r.value, r.timestampMs);
           this.#metrics.routerRecords.inc({ source: 'fetched' });
+          this.#applyAhead(owned);
         } else {
           mailbox.apply(r.key, r.value, r.timestampMs, nowUs());
           this.#metrics.foldRecords.inc();
@@ -179,26 +231,44 @@ export class Router {
   }
 
   /**
-   * This process's own writes to a partition it owns, applied at once instead of when the fetch
-   * brings them back: the fetch wait was the relay's largest extra step over bare Kafka
-   * (docs/architecture.md, Decisions). Only a record at exactly the next offset is applied,
-   * so the fold stays in log order; any other waits for the fetch. `offsets` are the produce
-   * answer's (-1 unknown). The relay calls this after the writers' ✓ went out.
+   * Records whose produce was acknowledged, applied at once instead of when the fetch brings them
+   * back: the fetch wait was the relay's largest extra step over bare Kafka (docs/architecture.md,
+   * Decisions). `written` = this process's own writes (`offsets` from its produce answer, -1
+   * unknown), called after the writers' ✓ went out; `peer` = another relay's, handed over by its
+   * peer link. Only the record at exactly the next offset is applied, so the fold stays in log
+   * order; one past a gap waits in `ahead` for the records before it (from a peer, or the fetch).
    */
-  applyWritten(records: readonly OutRecord[], offsets: readonly number[]): void {
+  applyDurable(records: readonly DurableRecord[], source: Source): void {
     let applied = false;
-    records.forEach((r, i) => {
-      const offset = offsets[i] ?? -1;
-      if (r.topic !== this.#config.topics.mailbox || r.partition === undefined) return;
+    for (const r of records) {
       const owned = this.#owned.get(r.partition);
-      if (owned === undefined || !owned.mailbox.live || offset !== owned.next) return;
-      owned.next = offset + 1;
-      owned.written.set(offset, r.key);
-      this.#route(owned, r.key, r.value, Date.now());
-      this.#metrics.routerRecords.inc({ source: 'written' });
+      if (owned === undefined || !owned.mailbox.live || r.offset < owned.next) continue;
+      if (r.offset > owned.next) {
+        if (owned.ahead.size < MAX_AHEAD) owned.ahead.set(r.offset, { ...r, source });
+        continue;
+      }
+      this.#applyNext(owned, r, source);
+      this.#applyAhead(owned);
       applied = true;
-    });
+    }
     if (applied) this.#updateGauges();
+  }
+
+  #applyNext(owned: Owned, r: DurableRecord, source: Source): void {
+    owned.next = r.offset + 1;
+    owned.written.set(r.offset, r.key);
+    this.#route(owned, r.key, r.value, Date.now());
+    this.#metrics.routerRecords.inc({ source });
+  }
+
+  /** Applies what waited behind a gap that is now filled; drops what the fetch already passed. */
+  #applyAhead(owned: Owned): void {
+    if (owned.ahead.size === 0) return;
+    for (let r = owned.ahead.get(owned.next); r !== undefined; r = owned.ahead.get(owned.next)) {
+      owned.ahead.delete(r.offset);
+      this.#applyNext(owned, r, r.source);
+    }
+    for (const offset of owned.ahead.keys()) if (offset < owned.next) owned.ahead.delete(offset);
   }
 
   /** A fetched record below `next`: applied from this process's write, or fetched twice. */
@@ -279,4 +349,15 @@ export class Router {
     await this.#admin?.close();
     this.#owned.clear();
   }
+}
+
+/** The mailbox records among a produce request's, with the offsets its answer gave them. */
+export function toDurable(mailboxTopic: string, records: readonly OutRecord[], offsets: readonly number[]): DurableRecord[] {
+  const out: DurableRecord[] = [];
+  records.forEach((r, i) => {
+    const offset = offsets[i] ?? -1;
+    if (r.topic !== mailboxTopic || r.partition === undefined || offset < 0) return;
+    out.push({ partition: r.partition, offset, key: r.key, value: r.value });
+  });
+  return out;
 }

@@ -2,10 +2,12 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LocalKafkaCluster } from '../../../testbed/kafka/cluster.js';
 import { adapterFor, startTestKafka } from '../../../test/helpers/kafka.js';
-import { connectUser, isAck, isDeliver, isError, isReceipt, type TestClient } from '../../../test/helpers/client.js';
+import WebSocket from 'ws';
+import { connectUser, isAck, isDeliver, isError, isReceipt, tokenFor, type TestClient } from '../../../test/helpers/client.js';
 import { relayCounter, startRelayProcess, waitAllReady, type RelayProcess } from '../../../test/helpers/relays.js';
 import { FRAME_TYPES, RECEIPT_KIND, WIRE_ERRORS, mailboxKey, partitionFor, presenceKey, receiptKey } from '../../protocol/src/index.js';
 import { encodeValue } from '../../src/router/records.js';
+import { encodePeerHello, encodePeerRecords } from '../../src/peer/peer-codec.js';
 import type { InRecord } from '../../kafka/src/index.js';
 import { until } from '../support/in-memory-relay.js';
 
@@ -147,6 +149,54 @@ test('integration: GET /routes agrees with the consumer group', async () => {
   assert.equal(Object.keys(routes.partitions).length, 12);
   const urls = new Set(Object.values(routes.partitions));
   assert.deepEqual([...urls].sort(), relays.map((r) => r.url).sort());
+});
+
+test('integration: peer links — writes for a partition the other relay owns are handed to it, in order, once; a client token cannot open a peer link', async () => {
+  const [r1, r2] = relays as [RelayProcess, RelayProcess];
+  const routes = (await (await fetch(`${r1.httpUrl}/routes`)).json()) as { members: { gatewayId: string; partitions: number[] }[] };
+  const owned = new Set(routes.members.find((m) => m.gatewayId === 'r2')!.partitions);
+  let target = '';
+  for (let i = 0; target === ''; i++) if (owned.has(partitionFor(`pia${i}`, 12))) target = `pia${i}`;
+  const pia = await connectUser(r2.url, target);
+  const sam = await connectUser(r1.url, 'sam');
+  clients.push(pia, sam);
+  // r1 writes each message; r2 owns pia's partition. Send until r2 has been handed one (the link
+  // and r1's table of owners come within a second of r2 joining), then a few more.
+  const received = () => relayCounter(r2.httpUrl, 'relay_peer_records_received_total');
+  const before = await received();
+  const ids: string[] = [];
+  const send = async () => {
+    ids.push(`sam:1:${ids.length + 1}`);
+    sam.send({
+      t: FRAME_TYPES.send,
+      msgId: ids.at(-1)!,
+      to: target,
+      header: new Uint8Array([1]),
+      ciphertext: new Uint8Array([ids.length]),
+    });
+    await sam.waitCount(isAck, ids.length, `ack ${ids.length}`);
+  };
+  await until(async () => (await send(), (await received()) > before), 'r2 handed a record by r1', 30_000, 100);
+  for (let i = 0; i < 10; i++) await send();
+  const delivered = await pia.waitCount(isDeliver, ids.length, 'every message');
+  assert.deepEqual(
+    delivered.filter(isDeliver).map((f) => f.msgId),
+    ids,
+    'each delivered once, in the order sent',
+  );
+  assert.ok((await relayCounter(r2.httpUrl, 'relay_peer_records_received_total')) > before);
+  assert.equal(await relayCounter(r2.httpUrl, 'relay_router_written_mismatch_total'), 0);
+
+  // A user's token, even for a user named like a relay, is not a peer token: the link is closed.
+  const intruder = new WebSocket(new URL('_relaybench/peer', r2.url), { perMessageDeflate: false });
+  await new Promise((resolve) => intruder.once('open', resolve));
+  const closed = new Promise<number>((resolve) => {
+    intruder.once('close', resolve);
+    setTimeout(() => resolve(-1), 10_000).unref(); // -1: still open, the relay took the token
+  });
+  intruder.send(encodePeerHello('r1', tokenFor('relaybench.peer')));
+  intruder.send(encodePeerRecords([{ partition: partitionFor(target, 12), offset: 0, key: mailboxKey(target, 'forged'), value: null }]));
+  assert.equal(await closed, 1008);
 });
 
 test('integration: offline B gets 100 messages on reconnect to a different relay, in order, exactly once; A gets the receipts', async () => {
