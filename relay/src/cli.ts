@@ -31,7 +31,7 @@ export function defineRelayCommand(command: Command, fail: (e: unknown) => never
     .option('--tls-key <file>', 'PEM private key for --tls-cert')
     .addHelpText(
       'after',
-      '\nEndpoints on the same port: ws:// / (clients), GET /healthz, /readyz, /metrics, /routes.\nSIGTERM drains: stop accepting, finish produces, close clients with 1012, leave the group, exit 0.\nEnv RELAYBENCH_KAFKA_CLIENT: platformatic (default) | kafkajs, the Kafka client of the message path.',
+      '\nEndpoints on the same port: ws:// / (clients), GET /healthz, /readyz, /metrics, /routes; ws:// /_relaybench/peer (the other relays).\nSIGTERM drains: stop accepting, finish produces, close clients with 1012, leave the group, exit 0.\nEnv RELAYBENCH_KAFKA_CLIENT: platformatic (default) | kafkajs, the Kafka client of the message path.',
     )
     .action(async (o: Record<string, string | number | undefined>) => {
       try {

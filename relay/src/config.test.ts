@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fromEnv, resolveConfig } from './config.js';
+import { peerUrlOf } from './http.js';
 
 const secret = 'x'.repeat(16);
 
@@ -24,4 +25,19 @@ test('bad configuration is refused with a reason', () => {
 
 test('the rate burst follows the rate limit unless set', () => {
   assert.equal(resolveConfig({ brokers: 'a:1', tokenSecret: secret, rateLimitPerSec: 300 }).rateBurst, 600);
+});
+
+test('peer URL: the own address by default; none on a wildcard host or with TLS unless set; off; a bad one refused', () => {
+  const base = { brokers: 'a:1', tokenSecret: secret };
+  assert.equal(peerUrlOf(resolveConfig(base), 8123), 'ws://127.0.0.1:8123/');
+  assert.equal(peerUrlOf(resolveConfig({ ...base, host: '::1' }), 8123), 'ws://[::1]:8123/');
+  assert.equal(peerUrlOf(resolveConfig({ ...base, host: '0.0.0.0' }), 8123), undefined);
+  assert.equal(peerUrlOf(resolveConfig({ ...base, tlsCertFile: 'c.pem', tlsKeyFile: 'k.pem' }), 8123), undefined);
+  assert.equal(
+    peerUrlOf(resolveConfig(fromEnv({ RELAY_PEER_URL: 'ws://relay-1:8080/' }), base, { host: '0.0.0.0' }), 8123),
+    'ws://relay-1:8080/',
+  );
+  assert.equal(peerUrlOf(resolveConfig({ ...base, peerUrl: 'off' }), 8123), undefined);
+  for (const bad of ['http://relay-1/', 'ws://a|b/', 'relay-1:8080'])
+    assert.throws(() => resolveConfig({ ...base, peerUrl: bad }), /RB_RELAY_BAD_CONFIG|must be a ws:\/\/ or wss:\/\/ URL, or off/);
 });
