@@ -14,6 +14,7 @@ import { createDelivery, type Delivery } from './router/delivery.js';
 import { acceptUpgrades, listen, peerUrlOf, serveHttp } from './http.js';
 import { cachedRoutes, clientIdFor, type RoutesTable } from './routes.js';
 import { ensureTopics } from './topics.js';
+import type { RestartingConsumer } from './restarting-consumer.js';
 
 export interface RelayHandle {
   readonly config: RelayConfig;
@@ -106,19 +107,36 @@ export async function startRelay(
   router.peersLinked = () => peers.linkedFromAll();
 
   const routes = cachedRoutes(admin, config.topics.mailbox, () => router.generation);
-  const ready = () => !draining && gatewayJoined && router.ready;
+  // Not ready while a consumer is down after a crash or Kafka refuses writes (a Kafka outage):
+  // a load balancer then sends new clients elsewhere, and sends here get error 11 meanwhile.
+  let gatewayConsumer: RestartingConsumer | null = null;
+  const gatewayUp = () => gatewayJoined && gatewayConsumer?.down === false;
+  const ready = () => !draining && gatewayUp() && router.ready && !producer.failing;
   serveHttp(server, {
     gatewayId: config.gatewayId,
     registry,
     ready,
-    readiness: () => ({ ready: ready(), draining, gatewayJoined, router: router.ownership() }),
+    readiness: () => ({
+      ready: ready(),
+      draining,
+      gatewayJoined: gatewayUp(),
+      writesFailing: producer.failing,
+      router: router.ownership(),
+    }),
     routes: async () => ({ partitionCount: config.partitions, ...(await routes()) }),
   });
   acceptUpgrades(server, config, gateway, () => draining, peers);
 
-  const gatewayConsumer = await startGatewayConsumer(kafka, config, deliverTopic, gateway, () => {
-    gatewayJoined = true;
-  });
+  gatewayConsumer = await startGatewayConsumer(
+    kafka,
+    config,
+    deliverTopic,
+    gateway,
+    () => {
+      gatewayJoined = true;
+    },
+    (line) => log(`relay ${config.gatewayId}: ${line}`),
+  );
   await router.start();
   peers.start();
   gateway.startHeartbeat();
@@ -128,7 +146,19 @@ export async function startRelay(
   const stop = (): Promise<void> => {
     if (stopped === null) {
       draining = true;
-      stopped = drain({ config, log, producer, gateway, delivery, router, peers, gatewayConsumer, admin, deliverTopic, server });
+      stopped = drain({
+        config,
+        log,
+        producer,
+        gateway,
+        delivery,
+        router,
+        peers,
+        gatewayConsumer: gatewayConsumer!,
+        admin,
+        deliverTopic,
+        server,
+      });
     }
     return stopped;
   };

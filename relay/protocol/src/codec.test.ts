@@ -216,3 +216,24 @@ test('decoded binary fields are views of the input (documented zero-copy contrac
   assert.ok(frame.t === FRAME_TYPES.send);
   assert.equal(frame.ciphertext.buffer, bytes.buffer);
 });
+
+test('hello of another version: read by its frozen fields (t, v, token) only, so the relay can answer error 2', () => {
+  const other = decodeClientFrame(msgpackEncode({ t: FRAME_TYPES.hello, v: 2, token: 'a.b', epoch: 'not a v1 epoch' }));
+  assert.deepEqual(other, { t: FRAME_TYPES.hello, v: 2, token: 'a.b', epoch: 0 });
+  assert.deepEqual(decodeClientFrame(msgpackEncode({ t: FRAME_TYPES.hello, v: 3, token: 'a.b' })), {
+    t: FRAME_TYPES.hello,
+    v: 3,
+    token: 'a.b',
+    epoch: 0,
+  });
+  assert.throws(
+    () => decodeClientFrame(msgpackEncode({ t: FRAME_TYPES.hello, v: 1, token: 'a.b' })),
+    /hello\.epoch/,
+    'version 1 still needs its epoch',
+  );
+  assert.throws(
+    () => decodeClientFrame(msgpackEncode({ t: FRAME_TYPES.hello, v: 2, token: 'bad token!' })),
+    /hello\.token/,
+    'the token is frozen too',
+  );
+});

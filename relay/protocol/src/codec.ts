@@ -20,7 +20,7 @@
  */
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import { protocolError } from './errors.js';
-import { MAX_RECEIPT_REFS } from './limits.js';
+import { MAX_RECEIPT_REFS, PROTOCOL_VERSION } from './limits.js';
 import { FRAME_DIRECTIONS, FRAME_TYPES, type ClientFrame, type Frame, type FrameName, type FrameType, type ServerFrame } from './frames.js';
 import { FIELD_CHECKS, FRAME_SCHEMA, INVALID, STAMP_FIELDS, type FieldCheck, type FieldKind } from './schema.js';
 import type { RelaybenchError } from './relaybench-error.js';
@@ -144,7 +144,14 @@ export function decodeClientFrame(bytes: Uint8Array): ClientFrame {
   const spec = lookup(raw.t);
   if (spec === undefined) throw unknownFrame(raw.t);
   if (!spec.fromClient) throw protocolError('RB_PROTO_WRONG_DIRECTION', `${spec.name} is sent by servers only.`);
+  // Only hello's t, v and token are frozen across versions (PROTOCOL §5.1): another version's
+  // hello is read by those, so the relay can answer "unsupported version" whatever else it holds.
+  if (spec.name === 'hello' && isOtherVersion(raw.v)) return build(spec, { t: raw.t, v: raw.v, token: raw.token, epoch: 0 }) as ClientFrame;
   return build(spec, raw) as ClientFrame;
+}
+
+function isOtherVersion(v: unknown): boolean {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 && v !== PROTOCOL_VERSION;
 }
 
 /** Decodes a frame received by a client: rejects client-to-server types (RB_PROTO_WRONG_DIRECTION). */

@@ -57,7 +57,7 @@ test('a request never exceeds the byte cap (the broker rejects oversized batches
 
 test('a failed request, its retries spent, rejects exactly the records in it', async () => {
   const f = fakeProducer();
-  const p = new BatchingProducer(f.producer, { retry: { attempts: 1, delayMs: () => 0 } });
+  const p = new BatchingProducer(f.producer, { retry: { attempts: 1, delayMs: () => 0, totalMs: 60_000 } });
   f.setFail(true);
   const a = p.produce(rec('a'));
   await tick();
@@ -72,7 +72,7 @@ test('a failed request, its retries spent, rejects exactly the records in it', a
 
 test('a failed request is retried in place before anything queued behind it; when the retries run out, the queue behind fails with it', async () => {
   const f = fakeProducer();
-  const p = new BatchingProducer(f.producer, { retry: { attempts: 2, delayMs: () => 0 } });
+  const p = new BatchingProducer(f.producer, { retry: { attempts: 2, delayMs: () => 0, totalMs: 60_000 } });
   f.setFail(true);
   const a = p.produce(rec('a'));
   await tick();
@@ -109,7 +109,7 @@ test('onWritten hears each request that succeeded, with the offsets of its succe
   const f = fakeProducer();
   const told: [string[], number[]][] = [];
   const onWritten = (records: readonly OutRecord[], offsets: readonly number[]) => told.push([records.map((r) => r.key), [...offsets]]);
-  const p = new BatchingProducer(f.producer, { retry: { attempts: 2, delayMs: () => 0 }, onWritten });
+  const p = new BatchingProducer(f.producer, { retry: { attempts: 2, delayMs: () => 0, totalMs: 60_000 }, onWritten });
   f.setFail(true);
   const ab = [p.produce(rec('a')), p.produce(rec('b'))];
   await f.nextRequest();
@@ -196,7 +196,7 @@ test('a lazy record goes alone once its linger has passed', async (t) => {
 
 test('a failed request rejects the lazy records queued behind it too', async () => {
   const f = fakeProducer();
-  const p = new BatchingProducer(f.producer, { lazyLingerMs: 60_000, retry: { attempts: 1, delayMs: () => 0 } });
+  const p = new BatchingProducer(f.producer, { lazyLingerMs: 60_000, retry: { attempts: 1, delayMs: () => 0, totalMs: 60_000 } });
   f.setFail(true);
   const a = p.produce(rec('a'));
   await tick();
@@ -214,7 +214,7 @@ test('keepForRetry drops records before a retry: they are rejected, the rest are
     asked.push(records.map((r) => r.key));
     return records.map((r) => r.key !== 'gone');
   };
-  const p = new BatchingProducer(f.producer, { retry: { attempts: 3, delayMs: () => 0 }, keepForRetry });
+  const p = new BatchingProducer(f.producer, { retry: { attempts: 3, delayMs: () => 0, totalMs: 60_000 }, keepForRetry });
   f.setFail(true);
   const [a, gone] = [p.produce(rec('a')), p.produce(rec('gone'))];
   await f.nextRequest();
@@ -237,7 +237,10 @@ test('keepForRetry drops records before a retry: they are rejected, the rest are
 
 test('a retry with every record dropped sends nothing, and the queue behind goes on', async () => {
   const f = fakeProducer();
-  const p = new BatchingProducer(f.producer, { retry: { attempts: 3, delayMs: () => 0 }, keepForRetry: async (rs) => rs.map(() => false) });
+  const p = new BatchingProducer(f.producer, {
+    retry: { attempts: 3, delayMs: () => 0, totalMs: 60_000 },
+    keepForRetry: async (rs) => rs.map(() => false),
+  });
   f.setFail(true);
   const a = p.produce(rec('a'));
   await f.nextRequest();
@@ -251,5 +254,25 @@ test('a retry with every record dropped sends nothing, and the queue behind goes
   assert.deepEqual(
     f.requests.map((r) => r.map((x) => x.key)),
     [['a'], ['b']],
+  );
+});
+
+test('a request Kafka never answers fails at the retry bound, with what queued behind it; failing holds until a request succeeds', async () => {
+  const f = fakeProducer();
+  const p = new BatchingProducer(f.producer, { retry: { attempts: 20, delayMs: () => 0, totalMs: 50 } });
+  const a = p.produce(rec('a'));
+  await tick();
+  const b = p.produce(rec('b'));
+  await assert.rejects(a, /did not answer/); // the fake holds it: no release
+  await assert.rejects(b, /did not answer/);
+  assert.equal(p.failing, true);
+  const c = p.produce(rec('c'));
+  await tick();
+  f.release.at(-1)!();
+  await c;
+  assert.equal(p.failing, false);
+  assert.deepEqual(
+    f.requests.at(-1)!.map((r) => r.key),
+    ['c'],
   );
 });

@@ -6,15 +6,22 @@ export interface ProduceRetry {
   /** Tries per request, the first included. */
   readonly attempts: number;
   readonly delayMs: (attempt: number) => number;
+  /**
+   * How long a request may take, its retries included, before its writers hear error 11. An
+   * attempt that has not answered by then counts as failed: with the whole cluster down, the
+   * client's reconnect alone rides out a minute per attempt (PROTOCOL §5.2: error 11, not silence).
+   */
+  readonly totalMs: number;
 }
 
 /**
- * 100 ms doubling to 2 s, 20 tries: ≈ 30 s, longer than a partition leader's failover after a
- * broker is killed (its session timeout, then the election).
+ * 100 ms doubling to 2 s, 20 tries, at most 30 s: longer than a partition leader's failover after
+ * a broker is killed (its session timeout, then the election).
  */
 export const PRODUCE_RETRY: ProduceRetry = {
   attempts: 20,
   delayMs: (attempt) => backoffDelayMs(attempt, { initialMs: 100, maxMs: 2000, random: () => 1 }),
+  totalMs: 30_000,
 };
 
 /**
@@ -88,6 +95,7 @@ export class BatchingProducer {
   #due = 0;
   #inFlight: Promise<void> | null = null;
   #lingerTimer: NodeJS.Timeout | null = null;
+  #failing = false;
   readonly #producer: Producer;
   readonly #metrics: RelayMetrics | undefined;
   readonly #maxBatch: number;
@@ -133,6 +141,11 @@ export class BatchingProducer {
 
   get queued(): number {
     return this.#queue.length;
+  }
+
+  /** True from a failed request until the next one succeeds: the relay then does not serve (GET /readyz). */
+  get failing(): boolean {
+    return this.#failing;
   }
 
   #start(): void {
@@ -206,13 +219,18 @@ export class BatchingProducer {
 
   /** Sends the batch, retrying in place; what `keepForRetry` drops on the way is rejected and left out. */
   async #sendRetrying(batch: Queued[]): Promise<Sent> {
+    const giveUpAt = performance.now() + this.#retry.totalMs;
     for (let attempt = 0; ; attempt++) {
       try {
-        return { batch, offsets: await this.#producer.send(batch.map((b) => b.record)) };
+        const offsets = await answerBy(this.#producer.send(batch.map((b) => b.record)), giveUpAt);
+        this.#failing = false;
+        return { batch, offsets };
       } catch (e) {
+        this.#failing = true;
         this.#metrics?.produceErrors.inc();
-        if (attempt + 1 >= this.#retry.attempts) throw e;
-        await new Promise((r) => setTimeout(r, this.#retry.delayMs(attempt)));
+        const left = giveUpAt - performance.now();
+        if (attempt + 1 >= this.#retry.attempts || left <= 0) throw e;
+        await new Promise((r) => setTimeout(r, Math.min(left, this.#retry.delayMs(attempt))));
         batch = await this.#keep(batch, e);
         if (batch.length === 0) return { batch, offsets: [] };
       }
@@ -232,4 +250,21 @@ export class BatchingProducer {
     await this.flush();
     await this.#producer.close();
   }
+}
+
+/**
+ * `send`'s answer, or a rejection once `deadline` (performance.now() time) has passed. A send that
+ * answers later may still have written: its records are then also resent by their clients, and
+ * the copies are dropped by id, as after any failed request that wrote in part.
+ */
+function answerBy<T>(send: Promise<T>, deadline: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error('Kafka did not answer the produce request in time')),
+      Math.max(0, deadline - performance.now()),
+    );
+  });
+  send.catch(() => {}); // answered after the deadline: nobody waits for it any more
+  return Promise.race([send, late]).finally(() => clearTimeout(timer));
 }

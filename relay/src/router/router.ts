@@ -1,18 +1,10 @@
-import type {
-  Admin,
-  Assignment,
-  BatchContext,
-  FetchPolicy,
-  GroupConsumer,
-  InRecord,
-  KafkaAdapter,
-  OutRecord,
-} from '../../kafka/src/index.js';
+import type { Admin, Assignment, BatchContext, FetchPolicy, InRecord, KafkaAdapter, OutRecord } from '../../kafka/src/index.js';
 import { nowUs } from '../../protocol/src/index.js';
 import type { RelayConfig } from '../config.js';
 import type { RelayMetrics } from '../metrics.js';
 import { PartitionMailbox, type Push, type Replaced } from './mailbox.js';
 import { CONSUMER_TUNING, LAZY_FETCH, LAZY_AFTER_ASSIGNMENT_MS } from './consumer-tuning.js';
+import { restartingConsumer, type RestartingConsumer } from '../restarting-consumer.js';
 
 /** A durable record of relay.mailbox with the offset Kafka wrote it at, from a produce answer. */
 export interface DurableRecord {
@@ -67,7 +59,7 @@ export class Router {
   readonly #deliver: Deliver;
   readonly #notifyReplaced: NotifyReplaced;
   readonly #log: (line: string) => void;
-  #consumer: GroupConsumer | null = null;
+  #consumer: RestartingConsumer | null = null;
   #admin: Admin | null = null;
   #owned = new Map<number, Owned>();
   #generation = 0;
@@ -126,27 +118,29 @@ export class Router {
     return LAZY_FETCH;
   }
 
-  /** Ready = assigned at least once and every owned partition folded. */
+  /** Ready = assigned at least once, its consumer not down after a crash, and every owned partition folded. */
   get ready(): boolean {
-    return this.#assignedOnce && [...this.#owned.values()].every((o) => o.mailbox.live);
+    return this.#assignedOnce && this.#consumer?.down !== true && [...this.#owned.values()].every((o) => o.mailbox.live);
   }
 
   async start(): Promise<void> {
     this.#admin = await this.#kafka.admin();
-    this.#consumer = this.#kafka.consumer({
-      groupId: 'relay',
-      topics: [this.#config.topics.mailbox],
-      fromBeginning: true,
-      sessionTimeoutMs: this.#config.sessionTimeoutMs,
-      heartbeatIntervalMs: Math.max(300, Math.floor(this.#config.sessionTimeoutMs / 6)),
-      ...CONSUMER_TUNING,
-      fetchPolicy: () => this.fetchPolicy(),
-      partitionsConsumedConcurrently: this.#config.partitions,
-    });
+    const make = () =>
+      this.#kafka.consumer({
+        groupId: 'relay',
+        topics: [this.#config.topics.mailbox],
+        fromBeginning: true,
+        sessionTimeoutMs: this.#config.sessionTimeoutMs,
+        heartbeatIntervalMs: Math.max(300, Math.floor(this.#config.sessionTimeoutMs / 6)),
+        ...CONSUMER_TUNING,
+        fetchPolicy: () => this.fetchPolicy(),
+        partitionsConsumedConcurrently: this.#config.partitions,
+      });
+    this.#consumer = restartingConsumer(make, (line) => this.#log(`router: ${line}`));
     await this.#consumer.start({
       onAssigned: (a) => this.#onAssigned(a),
       onBatch: (records, ctx) => this.#onBatch(records, ctx),
-      onCrash: (e) => this.#log(`router consumer crashed: ${e.message}`),
+      onCrash: (e) => this.#log(`router consumer crashed: ${e.message}; a new one joins in a moment`),
     });
   }
 

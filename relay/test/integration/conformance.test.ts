@@ -192,6 +192,11 @@ test('§5.1 a second hello gets error 13 and close 4002; an unsupported version 
   v.send({ ...hello(user('v99')), v: 99 });
   await v.waitFor(isErrorCode(WIRE_ERRORS.UNSUPPORTED_VERSION.code), 'error 2');
   assert.equal(await v.closed, CLOSE_CODES.PROTOCOL_ERROR.code);
+  // Only t, v and token are frozen: another version's hello without a v1 epoch is still "unsupported version".
+  const w = await opened(r1.url);
+  w.sendRaw(encode({ t: FRAME_TYPES.hello, v: 2, token: tokenFor(user('v2')) }));
+  await w.waitFor(isErrorCode(WIRE_ERRORS.UNSUPPORTED_VERSION.code), 'error 2 for a hello without epoch');
+  assert.equal(await w.closed, CLOSE_CODES.PROTOCOL_ERROR.code);
 });
 
 test('§5.1 §6 a token with a bad MAC gets error 3, an expired one error 4; both close 4003', async () => {
