@@ -24,6 +24,7 @@
  * ran (the figures are reported, not judged), 1 when one failed or none is installed, 2 on bad
  * arguments.
  */
+import { benchArgs } from './cli-args.js';
 import { fork } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
@@ -401,8 +402,8 @@ async function main(o: Options): Promise<void> {
 }
 
 const argv = process.argv.slice(2);
-if (argv.includes('--help') || argv.includes('-h')) process.stdout.write(`${USAGE}\n`);
-else if (argv[0] === '--child') {
+benchArgs({ usage: USAGE, valued: ['--clients', '--rate', '--seconds', '--rounds', '--clients-from'], internal: ['--child'] }, argv);
+if (argv[0] === '--child') {
   const value = (flag: string) => flagValue(argv, flag)!; // the parent passes every one
   const target = { brokers: value('--brokers').split(','), topic: value('--topic'), clientsFrom: flagValue(argv, '--clients-from') };
   child(argv[1] as ClientName, target, Number(value('--rate')), Number(value('--seconds'))).catch(fail);

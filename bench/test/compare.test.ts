@@ -199,6 +199,10 @@ test('a baseline file works as BASE; bad flags and scenario mismatch are bad inp
   const bad = syntheticRun({ intervals: 3, seed: 21, lost: 1 });
   await writeRunFolder(invalid, bad.summary, bad.segments);
   await assert.rejects(updateBaseline([invalid], { out }), (e: Error & { code?: string }) => e.code === 'RB_GATE_INVALID_BASELINE_RUN');
+  const cut = join(dir, 'interrupted-dir');
+  await writeRunFolder(cut, { ...summary, status: 'interrupted' }, segments);
+  await assert.rejects(updateBaseline([cut], { out }), /interrupted/);
+  await updateBaseline([cut], { out: join(dir, 'forced.json'), force: true });
 });
 
 test('the CLI maps verdicts to exit codes (0 pass or descriptive, 1 regression, 2 invalid)', async () => {

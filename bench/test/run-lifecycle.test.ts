@@ -351,6 +351,14 @@ test('config layers: defaults → scenario → env → flags', () => {
   assert.equal(flags.scenario.reference, 'kafka-direct');
   assert.ok(Object.isFrozen(flags) && Object.isFrozen(flags.scenario));
   assert.throws(() => resolveRunConfig(s, { duration: 'forever' }, {}), /RB_RUN_BAD_OPTION|expected a duration/);
+  for (const none of ['0s', '0ms', '0'])
+    assert.throws(
+      () => resolveRunConfig(s, { duration: none }, {}),
+      /RB_RUN_BAD_OPTION|expected a duration|at least 1ms/,
+      `--duration ${none}`,
+    );
+  assert.throws(() => resolveRunConfig(s, {}, { RELAYBENCH_DURATION: '0s' }), /at least 1ms/);
+  assert.equal(resolveRunConfig(s, { warmup: '0s' }, {}).scenario.warmupMs, 0, 'no warm-up is fine');
   assert.throws(() => resolveRunConfig(s, { workers: '101' }, {}), /whole number from 1 to 16/);
 });
 

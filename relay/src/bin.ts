@@ -3,7 +3,7 @@
 // `relaybench relay`; this entry point needs nothing from the bench.
 import { Command } from 'commander';
 import { isRelaybenchError } from '../protocol/src/relaybench-error.js';
-import { defineRelayCommand } from './cli.js';
+import { defineRelayCommand, reportUsageErrors } from './cli.js';
 
 /** Exit codes as `relaybench` numbers them (docs/cli.md): 2 bad configuration, 3 start-up failed, 4 a bug. */
 function fail(e: unknown): never {
@@ -15,4 +15,7 @@ function fail(e: unknown): never {
   process.exit(e.retriable ? 3 : 2);
 }
 
-await defineRelayCommand(new Command('relaybench-relay'), fail).showHelpAfterError().parseAsync(process.argv);
+// A flag the relay does not know, or one without its value, is bad configuration like any other.
+await defineRelayCommand(reportUsageErrors(new Command('relaybench-relay'), 'RB_RELAY_BAD_CONFIG'), fail)
+  .showHelpAfterError()
+  .parseAsync(process.argv);

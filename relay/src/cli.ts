@@ -5,6 +5,19 @@ import { RELAY_DEFAULTS, type RelayOptions } from './config.js';
 const int = (v: string) => Number(v);
 
 /**
+ * commander's own usage errors (an unknown option, a missing value or argument) reported like
+ * every other error: `error <code>: sentence`, exit 2 (bad input); help and version exit 0. Set
+ * on a program before its subcommands are added, which inherit it.
+ */
+export function reportUsageErrors(program: Command, code: string): Command {
+  return program
+    .configureOutput({ outputError: (text, write) => write(`error ${code}: ${text.replace(/^error: /, '')}`) })
+    .exitOverride((err) => {
+      process.exit(['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(err.code) ? 0 : 2);
+    });
+}
+
+/**
  * The relay's flags and action on `command`: the relay's own bin (`relaybench-relay`, bin.ts) and
  * the bench CLI's `relaybench relay` share them. `fail` reports a start-up error and exits.
  */

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { kafkaClientError } from '../../../relay/kafka/src/errors.js';
 import { distError } from '../distributed/errors.js';
 import { gateError } from '../gate/errors.js';
 import { runError } from '../orchestrator/errors.js';
@@ -16,4 +17,10 @@ test('exit codes: infrastructure 3, bad input 2, interrupted 130, a bug 4', () =
   assert.equal(exitCodeFor(gateError('RB_GATE_TRIAL_FAILED', 'x')), ExitCode.INFRA);
   assert.equal(exitCodeFor(gateError('RB_GATE_BAD_BUILD', 'x')), ExitCode.INVALID);
   assert.equal(exitCodeFor(new Error('boom')), ExitCode.INTERNAL);
+  assert.equal(
+    exitCodeFor(kafkaClientError('RB_KCLIENT_UNKNOWN', 'x')),
+    ExitCode.INVALID,
+    'RELAYBENCH_KAFKA_CLIENT names no client: bad input',
+  );
+  assert.equal(exitCodeFor(kafkaClientError('RB_KCLIENT_CONNECT', 'x')), ExitCode.INFRA);
 });

@@ -10,7 +10,8 @@ export function exitCodeFor(e: unknown): ExitCodeValue {
     /^RB_(KAFKA|KCLIENT|RELAY_START|RUN_INFRA|GATE_BUILD_FAILED|GATE_TRIAL_FAILED|DIST_(NO_ASSIGNMENT|JOINERS_MISSING|WORKER_LOST|RESULTS_MISSING))/.test(
       e.code,
     ) &&
-    !/BAD_/.test(e.code)
+    // …unless what failed was the input: a bad option, or a Kafka client this build does not have.
+    !/BAD_|^RB_KCLIENT_UNKNOWN$/.test(e.code)
   )
     return ExitCode.INFRA;
   return ExitCode.INVALID;

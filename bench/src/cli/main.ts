@@ -8,7 +8,7 @@ import { registerKafka } from './commands/kafka.js';
 import { registerLoadgen } from './commands/loadgen.js';
 import { registerReport } from './commands/report.js';
 import { registerRun } from './commands/run.js';
-import { defineRelayCommand } from '../../../relay/src/cli.js';
+import { defineRelayCommand, reportUsageErrors } from '../../../relay/src/cli.js';
 import { ExitCode } from './exit-codes.js';
 import { failAndExit } from './fail.js';
 
@@ -23,12 +23,7 @@ program
     `
 Exit codes: ${ExitCode.OK} ok · ${ExitCode.GATE_FAILED} objective/regression failed · ${ExitCode.INVALID} bad input or invalid run · ${ExitCode.INFRA} infrastructure failed · ${ExitCode.INTERNAL} internal error · ${ExitCode.INTERRUPTED} interrupted`,
   );
-program.exitOverride((err) => {
-  // commander's own usage errors (unknown option, missing argument) are bad input.
-  if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help')
-    process.exit(ExitCode.OK);
-  process.exit(ExitCode.INVALID);
-});
+reportUsageErrors(program, 'RB_CLI_USAGE');
 
 registerKafka(program);
 defineRelayCommand(program.command('relay'), failAndExit);

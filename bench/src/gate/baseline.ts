@@ -38,8 +38,12 @@ export async function updateBaseline(
   const summaries = await Promise.all(runDirs.map(async (d) => (await readSummary(d)).summary));
   const scenarios = new Set(summaries.map((s) => s.scenario.name));
   if (scenarios.size > 1) throw gateError('RB_GATE_SCENARIO_MISMATCH', `Runs of ${[...scenarios].join(', ')}.`);
-  for (const s of summaries)
-    if (!s.valid && options.force !== true) throw gateError('RB_GATE_INVALID_BASELINE_RUN', `${s.runId}: ${s.invalidReasons.join('; ')}.`);
+  for (const s of summaries) {
+    if (options.force === true) continue;
+    if (!s.valid) throw gateError('RB_GATE_INVALID_BASELINE_RUN', `${s.runId}: ${s.invalidReasons.join('; ')}.`);
+    // Cut short: its load and its windows are not the scenario's, so it compares with nothing.
+    if (s.status === 'interrupted') throw gateError('RB_GATE_INVALID_BASELINE_RUN', `${s.runId}: the run was interrupted.`);
+  }
   const first = summaries[0]!;
   const path = options.out ?? baselinePath(first.scenario.name);
   let trials: Trial[] = summaries.map(trialOf);

@@ -79,7 +79,7 @@ export function resolveRunConfig(scenario: Scenario, flags: RunFlags, env: NodeJ
     sources[key] = 'scenario';
     return fromScenario;
   };
-  const durationMs = layered('duration', scenario.durationMs, env.RELAYBENCH_DURATION, flags.duration, duration);
+  const durationMs = layered('duration', scenario.durationMs, env.RELAYBENCH_DURATION, flags.duration, sendingTime);
   const warmupMs = layered('warmup', scenario.warmupMs, env.RELAYBENCH_WARMUP, flags.warmup, duration);
   const ratePerSec = layered('rate', scenario.workload.ratePerSec, env.RELAYBENCH_RATE, flags.rate, positive);
   const workers = layered('workers', scenario.workers, undefined, flags.workers, wholeIn(1, 16));
@@ -151,6 +151,13 @@ function generatorPriority(v: string): GeneratorPriorityMode {
 function duration(v: string, from: string): number {
   const ms = parseDurationMs(v);
   if (ms === undefined || ms < 0) throw runError('RB_RUN_BAD_OPTION', `${from} ${v}: expected a duration like 30s, 500ms or 5m.`);
+  return ms;
+}
+
+/** The measured duration: at least 1 ms, or there is nothing to send and measure. */
+function sendingTime(v: string, from: string): number {
+  const ms = duration(v, from);
+  if (ms < 1) throw runError('RB_RUN_BAD_OPTION', `${from} ${v}: the measured duration must be at least 1ms.`);
   return ms;
 }
 

@@ -11,7 +11,7 @@ export function registerBaseline(program: Command): void {
     .argument('<run-dir...>', 'run folders (results/<run-id>) of the same scenario')
     .option('--out <file>', 'write here instead of results/baselines/<scenario>.json')
     .option('--append', 'keep the trials already in the file and add these (the last 20 are kept)')
-    .option('--force', 'accept an invalid run (lost messages, generator-bound) — for test fixtures only')
+    .option('--force', 'accept an invalid or interrupted run (lost messages, generator-bound, cut short) — for test fixtures only')
     .option('--note <text>', 'free text stored in the file')
     .action(async (runDirs: string[], o: { out?: string; append?: boolean; force?: boolean; note?: string }) => {
       try {

@@ -16,6 +16,11 @@ function brokerCount(value: string): 1 | 3 {
   throw kafkaError('RB_KAFKA_BAD_OPTION', `--count must be 1 or 3, not "${value}".`);
 }
 
+function providerKind(value: string): ProviderKind | 'auto' {
+  if (value === 'auto' || value === 'local' || value === 'docker') return value;
+  throw kafkaError('RB_KAFKA_BAD_OPTION', `--provider must be auto, local or docker, not "${value}".`);
+}
+
 export function registerKafka(program: Command): void {
   const kafka = program.command('kafka').description('provision and inspect the Kafka cluster the harness uses');
 
@@ -29,7 +34,7 @@ export function registerKafka(program: Command): void {
       try {
         const cluster = await provisionKafka({
           count: brokerCount(opts.count),
-          provider: opts.provider as ProviderKind | 'auto',
+          provider: providerKind(opts.provider),
           ...(opts.dir !== undefined ? { dir: opts.dir } : {}),
           log: say,
           env: { ...process.env, KAFKA_BROKERS: undefined },
