@@ -11,12 +11,8 @@
 # The sink is loadgen/bench/fake-relay.js --sink (reads and drops every frame), on loopback.
 # Usage: bench/benchmarks/artillery-compare.sh [repeats]   (after `npm run build`)
 set -euo pipefail
-usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; echo "Exit codes: 0 measured; 1 a step failed; 2 bad arguments (RB_BENCH_ARGS)."; }
-case "${1:-}" in
-  -h | --help) usage; exit 0 ;;
-  '' | *[!0-9]*) [ -z "${1:-}" ] || { echo "RB_BENCH_ARGS: repeats must be a whole number, not '$1'. See --help." >&2; exit 2; } ;;
-esac
-[ $# -le 1 ] || { echo "RB_BENCH_ARGS: too many arguments ($*). See --help." >&2; exit 2; }
+source "$(dirname "$0")/script-args.sh"
+bench_args "$0" 2 12 1 "0 measured; 1 a step failed; 2 bad arguments (RB_BENCH_ARGS)." "$@"
 cd "$(dirname "$0")/../.."
 repeats=${1:-2}
 art=.cache/artillery

@@ -5,12 +5,8 @@
 # Kafka errors the adapter rode out (its "retriable, retrying" / "kafkajs restarts it" lines).
 # Usage (from the repository root, after a build): [RUN_ARGS="--duration 5s"] bench/benchmarks/fresh-kafka-distributed.sh [runs] [scenario]
 set -u
-usage() { sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; echo "Exit codes: 0 every run clean; 1 a run failed; 2 bad arguments (RB_BENCH_ARGS)."; }
-case "${1:-}" in
-  -h | --help) usage; exit 0 ;;
-  '' | *[!0-9]*) [ -z "${1:-}" ] || { echo "RB_BENCH_ARGS: runs must be a whole number, not '$1'. See --help." >&2; exit 2; } ;;
-esac
-[ $# -le 2 ] || { echo "RB_BENCH_ARGS: too many arguments ($*). See --help." >&2; exit 2; }
+source "$(dirname "$0")/script-args.sh"
+bench_args "$0" 2 6 2 "0 every run clean; 1 a run failed; 2 bad arguments (RB_BENCH_ARGS)." "$@"
 runs=${1:-20}
 scenario=${2:-smoke}
 cli="node dist/bench/src/cli/main.js"
