@@ -137,8 +137,9 @@ export async function startRelay(
     },
     (line) => log(`relay ${config.gatewayId}: ${line}`),
   );
-  await router.start();
+  // Before the router joins: this relay's gateway may already take writes for its peers' partitions.
   peers.start();
+  await router.start();
   gateway.startHeartbeat();
   log(`relay ${config.gatewayId} listening on ${url} (brokers ${config.brokers.join(',')})`);
 
