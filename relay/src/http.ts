@@ -25,8 +25,10 @@ export interface Listening {
 }
 
 /** Opens the port (https/wss with a certificate); resolves once listening. */
+const usesTls = (config: RelayConfig): boolean => config.tlsCertFile !== undefined && config.tlsKeyFile !== undefined;
+
 export async function listen(config: RelayConfig): Promise<Listening> {
-  const tls = config.tlsCertFile !== undefined && config.tlsKeyFile !== undefined;
+  const tls = usesTls(config);
   let server: Server;
   try {
     server = tls ? createTlsServer({ cert: readFileSync(config.tlsCertFile!), key: readFileSync(config.tlsKeyFile!) }) : createServer();
@@ -49,9 +51,8 @@ export async function listen(config: RelayConfig): Promise<Listening> {
  */
 export function peerUrlOf(config: RelayConfig, port: number): string | undefined {
   if (config.peerUrl !== undefined) return config.peerUrl === 'off' ? undefined : config.peerUrl;
-  const tls = config.tlsCertFile !== undefined && config.tlsKeyFile !== undefined;
   const wildcard = config.host === '0.0.0.0' || config.host === '::' || config.host === '';
-  return tls || wildcard ? undefined : `ws://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}/`;
+  return usesTls(config) || wildcard ? undefined : `ws://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}/`;
 }
 
 export interface HttpEndpoints {

@@ -15,6 +15,7 @@ export interface RestartingConsumer extends GroupConsumer {
  */
 export function restartingConsumer(make: () => GroupConsumer, log: (line: string) => void, pauseMs = 2000): RestartingConsumer {
   let current: GroupConsumer | null = null;
+  /** The caller's handlers, wrapped once: every consumer made gets the same ones. */
   let handlers: ConsumerHandlers | null = null;
   let down = false;
   let stopped = false;
@@ -42,7 +43,7 @@ export function restartingConsumer(make: () => GroupConsumer, log: (line: string
       if (stopped) break;
       current = make();
       try {
-        await current.start(wrapped(handlers!));
+        await current.start(handlers!);
         log('consumer restarted after a crash');
         break;
       } catch (e) {
@@ -58,9 +59,9 @@ export function restartingConsumer(make: () => GroupConsumer, log: (line: string
       return down;
     },
     async start(h: ConsumerHandlers): Promise<void> {
-      handlers = h;
+      handlers = wrapped(h);
       current = make();
-      await current.start(wrapped(h));
+      await current.start(handlers);
     },
     async stop(): Promise<void> {
       stopped = true;

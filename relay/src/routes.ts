@@ -24,17 +24,31 @@ export function parseClientId(clientId: string): { gatewayId: string; url: strin
   return { gatewayId: parts[1]!, url: parts[2]!, ...(parts[3] === undefined ? {} : { peerUrl: parts[3] }) };
 }
 
-export async function readRoutes(admin: Admin, topic: string, generation: number): Promise<RoutesTable> {
+/** A relay in the `relay` group: who, where clients and peers reach it, which partitions of the topic it owns (sorted). */
+export interface RelayMember {
+  readonly gatewayId: string;
+  readonly url: string;
+  readonly peerUrl?: string;
+  readonly partitions: readonly number[];
+}
+
+/** The `relay` group's members that are relays (their client ids say so), and the group's state. */
+export async function relayMembers(admin: Admin, topic: string): Promise<{ state: string; members: RelayMember[] }> {
   const group = await admin.describeGroup('relay');
-  const partitions: Record<string, string> = {};
-  const members: { gatewayId: string; url: string; partitions: number[] }[] = [];
+  const members: RelayMember[] = [];
   for (const m of group.members) {
     const who = parseClientId(m.clientId);
-    if (who === undefined) continue;
-    const owned = [...(m.partitions[topic] ?? [])].sort((a, b) => a - b);
-    for (const p of owned) partitions[String(p)] = who.url;
-    members.push({ gatewayId: who.gatewayId, url: who.url, partitions: owned });
+    if (who !== undefined) members.push({ ...who, partitions: [...(m.partitions[topic] ?? [])].sort((a, b) => a - b) });
   }
+  return { state: group.state, members };
+}
+
+export async function readRoutes(admin: Admin, topic: string, generation: number): Promise<RoutesTable> {
+  const group = await relayMembers(admin, topic);
+  const partitions: Record<string, string> = {};
+  for (const m of group.members) for (const p of m.partitions) partitions[String(p)] = m.url;
+  // The peer URL is the relays' own business: /routes (PROTOCOL §12) names where clients connect.
+  const members = group.members.map((m) => ({ gatewayId: m.gatewayId, url: m.url, partitions: m.partitions }));
   members.sort((a, b) => a.gatewayId.localeCompare(b.gatewayId));
   return { generation, groupState: group.state, partitions, members };
 }

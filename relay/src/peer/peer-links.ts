@@ -2,7 +2,7 @@ import WebSocket, { type RawData } from 'ws';
 import type { Admin } from '../../kafka/src/index.js';
 import type { RelayMetrics } from '../metrics.js';
 import type { DurableRecord } from '../router/router.js';
-import { parseClientId } from '../routes.js';
+import { relayMembers } from '../routes.js';
 import { PEER_PATH, checkPeerToken, decodePeerFrame, encodePeerHello, encodePeerRecords, peerToken } from './peer-codec.js';
 
 /**
@@ -48,10 +48,8 @@ export class PeerLinks {
   #refreshedAt = -Infinity;
   /** Outgoing links by the peer's gatewayId. */
   readonly #out = new Map<string, { readonly url: string; readonly ws: WebSocket }>();
-  /** Peers linked to this relay now: gatewayId → open links (a peer may briefly have two). */
-  readonly #in = new Map<string, number>();
-  /** Incoming links, closed with this relay. */
-  readonly #inbound = new Set<WebSocket>();
+  /** Incoming links, and the peer each one said hello as (null before its hello). */
+  readonly #inbound = new Map<WebSocket, string | null>();
   #timer: NodeJS.Timeout | null = null;
   #closed = false;
 
@@ -70,7 +68,8 @@ export class PeerLinks {
    */
   linkedFromAll(): boolean {
     if (performance.now() - this.#refreshedAt > 3 * this.#refreshMs) return false;
-    return this.#others.every((g) => (this.#in.get(g) ?? 0) > 0);
+    const linked = new Set(this.#inbound.values());
+    return this.#others.every((g) => linked.has(g));
   }
 
   /** Hands each record to its partition's owner, when that is another relay with an open link. */
@@ -95,7 +94,7 @@ export class PeerLinks {
   /** A peer's link (an upgrade on PEER_PATH): hello first, then records. */
   accept(ws: WebSocket): void {
     let peer: string | null = null;
-    this.#inbound.add(ws);
+    this.#inbound.set(ws, null);
     const timer = setTimeout(() => ws.close(1008, 'no hello'), HELLO_TIMEOUT_MS);
     ws.on('message', (data: RawData, isBinary: boolean) => {
       try {
@@ -104,7 +103,7 @@ export class PeerLinks {
           checkPeerToken(frame.token, this.#o.secret, Date.now());
           peer = frame.gatewayId;
           clearTimeout(timer);
-          this.#in.set(peer, (this.#in.get(peer) ?? 0) + 1);
+          this.#inbound.set(ws, peer);
         } else if (frame.t === 'records' && peer !== null) {
           this.#o.metrics.peerRecordsReceived.inc(frame.records.length);
           this.#o.onRecords(frame.records);
@@ -117,7 +116,6 @@ export class PeerLinks {
     ws.on('close', () => {
       clearTimeout(timer);
       this.#inbound.delete(ws);
-      if (peer !== null) this.#in.set(peer, (this.#in.get(peer) ?? 1) - 1);
     });
     ws.on('error', () => {});
   }
@@ -127,7 +125,7 @@ export class PeerLinks {
     if (this.#timer !== null) clearTimeout(this.#timer);
     for (const link of this.#out.values()) link.ws.terminate();
     this.#out.clear();
-    for (const ws of this.#inbound) ws.terminate();
+    for (const ws of this.#inbound.keys()) ws.terminate();
   }
 
   async #refresh(): Promise<void> {
@@ -140,14 +138,12 @@ export class PeerLinks {
   }
 
   async #read(): Promise<void> {
-    const group = await this.#o.admin.describeGroup('relay');
+    const { members } = await relayMembers(this.#o.admin, this.#o.mailboxTopic);
     const owners = new Map<number, string>();
     const urls = new Map<string, string | undefined>();
-    for (const m of group.members) {
-      const who = parseClientId(m.clientId);
-      if (who === undefined) continue;
-      urls.set(who.gatewayId, who.peerUrl);
-      for (const p of m.partitions[this.#o.mailboxTopic] ?? []) owners.set(p, who.gatewayId);
+    for (const m of members) {
+      urls.set(m.gatewayId, m.peerUrl);
+      for (const p of m.partitions) owners.set(p, m.gatewayId);
     }
     this.#owners = owners;
     this.#others = [...urls.keys()].filter((g) => g !== this.#o.gatewayId);
