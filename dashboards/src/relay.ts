@@ -100,11 +100,29 @@ export function relayDashboard(): Dashboard {
     .panel({
       title: 'Router records by source',
       description:
-        'Records the live routers applied per second: written = this process’s own writes, applied from their produce answers at once; fetched = brought by the consumer. Written records that the fetch found at another offset (should stay 0).',
+        'Records the live routers applied per second: written = this process’s own writes, applied from their produce answers at once; peer = another relay’s writes, handed over on its peer link; fetched = brought by the consumer. Written records that the fetch found at another offset (should stay 0).',
       unit: 'suffix: /s',
       queries: [
         { expr: rateBy('source', 'relay_router_records_total'), legend: '{{source}}' },
         { expr: `sum(rate(relay_router_written_mismatch_total${R}[$__rate_interval]))`, legend: 'offset mismatches' },
+      ],
+    })
+    .panel({
+      title: 'Kafka requests by API',
+      description:
+        'Requests the selected relays send to Kafka per second (producer and consumers), by Kafka API. The broker’s CPU follows this count, not the records (issue 12): a rise in Fetch with the same traffic means a router’s fetch turned eager (a peer link down, a gap, or a recent assignment).',
+      unit: 'suffix: req/s',
+      queries: [{ expr: rateBy('api', 'relay_kafka_requests_total'), legend: '{{api}}' }],
+    })
+    .panel({
+      title: 'Peer links',
+      description:
+        'Durable writes handed to the relay owning their partition, per second (sent and received, all selected relays), and the links each relay holds to the other members. While every link is up, the routers’ fetch is lazy; fewer links than members − 1 means the fetch brings the other relays’ writes instead.',
+      unit: 'short',
+      queries: [
+        { expr: `sum(rate(relay_peer_records_sent_total${R}[$__rate_interval]))`, legend: 'handed over /s' },
+        { expr: `sum(rate(relay_peer_records_received_total${R}[$__rate_interval]))`, legend: 'received /s' },
+        { expr: byGw('relay_peer_links'), legend: 'links {{gateway}}' },
       ],
     })
     .panel({

@@ -24,6 +24,7 @@ export const LOADGEN_METRICS: ReadonlySet<string> = new Set([
 /** Labels whose values come from a small, fixed set: the only ones a dashboard may group by. */
 export const BOUNDED_LABELS: ReadonlySet<string> = new Set([
   'le',
+  'api',
   'stage',
   'percentile',
   'code',
