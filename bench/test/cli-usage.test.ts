@@ -3,6 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../src/scenarios/loader.js';
 
@@ -41,4 +43,17 @@ test('bad values found before anything starts: kafka up --provider, RELAYBENCH_K
   });
   assert.equal(client.status, 2, client.stderr);
   assert.match(client.stderr, /^error RB_KCLIENT_UNKNOWN: /m);
+});
+
+test('gate: a side that is neither a build folder nor a git ref is refused before the other side is built', () => {
+  const cacheDir = mkdtempSync(join(tmpdir(), 'rb-gate-ref-'));
+  try {
+    const r = run([bench, 'gate', 'HEAD', 'no-such-ref-of-this-repo', '--cache-dir', cacheDir]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /^error RB_GATE_BAD_BUILD: .*no-such-ref-of-this-repo is neither/m);
+    assert.doesNotMatch(r.stderr, /\] build HEAD/, 'HEAD was built first');
+    assert.deepEqual(readdirSync(cacheDir), [], 'nothing was written to the cache');
+  } finally {
+    rmSync(cacheDir, { recursive: true, force: true });
+  }
 });

@@ -36,7 +36,14 @@ export interface Build {
 
 export const cliOf = (dir: string) => join(dir, 'dist', 'bench', 'src', 'cli', 'main.js');
 
-export async function resolveBuild(spec: string, repoRoot: string, cacheDir: string, log: (line: string) => void): Promise<Build> {
+/** Where a side comes from: a built folder, or a commit of this repository. */
+export type BuildSource = { readonly kind: 'folder'; readonly dir: string } | { readonly kind: 'git'; readonly commit: string };
+
+/**
+ * Checks a side without building anything, so `gate HEAD <typo>` is refused at once rather than
+ * after HEAD's build (the gate command locates both sides first).
+ */
+export async function locateBuild(spec: string, repoRoot: string): Promise<BuildSource> {
   const asDir = resolve(spec);
   if (existsSync(asDir) && existsSync(join(asDir, 'package.json'))) {
     if (!existsSync(cliOf(asDir)))
@@ -44,14 +51,22 @@ export async function resolveBuild(spec: string, repoRoot: string, cacheDir: str
         'RB_GATE_BAD_BUILD',
         `${asDir} has no dist/bench/src/cli/main.js: build it first (npx tsc -p tsconfig.json), or pass a git ref.`,
       );
-    return { spec, kind: 'folder', commit: await gitHead(asDir), dir: asDir, cli: cliOf(asDir), modules: 'own', buildMs: 0, reused: true };
+    return { kind: 'folder', dir: asDir };
   }
-  let commit: string;
   try {
-    commit = (await run('git', ['rev-parse', '--verify', `${spec}^{commit}`], { cwd: repoRoot })).stdout.trim();
+    return { kind: 'git', commit: (await run('git', ['rev-parse', '--verify', `${spec}^{commit}`], { cwd: repoRoot })).stdout.trim() };
   } catch {
     throw gateError('RB_GATE_BAD_BUILD', `${spec} is neither a build folder (a checkout with dist/) nor a git ref of ${repoRoot}.`);
   }
+}
+
+export async function resolveBuild(spec: string, repoRoot: string, cacheDir: string, log: (line: string) => void): Promise<Build> {
+  const source = await locateBuild(spec, repoRoot);
+  if (source.kind === 'folder') {
+    const dir = source.dir;
+    return { spec, kind: 'folder', commit: await gitHead(dir), dir, cli: cliOf(dir), modules: 'own', buildMs: 0, reused: true };
+  }
+  const commit = source.commit;
   const dir = join(resolve(cacheDir), 'builds', commit);
   if (existsSync(join(dir, MARKER))) {
     const touched = new Date();

@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ExitCode } from '../exit-codes.js';
 import { failAndExit } from '../fail.js';
-import { pruneBuilds, resolveBuild } from '../../gate/builds.js';
+import { locateBuild, pruneBuilds, resolveBuild } from '../../gate/builds.js';
 import { DEFAULT_GATE, GATED_STAGES, type GateOptions } from '../../gate/decide.js';
 import { gateError } from '../../gate/errors.js';
 import { formatGateMarkdown, formatGateText } from '../../gate/gate-format.js';
@@ -222,6 +222,7 @@ Known answer: relaybench gate HEAD HEAD --new-latency 2ms   (must exit 1)`,
         if (!['text', 'md'].includes(flags.format)) throw bad(`--format ${flags.format}: expected text or md`);
         const cfg = gateConfig(base, candidate, flags);
         const log = (line: string) => process.stderr.write(`[gate ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+        for (const spec of [base, candidate]) await locateBuild(spec, REPO_ROOT);
         const report = await runGate(cfg, {
           resolveBuild: (spec, l) => resolveBuild(spec, REPO_ROOT, cfg.cacheDir, l),
           pruneBuilds: (inUse, l) => pruneBuilds(cfg.cacheDir, REPO_ROOT, cfg.keepBuilds, inUse, l),
