@@ -142,3 +142,26 @@ test('a reader that stops reading is closed with 4009 (slow reader) and its mail
     await stop();
   }
 });
+
+test('rate limit: a received answering a delivery is not charged, so a replay larger than the burst is confirmed whole; a repeated received is charged', async () => {
+  // 1 frame/s, burst 10: each sender stays within its burst, bob answers 40 deliveries at once.
+  const { url, stop } = await startInMemoryRelay({ rateLimitPerSec: 1, rateBurst: 10 });
+  try {
+    const senders = await Promise.all(['s0', 's1', 's2', 's3'].map((u) => connectUser(url, u)));
+    const ids = senders.flatMap((_, i) => Array.from({ length: 9 }, (_, n) => `m${i}-${n}`));
+    senders.forEach((s, i) => ids.filter((id) => id.startsWith(`m${i}-`)).forEach((id) => send(s, 'bob', id)));
+    await Promise.all(senders.map((s) => until(() => s.frames.filter(isAck).length === 9)));
+    const bob = await connectUser(url, 'bob');
+    await until(() => bob.frames.filter(isDeliver).length === ids.length);
+    for (const id of ids) bob.send({ t: FRAME_TYPES.received, msgId: id });
+    await Promise.all(senders.map((s) => until(() => s.frames.filter(isReceipt).length === 9)));
+    assert.deepEqual(bob.frames.filter(isError), [], 'no received was refused');
+    // The same confirmations again are not answers to a delivery: charged, and over the burst.
+    for (const id of ids.slice(0, 12)) bob.send({ t: FRAME_TYPES.received, msgId: id });
+    const refused = await bob.waitFor((f) => isError(f) && f.code === 7, 'error 7');
+    assert.ok(refused.t === FRAME_TYPES.error && ids.includes(refused.msgId ?? ''));
+    for (const c of [...senders, bob]) c.close();
+  } finally {
+    await stop();
+  }
+});

@@ -90,6 +90,15 @@ function idsOf(data: Buffer): { msgId?: string; reqId?: number } {
   return {};
 }
 
+/** The frame, or why it is not one (decoded before the rate limit: a `received` may be exempt). */
+function decodeOrError(data: Buffer): ClientFrame | { error: unknown } {
+  try {
+    return decodeClientFrame(data);
+  } catch (error) {
+    return { error };
+  }
+}
+
 /**
  * One client connection: hello/auth, then frame dispatch. The sender is always the token's
  * subject, never a frame field. Client input never throws out of here: a bad frame gets an error
@@ -286,34 +295,47 @@ export class Session {
     if (this.#closed) return;
     this.idleTicks = 0; // any frame is a sign of life (PROTOCOL §8), a protocol ping included
     this.#ctx.metrics.bytesIn.inc(data.byteLength);
-    const verdict = this.#bucket.take(performance.now());
-    if (verdict !== 'ok') return this.#rateLimited(verdict, data, isBinary);
-    if (!isBinary) {
+    const decoded = isBinary ? decodeOrError(data) : null;
+    const exempt = decoded !== null && 't' in decoded && this.#answersDelivery(decoded);
+    if (!exempt) {
+      const verdict = this.#bucket.take(performance.now());
+      if (verdict !== 'ok') return this.#rateLimited(verdict, data, isBinary);
+    }
+    if (decoded === null) {
       this.#ctx.metrics.framesIn.inc({ type: 'invalid' });
       return this.#fail('MALFORMED_FRAME', 'POLICY', 'frames are binary MessagePack maps');
     }
-    let frame: ClientFrame;
+    if (!('t' in decoded)) return this.#refuseUndecodable(decoded.error, data);
+    this.#ctx.metrics.framesIn.inc({ type: frameName(decoded.t) ?? 'unknown' });
     try {
-      frame = decodeClientFrame(data);
-    } catch (e) {
-      const name: WireErrorName = isRelaybenchError(e)
-        ? (WIRE_ERROR_FOR_PROTOCOL_ERROR[e.code as ProtocolErrorCode] ?? 'MALFORMED_FRAME')
-        : 'MALFORMED_FRAME';
-      this.#ctx.metrics.framesIn.inc({ type: 'invalid' });
-      const reason = isRelaybenchError(e) ? e.message : 'Frames are binary MessagePack maps.';
-      // A bad field in a well-formed frame after welcome refuses that frame only (PROTOCOL §3):
-      // one malformed send must not end the user's session (4002 means "do not reconnect").
-      if (name === 'BAD_FIELD' && this.#user !== null) return this.#error('BAD_FIELD', reason, idsOf(data));
-      this.#fail(name, 'PROTOCOL_ERROR', reason);
-      return;
-    }
-    this.#ctx.metrics.framesIn.inc({ type: frameName(frame.t) ?? 'unknown' });
-    try {
-      this.#dispatch(frame);
+      this.#dispatch(decoded);
     } catch (e) {
       this.#ctx.log(`session ${this.#user ?? '?'}: ${e instanceof Error ? e.message : String(e)}`);
       this.#fail('INTERNAL', 'INTERNAL', 'internal error');
     }
+  }
+
+  /**
+   * A `received` for a message this connection delivered and that is not confirmed yet is not
+   * charged to the rate limit (PROTOCOL §8): the client MUST send one per deliver (§5.4), so
+   * their rate is the relay's own push rate, and charging them closed (4008) a client that
+   * answered a large replay as fast as it came. Anything else, a repeated or unknown `received`
+   * included, is charged.
+   */
+  #answersDelivery(frame: ClientFrame): boolean {
+    return frame.t === FRAME_TYPES.received && this.#unconfirmed?.get(frame.msgId)?.received === false;
+  }
+
+  #refuseUndecodable(e: unknown, data: Buffer): void {
+    const name: WireErrorName = isRelaybenchError(e)
+      ? (WIRE_ERROR_FOR_PROTOCOL_ERROR[e.code as ProtocolErrorCode] ?? 'MALFORMED_FRAME')
+      : 'MALFORMED_FRAME';
+    this.#ctx.metrics.framesIn.inc({ type: 'invalid' });
+    const reason = isRelaybenchError(e) ? e.message : 'Frames are binary MessagePack maps.';
+    // A bad field in a well-formed frame after welcome refuses that frame only (PROTOCOL §3):
+    // one malformed send must not end the user's session (4002 means "do not reconnect").
+    if (name === 'BAD_FIELD' && this.#user !== null) return this.#error('BAD_FIELD', reason, idsOf(data));
+    this.#fail(name, 'PROTOCOL_ERROR', reason);
   }
 
   /**
