@@ -2,7 +2,15 @@
 // in which order it writes to Kafka and to the socket.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FRAME_TYPES, PROTOCOL_VERSION, RECEIPT_KIND, mailboxKey, presenceKey, receiptKey } from '../../protocol/src/index.js';
+import {
+  FRAME_TYPES,
+  PROTOCOL_VERSION,
+  RECEIPT_KIND,
+  mailboxKey,
+  presenceKey,
+  receiptKey,
+  type ReceiptKind,
+} from '../../protocol/src/index.js';
 import { TestClient, connectUser, isAck, isDeliver, isError, isReceipt, tokenFor } from '../../../test/helpers/client.js';
 import { startInMemoryRelay, until } from '../../test/support/in-memory-relay.js';
 
@@ -143,21 +151,33 @@ test('a reader that stops reading is closed with 4009 (slow reader) and its mail
   }
 });
 
-test('rate limit: a received answering a delivery is not charged, so a replay larger than the burst is confirmed whole; a repeated received is charged', async () => {
-  // 1 frame/s, burst 10: each sender stays within its burst, bob answers 40 deliveries at once.
+test('rate limit: answers to what the connection pushed (received, read, receiptSeen) are not charged; anything else is', async () => {
+  // 1 frame/s, burst 10 (the bucket never holds more than 10): bob answers 40 frames at once,
+  // and each sender confirms its 10 receipts in one frame and still has its budget for 4 sends.
   const { url, stop } = await startInMemoryRelay({ rateLimitPerSec: 1, rateBurst: 10 });
   try {
     const senders = await Promise.all(['s0', 's1', 's2', 's3'].map((u) => connectUser(url, u)));
-    const ids = senders.flatMap((_, i) => Array.from({ length: 9 }, (_, n) => `m${i}-${n}`));
-    senders.forEach((s, i) => ids.filter((id) => id.startsWith(`m${i}-`)).forEach((id) => send(s, 'bob', id)));
-    await Promise.all(senders.map((s) => until(() => s.frames.filter(isAck).length === 9)));
+    const idsOf = (i: number, from = 0) => Array.from({ length: 5 }, (_, n) => `m${i}-${n + from}`);
+    senders.forEach((s, i) => idsOf(i).forEach((id) => send(s, 'bob', id)));
+    await Promise.all(senders.map((s) => until(() => s.frames.filter(isAck).length === 5)));
     const bob = await connectUser(url, 'bob');
+    const ids = senders.flatMap((_, i) => idsOf(i));
     await until(() => bob.frames.filter(isDeliver).length === ids.length);
     for (const id of ids) bob.send({ t: FRAME_TYPES.received, msgId: id });
-    await Promise.all(senders.map((s) => until(() => s.frames.filter(isReceipt).length === 9)));
-    assert.deepEqual(bob.frames.filter(isError), [], 'no received was refused');
-    // The same confirmations again are not answers to a delivery: charged, and over the burst.
-    for (const id of ids.slice(0, 12)) bob.send({ t: FRAME_TYPES.received, msgId: id });
+    for (const id of ids) bob.send({ t: FRAME_TYPES.read, msgId: id });
+    await Promise.all(senders.map((s) => until(() => s.frames.filter(isReceipt).length === 10)));
+    assert.deepEqual(bob.frames.filter(isError), [], 'no received or read was refused');
+    senders.forEach((s, i) => {
+      const [first, ...more] = s.frames.filter(isReceipt).map((r) => [r.msgId, r.kind] as [string, ReceiptKind]);
+      s.send({ t: FRAME_TYPES.receiptSeen, msgId: first![0], kind: first![1], more });
+      idsOf(i, 5)
+        .slice(0, 4)
+        .forEach((id) => send(s, 'carol', id));
+    });
+    await Promise.all(senders.map((s) => until(() => s.frames.filter(isAck).length === 9)));
+    for (const s of senders) assert.deepEqual(s.frames.filter(isError), [], 'the confirmed receipts were paid for by the pushes');
+    // The same confirmations again answer nothing the connection holds: charged, and over the burst.
+    for (const id of [...ids, ...ids.slice(0, 10)]) bob.send({ t: FRAME_TYPES.received, msgId: id });
     const refused = await bob.waitFor((f) => isError(f) && f.code === 7, 'error 7');
     assert.ok(refused.t === FRAME_TYPES.error && ids.includes(refused.msgId ?? ''));
     for (const c of [...senders, bob]) c.close();

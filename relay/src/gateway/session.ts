@@ -115,6 +115,8 @@ export class Session {
   #keyWaits = 0;
   /** Messages delivered on this connection and not yet read: msgId → sender and ✓✓ state. Bounded; made on the first delivery (idle users hold none). */
   #unconfirmed: Map<string, { from: string; received: boolean }> | null = null;
+  /** Receipts pushed on this connection and not yet confirmed with `receiptSeen` (rate limit, §8). */
+  #receiptsOwed = 0;
   /** The msgId of the earliest failed send not resent yet (see #onSend). */
   #resendFirst: string | null = null;
   /** Heartbeat ticks since the last frame or pong from the client (PROTOCOL §8). */
@@ -217,6 +219,7 @@ export class Session {
         this.write({ t: FRAME_TYPES.deliver, msgId: item.msgId, from: v.from, header: v.header, ciphertext: v.ciphertext, stamps });
       } else {
         const v = item.value as { by: string };
+        this.#receiptsOwed++;
         this.write({ t: FRAME_TYPES.receipt, msgId: item.msgId, kind: item.kind as ReceiptKind, by: v.by, stamps });
       }
     }
@@ -296,7 +299,7 @@ export class Session {
     this.idleTicks = 0; // any frame is a sign of life (PROTOCOL §8), a protocol ping included
     this.#ctx.metrics.bytesIn.inc(data.byteLength);
     const decoded = isBinary ? decodeOrError(data) : null;
-    const exempt = decoded !== null && 't' in decoded && this.#answersDelivery(decoded);
+    const exempt = decoded !== null && 't' in decoded && this.#answersPush(decoded);
     if (!exempt) {
       const verdict = this.#bucket.take(performance.now());
       if (verdict !== 'ok') return this.#rateLimited(verdict, data, isBinary);
@@ -316,14 +319,27 @@ export class Session {
   }
 
   /**
-   * A `received` for a message this connection delivered and that is not confirmed yet is not
-   * charged to the rate limit (PROTOCOL §8): the client MUST send one per deliver (§5.4), so
-   * their rate is the relay's own push rate, and charging them closed (4008) a client that
-   * answered a large replay as fast as it came. Anything else, a repeated or unknown `received`
-   * included, is charged.
+   * A frame that answers what this connection pushed is not charged to the rate limit (PROTOCOL
+   * §8): the first `received` and the first `read` of a message it delivered, and a
+   * `receiptSeen` while receipts it pushed are unconfirmed (their count, `#receiptsOwed`, pays
+   * for the `more` too). Their rate is the relay's own push rate; charging them closed (4008) a
+   * client that confirmed a 6,000-message replay as fast as it came. Anything else is charged.
    */
-  #answersDelivery(frame: ClientFrame): boolean {
-    return frame.t === FRAME_TYPES.received && this.#unconfirmed?.get(frame.msgId)?.received === false;
+  #answersPush(frame: ClientFrame): boolean {
+    if (frame.t === FRAME_TYPES.received) return this.#unconfirmed?.get(frame.msgId)?.received === false;
+    if (frame.t === FRAME_TYPES.read) return this.#unconfirmed?.has(frame.msgId) === true;
+    return frame.t === FRAME_TYPES.receiptSeen && this.#receiptsOwed > 0;
+  }
+
+  /**
+   * Confirmed receipts beyond those this connection pushed cost one frame each (§8). With none
+   * owed, the frame was admitted (charged) as one, so its `more` is what is left to pay.
+   */
+  #chargeReceiptsSeen(n: number): void {
+    if (this.#receiptsOwed === 0) return this.#bucket.charge(n - 1);
+    const paid = Math.min(n, this.#receiptsOwed);
+    this.#receiptsOwed -= paid;
+    if (n > paid) this.#bucket.charge(n - paid);
   }
 
   #refuseUndecodable(e: unknown, data: Buffer): void {
@@ -363,7 +379,7 @@ export class Session {
       case FRAME_TYPES.receiptSeen:
         this.#receiptSeen(user, frame.msgId, frame.kind);
         // Each confirmed receipt is a tombstone in Kafka: the rate limit counts them, not the frame (§8).
-        if (frame.more !== undefined && frame.more.length > 0) this.#bucket.charge(frame.more.length);
+        this.#chargeReceiptsSeen(1 + (frame.more?.length ?? 0));
         for (const [msgId, kind] of frame.more ?? []) this.#receiptSeen(user, msgId, kind);
         return;
       case FRAME_TYPES.publishKeys:
