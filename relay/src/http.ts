@@ -24,9 +24,9 @@ export interface Listening {
   readonly url: string;
 }
 
-/** Opens the port (https/wss with a certificate); resolves once listening. */
 const usesTls = (config: RelayConfig): boolean => config.tlsCertFile !== undefined && config.tlsKeyFile !== undefined;
 
+/** Opens the port (https/wss with a certificate); resolves once listening. */
 export async function listen(config: RelayConfig): Promise<Listening> {
   const tls = usesTls(config);
   let server: Server;
