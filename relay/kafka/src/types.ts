@@ -1,8 +1,10 @@
 /**
- * The narrow Kafka surface the project uses. kafkajs sits behind it today (kafkajs-adapter.ts);
- * another client (e.g. @platformatic/kafka) can be put behind it and compared without touching
- * the relay. bench/benchmarks/kafka-clients.ts compares the clients on the relay's pattern alone
- * (docs/architecture.md, "three Kafka clients": why kafkajs is still the one). Offsets are decimal strings (int64 does not fit a JS number).
+ * The narrow Kafka surface the project uses. Two clients sit behind it: @platformatic/kafka
+ * (platformatic-adapter.ts, the default) and kafkajs (kafkajs-adapter.ts); select.ts picks one,
+ * and the relay's code depends on this interface alone. bench/benchmarks/kafka-clients.ts
+ * compares the clients on the relay's pattern (docs/architecture.md, "a second adapter behind
+ * relay/kafka": why platformatic is the default). Offsets are decimal strings (int64 does not
+ * fit a JS number).
  */
 
 export interface OutRecord {
