@@ -185,3 +185,33 @@ test('rate limit: answers to what the connection pushed (received, read, receipt
     await stop();
   }
 });
+
+test('a delivery the connection forgot (over its cap) is answered error 6; unreceived it replays on the next connection, received its read can name from', async () => {
+  const { url, stop } = await startInMemoryRelay({ maxUnconfirmedPerConnection: 1 });
+  try {
+    const alice = await connectUser(url, 'alice');
+    const bob = await connectUser(url, 'bob');
+    const delivered = (c: TestClient, id: string) => c.waitFor((f) => isDeliver(f) && f.msgId === id, `deliver ${id}`);
+    const refused = (id: string) => bob.waitFor((f) => isError(f) && f.code === 6 && f.msgId === id, `error 6 for ${id}`);
+    send(alice, 'bob', 'm1');
+    await delivered(bob, 'm1');
+    bob.send({ t: FRAME_TYPES.received, msgId: 'm1' });
+    await alice.waitFor((f) => isReceipt(f) && f.msgId === 'm1', '✓✓ m1');
+    send(alice, 'bob', 'm2'); // bob's connection now forgets m1 (received, not read)
+    await delivered(bob, 'm2');
+    bob.send({ t: FRAME_TYPES.read, msgId: 'm1' });
+    await refused('m1');
+    bob.send({ t: FRAME_TYPES.read, msgId: 'm1', from: 'alice' });
+    await alice.waitFor((f) => isReceipt(f) && f.msgId === 'm1' && f.kind === RECEIPT_KIND.read, 'read m1');
+    send(alice, 'bob', 'm3'); // …and now m2, never received
+    await delivered(bob, 'm3');
+    bob.send({ t: FRAME_TYPES.received, msgId: 'm2' });
+    await refused('m2');
+    bob.close();
+    const again = await connectUser(url, 'bob');
+    await delivered(again, 'm2');
+    for (const c of [alice, again]) c.close();
+  } finally {
+    await stop();
+  }
+});
