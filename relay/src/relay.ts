@@ -1,6 +1,13 @@
 import type { Server } from 'node:http';
 import { Registry } from 'prom-client';
-import { createKafkaAdapter, type AdapterOptions, type Admin, type GroupConsumer, type KafkaAdapter } from '../kafka/src/index.js';
+import {
+  createKafkaAdapter,
+  type AdapterOptions,
+  type Admin,
+  type GroupConsumer,
+  type KafkaAdapter,
+  type Producer,
+} from '../kafka/src/index.js';
 import type { RelayConfig } from './config.js';
 import { relayError } from './errors.js';
 import { createRelayMetrics, type RelayMetrics } from './metrics.js';
@@ -42,25 +49,115 @@ export async function startRelay(
   const registry = new Registry();
   const metrics = createRelayMetrics(registry, config.gatewayId);
   const deliverTopic = `${config.topics.deliverPrefix}${config.gatewayId}`;
+  const relayLog = (line: string) => log(`relay ${config.gatewayId}: ${line}`);
   const { server, port, url } = await listen(config);
+  const backend = await connectKafka(
+    { config, metrics, server, url, peerUrl: peerUrlOf(config, port), deliverTopic, relayLog },
+    createAdapter,
+  );
+  const state = { draining: false, gatewayJoined: false };
+  const path = wireMessagePath(config, backend, metrics, () => state.draining, log);
+  const { producer, gateway, router, peers } = path;
 
+  const routes = cachedRoutes(backend.admin, config.topics.mailbox, () => router.generation);
+  // Not ready while a consumer is down after a crash or Kafka refuses writes (a Kafka outage):
+  // a load balancer then sends new clients elsewhere, and sends here get error 11 meanwhile.
+  let gatewayConsumer: RestartingConsumer | null = null;
+  const gatewayUp = () => state.gatewayJoined && gatewayConsumer?.down === false;
+  const ready = () => !state.draining && gatewayUp() && router.ready && !producer.failing;
+  serveHttp(server, {
+    gatewayId: config.gatewayId,
+    registry,
+    ready,
+    readiness: () => ({
+      ready: ready(),
+      draining: state.draining,
+      gatewayJoined: gatewayUp(),
+      writesFailing: producer.failing,
+      router: router.ownership(),
+    }),
+    routes: async () => ({ partitionCount: config.partitions, ...(await routes()) }),
+  });
+  acceptUpgrades(server, config, gateway, () => state.draining, peers);
+
+  const joined = () => {
+    state.gatewayJoined = true;
+  };
+  gatewayConsumer = await startGatewayConsumer(backend.kafka, config, deliverTopic, gateway, joined, relayLog);
+  // Before the router joins: this relay's gateway may already take writes for its peers' partitions.
+  peers.start();
+  await router.start();
+  gateway.startHeartbeat();
+  log(`relay ${config.gatewayId} listening on ${url} (brokers ${config.brokers.join(',')})`);
+
+  let stopped: Promise<void> | null = null;
+  const stop = (): Promise<void> => {
+    if (stopped === null) {
+      state.draining = true;
+      stopped = drain({ config, log, ...path, gatewayConsumer: gatewayConsumer!, admin: backend.admin, deliverTopic, server });
+    }
+    return stopped;
+  };
+
+  return { config, port, url, metrics, gateway, router, ready, routes, stop };
+}
+
+interface Backend {
+  readonly kafka: KafkaAdapter;
+  readonly admin: Admin;
+  readonly kafkaProducer: Producer;
+}
+
+/** The Kafka client, its admin (topics made or checked) and its producer; the port is closed when Kafka cannot be reached. */
+async function connectKafka(
+  c: {
+    readonly config: RelayConfig;
+    readonly metrics: RelayMetrics;
+    readonly server: Server;
+    readonly url: string;
+    readonly peerUrl: string | undefined;
+    readonly deliverTopic: string;
+    readonly relayLog: (line: string) => void;
+  },
+  createAdapter: (options: AdapterOptions) => KafkaAdapter,
+): Promise<Backend> {
+  const { config, metrics, relayLog } = c;
   const kafka: KafkaAdapter = createAdapter({
     brokers: config.brokers,
-    clientId: clientIdFor(config.gatewayId, url, peerUrlOf(config, port)),
+    clientId: clientIdFor(config.gatewayId, c.url, c.peerUrl),
     onRequest: (api) => metrics.kafkaRequests.inc({ api }),
-    log: (line) => log(`relay ${config.gatewayId}: ${line}`),
+    log: relayLog,
   });
   let admin: Admin;
   try {
     admin = await kafka.admin();
-    await ensureTopics(admin, config, deliverTopic);
+    await ensureTopics(admin, config, c.deliverTopic);
   } catch (e) {
-    server.close();
+    c.server.close();
     throw relayError('RB_RELAY_START_FAILED', `Kafka at ${config.brokers.join(',')}: ${e instanceof Error ? e.message : String(e)}`, e);
   }
   const kafkaProducer = await kafka.producer({
-    onProducerReplaced: () => log(`relay ${config.gatewayId}: producer replaced (its producer id was fenced after a leader change)`),
+    onProducerReplaced: () => relayLog('producer replaced (its producer id was fenced after a leader change)'),
   });
+  return { kafka, admin, kafkaProducer };
+}
+
+interface MessagePath {
+  readonly producer: BatchingProducer;
+  readonly gateway: Gateway;
+  readonly delivery: Delivery;
+  readonly router: Router;
+  readonly peers: PeerLinks;
+}
+
+/** The gateway, its producer, the router, where pushes go, and the links to the other relays, wired together. */
+function wireMessagePath(
+  config: RelayConfig,
+  { kafka, admin, kafkaProducer }: Backend,
+  metrics: RelayMetrics,
+  draining: () => boolean,
+  log: (line: string) => void,
+): MessagePath {
   // Like a failing batch in the consumer: logged, the relay goes on (the fetch still brings what was not applied).
   const applying = (what: string, apply: () => void) => {
     try {
@@ -82,8 +179,6 @@ export async function startRelay(
       }),
   });
   const gateway = new Gateway(config, metrics, producer, log);
-  let draining = false;
-  let gatewayJoined = false;
   // The fast path to this process's gateway, or the holding gateway's relay.deliver topic.
   const delivery = createDelivery({
     gatewayId: config.gatewayId,
@@ -92,7 +187,7 @@ export async function startRelay(
     kafkaProducer,
     admin,
     metrics,
-    draining: () => draining,
+    draining,
   });
   const router = new Router(config, kafka, metrics, delivery.deliver, delivery.notifyReplaced, log);
   const peers = new PeerLinks({
@@ -105,66 +200,7 @@ export async function startRelay(
     log: (line) => log(`relay ${config.gatewayId}: ${line}`),
   });
   router.peersLinked = () => peers.linkedFromAll();
-
-  const routes = cachedRoutes(admin, config.topics.mailbox, () => router.generation);
-  // Not ready while a consumer is down after a crash or Kafka refuses writes (a Kafka outage):
-  // a load balancer then sends new clients elsewhere, and sends here get error 11 meanwhile.
-  let gatewayConsumer: RestartingConsumer | null = null;
-  const gatewayUp = () => gatewayJoined && gatewayConsumer?.down === false;
-  const ready = () => !draining && gatewayUp() && router.ready && !producer.failing;
-  serveHttp(server, {
-    gatewayId: config.gatewayId,
-    registry,
-    ready,
-    readiness: () => ({
-      ready: ready(),
-      draining,
-      gatewayJoined: gatewayUp(),
-      writesFailing: producer.failing,
-      router: router.ownership(),
-    }),
-    routes: async () => ({ partitionCount: config.partitions, ...(await routes()) }),
-  });
-  acceptUpgrades(server, config, gateway, () => draining, peers);
-
-  gatewayConsumer = await startGatewayConsumer(
-    kafka,
-    config,
-    deliverTopic,
-    gateway,
-    () => {
-      gatewayJoined = true;
-    },
-    (line) => log(`relay ${config.gatewayId}: ${line}`),
-  );
-  // Before the router joins: this relay's gateway may already take writes for its peers' partitions.
-  peers.start();
-  await router.start();
-  gateway.startHeartbeat();
-  log(`relay ${config.gatewayId} listening on ${url} (brokers ${config.brokers.join(',')})`);
-
-  let stopped: Promise<void> | null = null;
-  const stop = (): Promise<void> => {
-    if (stopped === null) {
-      draining = true;
-      stopped = drain({
-        config,
-        log,
-        producer,
-        gateway,
-        delivery,
-        router,
-        peers,
-        gatewayConsumer: gatewayConsumer!,
-        admin,
-        deliverTopic,
-        server,
-      });
-    }
-    return stopped;
-  };
-
-  return { config, port, url, metrics, gateway, router, ready, routes, stop };
+  return { producer, gateway, delivery, router, peers };
 }
 
 interface Parts {
