@@ -36,33 +36,102 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   const count = options.brokers;
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'relaybench-kafka-'));
   mkdirSync(dir, { recursive: true });
-  const heapMb = options.heapMb ?? (count === 1 ? 512 : 384);
+  const layout: Layout = {
+    java,
+    cp: kafkaClasspath(),
+    dir,
+    log4j: join(dir, 'log4j2.properties'),
+    heapMb: options.heapMb ?? (count === 1 ? 512 : 384),
+  };
+  const nodes = await prepareNodes(layout, count);
+  await formatNodes(layout, nodes, randomClusterId(randomBytes));
+
+  const procs = new Map<number, Supervised>();
+  const launch = (node: NodePorts) => procs.set(node.nodeId, launchNode(layout, node));
+  for (const node of nodes) launch(node);
+
+  const brokers = nodes.map((n) => `127.0.0.1:${n.brokerPort}`);
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    // Controlled shutdown first (fast on an idle cluster); SIGKILL after a grace period.
+    await Promise.all([...procs.values()].map((p) => stopSupervised(p, 8000)));
+    // A temporary folder of ours goes with the cluster; a folder the caller named is kept.
+    if (options.dir === undefined && process.env.RELAYBENCH_KEEP_KAFKA_DIR === undefined) rmSync(dir, { recursive: true, force: true });
+  };
+  const readyTimeoutMs = options.readyTimeoutMs ?? 90_000;
+
+  try {
+    await waitReady(brokers, count, readyTimeoutMs, () => failIfExited(procs, dir));
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  log(`Kafka ${KAFKA_VERSION} on Java ${javaMajor || '?'}: ${count} broker(s) ready at ${brokers.join(',')} (logs in ${dir})`);
+
+  return {
+    provider: 'local',
+    brokers,
+    logDir: dir,
+    kafkaVersion: KAFKA_VERSION,
+    nodes: nodes.map((n) => localNode(n, procs)),
+    stop,
+    async kill(nodeId: number, signal: NodeJS.Signals = 'SIGKILL') {
+      const p = procs.get(nodeId);
+      if (p === undefined) throw kafkaError('RB_KAFKA_BAD_OPTION', `No node ${nodeId}.`);
+      await stopSupervised(p, 10_000, signal);
+    },
+    async restart(nodeId: number) {
+      const node = nodes.find((n) => n.nodeId === nodeId);
+      if (node === undefined) throw kafkaError('RB_KAFKA_BAD_OPTION', `No node ${nodeId}.`);
+      const p = procs.get(nodeId);
+      if (p !== undefined) await stopSupervised(p, 10_000);
+      launch(node);
+      await waitReady(brokers, count, readyTimeoutMs, () => {});
+    },
+  };
+}
+
+/** What every JVM of one cluster shares: the java binary, the classpath, the folder, the logging config, the heap. */
+interface Layout {
+  readonly java: string;
+  readonly cp: string;
+  readonly dir: string;
+  readonly log4j: string;
+  readonly heapMb: number;
+}
+
+const nodeDirOf = (layout: Layout, nodeId: number) => join(layout.dir, `node-${nodeId}`);
+
+/** Free ports for every node, the logging config, and each node's folder with its server.properties. */
+async function prepareNodes(layout: Layout, count: number): Promise<NodePorts[]> {
   const ports = await freePorts(count * 2);
   const nodes: NodePorts[] = Array.from({ length: count }, (_, i) => ({
     nodeId: i + 1,
     brokerPort: ports[2 * i]!,
     controllerPort: ports[2 * i + 1]!,
   }));
-  const log4j = join(dir, 'log4j2.properties');
-  writeFileSync(log4j, LOG4J2_PROPERTIES);
-  const clusterId = randomClusterId(randomBytes);
-  const cp = kafkaClasspath();
-
+  writeFileSync(layout.log4j, LOG4J2_PROPERTIES);
   for (const node of nodes) {
-    const nodeDir = join(dir, `node-${node.nodeId}`);
+    const nodeDir = nodeDirOf(layout, node.nodeId);
     mkdirSync(nodeDir, { recursive: true });
     writeFileSync(join(nodeDir, 'server.properties'), nodeProperties(node, nodes, join(nodeDir, 'data')));
   }
-  // Formatting is a short JVM run per node: run them together.
+  return nodes;
+}
+
+/** Formatting is a short JVM run per node: run them together. */
+async function formatNodes(layout: Layout, nodes: readonly NodePorts[], clusterId: string): Promise<void> {
   const run = promisify(execFile);
   const formats = nodes.map(async (node) => {
-    const props = join(dir, `node-${node.nodeId}`, 'server.properties');
+    const props = join(nodeDirOf(layout, node.nodeId), 'server.properties');
     try {
-      await run(java, [
+      await run(layout.java, [
         '-Xmx128m',
-        `-Dlog4j2.configurationFile=${log4j}`,
+        `-Dlog4j2.configurationFile=${layout.log4j}`,
         '-cp',
-        cp,
+        layout.cp,
         'kafka.tools.StorageTool',
         'format',
         '-t',
@@ -80,92 +149,55 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     }
   });
   await Promise.all(formats);
+}
 
-  const procs = new Map<number, Supervised>();
-  const launch = (node: NodePorts): Supervised => {
-    const nodeDir = join(dir, `node-${node.nodeId}`);
-    const out = createWriteStream(join(nodeDir, 'server.log'), { flags: 'a' });
-    const jvm = [
-      `-Xms${heapMb}m`,
-      `-Xmx${heapMb}m`,
-      // Serial GC, not G1: a broker here keeps little live data (a few MB of metadata and
-      // indexes; the log lives in the page cache), so a young collection takes a few ms, and G1's
-      // write barriers and concurrent refinement threads cost CPU on every request on a 2-core
-      // host. Measured in docs/architecture.md ("Measured").
-      '-XX:+UseSerialGC',
-      '-XX:MaxInlineLevel=15',
-      '-XX:+ExitOnOutOfMemoryError',
-      '-XX:ActiveProcessorCount=2',
-      '-Djava.awt.headless=true',
-      `-Dlog4j2.configurationFile=${log4j}`,
-      `-Drelaybench.cluster=${dir}`,
-      '-cp',
-      cp,
-      'kafka.Kafka',
-      join(nodeDir, 'server.properties'),
-    ];
-    const s = spawnSupervised(`kafka-${node.nodeId}`, java, jvm);
-    s.child.stdout?.pipe(out);
-    s.child.stderr?.pipe(out);
-    procs.set(node.nodeId, s);
-    return s;
-  };
-  for (const node of nodes) launch(node);
+/** One broker JVM, supervised, its stdout and stderr appended to its folder's server.log. */
+function launchNode(layout: Layout, node: NodePorts): Supervised {
+  const nodeDir = nodeDirOf(layout, node.nodeId);
+  const out = createWriteStream(join(nodeDir, 'server.log'), { flags: 'a' });
+  const jvm = [
+    `-Xms${layout.heapMb}m`,
+    `-Xmx${layout.heapMb}m`,
+    // Serial GC, not G1: a broker here keeps little live data (a few MB of metadata and
+    // indexes; the log lives in the page cache), so a young collection takes a few ms, and G1's
+    // write barriers and concurrent refinement threads cost CPU on every request on a 2-core
+    // host. Measured in docs/architecture.md ("Measured").
+    '-XX:+UseSerialGC',
+    '-XX:MaxInlineLevel=15',
+    '-XX:+ExitOnOutOfMemoryError',
+    '-XX:ActiveProcessorCount=2',
+    '-Djava.awt.headless=true',
+    `-Dlog4j2.configurationFile=${layout.log4j}`,
+    `-Drelaybench.cluster=${layout.dir}`,
+    '-cp',
+    layout.cp,
+    'kafka.Kafka',
+    join(nodeDir, 'server.properties'),
+  ];
+  const s = spawnSupervised(`kafka-${node.nodeId}`, layout.java, jvm);
+  s.child.stdout?.pipe(out);
+  s.child.stderr?.pipe(out);
+  return s;
+}
 
-  const brokers = nodes.map((n) => `127.0.0.1:${n.brokerPort}`);
-  let stopped = false;
-  const stop = async (): Promise<void> => {
-    if (stopped) return;
-    stopped = true;
-    // Controlled shutdown first (fast on an idle cluster); SIGKILL after a grace period.
-    await Promise.all([...procs.values()].map((p) => stopSupervised(p, 8000)));
-    // A temporary folder of ours goes with the cluster; a folder the caller named is kept.
-    if (options.dir === undefined && process.env.RELAYBENCH_KEEP_KAFKA_DIR === undefined) rmSync(dir, { recursive: true, force: true });
-  };
-
-  try {
-    await waitReady(brokers, count, options.readyTimeoutMs ?? 90_000, () => {
-      for (const [id, p] of procs) {
-        if (p.child.exitCode !== null) {
-          const tail = tailOf(join(dir, `node-${id}`, 'server.log'));
-          throw kafkaError('RB_KAFKA_START_FAILED', `Broker ${id} exited with code ${p.child.exitCode}. Log tail:\n${tail}`);
-        }
-      }
-    });
-  } catch (e) {
-    await stop();
-    throw e;
+/** While waiting for readiness: a broker that already exited fails the start, with its log's tail. */
+function failIfExited(procs: ReadonlyMap<number, Supervised>, dir: string): void {
+  for (const [id, p] of procs) {
+    if (p.child.exitCode !== null) {
+      const tail = tailOf(join(dir, `node-${id}`, 'server.log'));
+      throw kafkaError('RB_KAFKA_START_FAILED', `Broker ${id} exited with code ${p.child.exitCode}. Log tail:\n${tail}`);
+    }
   }
-  log(`Kafka ${KAFKA_VERSION} on Java ${javaMajor || '?'}: ${count} broker(s) ready at ${brokers.join(',')} (logs in ${dir})`);
+}
 
-  const localNodes: LocalNode[] = nodes.map((n) => ({
+/** A node as the cluster's users see it: its pid only while its JVM runs (a killed node has none). */
+function localNode(n: NodePorts, procs: ReadonlyMap<number, Supervised>): LocalNode {
+  return {
     nodeId: n.nodeId,
     broker: `127.0.0.1:${n.brokerPort}`,
     pid: () => {
       const p = procs.get(n.nodeId);
       return p !== undefined && p.child.exitCode === null && p.child.signalCode === null ? p.pid : undefined;
-    },
-  }));
-
-  return {
-    provider: 'local',
-    brokers,
-    logDir: dir,
-    kafkaVersion: KAFKA_VERSION,
-    nodes: localNodes,
-    stop,
-    async kill(nodeId: number, signal: NodeJS.Signals = 'SIGKILL') {
-      const p = procs.get(nodeId);
-      if (p === undefined) throw kafkaError('RB_KAFKA_BAD_OPTION', `No node ${nodeId}.`);
-      await stopSupervised(p, 10_000, signal);
-    },
-    async restart(nodeId: number) {
-      const node = nodes.find((n) => n.nodeId === nodeId);
-      if (node === undefined) throw kafkaError('RB_KAFKA_BAD_OPTION', `No node ${nodeId}.`);
-      const p = procs.get(nodeId);
-      if (p !== undefined) await stopSupervised(p, 10_000);
-      launch(node);
-      await waitReady(brokers, count, options.readyTimeoutMs ?? 90_000, () => {});
     },
   };
 }
