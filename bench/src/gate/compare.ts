@@ -91,67 +91,16 @@ export function compareRuns(base: Comparable, candidate: Comparable, options: Co
   const decides = method === 'trials' && base.trials.length >= attainable && candidate.trials.length >= attainable;
   const machine = sameMachine(base.machine, candidate.machine);
   const stages = options.stages ?? STAGES.filter((s) => !GATE_EXCLUDED.has(s) && hasData(base.trials, s) && hasData(candidate.trials, s));
-  const rows: CompareRow[] = [];
   const allTrials = [...base.trials, ...candidate.trials];
   const referenceMode = allTrials.every((t) => t.reference !== null);
+  const ctx: RowContext = { base, candidate, options, method, decides, machine, level };
+  const rows: CompareRow[] = [];
   for (const stage of stages) {
     const normalized = referenceMode && allTrials.every((t) => refValue(t, stage, 'p50') > 0 && refValue(t, stage, 'p99') > 0);
     const gated = (!referenceMode || normalized) && (machine || normalized);
-    for (const percentile of ['p50', 'p99'] as const) {
-      const threshold = percentile === 'p50' ? options.thresholdP50 : options.thresholdP99;
-      const a = samplesOf(base.trials, stage, percentile, method, normalized);
-      const b = samplesOf(candidate.trials, stage, percentile, method, normalized);
-      const empty = { low: NaN, high: NaN, threshold, pValue: NaN, samples: { base: a.length, new: b.length }, normalized, gated };
-      if (a.length === 0 || b.length === 0) {
-        rows.push({ stage, percentile, base: NaN, new: NaN, change: NaN, ...empty, verdict: 'no-data' });
-        continue;
-      }
-      const ma = median(a);
-      const mb = median(b);
-      if (!machine && !normalized) {
-        rows.push({ stage, percentile, base: ma, new: mb, change: NaN, ...empty, verdict: 'not-comparable' });
-        continue;
-      }
-      const change = ma > 0 ? mb / ma : mb > 0 ? Infinity : 1;
-      if (!decides) {
-        rows.push({
-          stage,
-          percentile,
-          base: ma,
-          new: mb,
-          change: round4(change),
-          ...empty,
-          verdict: change > threshold ? 'changed' : 'pass',
-        });
-        continue;
-      }
-      const e = hodgesLehmann(a, b, level);
-      let verdict: RowVerdict = 'pass';
-      if (e.attainable && e.low > threshold) verdict = 'regression';
-      else if (e.attainable && e.high < 1 / threshold) verdict = 'improvement';
-      rows.push({
-        stage,
-        percentile,
-        base: ma,
-        new: mb,
-        change: round4(change),
-        low: round4(e.low),
-        high: round4(e.high),
-        threshold,
-        pValue: mannWhitney(a, b).pGreater,
-        samples: { base: a.length, new: b.length },
-        normalized,
-        gated,
-        verdict,
-      });
-    }
+    for (const percentile of ['p50', 'p99'] as const) rows.push(compareRow(ctx, stage, percentile, normalized, gated));
   }
   const valid = invalidReasons.length === 0;
-  const cannotDecide = decides
-    ? null
-    : method === 'intervals'
-      ? `${Math.min(base.trials.length, candidate.trials.length)} trial(s) on a side: the 1 s intervals of one run are not independent samples (they share its JIT, GC, broker state and neighbours), so no regression is called from them; run \`relaybench gate BASE NEW\` (or give ≥ ${minTrials} runs per side)`
-      : `a ${Math.round(level * 1000) / 10} % interval needs ≥ ${attainable} trials per side (the smallest attainable p with ${base.trials.length} against ${candidate.trials.length} is above alpha ${options.alpha}); run \`relaybench gate BASE NEW\``;
   return {
     scenario: candidate.scenario,
     base: { sources: base.sources, trials: base.trials.length },
@@ -168,11 +117,73 @@ export function compareRuns(base: Comparable, candidate: Comparable, options: Co
         : rows.some((r) => r.gated && r.verdict === 'regression')
           ? 'regression'
           : 'pass',
-    cannotDecide,
+    cannotDecide: decides ? null : cannotDecideText(method, base, candidate, minTrials, attainable, level, options.alpha),
     sameMachine: machine,
     workersScheduled: schedulerDifference(base.trials, candidate.trials),
     kafkaClient: clientDifference(base.trials, candidate.trials),
   };
+}
+
+/** What every row of one comparison shares. */
+interface RowContext {
+  readonly base: Comparable;
+  readonly candidate: Comparable;
+  readonly options: CompareOptions;
+  readonly method: CompareReport['method'];
+  /** Enough trials on both sides for an interval at `level`. */
+  readonly decides: boolean;
+  readonly machine: boolean;
+  readonly level: number;
+}
+
+/** One stage's p50 or p99: medians, their ratio and, when the trials decide, the interval and verdict. */
+function compareRow(ctx: RowContext, stage: Stage, percentile: 'p50' | 'p99', normalized: boolean, gated: boolean): CompareRow {
+  const threshold = percentile === 'p50' ? ctx.options.thresholdP50 : ctx.options.thresholdP99;
+  const a = samplesOf(ctx.base.trials, stage, percentile, ctx.method, normalized);
+  const b = samplesOf(ctx.candidate.trials, stage, percentile, ctx.method, normalized);
+  const empty = { low: NaN, high: NaN, threshold, pValue: NaN, samples: { base: a.length, new: b.length }, normalized, gated };
+  if (a.length === 0 || b.length === 0) return { stage, percentile, base: NaN, new: NaN, change: NaN, ...empty, verdict: 'no-data' };
+  const ma = median(a);
+  const mb = median(b);
+  if (!ctx.machine && !normalized) return { stage, percentile, base: ma, new: mb, change: NaN, ...empty, verdict: 'not-comparable' };
+  const change = ma > 0 ? mb / ma : mb > 0 ? Infinity : 1;
+  if (!ctx.decides) {
+    return { stage, percentile, base: ma, new: mb, change: round4(change), ...empty, verdict: change > threshold ? 'changed' : 'pass' };
+  }
+  const e = hodgesLehmann(a, b, ctx.level);
+  let verdict: RowVerdict = 'pass';
+  if (e.attainable && e.low > threshold) verdict = 'regression';
+  else if (e.attainable && e.high < 1 / threshold) verdict = 'improvement';
+  return {
+    stage,
+    percentile,
+    base: ma,
+    new: mb,
+    change: round4(change),
+    low: round4(e.low),
+    high: round4(e.high),
+    threshold,
+    pValue: mannWhitney(a, b).pGreater,
+    samples: { base: a.length, new: b.length },
+    normalized,
+    gated,
+    verdict,
+  };
+}
+
+/** Why no regression can be called: one run's intervals are not independent, or too few trials for the interval. */
+function cannotDecideText(
+  method: CompareReport['method'],
+  base: Comparable,
+  candidate: Comparable,
+  minTrials: number,
+  attainable: number,
+  level: number,
+  alpha: number,
+): string {
+  return method === 'intervals'
+    ? `${Math.min(base.trials.length, candidate.trials.length)} trial(s) on a side: the 1 s intervals of one run are not independent samples (they share its JIT, GC, broker state and neighbours), so no regression is called from them; run \`relaybench gate BASE NEW\` (or give ≥ ${minTrials} runs per side)`
+    : `a ${Math.round(level * 1000) / 10} % interval needs ≥ ${attainable} trials per side (the smallest attainable p with ${base.trials.length} against ${candidate.trials.length} is above alpha ${alpha}); run \`relaybench gate BASE NEW\``;
 }
 
 function invalid(side: string, trials: readonly Trial[]): string[] {
