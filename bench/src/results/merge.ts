@@ -86,12 +86,51 @@ export function totalErrors(l: LedgerCounts): number {
 export function mergeWorkerResults(results: readonly WorkerResult[]): MergedSegment {
   if (results.length === 0) throw new RangeError('mergeWorkerResults: no results');
   const measureStartMs = Math.min(...results.map((r) => r.measureStartMs));
-  const bucketOf = (endMs: number) => Math.max(1, Math.round((endMs - measureStartMs) / INTERVAL_MS));
+  const ordered = [...bucketize(results, measureStartMs).entries()].sort((a, b) => a[0] - b[0]);
+  const intervals: MergedInterval[] = ordered.map(([, e]) => ({
+    startMs: e.startMs,
+    endMs: e.endMs,
+    histograms: Object.fromEntries(STAGES.map((s) => [s, encodeIntoCompressedBase64(e.hist[s])])) as Record<Stage, string>,
+  }));
+  const cumulative = Object.fromEntries(
+    STAGES.map((s) => [s, mergeEncoded(results.flatMap((r) => r.intervals.map((iv) => iv.histograms[s]).filter((x): x is string => x !== undefined)))]),
+  ) as Record<Stage, Histogram>;
+  return {
+    workers: results.length,
+    startedMs: Math.min(...results.map((r) => r.startedMs)),
+    measureStartMs,
+    endedMs: Math.max(...results.map((r) => r.endedMs)),
+    ledger: sumLedgers(results.map((r) => r.ledger)),
+    targetRatePerSec: sum(results.map((r) => r.targetRatePerSec)),
+    achievedRatePerSec: round1(sum(results.map((r) => r.achievedRatePerSec))),
+    generatorBound: results.some((r) => r.generatorBound),
+    maxScheduleLagUs: Math.max(...results.map((r) => r.maxScheduleLagUs)),
+    peakConnections: sum(results.map((r) => r.peakConnections)),
+    maxRssBytes: Math.max(...results.map((r) => r.rssBytes)),
+    drain: { waitedMs: Math.max(0, ...results.map((r) => r.drain?.waitedMs ?? 0)), stillProgressing: results.some((r) => r.drain?.stillProgressing === true) },
+    stages: Object.fromEntries(STAGES.map((s) => [s, percentiles(cumulative[s])])) as Record<Stage, Percentiles>,
+    histograms: Object.fromEntries(STAGES.map((s) => [s, encodeIntoCompressedBase64(cumulative[s])])) as Record<Stage, string>,
+    intervals,
+    series: ordered.map(([b, e]) => seriesPoint(b, e)),
+    gating: gatingSeries(ordered.map(([, e]) => e)),
+    metricsUrls: results.map((r) => r.metricsUrl).filter((u): u is string => u !== undefined),
+  };
+}
 
-  // Per bucket: histograms per stage, and counts.
-  const buckets = new Map<number, { startMs: number; endMs: number; hist: Record<Stage, Histogram>; sent: number; delivered: number; acked: number }>();
+/** Every worker's 1 s intervals (histograms) and counts added into one bucket per second of the measured window. */
+interface Bucket {
+  startMs: number;
+  endMs: number;
+  readonly hist: Record<Stage, Histogram>;
+  sent: number;
+  delivered: number;
+  acked: number;
+}
+
+function bucketize(results: readonly WorkerResult[], measureStartMs: number): Map<number, Bucket> {
+  const buckets = new Map<number, Bucket>();
   const bucket = (endMs: number, startMs: number) => {
-    const b = bucketOf(endMs);
+    const b = Math.max(1, Math.round((endMs - measureStartMs) / INTERVAL_MS));
     let entry = buckets.get(b);
     if (entry === undefined) {
       entry = { startMs, endMs, hist: Object.fromEntries(STAGES.map((s) => [s, buildJsHistogram()])) as Record<Stage, Histogram>, sent: 0, delivered: 0, acked: 0 };
@@ -116,27 +155,27 @@ export function mergeWorkerResults(results: readonly WorkerResult[]): MergedSegm
       e.acked += c.acked;
     }
   }
-  const ordered = [...buckets.entries()].sort((a, b) => a[0] - b[0]);
-  const intervals: MergedInterval[] = ordered.map(([, e]) => ({
-    startMs: e.startMs,
-    endMs: e.endMs,
-    histograms: Object.fromEntries(STAGES.map((s) => [s, encodeIntoCompressedBase64(e.hist[s])])) as Record<Stage, string>,
-  }));
-  const series: SeriesPoint[] = ordered.map(([b, e]) => {
-    const seconds = Math.max(1e-3, (e.endMs - e.startMs) / 1000);
-    const h = e.hist.e2eCorrected;
-    return {
-      t: b * (INTERVAL_MS / 1000),
-      sentPerSec: round1(e.sent / seconds),
-      deliveredPerSec: round1(e.delivered / seconds),
-      ackedPerSec: round1(e.acked / seconds),
-      p50Us: h.totalCount === 0 ? 0 : h.getValueAtPercentile(50),
-      p99Us: h.totalCount === 0 ? 0 : h.getValueAtPercentile(99),
-    };
-  });
+  return buckets;
+}
+
+function seriesPoint(b: number, e: Bucket): SeriesPoint {
+  const seconds = Math.max(1e-3, (e.endMs - e.startMs) / 1000);
+  const h = e.hist.e2eCorrected;
+  return {
+    t: b * (INTERVAL_MS / 1000),
+    sentPerSec: round1(e.sent / seconds),
+    deliveredPerSec: round1(e.delivered / seconds),
+    ackedPerSec: round1(e.acked / seconds),
+    p50Us: h.totalCount === 0 ? 0 : h.getValueAtPercentile(50),
+    p99Us: h.totalCount === 0 ? 0 : h.getValueAtPercentile(99),
+  };
+}
+
+/** Per stage, the p50, p90 and p99 of every non-empty second, in order. */
+function gatingSeries(ordered: readonly Bucket[]): Partial<Record<Stage, StageSeries>> {
   const gating: Partial<Record<Stage, StageSeries>> = {};
   for (const s of STAGES) {
-    const nonEmpty = ordered.map(([, e]) => e.hist[s]).filter((h) => h.totalCount > 0);
+    const nonEmpty = ordered.map((e) => e.hist[s]).filter((h) => h.totalCount > 0);
     if (nonEmpty.length === 0) continue;
     gating[s] = {
       p50: nonEmpty.map((h) => h.getValueAtPercentile(50)),
@@ -144,27 +183,7 @@ export function mergeWorkerResults(results: readonly WorkerResult[]): MergedSegm
       p99: nonEmpty.map((h) => h.getValueAtPercentile(99)),
     };
   }
-  const cumulative = Object.fromEntries(STAGES.map((s) => [s, mergeEncoded(results.flatMap((r) => r.intervals.map((iv) => iv.histograms[s]).filter((x): x is string => x !== undefined)))])) as Record<Stage, Histogram>;
-  return {
-    workers: results.length,
-    startedMs: Math.min(...results.map((r) => r.startedMs)),
-    measureStartMs,
-    endedMs: Math.max(...results.map((r) => r.endedMs)),
-    ledger: sumLedgers(results.map((r) => r.ledger)),
-    targetRatePerSec: sum(results.map((r) => r.targetRatePerSec)),
-    achievedRatePerSec: round1(sum(results.map((r) => r.achievedRatePerSec))),
-    generatorBound: results.some((r) => r.generatorBound),
-    maxScheduleLagUs: Math.max(...results.map((r) => r.maxScheduleLagUs)),
-    peakConnections: sum(results.map((r) => r.peakConnections)),
-    maxRssBytes: Math.max(...results.map((r) => r.rssBytes)),
-    drain: { waitedMs: Math.max(0, ...results.map((r) => r.drain?.waitedMs ?? 0)), stillProgressing: results.some((r) => r.drain?.stillProgressing === true) },
-    stages: Object.fromEntries(STAGES.map((s) => [s, percentiles(cumulative[s])])) as Record<Stage, Percentiles>,
-    histograms: Object.fromEntries(STAGES.map((s) => [s, encodeIntoCompressedBase64(cumulative[s])])) as Record<Stage, string>,
-    intervals,
-    series,
-    gating,
-    metricsUrls: results.map((r) => r.metricsUrl).filter((u): u is string => u !== undefined),
-  };
+  return gating;
 }
 
 const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
