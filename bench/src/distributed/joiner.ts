@@ -17,7 +17,15 @@ import { LocalWorker } from '../../../loadgen/src/worker/local-worker.js';
 import { validatePlan } from '../../../loadgen/src/worker/plan.js';
 import { ProgressPrinter } from '../../../loadgen/src/worker/progress-printer.js';
 import { distError } from './errors.js';
-import { checkRunId, controlTopic, decodeControl, encodeResultChunks, type AssignMessage, type JoinerFacts } from './protocol.js';
+import {
+  checkRunId,
+  controlTopic,
+  decodeControl,
+  encodeResultChunks,
+  type AssignMessage,
+  type ControlMessage,
+  type JoinerFacts,
+} from './protocol.js';
 import { endOffset, ensureRunTopics, readRunLog, RunLogWriter, type RunLogReader } from './run-log.js';
 
 /** A joiner repeats its join this often until it has a plan (and at once when a coordinator appears). */
@@ -53,6 +61,13 @@ export interface JoinerOutcome {
 }
 
 type Wake = { kind: 'assign'; m: AssignMessage } | { kind: 'end' } | { kind: 'interrupt' } | { kind: 'crash'; error: Error };
+
+/** Who a results record is from: this joiner, the assignment, the worker it ran. */
+interface ResultSender {
+  readonly joinerId: string;
+  readonly assignmentId: string;
+  readonly workerId: string;
+}
 
 export class Joiner {
   readonly facts: JoinerFacts;
@@ -97,8 +112,6 @@ export class Joiner {
     let admin: Admin | undefined;
     let reader: RunLogReader | undefined;
     let repeat: NodeJS.Timeout | undefined;
-    let published = 0;
-    let failed = 0;
     try {
       admin = await adapter.admin();
       await ensureRunTopics(admin, runId);
@@ -117,17 +130,7 @@ export class Joiner {
         onRecord: (r) => {
           if (BigInt(r.offset) < from) return;
           const m = decodeControl(runId, r.value);
-          if (m === null) return;
-          if (m.type === 'run')
-            announce(); // a coordinator just opened: answer at once
-          else if (m.type === 'assign' && m.joinerId === id) this.#push({ kind: 'assign', m });
-          else if (m.type === 'stop') {
-            this.#stopped.add(m.assignmentId);
-            if (this.#current?.assignmentId === m.assignmentId) void this.#current.worker.stop();
-          } else if (m.type === 'end') {
-            void this.#current?.worker.stop();
-            this.#push({ kind: 'end' });
-          }
+          if (m !== null) this.#onControl(m, announce);
         },
         onCrash: (error) => this.#push({ kind: 'crash', error }),
       });
@@ -137,34 +140,56 @@ export class Joiner {
       this.#line(
         `joined run ${runId} as ${id} on ${this.#o.brokers.join(',')}; waiting up to ${Math.round(this.#o.joinTimeoutMs / 1000)} s for a plan`,
       );
-      for (;;) {
-        const w = await this.#next(this.#o.joinTimeoutMs);
-        if (w === null) {
-          if (this.#assignments === 0)
-            throw distError(
-              'RB_DIST_NO_ASSIGNMENT',
-              `run ${runId}, joiner ${id}: waited ${Math.round(this.#o.joinTimeoutMs / 1000)} s (--join-timeout). Is \`relaybench run --remote-workers\` running on this Kafka with this run id?`,
-            );
-          this.#line(`no further assignment within ${Math.round(this.#o.joinTimeoutMs / 1000)} s; leaving`);
-          return this.#finish(writer, { published, failed, reason: 'idle-timeout' });
-        }
-        if (w.kind === 'crash') throw w.error;
-        if (w.kind === 'end') {
-          this.#event({ event: 'end', runId });
-          this.#line('the coordinator ended the run');
-          return this.#finish(writer, { published, failed, reason: 'end' });
-        }
-        if (w.kind === 'interrupt') return this.#finish(writer, { published, failed, reason: 'interrupted' });
-        this.#assignments++;
-        if (await this.#runAssignment(writer, w.m)) published++;
-        else failed++;
-        if (this.#quitting) return this.#finish(writer, { published, failed, reason: 'interrupted' });
-      }
+      return await this.#serve(writer);
     } finally {
       clearInterval(repeat);
       await reader?.stop().catch(() => {});
       await this.#writer?.close().catch(() => {});
       await admin?.close().catch(() => {});
+    }
+  }
+
+  /** A control record of this run: a coordinator opening, a plan for this joiner, a plan stopped, the run's end. */
+  #onControl(m: ControlMessage, announce: () => void): void {
+    if (m.type === 'run')
+      announce(); // a coordinator just opened: answer at once
+    else if (m.type === 'assign' && m.joinerId === this.facts.joinerId) this.#push({ kind: 'assign', m });
+    else if (m.type === 'stop') {
+      this.#stopped.add(m.assignmentId);
+      if (this.#current?.assignmentId === m.assignmentId) void this.#current.worker.stop();
+    } else if (m.type === 'end') {
+      void this.#current?.worker.stop();
+      this.#push({ kind: 'end' });
+    }
+  }
+
+  /** Runs the plans assigned, one at a time, until the run ends, a signal comes, or none comes within --join-timeout. */
+  async #serve(writer: RunLogWriter): Promise<JoinerOutcome> {
+    const { runId } = this.#o;
+    let published = 0;
+    let failed = 0;
+    for (;;) {
+      const w = await this.#next(this.#o.joinTimeoutMs);
+      if (w === null) {
+        if (this.#assignments === 0)
+          throw distError(
+            'RB_DIST_NO_ASSIGNMENT',
+            `run ${runId}, joiner ${this.facts.joinerId}: waited ${Math.round(this.#o.joinTimeoutMs / 1000)} s (--join-timeout). Is \`relaybench run --remote-workers\` running on this Kafka with this run id?`,
+          );
+        this.#line(`no further assignment within ${Math.round(this.#o.joinTimeoutMs / 1000)} s; leaving`);
+        return this.#finish(writer, { published, failed, reason: 'idle-timeout' });
+      }
+      if (w.kind === 'crash') throw w.error;
+      if (w.kind === 'end') {
+        this.#event({ event: 'end', runId });
+        this.#line('the coordinator ended the run');
+        return this.#finish(writer, { published, failed, reason: 'end' });
+      }
+      if (w.kind === 'interrupt') return this.#finish(writer, { published, failed, reason: 'interrupted' });
+      this.#assignments++;
+      if (await this.#runAssignment(writer, w.m)) published++;
+      else failed++;
+      if (this.#quitting) return this.#finish(writer, { published, failed, reason: 'interrupted' });
     }
   }
 
@@ -175,7 +200,7 @@ export class Joiner {
 
   /** Runs one plan to its end and publishes the result; false when it failed (reported as `failed`). */
   async #runAssignment(writer: RunLogWriter, a: AssignMessage): Promise<boolean> {
-    const from = { joinerId: this.facts.joinerId, assignmentId: a.assignmentId, workerId: a.plan.workerId };
+    const from: ResultSender = { joinerId: this.facts.joinerId, assignmentId: a.assignmentId, workerId: a.plan.workerId };
     await writer.results({ type: 'accepted', ...from, atMs: Date.now() });
     this.#event({
       event: 'assigned',
@@ -203,19 +228,7 @@ export class Joiner {
       return fail(e);
     }
     const worker = new LocalWorker(plan.workerId);
-    const printer = new ProgressPrinter(this.#o.log);
-    let progressInFlight = false;
-    worker.onProgress((p) => {
-      this.#event({ event: 'progress', ...p });
-      printer.print(p);
-      // Progress is advisory: at most one in flight, the rest are dropped.
-      if (progressInFlight) return;
-      progressInFlight = true;
-      writer
-        .results({ type: 'progress', ...from, progress: p })
-        .catch(() => {})
-        .finally(() => (progressInFlight = false));
-    });
+    const printer = this.#reportProgress(worker, writer, from);
     const alive = setInterval(() => writer.results({ type: 'alive', ...from, atMs: Date.now() }).catch(() => {}), ALIVE_EVERY_MS);
     this.#current = { assignmentId: a.assignmentId, worker };
     let result: WorkerResult;
@@ -231,40 +244,62 @@ export class Joiner {
       printer.end();
     }
     try {
-      if (this.#o.resultDir !== undefined) await writeResult(join(this.#o.resultDir, `${plan.workerId}.result.json`), result);
-      const enc = encodeResultChunks(result);
-      for (const [chunk, data] of enc.chunks.entries())
-        await writer.results({
-          type: 'result',
-          ...from,
-          segment: a.segment,
-          segmentIndex: a.segmentIndex,
-          chunk,
-          chunks: enc.chunks.length,
-          rawBytes: enc.rawBytes,
-          gzipBytes: enc.gzipBytes,
-          sha256: enc.sha256,
-          data,
-        });
-      const l = result.ledger;
-      this.#event({
-        event: 'published',
-        workerId: plan.workerId,
-        assignmentId: a.assignmentId,
-        rawBytes: enc.rawBytes,
-        gzipBytes: enc.gzipBytes,
-        chunks: enc.chunks.length,
-        sent: l.sent,
-        delivered: l.delivered,
-        lost: l.lost,
-      });
-      this.#line(
-        `${plan.workerId} done: sent ${l.sent} delivered ${l.delivered} lost ${l.lost}; result published (${enc.rawBytes} B JSON → ${enc.gzipBytes} B gzip, ${enc.chunks.length} record(s))`,
-      );
+      await this.#publish(writer, a, from, plan.workerId, result);
       return true;
     } finally {
       clearInterval(alive);
     }
+  }
+
+  /** Prints the plan's progress, and forwards it to the coordinator: at most one in flight, the rest dropped (it is advisory). */
+  #reportProgress(worker: LocalWorker, writer: RunLogWriter, from: ResultSender): ProgressPrinter {
+    const printer = new ProgressPrinter(this.#o.log);
+    let progressInFlight = false;
+    worker.onProgress((p) => {
+      this.#event({ event: 'progress', ...p });
+      printer.print(p);
+      if (progressInFlight) return;
+      progressInFlight = true;
+      writer
+        .results({ type: 'progress', ...from, progress: p })
+        .catch(() => {})
+        .finally(() => (progressInFlight = false));
+    });
+    return printer;
+  }
+
+  /** The plan's result: kept locally with --result, and published in gzipped chunks under Kafka's record limit. */
+  async #publish(writer: RunLogWriter, a: AssignMessage, from: ResultSender, workerId: string, result: WorkerResult): Promise<void> {
+    if (this.#o.resultDir !== undefined) await writeResult(join(this.#o.resultDir, `${workerId}.result.json`), result);
+    const enc = encodeResultChunks(result);
+    for (const [chunk, data] of enc.chunks.entries())
+      await writer.results({
+        type: 'result',
+        ...from,
+        segment: a.segment,
+        segmentIndex: a.segmentIndex,
+        chunk,
+        chunks: enc.chunks.length,
+        rawBytes: enc.rawBytes,
+        gzipBytes: enc.gzipBytes,
+        sha256: enc.sha256,
+        data,
+      });
+    const l = result.ledger;
+    this.#event({
+      event: 'published',
+      workerId,
+      assignmentId: a.assignmentId,
+      rawBytes: enc.rawBytes,
+      gzipBytes: enc.gzipBytes,
+      chunks: enc.chunks.length,
+      sent: l.sent,
+      delivered: l.delivered,
+      lost: l.lost,
+    });
+    this.#line(
+      `${workerId} done: sent ${l.sent} delivered ${l.delivered} lost ${l.lost}; result published (${enc.rawBytes} B JSON → ${enc.gzipBytes} B gzip, ${enc.chunks.length} record(s))`,
+    );
   }
 
   #push(w: Wake): void {
