@@ -22,7 +22,7 @@ import { decide, percentChange, type GateOptions, type GateTrial, type Side } fr
 import { planTrials } from './estimate.js';
 import { formatUs } from './evaluate.js';
 import { formatGateJunit, formatGateMarkdown, formatGateText, minSec, type GateReport, type GateSideInfo } from './gate-format.js';
-import { runTrialLoop, trialOrder, type OrderMode } from './trials.js';
+import { runTrialLoop, trialOrder, type LoopOutcome, type OrderMode } from './trials.js';
 import type { TrialRunOptions } from './trial-run.js';
 
 export interface GateConfig {
@@ -122,6 +122,33 @@ export async function runGate(c: GateConfig, deps: GateDeps): Promise<GateReport
   const now = deps.now ?? Date.now;
   const t0 = now();
   const log = deps.log;
+  const plan = planGate(c);
+  logPlan(c, plan, log);
+  const sides = await prepareSides(c, deps);
+  const kafka = await deps.provisionKafka({
+    provider: c.kafkaProvider ?? 'auto',
+    count: c.scenario.brokers === 3 ? 3 : 1,
+    dir: join(c.outDir, 'kafka'),
+    log,
+  });
+  log(`kafka: ${kafka.provider} at ${kafka.brokers.join(',')}, shared by every trial`);
+  const outcome = await runTrials(c, deps, now, plan.order, sides, kafka);
+  const report = gateReport(c, { t0, now, plan, sides, kafka, outcome });
+  await writeGateOutputs(c.outDir, report);
+  return report;
+}
+
+/** Trials per side (given, or planned from mde and budget), the effect they detect, and their order. */
+interface GatePlan {
+  readonly trialMs: number;
+  readonly perSide: number;
+  readonly detectable: number;
+  /** The budget, not the mde, set the number of trials. */
+  readonly budgetBound: boolean;
+  readonly order: Side[];
+}
+
+function planGate(c: GateConfig): GatePlan {
   const trialMs = trialWallMs(c.durationMs, c.warmupMs, c.referenceTiming);
   const plan = planTrials({
     mde: c.mde,
@@ -146,19 +173,35 @@ export async function runGate(c: GateConfig, deps: GateDeps): Promise<GateReport
           maxPerSide: perSide,
         }).detectable;
   const order = trialOrder(perSide, c.orderMode, c.seed);
+  return { trialMs, perSide, detectable, budgetBound: plan.budgetBound, order };
+}
+
+function logPlan(c: GateConfig, p: GatePlan, log: (l: string) => void): void {
   log(
     `gate ${c.scenario.name}: minimum detectable effect asked ${percentChange(c.mde)} (p50 ÷ reference), time budget ${Math.round(c.budgetMs / 60_000)} min for the trials`,
   );
   log(
-    `  → ${perSide} trials per side of ~${Math.round(trialMs / 1000)} s each (${formatDurationMs(c.warmupMs)} warm-up + ${formatDurationMs(c.durationMs)} measured, ${c.referenceTiming === 'alongside' ? `kafka-direct reference alongside at ${c.referenceRatePerSec ?? c.scenario.workload.ratePerSec / 4}/s` : 'relay then kafka-direct reference'}): ~${Math.round((2 * perSide * trialMs) / 60_000)} min; detects ~${percentChange(detectable)} in 9 of 10 gates (noise sd ${c.noiseSd} of ln ratio)${c.trials === undefined && plan.budgetBound ? ' — the budget allows no more trials: raise --budget for a smaller effect' : ''}`,
+    `  → ${p.perSide} trials per side of ~${Math.round(p.trialMs / 1000)} s each (${formatDurationMs(c.warmupMs)} warm-up + ${formatDurationMs(c.durationMs)} measured, ${c.referenceTiming === 'alongside' ? `kafka-direct reference alongside at ${c.referenceRatePerSec ?? c.scenario.workload.ratePerSec / 4}/s` : 'relay then kafka-direct reference'}): ~${Math.round((2 * p.perSide * p.trialMs) / 60_000)} min; detects ~${percentChange(p.detectable)} in 9 of 10 gates (noise sd ${c.noiseSd} of ln ratio)${c.trials === undefined && p.budgetBound ? ' — the budget allows no more trials: raise --budget for a smaller effect' : ''}`,
   );
   log(
     `  decision: regression when the whole ${Math.round(c.options.level * 100)} % interval of NEW ÷ BASE is above p50 ${percentChange(c.options.thresholds.p50)} / p99 ${percentChange(c.options.thresholds.p99)} for ${c.options.stages.join(', ')}`,
   );
   log(
-    `  order (${c.orderMode}, seed ${c.seed}): ${order.map((s) => (s === 'base' ? 'A' : 'B')).join(' ')} · invalid trials (lost > 0, or generator-bound: schedule lag p99 > ${formatDurationMs(c.maxScheduleLagMs)} for 2 s) rerun up to ${c.maxReruns} per side`,
+    `  order (${c.orderMode}, seed ${c.seed}): ${p.order.map((s) => (s === 'base' ? 'A' : 'B')).join(' ')} · invalid trials (lost > 0, or generator-bound: schedule lag p99 > ${formatDurationMs(c.maxScheduleLagMs)} for 2 s) rerun up to ${c.maxReruns} per side`,
   );
+}
 
+/** Each side's build, its extra `run` flags and its scenario file. */
+interface Sides {
+  readonly builds: Readonly<Record<Side, Build>>;
+  /** The reference's timing flags, the same for both sides (none: after). */
+  readonly timing: readonly string[];
+  readonly extraArgs: Readonly<Record<Side, string[]>>;
+  readonly files: Readonly<Record<Side, string>>;
+}
+
+async function prepareSides(c: GateConfig, deps: GateDeps): Promise<Sides> {
+  const log = deps.log;
   const baseBuild = await deps.resolveBuild(c.baseSpec, log);
   const newBuild = await deps.resolveBuild(c.newSpec, log);
   await deps.pruneBuilds?.([baseBuild.dir, newBuild.dir], log);
@@ -168,94 +211,118 @@ export async function runGate(c: GateConfig, deps: GateDeps): Promise<GateReport
   log('workers: the normal scheduler on both sides (the gate passes --generator-priority normal to a build that knows it)');
   await mkdir(join(c.outDir, 'trials'), { recursive: true });
   const files = { base: await sideScenario(c, 'base'), new: await sideScenario(c, 'new') };
-  const kafka = await deps.provisionKafka({
-    provider: c.kafkaProvider ?? 'auto',
-    count: c.scenario.brokers === 3 ? 3 : 1,
-    dir: join(c.outDir, 'kafka'),
-    log,
-  });
-  log(`kafka: ${kafka.provider} at ${kafka.brokers.join(',')}, shared by every trial`);
+  return { builds: { base: baseBuild, new: newBuild }, timing, extraArgs, files };
+}
+
+/** Every trial, in order, on the shared Kafka; Kafka is stopped after them, whatever happened. */
+async function runTrials(
+  c: GateConfig,
+  deps: GateDeps,
+  now: () => number,
+  order: readonly Side[],
+  sides: Sides,
+  kafka: KafkaCluster,
+): Promise<LoopOutcome> {
+  const log = deps.log;
   const tLoop = now();
-  let outcome;
   try {
-    outcome = await runTrialLoop(
+    return await runTrialLoop(
       order,
       c.maxReruns,
       (side, index, attempt) => {
-        const build = side === 'base' ? baseBuild : newBuild;
+        const build = sides.builds[side];
         const runId = `${String(index).padStart(2, '0')}-${side}${attempt > 1 ? `-rerun${attempt - 1}` : ''}`;
         log(`trial ${runId}: ${build.spec} starting`);
         return deps.runTrial(side, index, attempt, {
           cli: build.cli,
-          scenarioFile: files[side],
+          scenarioFile: sides.files[side],
           brokers: kafka.brokers,
           trialsDir: join(c.outDir, 'trials'),
           runId,
-          extraArgs: extraArgs[side],
+          extraArgs: sides.extraArgs[side],
         });
       },
-      {
-        onTrial(t, done, total, rerun) {
-          const per = (now() - tLoop) / Math.max(1, t.index + 1);
-          const left = (total - done + (rerun ? 1 : 0)) * per;
-          const e2e = t.values.e2eCorrected?.p50;
-          const what = t.valid
-            ? `valid · e2e p50 ${e2e === undefined ? '—' : `${formatUs(e2e.relay)} ÷ ref ${formatUs(e2e.reference)} = ×${e2e.ratio}`}`
-            : `INVALID (${t.invalidReasons.join('; ')})${rerun ? ' → rerun' : ''}`;
-          log(`trial ${t.runId}: ${what} · ${Math.round(t.wallMs / 1000)} s · ${done}/${total} done, ~${minSec(left)} left`);
-        },
-      },
+      { onTrial: (t, done, total, rerun) => logTrial(t, done, total, rerun, (now() - tLoop) / Math.max(1, t.index + 1), log) },
     );
   } finally {
     await kafka.stop().catch((e: unknown) => log(`stopping kafka: ${e instanceof Error ? e.message : String(e)}`));
   }
-  const decided = decide(outcome.trials, c.options);
-  const decision =
-    outcome.gaveUp === null
-      ? decided
-      : { ...decided, verdict: 'invalid' as const, invalidReasons: [...decided.invalidReasons, outcome.gaveUp] };
+}
+
+/** A trial's outcome and the time left, from `per` (the mean wall time of the trials so far). */
+function logTrial(t: GateTrial, done: number, total: number, rerun: boolean, per: number, log: (l: string) => void): void {
+  const left = (total - done + (rerun ? 1 : 0)) * per;
+  const e2e = t.values.e2eCorrected?.p50;
+  const what = t.valid
+    ? `valid · e2e p50 ${e2e === undefined ? '—' : `${formatUs(e2e.relay)} ÷ ref ${formatUs(e2e.reference)} = ×${e2e.ratio}`}`
+    : `INVALID (${t.invalidReasons.join('; ')})${rerun ? ' → rerun' : ''}`;
+  log(`trial ${t.runId}: ${what} · ${Math.round(t.wallMs / 1000)} s · ${done}/${total} done, ~${minSec(left)} left`);
+}
+
+/** What the gate did, for gate.json and the other outputs. */
+function gateReport(
+  c: GateConfig,
+  r: {
+    readonly t0: number;
+    readonly now: () => number;
+    readonly plan: GatePlan;
+    readonly sides: Sides;
+    readonly kafka: KafkaCluster;
+    readonly outcome: LoopOutcome;
+  },
+): GateReport {
+  const decision = decisionOf(r.outcome, c.options);
   const exitCode = decision.verdict === 'pass' ? 0 : decision.verdict === 'regression' ? 1 : 2;
-  const info = (b: Build, injected: string | null): GateSideInfo => ({
+  return {
+    kind: 'relaybench-gate',
+    schemaVersion: 1,
+    createdAt: new Date(r.t0).toISOString(),
+    scenario: c.scenario.name,
+    base: sideInfo(r.sides.builds.base, null),
+    new: sideInfo(r.sides.builds.new, c.newLatencyMs > 0 ? `${c.newLatencyMs} ms latency on every client→relay hop` : null),
+    plan: {
+      perSide: r.plan.perSide,
+      mde: c.mde,
+      detectable: r.plan.detectable,
+      budgetBound: r.plan.budgetBound,
+      budgetMs: c.budgetMs,
+      noiseSd: c.noiseSd,
+      order: r.plan.order,
+      orderMode: c.orderMode,
+      seed: c.seed,
+      durationMs: c.durationMs,
+      warmupMs: c.warmupMs,
+      maxReruns: c.maxReruns,
+      referenceTiming: r.sides.timing.length > 0 ? 'alongside' : 'after',
+    },
+    options: c.options,
+    kafka: { provider: r.kafka.provider, brokers: r.kafka.brokers, shared: true },
+    wallMs: r.now() - r.t0,
+    reruns: r.outcome.reruns,
+    gaveUp: r.outcome.gaveUp,
+    decision,
+    exitCode,
+    trials: r.outcome.trials,
+  };
+}
+
+/** The decision on the trials; invalid when a side stayed invalid past its reruns. */
+function decisionOf(outcome: LoopOutcome, options: GateOptions) {
+  const decided = decide(outcome.trials, options);
+  return outcome.gaveUp === null
+    ? decided
+    : { ...decided, verdict: 'invalid' as const, invalidReasons: [...decided.invalidReasons, outcome.gaveUp] };
+}
+
+function sideInfo(b: Build, injected: string | null): GateSideInfo {
+  return {
     spec: b.spec,
     commit: b.commit,
     dir: b.dir,
     buildMs: b.buildMs,
     reused: b.reused,
     injected,
-  });
-  const report: GateReport = {
-    kind: 'relaybench-gate',
-    schemaVersion: 1,
-    createdAt: new Date(t0).toISOString(),
-    scenario: c.scenario.name,
-    base: info(baseBuild, null),
-    new: info(newBuild, c.newLatencyMs > 0 ? `${c.newLatencyMs} ms latency on every client→relay hop` : null),
-    plan: {
-      perSide,
-      mde: c.mde,
-      detectable,
-      budgetBound: plan.budgetBound,
-      budgetMs: c.budgetMs,
-      noiseSd: c.noiseSd,
-      order,
-      orderMode: c.orderMode,
-      seed: c.seed,
-      durationMs: c.durationMs,
-      warmupMs: c.warmupMs,
-      maxReruns: c.maxReruns,
-      referenceTiming: timing.length > 0 ? 'alongside' : 'after',
-    },
-    options: c.options,
-    kafka: { provider: kafka.provider, brokers: kafka.brokers, shared: true },
-    wallMs: now() - t0,
-    reruns: outcome.reruns,
-    gaveUp: outcome.gaveUp,
-    decision,
-    exitCode,
-    trials: outcome.trials,
   };
-  await writeGateOutputs(c.outDir, report);
-  return report;
 }
 
 export async function writeGateOutputs(dir: string, r: GateReport): Promise<void> {
