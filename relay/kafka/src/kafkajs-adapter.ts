@@ -1,17 +1,15 @@
 import kafkajs from 'kafkajs';
-import type { Admin as KjsAdmin, Consumer as KjsConsumer, Kafka as KjsKafka, IHeaders, Message, RecordMetadata } from 'kafkajs';
+import type { Admin as KjsAdmin, Kafka as KjsKafka, Message, Producer as KjsProducer, RecordMetadata } from 'kafkajs';
 import { kafkaClientError } from './errors.js';
 import { recordOffsets } from './offsets.js';
 import './kafkajs-request-queue.js';
+import { createConsumer } from './kafkajs-consumer.js';
 import { RIDE_OUT_MS, rideOut, type RideOutOptions } from './retry.js';
 import type {
   AdapterOptions,
   Admin,
   ClusterInfo,
-  ConsumerHandlers,
   ConsumerOptions,
-  GroupConsumer,
-  InRecord,
   KafkaAdapter,
   OutRecord,
   Producer,
@@ -34,16 +32,6 @@ const LEVELS = {
 function levelFromEnv(): keyof typeof LEVELS {
   const v = process.env.RELAYBENCH_KAFKA_LOG;
   return v !== undefined && v in LEVELS ? (v as keyof typeof LEVELS) : 'nothing';
-}
-
-function headersOf(h: IHeaders | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (h === undefined) return out;
-  for (const [k, v] of Object.entries(h)) {
-    if (v === undefined) continue;
-    out[k] = Array.isArray(v) ? String(v[0]) : String(v);
-  }
-  return out;
 }
 
 export function createKafkajsAdapter(options: AdapterOptions): KafkaAdapter {
@@ -109,25 +97,11 @@ async function createProducer(
   options: ProducerOptions = {},
   onRequest?: (apiName: string) => void,
 ): Promise<Producer> {
-  const connect = async () => {
-    const p = kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 5,
-      allowAutoTopicCreation: false,
-    });
-    if (onRequest !== undefined) p.on(p.events.REQUEST, (e) => onRequest(e.payload.apiName));
-    try {
-      await rideOut('producer connect', () => p.connect(), ride);
-    } catch (e) {
-      throw kafkaClientError('RB_KCLIENT_CONNECT', String(e), e);
-    }
-    return p;
-  };
-  let producer = await connect();
+  let producer = await connectProducer(kafka, ride, onRequest);
   let replacing: Promise<void> | null = null;
   const replace = (dead: typeof producer): Promise<void> => {
     if (producer !== dead) return Promise.resolve(); // another failed send replaced it already
-    replacing ??= connect()
+    replacing ??= connectProducer(kafka, ride, onRequest)
       .then((fresh) => {
         producer = fresh;
         options.onProducerReplaced?.();
@@ -140,15 +114,7 @@ async function createProducer(
   return {
     async send(records: readonly OutRecord[]): Promise<readonly number[]> {
       if (records.length === 0) return [];
-      const byTopic = new Map<string, Message[]>();
-      for (const r of records) {
-        let list = byTopic.get(r.topic);
-        if (list === undefined) byTopic.set(r.topic, (list = []));
-        const m: Message = { key: r.key, value: r.value };
-        if (r.partition !== undefined) m.partition = r.partition;
-        if (r.headers !== undefined) m.headers = { ...r.headers };
-        list.push(m);
-      }
+      const byTopic = messagesByTopic(records);
       const p = producer;
       let answered: RecordMetadata[];
       try {
@@ -162,16 +128,7 @@ async function createProducer(
         if (needsNewProducerId(e)) await replace(p);
         throw kafkaClientError('RB_KCLIENT_PRODUCE', e instanceof Error ? e.message : String(e), e);
       }
-      const unanswered = unansweredPartitions(records, answered);
-      if (unanswered.length > 0)
-        throw kafkaClientError(
-          'RB_KCLIENT_PRODUCE',
-          `kafkajs reported success without a broker's answer for ${unanswered.join(', ')}; the records there were never written, so the whole batch counts as failed.`,
-        );
-      return recordOffsets(
-        records,
-        answered.map((m) => ({ topic: m.topicName, partition: m.partition, baseOffset: m.baseOffset })),
-      );
+      return answeredOffsets(records, answered);
     },
     close: async () => {
       await replacing;
@@ -180,100 +137,46 @@ async function createProducer(
   };
 }
 
-function createConsumer(
-  kafka: KjsKafka,
-  ride: RideOutOptions,
-  options: ConsumerOptions,
-  onRequest?: (apiName: string) => void,
-): GroupConsumer {
-  const consumer: KjsConsumer = kafka.consumer({
-    groupId: options.groupId,
-    sessionTimeout: options.sessionTimeoutMs ?? 10000,
-    heartbeatInterval: options.heartbeatIntervalMs ?? 1000,
-    maxWaitTimeInMs: options.maxWaitMs ?? 100,
-    minBytes: 1,
+async function connectProducer(kafka: KjsKafka, ride: RideOutOptions, onRequest?: (apiName: string) => void): Promise<KjsProducer> {
+  const p = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 5,
     allowAutoTopicCreation: false,
-    retry: { retries: 10, initialRetryTime: 100, maxRetryTime: 2000 },
   });
-  if (onRequest !== undefined) consumer.on(consumer.events.REQUEST, (e) => onRequest(e.payload.apiName));
-  let running = false;
-  const linger = options.fetchLingerMs ?? 0;
+  if (onRequest !== undefined) p.on(p.events.REQUEST, (e) => onRequest(e.payload.apiName));
+  try {
+    await rideOut('producer connect', () => p.connect(), ride);
+  } catch (e) {
+    throw kafkaClientError('RB_KCLIENT_CONNECT', String(e), e);
+  }
+  return p;
+}
 
-  return {
-    async start(handlers: ConsumerHandlers): Promise<void> {
-      // kafkajs does not expose Kafka's generation id; a per-member join counter stands in for it.
-      let joins = 0;
-      /** When the current streak of restarted crashes began (0 = none since the last join). */
-      let crashingSince = 0;
-      consumer.on(consumer.events.GROUP_JOIN, (e) => {
-        crashingSince = 0;
-        handlers.onAssigned?.({
-          generationId: ++joins,
-          memberId: e.payload.memberId,
-          partitions: e.payload.memberAssignment,
-        });
-      });
-      // kafkajs restarts the consumer itself after a retriable error (payload.restart), e.g. "the
-      // coordinator is loading" on a fresh cluster: that is logged, not fatal, unless it lasts
-      // past the bound. A crash kafkajs does not restart from is reported at once.
-      consumer.on(consumer.events.CRASH, (e) => {
-        if (!running) return;
-        const now = Date.now();
-        if (crashingSince === 0) crashingSince = now;
-        const reason = String(e.payload.error);
-        if (e.payload.restart && now - crashingSince < ride.boundMs) {
-          ride.log(`kafka: consumer ${options.groupId} hit a retriable error (${reason}); kafkajs restarts it`);
-          return;
-        }
-        const bounded = e.payload.restart ? `still failing after ${Math.round((now - crashingSince) / 1000)} s of restarts: ` : '';
-        running = false;
-        void consumer.disconnect().catch(() => {});
-        handlers.onCrash?.(kafkaClientError('RB_KCLIENT_CONSUMER_CRASHED', `${bounded}${reason}`, e.payload.error));
-      });
-      try {
-        await rideOut(`consumer ${options.groupId} connect`, () => consumer.connect(), ride);
-        for (const topic of options.topics)
-          await rideOut(
-            `consumer ${options.groupId} subscribe ${topic}`,
-            () => consumer.subscribe({ topic, fromBeginning: options.fromBeginning }),
-            ride,
-          );
-      } catch (e) {
-        throw kafkaClientError('RB_KCLIENT_CONNECT', String(e), e);
-      }
-      running = true;
-      await consumer.run({
-        autoCommit: false,
-        partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
-        eachBatchAutoResolve: true,
-        eachBatch: async ({ batch, heartbeat, isRunning, isStale }) => {
-          const records: InRecord[] = batch.messages.map((m) => ({
-            topic: batch.topic,
-            partition: batch.partition,
-            offset: m.offset,
-            key: m.key === null ? null : m.key.toString(),
-            value: m.value,
-            timestampMs: Number(m.timestamp),
-            headers: headersOf(m.headers),
-          }));
-          await handlers.onBatch(records, {
-            topic: batch.topic,
-            partition: batch.partition,
-            highWatermark: batch.highWatermark,
-            heartbeat,
-            isRunning: () => isRunning() && !isStale(),
-          });
-          // kafkajs fetches again only once every batch of the last fetch is handled (its
-          // fetcher awaits the worker queue), so a pause here is a fetch linger.
-          if (linger > 0 && isRunning() && !isStale()) await new Promise((r) => setTimeout(r, linger));
-        },
-      });
-    },
-    async stop(): Promise<void> {
-      running = false;
-      await consumer.disconnect();
-    },
-  };
+function messagesByTopic(records: readonly OutRecord[]): Map<string, Message[]> {
+  const byTopic = new Map<string, Message[]>();
+  for (const r of records) {
+    let list = byTopic.get(r.topic);
+    if (list === undefined) byTopic.set(r.topic, (list = []));
+    const m: Message = { key: r.key, value: r.value };
+    if (r.partition !== undefined) m.partition = r.partition;
+    if (r.headers !== undefined) m.headers = { ...r.headers };
+    list.push(m);
+  }
+  return byTopic;
+}
+
+/** The offset each record was written at; a partition no broker answered for fails the whole batch (unansweredPartitions). */
+function answeredOffsets(records: readonly OutRecord[], answered: RecordMetadata[]): number[] {
+  const unanswered = unansweredPartitions(records, answered);
+  if (unanswered.length > 0)
+    throw kafkaClientError(
+      'RB_KCLIENT_PRODUCE',
+      `kafkajs reported success without a broker's answer for ${unanswered.join(', ')}; the records there were never written, so the whole batch counts as failed.`,
+    );
+  return recordOffsets(
+    records,
+    answered.map((m) => ({ topic: m.topicName, partition: m.partition, baseOffset: m.baseOffset })),
+  );
 }
 
 async function createAdmin(kafka: KjsKafka, ride: RideOutOptions): Promise<Admin> {

@@ -1,9 +1,17 @@
 /**
  * What the platformatic adapter needs without loading the package (≈ 0.5 s to import): which of
- * its errors are worth riding out, and its per-request count for the relay's metrics.
+ * its errors are worth riding out, and its per-request count for the relay's metrics; and what
+ * its producer and consumer share (the package, loaded on first use, their connection settings,
+ * an error's message).
  */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { isRetriableKafkaError } from './retry.js';
+
+export type Pk = typeof import('@platformatic/kafka');
+let loaded: Promise<Pk> | undefined;
+export const loadPk = (): Promise<Pk> => (loaded ??= import('@platformatic/kafka'));
+
+export type Base = { clientId: string; bootstrapBrokers: string[]; connectTimeout: number; retries: number; retryDelay: number };
 
 /** Kafka's error code for a fetch below the log start (compaction or retention moved it). */
 export const OFFSET_OUT_OF_RANGE = 1;
@@ -62,4 +70,9 @@ export function requestCounter(onRequest: (apiName: string) => void): () => void
   };
   subscribe(CHANNEL, listener);
   return () => unsubscribe(CHANNEL, listener);
+}
+
+export function messageOf(e: unknown): string {
+  if (e instanceof AggregateError && e.errors.length > 0) return `${e.message} (${e.errors.map(messageOf).join('; ')})`;
+  return e instanceof Error ? e.message : String(e);
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RecordsBatch } from '@platformatic/kafka';
-import { decode } from './platformatic-adapter.js';
+import { decode } from './platformatic-consumer.js';
 
 const record = (offsetDelta: number, key: string | null, value: string | null, headers: [string, string][] = []) => ({
   length: 0,
