@@ -91,8 +91,9 @@ export async function runScenario(cfg: RunConfig, deps: RunDeps): Promise<RunOut
   const plan = await deps.detectPrometheus(cfg.prometheus);
   const log = await openRunFolder(dir, s.file, deps);
   const running: Worker[] = [];
-  const { interruption, giveBackSignals } = watchForInterrupt(dir, running, log);
+  // Planned before the signals are taken: a plan that throws leaves nothing to give back.
   const segments = planSegments(s, cfg.referenceTiming);
+  const { interruption, giveBackSignals } = watchForInterrupt(dir, running, log);
   const run: RunContext = { cfg, deps, runId, dir, log, running, interruption, notes: [] };
   logPlan(run, segments);
   const started: Started = { prometheus: { info: { status: 'off', url: null }, version: null } };
