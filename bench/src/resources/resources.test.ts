@@ -135,7 +135,8 @@ test("readThreadSwitches: this process, summed over its threads, the main thread
   const mainThread = () => parseStatusSwitches(readFileSync(`/proc/${process.pid}/task/${process.pid}/status`, 'utf8'));
   if (readThreadSwitches(process.pid) === undefined) return; // no /proc (macOS): accounting is absent there
   const before = mainThread();
-  await new Promise((r) => setTimeout(r, 5)); // sleeping is a voluntary switch
+  // Blocking this thread is a voluntary switch (a timer is not: with other events due, the loop need not sleep).
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
   const after = mainThread();
   assert.ok(after > before);
   assert.ok(readThreadSwitches(process.pid)! >= after, "the sum holds the main thread's count, which never falls");
