@@ -83,6 +83,26 @@ export class RelayFleet {
 
   async #startOne(index: number): Promise<RelayHandle> {
     const gatewayId = `${this.#o.idPrefix}-r${index}`;
+    const args = this.#relayArgs(gatewayId);
+    const host = this.#o.host ?? '127.0.0.1';
+    let proxy: LatencyProxy | undefined;
+    if (this.#o.latencyProxies === true) {
+      proxy = new LatencyProxy();
+      this.#proxies.set(index, proxy);
+      args.push('--public-url', `ws://${host}:${await proxy.listen(host)}/`);
+    }
+    // RF 3 on three brokers, so a broker fault loses nothing acknowledged (min ISR = RF − 1).
+    args.push('--replication-factor', String(Math.min(3, this.#o.brokers.length)));
+    const proc = this.#spawn(gatewayId, args);
+    const { log, tail } = this.#captureStderr(proc, index);
+    const info = await this.#listening(proc, gatewayId, log, tail, proxy, host);
+    this.#failOnDeath(proc, gatewayId, index);
+    this.#o.log?.(`relay ${gatewayId}: ${info.url} (pid ${proc.pid})`);
+    return { index, gatewayId, url: info.url, httpUrl: info.httpUrl, proc };
+  }
+
+  /** The `relaybench relay` command line up to its public URL and replication factor. */
+  #relayArgs(gatewayId: string): string[] {
     const args = [
       this.#o.cli,
       'relay',
@@ -96,15 +116,10 @@ export class RelayFleet {
       String(this.#o.partitions),
     ];
     if (this.#o.host !== undefined) args.push('--host', this.#o.host);
-    const host = this.#o.host ?? '127.0.0.1';
-    let proxy: LatencyProxy | undefined;
-    if (this.#o.latencyProxies === true) {
-      proxy = new LatencyProxy();
-      this.#proxies.set(index, proxy);
-      args.push('--public-url', `ws://${host}:${await proxy.listen(host)}/`);
-    }
-    // RF 3 on three brokers, so a broker fault loses nothing acknowledged (min ISR = RF − 1).
-    args.push('--replication-factor', String(Math.min(3, this.#o.brokers.length)));
+    return args;
+  }
+
+  #spawn(gatewayId: string, args: readonly string[]): Supervised {
     const proc = spawnSupervised(`relay-${gatewayId}`, process.execPath, args, {
       env: {
         ...process.env,
@@ -115,6 +130,11 @@ export class RelayFleet {
     this.#procs.add(proc);
     this.#pids.push(proc.pid);
     void proc.exited.then(() => this.#procs.delete(proc));
+    return proc;
+  }
+
+  /** Opens relay-<index>.log and copies stderr into it; tail() is the last 2000 characters of stderr. */
+  #captureStderr(proc: Supervised, index: number): { log: WriteStream; tail: () => string } {
     const log = createWriteStream(join(this.#o.logDir, `relay-${index}.log`));
     this.#logs.push(log);
     let tail = '';
@@ -122,14 +142,26 @@ export class RelayFleet {
       log.write(d);
       tail = (tail + d.toString()).slice(-2000);
     });
+    return { log, tail: () => tail };
+  }
+
+  /** Copies stdout lines into the log until the relay's "listening" event; rejects on a timeout or an exit first. */
+  #listening(
+    proc: Supervised,
+    gatewayId: string,
+    log: WriteStream,
+    tail: () => string,
+    proxy: LatencyProxy | undefined,
+    host: string,
+  ): Promise<{ url: string; httpUrl: string }> {
     const lines = createInterface({ input: proc.child.stdout! });
-    const info = await new Promise<{ url: string; httpUrl: string }>((resolve, reject) => {
+    return new Promise<{ url: string; httpUrl: string }>((resolve, reject) => {
       const timer = setTimeout(
         () =>
           reject(
             runError(
               'RB_RUN_INFRA_RELAY',
-              `${gatewayId} printed no "listening" line within ${this.#o.startTimeoutMs ?? 60_000} ms. ${tail}`,
+              `${gatewayId} printed no "listening" line within ${this.#o.startTimeoutMs ?? 60_000} ms. ${tail()}`,
             ),
           ),
         this.#o.startTimeoutMs ?? 60_000,
@@ -152,11 +184,15 @@ export class RelayFleet {
         reject(
           runError(
             'RB_RUN_INFRA_RELAY',
-            `${gatewayId} exited (${code ?? signal}) while starting: ${tail.trim().split('\n').slice(-5).join(' | ')}`,
+            `${gatewayId} exited (${code ?? signal}) while starting: ${tail().trim().split('\n').slice(-5).join(' | ')}`,
           ),
         );
       });
     });
+  }
+
+  /** Once started, a relay that exits while the fleet is up and no fault removed it fails the run. */
+  #failOnDeath(proc: Supervised, gatewayId: string, index: number): void {
     void proc.exited.then(({ code, signal }) => {
       if (!this.#stopping && !this.#planned.has(proc))
         this.#fail(
@@ -166,8 +202,6 @@ export class RelayFleet {
           ),
         );
     });
-    this.#o.log?.(`relay ${gatewayId}: ${info.url} (pid ${proc.pid})`);
-    return { index, gatewayId, url: info.url, httpUrl: info.httpUrl, proc };
   }
 
   /** Starts one more relay (the next index) and returns once it listens; waitReady() for the rebalance. */

@@ -167,6 +167,12 @@ export class ClientFaultRunner {
     const now = this.#opts.nowMs();
     const onlineCount = this.#opts.users.reduce((n, u) => n + (u.online ? 1 : 0), 0);
     const chosen = this.#choose(fault, index);
+    const a = this.#record(fault, now);
+    if (fault.action === 'slow-readers') this.#slowReaders(a, chosen, onlineCount, now);
+    else this.#storm(a, chosen, onlineCount, now);
+  }
+
+  #record(fault: ClientFault, now: number): Applied {
     const a: Applied = {
       fault,
       appliedAtMs: now,
@@ -180,69 +186,78 @@ export class ClientFaultRunner {
       recovered: false,
     };
     this.#applied.push(a);
-    if (fault.action === 'slow-readers') {
-      const paused = chosen.filter((u) => u.pauseReading());
-      for (const u of paused) {
-        this.#paused.add(u);
-        a.affected.add(u.id);
-        a.pending.set(u.id, Number.POSITIVE_INFINITY);
-      }
-      this.#events.push({
-        atMs: now,
-        kind: 'fault',
-        action: fault.action,
-        detail: `${paused.length} of ${onlineCount} online users stop reading for ${fault.durationMs} ms`,
-      });
-      this.#later(() => {
-        const at = this.#opts.nowMs();
-        for (const u of paused) {
-          this.#paused.delete(u);
-          u.resumeReading();
-          u.watchRecovery();
-          if (a.pending.has(u.id)) a.pending.set(u.id, at);
-        }
-        a.settled = true;
-        a.settledAtMs = at;
-        this.#checkRecovered(a, at);
-      }, fault.durationMs);
-      return;
-    }
-    for (const u of chosen) {
+    return a;
+  }
+
+  /** The users count as affected, and none can recover before the fault stops acting on it. */
+  #affect(a: Applied, users: readonly FaultableUser[]): void {
+    for (const u of users) {
       a.affected.add(u.id);
       a.pending.set(u.id, Number.POSITIVE_INFINITY);
     }
-    this.#events.push({
-      atMs: now,
-      kind: 'fault',
-      action: fault.action,
-      detail: `${chosen.length} of ${onlineCount} online users drop their connections within ${fault.durationMs} ms`,
-    });
+  }
+
+  #faultEvent(a: Applied, atMs: number, detail: string): void {
+    this.#events.push({ atMs, kind: 'fault', action: a.fault.action, detail });
+  }
+
+  /** Pauses the chosen users' reading now and resumes it after durationMs. */
+  #slowReaders(a: Applied, chosen: readonly FaultableUser[], onlineCount: number, now: number): void {
+    const paused = chosen.filter((u) => u.pauseReading());
+    for (const u of paused) this.#paused.add(u);
+    this.#affect(a, paused);
+    this.#faultEvent(a, now, `${paused.length} of ${onlineCount} online users stop reading for ${a.fault.durationMs} ms`);
+    this.#later(() => this.#resume(a, paused), a.fault.durationMs);
+  }
+
+  #resume(a: Applied, paused: readonly FaultableUser[]): void {
+    const at = this.#opts.nowMs();
+    for (const u of paused) {
+      this.#paused.delete(u);
+      u.resumeReading();
+      u.watchRecovery();
+      if (a.pending.has(u.id)) a.pending.set(u.id, at);
+    }
+    this.#settle(a, at);
+  }
+
+  /** Drops the chosen users' connections, spread evenly over durationMs (the first at once). */
+  #storm(a: Applied, chosen: readonly FaultableUser[], onlineCount: number, now: number): void {
+    this.#affect(a, chosen);
+    this.#faultEvent(a, now, `${chosen.length} of ${onlineCount} online users drop their connections within ${a.fault.durationMs} ms`);
     let left = chosen.length;
     const dropOne = (u: FaultableUser): void => {
       const at = this.#opts.nowMs();
-      if (u.dropConnection()) {
-        // The close arrives a moment later as disrupted(); until then nothing counts as recovery.
-        a.pending.set(u.id, at);
-      } else {
-        // Gone offline (churn) or reconnecting before its turn: not affected after all.
-        a.affected.delete(u.id);
-        a.pending.delete(u.id);
-      }
-      if (--left === 0) {
-        a.settled = true;
-        a.settledAtMs = at;
-        this.#checkRecovered(a, at);
-      }
+      this.#drop(a, u, at);
+      if (--left === 0) this.#settle(a, at);
     };
     if (chosen.length === 0) {
       a.settled = true;
       this.#checkRecovered(a, now);
     }
     chosen.forEach((u, j) => {
-      const delayMs = (fault.durationMs * j) / chosen.length;
+      const delayMs = (a.fault.durationMs * j) / chosen.length;
       if (delayMs === 0) dropOne(u);
       else this.#later(() => dropOne(u), delayMs);
     });
+  }
+
+  #drop(a: Applied, u: FaultableUser, at: number): void {
+    if (u.dropConnection()) {
+      // The close arrives a moment later as disrupted(); until then nothing counts as recovery.
+      a.pending.set(u.id, at);
+    } else {
+      // Gone offline (churn) or reconnecting before its turn: not affected after all.
+      a.affected.delete(u.id);
+      a.pending.delete(u.id);
+    }
+  }
+
+  /** The fault stopped acting at `at` (readers resumed, or the last drop done). */
+  #settle(a: Applied, at: number): void {
+    a.settled = true;
+    a.settledAtMs = at;
+    this.#checkRecovered(a, at);
   }
 
   #checkRecovered(a: Applied, atMs: number): void {
