@@ -8,6 +8,19 @@ import { FRAME_TYPES, decodeServerFrame } from '../../relay/protocol/src/index.j
 import { ABNORMAL_CLOSE } from './documented.js';
 import { emptyOutcome, type Outcome } from './outcome.js';
 
+/** One raw connection, and what the relay has answered on it so far. */
+interface RawExchange {
+  readonly socket: Socket;
+  readonly frames: readonly Uint8Array[];
+  readonly o: Outcome;
+  /** Bytes received and not yet read. */
+  buf: Buffer;
+  upgraded: boolean;
+  closeSeen: number | null;
+  ended: boolean;
+  weGaveUp: boolean;
+}
+
 /** Raw TCP: upgrade by hand, then send frames the ws client library refuses to produce. */
 export async function rawProbe(
   url: string,
@@ -17,28 +30,43 @@ export async function rawProbe(
 ): Promise<Outcome> {
   const o = emptyOutcome(frames.length);
   const u = new URL(url);
-  const port = Number(u.port || (u.protocol === 'wss:' ? 443 : 80));
-  let socket: Socket;
-  try {
-    socket = connect({ host: u.hostname, port, ...(localAddress === undefined ? {} : { localAddress: localAddress }) });
-  } catch {
+  const socket = openSocket(u, localAddress);
+  if (socket === undefined) {
     o.connectFailed = true;
     return o;
   }
-  let buf = Buffer.alloc(0);
-  let upgraded = false;
-  let closeSeen: number | null = null;
-  let ended = false;
-  let weGaveUp = false;
-  const done = new Promise<void>((resolve) => {
+  const x: RawExchange = { socket, frames, o, buf: Buffer.alloc(0), upgraded: false, closeSeen: null, ended: false, weGaveUp: false };
+  await converse(x, u);
+  if (o.http === null) o.connectFailed = true;
+  else if (x.upgraded) o.close = x.closeSeen ?? (x.ended ? ABNORMAL_CLOSE : null);
+  if (echo !== undefined && o.close === echo) {
+    o.close = null; // our own close, echoed
+    o.benign = true;
+  }
+  return o;
+}
+
+function openSocket(u: URL, localAddress: string | undefined): Socket | undefined {
+  const port = Number(u.port || (u.protocol === 'wss:' ? 443 : 80));
+  try {
+    return connect({ host: u.hostname, port, ...(localAddress === undefined ? {} : { localAddress: localAddress }) });
+  } catch {
+    return undefined;
+  }
+}
+
+/** Upgrades, sends the frames and reads the answers; resolves when the socket closes, or after 5 s. */
+function converse(x: RawExchange, u: URL): Promise<void> {
+  const { socket } = x;
+  return new Promise<void>((resolve) => {
     const timer = setTimeout(() => {
-      weGaveUp = true;
+      x.weGaveUp = true;
       socket.destroy();
       resolve();
     }, 5000);
     socket.on('error', () => {});
     socket.on('close', () => {
-      ended = !weGaveUp;
+      x.ended = !x.weGaveUp;
       clearTimeout(timer);
       resolve();
     });
@@ -48,54 +76,65 @@ export async function rawProbe(
       );
     });
     socket.on('data', (chunk: Buffer) => {
-      buf = Buffer.concat([buf, chunk]);
-      if (!upgraded) {
-        const end = buf.indexOf('\r\n\r\n');
-        if (end < 0) return;
-        o.http = Number(/^HTTP\/1\.1 (\d{3})/.exec(buf.subarray(0, end).toString('latin1'))?.[1] ?? 0);
-        buf = buf.subarray(end + 4);
-        if (o.http !== 101) return void socket.destroy();
-        upgraded = true;
-        for (const f of frames) socket.write(f);
-      }
-      // Server frames: unmasked; we only need their opcode and payload.
-      for (;;) {
-        if (buf.length < 2) break;
-        const opcode = buf[0]! & 0x0f;
-        let len = buf[1]! & 0x7f;
-        let off = 2;
-        if (len === 126) {
-          if (buf.length < 4) break;
-          len = buf.readUInt16BE(2);
-          off = 4;
-        } else if (len === 127) {
-          if (buf.length < 10) break;
-          len = Number(buf.readBigUInt64BE(2));
-          off = 10;
-        }
-        if (buf.length < off + len) break;
-        const payload = buf.subarray(off, off + len);
-        buf = buf.subarray(off + len);
-        if (opcode === 8) {
-          closeSeen = payload.length >= 2 ? payload.readUInt16BE(0) : 1005;
-          socket.end();
-        } else if (opcode === 2) {
-          try {
-            const f = decodeServerFrame(new Uint8Array(payload));
-            if (f.t === FRAME_TYPES.error) o.errors.push(f.code);
-          } catch {
-            o.undecodable++;
-          }
-        }
-      }
+      x.buf = Buffer.concat([x.buf, chunk]);
+      if (!x.upgraded && !takeUpgrade(x)) return;
+      readServerFrames(x);
     });
   });
-  await done;
-  if (o.http === null) o.connectFailed = true;
-  else if (upgraded) o.close = closeSeen ?? (ended ? ABNORMAL_CLOSE : null);
-  if (echo !== undefined && o.close === echo) {
-    o.close = null; // our own close, echoed
-    o.benign = true;
+}
+
+/** Reads the HTTP answer to the upgrade and, once it is 101, sends the frames. False: nothing more to read yet (or ever). */
+function takeUpgrade(x: RawExchange): boolean {
+  const end = x.buf.indexOf('\r\n\r\n');
+  if (end < 0) return false;
+  x.o.http = Number(/^HTTP\/1\.1 (\d{3})/.exec(x.buf.subarray(0, end).toString('latin1'))?.[1] ?? 0);
+  x.buf = x.buf.subarray(end + 4);
+  if (x.o.http !== 101) {
+    x.socket.destroy();
+    return false;
   }
-  return o;
+  x.upgraded = true;
+  for (const f of x.frames) x.socket.write(f);
+  return true;
+}
+
+/** Reads every whole frame in the buffer: a close ends our side, a binary frame may be an error. */
+function readServerFrames(x: RawExchange): void {
+  for (;;) {
+    const frame = nextServerFrame(x.buf);
+    if (frame === undefined) break;
+    const { opcode, payload } = frame;
+    x.buf = x.buf.subarray(frame.length);
+    if (opcode === 8) {
+      x.closeSeen = payload.length >= 2 ? payload.readUInt16BE(0) : 1005;
+      x.socket.end();
+    } else if (opcode === 2) {
+      try {
+        const f = decodeServerFrame(new Uint8Array(payload));
+        if (f.t === FRAME_TYPES.error) x.o.errors.push(f.code);
+      } catch {
+        x.o.undecodable++;
+      }
+    }
+  }
+}
+
+/** The first whole frame in `buf` (undefined until one has arrived) and its length on the wire. */
+function nextServerFrame(buf: Buffer): { opcode: number; payload: Buffer; length: number } | undefined {
+  // Server frames: unmasked; we only need their opcode and payload.
+  if (buf.length < 2) return undefined;
+  const opcode = buf[0]! & 0x0f;
+  let len = buf[1]! & 0x7f;
+  let off = 2;
+  if (len === 126) {
+    if (buf.length < 4) return undefined;
+    len = buf.readUInt16BE(2);
+    off = 4;
+  } else if (len === 127) {
+    if (buf.length < 10) return undefined;
+    len = Number(buf.readBigUInt64BE(2));
+    off = 10;
+  }
+  if (buf.length < off + len) return undefined;
+  return { opcode, payload: buf.subarray(off, off + len), length: off + len };
 }
