@@ -22,8 +22,10 @@ import {
   controlTopic,
   decodeControl,
   encodeResultChunks,
+  resultChunkMessages,
   type AssignMessage,
   type ControlMessage,
+  type FromWorker,
   type JoinerFacts,
 } from './protocol.js';
 import { endOffset, ensureRunTopics, readRunLog, RunLogWriter, type RunLogReader } from './run-log.js';
@@ -61,13 +63,6 @@ export interface JoinerOutcome {
 }
 
 type Wake = { kind: 'assign'; m: AssignMessage } | { kind: 'end' } | { kind: 'interrupt' } | { kind: 'crash'; error: Error };
-
-/** Who a results record is from: this joiner, the assignment, the worker it ran. */
-interface ResultSender {
-  readonly joinerId: string;
-  readonly assignmentId: string;
-  readonly workerId: string;
-}
 
 export class Joiner {
   readonly facts: JoinerFacts;
@@ -200,7 +195,7 @@ export class Joiner {
 
   /** Runs one plan to its end and publishes the result; false when it failed (reported as `failed`). */
   async #runAssignment(writer: RunLogWriter, a: AssignMessage): Promise<boolean> {
-    const from: ResultSender = { joinerId: this.facts.joinerId, assignmentId: a.assignmentId, workerId: a.plan.workerId };
+    const from: FromWorker = { joinerId: this.facts.joinerId, assignmentId: a.assignmentId, workerId: a.plan.workerId };
     await writer.results({ type: 'accepted', ...from, atMs: Date.now() });
     this.#event({
       event: 'assigned',
@@ -252,7 +247,7 @@ export class Joiner {
   }
 
   /** Prints the plan's progress, and forwards it to the coordinator: at most one in flight, the rest dropped (it is advisory). */
-  #reportProgress(worker: LocalWorker, writer: RunLogWriter, from: ResultSender): ProgressPrinter {
+  #reportProgress(worker: LocalWorker, writer: RunLogWriter, from: FromWorker): ProgressPrinter {
     const printer = new ProgressPrinter(this.#o.log);
     let progressInFlight = false;
     worker.onProgress((p) => {
@@ -269,22 +264,10 @@ export class Joiner {
   }
 
   /** The plan's result: kept locally with --result, and published in gzipped chunks under Kafka's record limit. */
-  async #publish(writer: RunLogWriter, a: AssignMessage, from: ResultSender, workerId: string, result: WorkerResult): Promise<void> {
+  async #publish(writer: RunLogWriter, a: AssignMessage, from: FromWorker, workerId: string, result: WorkerResult): Promise<void> {
     if (this.#o.resultDir !== undefined) await writeResult(join(this.#o.resultDir, `${workerId}.result.json`), result);
     const enc = encodeResultChunks(result);
-    for (const [chunk, data] of enc.chunks.entries())
-      await writer.results({
-        type: 'result',
-        ...from,
-        segment: a.segment,
-        segmentIndex: a.segmentIndex,
-        chunk,
-        chunks: enc.chunks.length,
-        rawBytes: enc.rawBytes,
-        gzipBytes: enc.gzipBytes,
-        sha256: enc.sha256,
-        data,
-      });
+    for (const m of resultChunkMessages(enc, from, a.segment, a.segmentIndex)) await writer.results(m);
     const l = result.ledger;
     this.#event({
       event: 'published',

@@ -106,7 +106,8 @@ export type ControlMessage = RunRecord | JoinMessage | LeaveMessage | AssignMess
 
 // ── results topic ────────────────────────────────────────────────────────────────────────────
 
-interface FromWorker {
+/** Who a results record is from: the joiner, the assignment, the worker it ran. */
+export interface FromWorker {
   readonly joinerId: string;
   readonly assignmentId: string;
   readonly workerId: string;
@@ -220,6 +221,22 @@ export function encodeResultChunks(result: unknown, chunkBytes = CHUNK_BYTES): E
   const chunks: string[] = [];
   for (let at = 0; at < gz.length; at += chunkBytes) chunks.push(gz.subarray(at, at + chunkBytes).toString('base64'));
   return { rawBytes: raw.length, gzipBytes: gz.length, sha256: createHash('sha256').update(gz).digest('hex'), chunks };
+}
+
+/** One `result` record per chunk of an encoded result, in chunk order. */
+export function resultChunkMessages(enc: EncodedResult, from: FromWorker, segment: string, segmentIndex: number): ResultChunkMessage[] {
+  return enc.chunks.map((data, chunk) => ({
+    type: 'result',
+    ...from,
+    segment,
+    segmentIndex,
+    chunk,
+    chunks: enc.chunks.length,
+    rawBytes: enc.rawBytes,
+    gzipBytes: enc.gzipBytes,
+    sha256: enc.sha256,
+    data,
+  }));
 }
 
 /**

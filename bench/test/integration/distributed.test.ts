@@ -15,6 +15,7 @@ import { collectRun } from '../../src/distributed/collect.js';
 import {
   decodeResults,
   encodeResultChunks,
+  resultChunkMessages,
   resultsTopic,
   ResultAssembler,
   type ResultChunkMessage,
@@ -285,19 +286,7 @@ test("integration: a 9-minute worker's result (MBs) crosses Kafka in records und
   try {
     await ensureRunTopics(admin, runId);
     const from = { joinerId: 'j', assignmentId: 'a', workerId: result.workerId };
-    for (const [chunk, data] of enc.chunks.entries())
-      await writer.results({
-        type: 'result',
-        ...from,
-        segment: 'main',
-        segmentIndex: 0,
-        chunk,
-        chunks: enc.chunks.length,
-        rawBytes: enc.rawBytes,
-        gzipBytes: enc.gzipBytes,
-        sha256: enc.sha256,
-        data,
-      });
+    for (const m of resultChunkMessages(enc, from, 'main', 0)) await writer.results(m);
     const assembler = new ResultAssembler();
     const reader = await readRunLog(adapter, admin, {
       topics: [resultsTopic(runId)],
