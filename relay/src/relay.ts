@@ -56,7 +56,7 @@ export async function startRelay(
     createAdapter,
   );
   const state = { draining: false, gatewayJoined: false };
-  const path = wireMessagePath(config, backend, metrics, () => state.draining, log);
+  const path = wireMessagePath(config, backend, metrics, () => state.draining, { log, relayLog });
   const { producer, gateway, router, peers } = path;
 
   const routes = cachedRoutes(backend.admin, config.topics.mailbox, () => router.generation);
@@ -156,14 +156,15 @@ function wireMessagePath(
   { kafka, admin, kafkaProducer }: Backend,
   metrics: RelayMetrics,
   draining: () => boolean,
-  log: (line: string) => void,
+  /** `log` as the gateway and router take it; `relayLog` prefixes this relay's id. */
+  { log, relayLog }: { readonly log: (line: string) => void; readonly relayLog: (line: string) => void },
 ): MessagePath {
   // Like a failing batch in the consumer: logged, the relay goes on (the fetch still brings what was not applied).
   const applying = (what: string, apply: () => void) => {
     try {
       apply();
     } catch (e) {
-      log(`relay ${config.gatewayId}: applying ${what} failed: ${e instanceof Error ? e.message : String(e)}`);
+      relayLog(`applying ${what} failed: ${e instanceof Error ? e.message : String(e)}`);
     }
   };
   // The router applies this process's writes to partitions it owns from their produce answers
@@ -197,7 +198,7 @@ function wireMessagePath(
     mailboxTopic: config.topics.mailbox,
     metrics,
     onRecords: (records) => applying("a peer's writes", () => router.applyDurable(records, 'peer')),
-    log: (line) => log(`relay ${config.gatewayId}: ${line}`),
+    log: relayLog,
   });
   router.peersLinked = () => peers.linkedFromAll();
   return { producer, gateway, delivery, router, peers };

@@ -18,20 +18,15 @@ import type { RunSummary, SegmentSummary } from '../results/summary.js';
 import { readWorkerResult } from '../orchestrator/worker-process.js';
 import { distError } from './errors.js';
 import { checkRunId, controlTopic, resultsTopic, type AssignMessage, type RunRecord } from './protocol.js';
-import { assignedPerSegment, readRunTopics, type RunTopics } from './run-topics.js';
+import { assignedPerSegment, readRunTopics, type RunTopics, type RunTopicsOptions } from './run-topics.js';
 
-export interface CollectOptions {
+/** The brokers, --workers, the timeout and the log are what reading the run's topics needs (RunTopicsOptions). */
+export interface CollectOptions extends RunTopicsOptions {
   readonly runId: string;
-  readonly brokers: readonly string[];
   /** Parent of run folders (the folder is <resultsDir>/<runId>). */
   readonly resultsDir: string;
-  /** Results each collected segment must have (default: as many as the coordinator assigned). */
-  readonly workers?: number;
-  /** How long to wait for results still being published. */
-  readonly timeoutMs: number;
   /** Overwrite an existing summary.json. */
   readonly force?: boolean;
-  readonly log: (line: string) => void;
 }
 
 export interface CollectedSegment {

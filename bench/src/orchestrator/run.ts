@@ -32,6 +32,7 @@ import { runError } from './errors.js';
 import { noteInterruption, throwIfInterrupted, watchForInterrupt, type Interruption } from './interruption.js';
 import { recordSegment, type RecordedSegments } from './record-segment.js';
 import { prometheusCrossCheck, startRunPrometheus, type RunPrometheus } from './run-prometheus.js';
+import type { RelayProcess } from './run-processes.js';
 import { runSegment, type SegmentContext } from './run-segment.js';
 import { planSegments, segmentWallMs, type SegmentSpec } from './segments.js';
 import { printableSummary } from './print.js';
@@ -39,12 +40,7 @@ import { printableSummary } from './print.js';
 /** The relay tier as the run sees it (RelayFleet in production). */
 export interface Fleet {
   /** `proc.pid` (when the relay is a local process) feeds the resource accounting. */
-  readonly relays: readonly {
-    readonly url: string;
-    readonly httpUrl: string;
-    readonly index?: number;
-    readonly proc?: { readonly pid: number };
-  }[];
+  readonly relays: readonly (RelayProcess & { readonly url: string; readonly httpUrl: string })[];
   readonly failed: Promise<never>;
   scaleTo(count: number): Promise<void>;
   metricsUrls(): string[];

@@ -63,7 +63,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   const readyTimeoutMs = options.readyTimeoutMs ?? 90_000;
 
   try {
-    await waitReady(brokers, count, readyTimeoutMs, () => failIfExited(procs, dir));
+    await waitReady(brokers, count, readyTimeoutMs, () => failIfExited(procs, layout));
   } catch (e) {
     await stop();
     throw e;
@@ -181,10 +181,10 @@ function launchNode(layout: Layout, node: NodePorts): Supervised {
 }
 
 /** While waiting for readiness: a broker that already exited fails the start, with its log's tail. */
-function failIfExited(procs: ReadonlyMap<number, Supervised>, dir: string): void {
+function failIfExited(procs: ReadonlyMap<number, Supervised>, layout: Layout): void {
   for (const [id, p] of procs) {
     if (p.child.exitCode !== null) {
-      const tail = tailOf(join(dir, `node-${id}`, 'server.log'));
+      const tail = tailOf(join(nodeDirOf(layout, id), 'server.log'));
       throw kafkaError('RB_KAFKA_START_FAILED', `Broker ${id} exited with code ${p.child.exitCode}. Log tail:\n${tail}`);
     }
   }
