@@ -104,6 +104,13 @@ interface Entry {
   readonly conversation: ConversationState;
   flags: number;
   producedUs?: number;
+  awaitingProduce?: ProduceHopStamps;
+}
+
+/** A deliver's relay stamps on either side of the produce, kept when the deliver overtook its ack. */
+export interface ProduceHopStamps {
+  readonly gwInUs?: number;
+  readonly routedUs?: number;
 }
 
 /** Timing of an expected message, returned by onAck/onDeliver for latency recording. */
@@ -112,6 +119,8 @@ export interface EntryTiming {
   readonly sentUs: number;
   /** The relay's `ack.stamps.producedUs` (µs, when the produce was acknowledged), if the ack came first. */
   readonly producedUs?: number;
+  /** On the ack: the deliver's stamps when the deliver came first (awaitProduce), so the produce hops can be recorded now. */
+  readonly awaitingProduce?: ProduceHopStamps;
 }
 
 export class Ledger {
@@ -175,6 +184,17 @@ export class Ledger {
     this.#acked++;
     this.#maybeRetire(msgId, entry);
     return entry;
+  }
+
+  /**
+   * The deliver of msgId came before its ack: keep its stamps, so the ack (which alone carries
+   * `producedUs`) can record the produce hops. Without this, the hops would leave out exactly the
+   * messages whose ack was slower than their delivery, a biased sample (a delay on the links does it
+   * to one message in seven).
+   */
+  awaitProduce(msgId: string, stamps: ProduceHopStamps): void {
+    const entry = this.#entries.get(msgId);
+    if (entry !== undefined && !(entry.flags & ACKED)) entry.awaitingProduce = stamps;
   }
 
   /**

@@ -141,3 +141,21 @@ test('outboxWait is the wait for a new peer’s keys, which the first message an
   assert.deepEqual(errors, []);
   readQueue.close();
 });
+
+test('the produce hops are recorded once per live delivery, also when the deliver overtakes its ack', async () => {
+  for (const ackDelayMs of [0, 30]) {
+    const seen: Stage[] = [];
+    const { target, ledger, errors, readQueue, a } = await connectedPair(0, systemClock, (stage) => seen.push(stage));
+    target.ackDelayMs = ackDelayMs;
+    for (let i = 0; i < 3; i++) assert.ok(a.send('b', systemClock.nowUs()));
+    for (let i = 0; i < 400 && ledger.liveCounts().acked < 3; i++) await new Promise((r) => setTimeout(r, 5));
+    const count = (stage: Stage) => seen.filter((s) => s === stage).length;
+    const order = `ack delay ${ackDelayMs} ms`;
+    assert.equal(count('e2eCorrected'), 3, order);
+    assert.equal(count('hopGatewayToProduce'), 3, order);
+    assert.equal(count('hopProduceToRouter'), 3, order);
+    assert.equal(count('hopClientToGateway'), 3, order);
+    assert.deepEqual(errors, [], order);
+    readQueue.close();
+  }
+});

@@ -41,7 +41,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { backoffDelayMs } from '../../../relay/protocol/src/index.js';
 import { generateIdentity, type Identity } from '../crypto/identity.js';
 import { loadgenError } from '../errors.js';
-import type { Ledger } from '../ledger.js';
+import type { Ledger, ProduceHopStamps } from '../ledger.js';
 import type { Clock } from '../rate/clock.js';
 import type { Connection, Target } from '../driver/target.js';
 import { Conversations, publishKeysFrame, type PeerSession } from './conversations.js';
@@ -53,6 +53,12 @@ const KEYS_BACKOFF = { initialMs: 250, maxMs: 2000, random: Math.random };
 
 /** How far back a dropped socket's reads are sent again (PROTOCOL §5.2: `read` has no ack). */
 const RESEND_READS_MS = 1000;
+
+/** The two hops on either side of the produce: the deliver's stamps around the ack's `producedUs`. */
+function recordProduceHops(sink: MeasurementSink, s: ProduceHopStamps, producedUs: number): void {
+  if (s.gwInUs !== undefined) sink.latency('hopGatewayToProduce', producedUs - s.gwInUs);
+  if (s.routedUs !== undefined) sink.latency('hopProduceToRouter', s.routedUs - producedUs);
+}
 
 export interface VirtualUserDeps {
   readonly target: Target;
@@ -339,6 +345,9 @@ export class VirtualUser {
         if (timing !== undefined) {
           this.#deps.sink.acked();
           this.#deps.sink.latency('ack', nowUs - timing.intendedUs);
+          const producedUs = f.stamps.producedUs;
+          if (timing.awaitingProduce !== undefined && producedUs !== undefined)
+            recordProduceHops(this.#deps.sink, timing.awaitingProduce, producedUs);
         }
         return;
       }
@@ -417,11 +426,10 @@ export class VirtualUser {
           sink.latency('e2eUncorrected', nowUs - timing.sentUs);
           const s = f.stamps;
           // producedUs is the ack's alone (the sender's gateway clock when acks=all came back,
-          // PROTOCOL §9): a deliver that overtook its ack has no produce hops.
-          const producedUs = timing.producedUs;
+          // PROTOCOL §9): when this deliver overtook its ack, the ack records the produce hops.
+          if (timing.producedUs !== undefined) recordProduceHops(sink, s, timing.producedUs);
+          else ledger.awaitProduce(f.msgId, s);
           if (s.gwInUs !== undefined) sink.latency('hopClientToGateway', s.gwInUs - timing.sentUs);
-          if (s.gwInUs !== undefined && producedUs !== undefined) sink.latency('hopGatewayToProduce', producedUs - s.gwInUs);
-          if (producedUs !== undefined && s.routedUs !== undefined) sink.latency('hopProduceToRouter', s.routedUs - producedUs);
           if (s.routedUs !== undefined && s.gwOutUs !== undefined) sink.latency('hopRouterToGateway', s.gwOutUs - s.routedUs);
           if (s.gwOutUs !== undefined) sink.latency('hopGatewayToClient', arrivalUs - s.gwOutUs);
           sink.latency('inboxWait', nowUs - arrivalUs);

@@ -39,6 +39,8 @@ export class LoopbackTarget implements Target {
   readonly reads: { readonly userId: string; readonly msgId: string; readonly from?: string }[] = [];
   /** Extra delay of every delivery, ms (a slow, queueing relay). */
   deliverDelayMs = 0;
+  /** Extra delay of every ack, ms (a slow link back to the sender: the deliver overtakes its ack). */
+  ackDelayMs = 0;
 
   async init(): Promise<void> {}
 
@@ -77,7 +79,9 @@ export class LoopbackTarget implements Target {
       case FRAME_TYPES.send: {
         const gwInUs = nowUs();
         this.#from.set(f.msgId, c.userId);
-        c.later({ t: FRAME_TYPES.ack, msgId: f.msgId, stamps: { gwInUs, producedUs: nowUs() } });
+        const ack: ServerFrame = { t: FRAME_TYPES.ack, msgId: f.msgId, stamps: { gwInUs, producedUs: nowUs() } };
+        if (this.ackDelayMs > 0) setTimeout(() => c.later(ack), this.ackDelayMs);
+        else c.later(ack);
         let ciphertext = f.ciphertext;
         if (this.tampered.has(f.msgId)) {
           ciphertext = Uint8Array.from(ciphertext);
