@@ -68,3 +68,18 @@ test('a stopped consumer is not restarted, and a first start that fails is the c
   await new Promise((r) => setTimeout(r, 20));
   assert.equal(f.made.length, 2, 'no consumer made after stop');
 });
+
+test('a membership in doubt (onRevoked) is down until the consumer is assigned again; the same consumer rejoins (no restart)', async () => {
+  const f = fakeConsumers();
+  const revoked: string[] = [];
+  const c = restartingConsumer(f.make, () => {}, 1);
+  await c.start({ onBatch: async () => {}, onRevoked: (why) => revoked.push(why) });
+  f.made[0]!.handlers!.onAssigned!(assignment);
+  f.made[0]!.handlers!.onRevoked!('a heartbeat failed');
+  assert.equal(c.down, true);
+  assert.deepEqual(revoked, ['a heartbeat failed']);
+  f.made[0]!.handlers!.onAssigned!(assignment);
+  assert.equal(c.down, false);
+  assert.equal(f.made.length, 1);
+  await c.stop();
+});

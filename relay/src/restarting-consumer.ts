@@ -1,7 +1,7 @@
 import type { ConsumerHandlers, GroupConsumer } from '../kafka/src/index.js';
 
 export interface RestartingConsumer extends GroupConsumer {
-  /** True from a crash until the next consumer has joined: the relay does not serve meanwhile (GET /readyz). */
+  /** True from a crash or a lost membership until the consumer has joined again: the relay does not serve meanwhile (GET /readyz). */
   readonly down: boolean;
 }
 
@@ -25,6 +25,10 @@ export function restartingConsumer(make: () => GroupConsumer, log: (line: string
     onAssigned: (a) => {
       down = false;
       h.onAssigned?.(a);
+    },
+    onRevoked: (reason) => {
+      down = true;
+      h.onRevoked?.(reason);
     },
     onCrash: (e) => {
       h.onCrash?.(e);

@@ -10,6 +10,7 @@
  */
 import type { Consumer as PkConsumer, RecordsBatch } from '@platformatic/kafka';
 import { kafkaClientError } from './errors.js';
+import { watchMembership, type MembershipLease } from './membership-lease.js';
 import { rideOut, type RideOutOptions } from './retry.js';
 import { type Base, isRetriablePlatformaticError, loadPk, messageOf, OFFSET_OUT_OF_RANGE } from './platformatic-support.js';
 import type { BatchContext, ConsumerHandlers, ConsumerOptions, GroupConsumer, InRecord } from './types.js';
@@ -38,6 +39,9 @@ interface ConsumerState {
   failingSince: number;
   readonly linger: number;
   readonly concurrency: number;
+  lease: MembershipLease | undefined;
+  /** A rejoin of ours is under way (lostGroup); the partitions were given up when it began. */
+  rejoining: boolean;
 }
 
 export function createConsumer(base: Base, ride: RideOutOptions, o: ConsumerOptions, closed: () => void): GroupConsumer {
@@ -54,6 +58,8 @@ export function createConsumer(base: Base, ride: RideOutOptions, o: ConsumerOpti
     failingSince: 0,
     linger: o.fetchLingerMs ?? 0,
     concurrency: Math.max(1, o.partitionsConsumedConcurrently ?? 1),
+    lease: undefined,
+    rejoining: false,
   };
   return {
     start: (h: ConsumerHandlers): Promise<void> => start(c, h),
@@ -68,6 +74,7 @@ function crash(c: ConsumerState, e: unknown): void {
   if (!c.running) return;
   c.running = false;
   c.session = null;
+  c.lease?.stop();
   if (c.consumer !== undefined) void leave(c.consumer);
   c.handlers?.onCrash?.(kafkaClientError('RB_KCLIENT_CONSUMER_CRASHED', messageOf(e), e));
 }
@@ -89,6 +96,7 @@ type JoinPayload = { generationId: number; memberId: string; assignments: { topi
 
 function onJoin(c: ConsumerState, payload: JoinPayload): void {
   if (!c.running) return;
+  c.lease?.joined();
   const partitions = new Map((payload.assignments ?? []).map((a) => [a.topic, [...a.partitions].sort((x, y) => x - y)]));
   const s: Session = { kafkaGeneration: payload.generationId, partitions, positions: new Map(), inFlight: new Set() };
   c.session = s;
@@ -237,6 +245,23 @@ async function recover(
   await failed(c, `fetch from broker ${leader}`, e);
 }
 
+/** The coordinator may have given this member's partitions to another: let them go, join again. */
+function lostGroup(c: ConsumerState, why: string): void {
+  if (!c.running || c.rejoining) return;
+  c.rejoining = true;
+  const held = c.session !== null;
+  c.session = null;
+  c.ride.log(`kafka: consumer ${c.o.groupId}: ${why}; its partitions are given up until it has joined again`);
+  if (held) c.handlers?.onRevoked?.(why);
+  void join(c).then(
+    () => (c.rejoining = false),
+    (e: unknown) => {
+      c.rejoining = false;
+      crash(c, e);
+    },
+  );
+}
+
 const join = (c: ConsumerState) =>
   rideOut(`consumer ${c.o.groupId} join`, () => c.consumer!.joinGroup({}), { ...c.ride, retriable: isRetriablePlatformaticError });
 
@@ -253,21 +278,23 @@ async function start(c: ConsumerState, h: ConsumerHandlers): Promise<void> {
     minBytes: 1,
     maxWaitTime: c.o.maxWaitMs ?? 100,
   });
-  const crashed = (e: unknown): void => crash(c, e);
   // The library retries a failed rejoin a few times, then emits 'error'; a broker restart
-  // outlasts that, so the join is ridden out here up to the same bound as everything else.
-  c.consumer.on('error', (e: unknown) => {
-    if (!c.running) return;
-    c.ride.log(`kafka: consumer ${c.o.groupId} lost the group (${messageOf(e)}); rejoining`);
-    void join(c).catch(crashed);
-  });
+  // outlasts that, so the join is ridden out (lostGroup) up to the same bound as everything else.
+  c.consumer.on('error', (e: unknown) => lostGroup(c, `its rejoin failed (${messageOf(e)})`));
   c.consumer.on('consumer:group:join', (payload: JoinPayload) => onJoin(c, payload));
   c.consumer.topics.trackAll(...c.o.topics);
   c.running = true;
+  c.lease = watchMembership(c.consumer, {
+    sessionMs: c.o.sessionTimeoutMs ?? 10000,
+    intervalMs: c.o.heartbeatIntervalMs ?? 1000,
+    holding: () => c.session !== null,
+    lost: (why) => lostGroup(c, why),
+  });
   try {
     await join(c);
   } catch (e) {
     c.running = false;
+    c.lease?.stop();
     void leave(c.consumer);
     throw kafkaClientError('RB_KCLIENT_CONNECT', messageOf(e), e);
   }
@@ -277,6 +304,7 @@ async function stop(c: ConsumerState): Promise<void> {
   const wasOpen = c.consumer !== undefined;
   c.running = false;
   c.session = null;
+  c.lease?.stop();
   if (c.consumer !== undefined) await leave(c.consumer);
   if (wasOpen) c.closed();
 }

@@ -64,6 +64,12 @@ export interface ConsumerHandlers {
   onAssigned?(assignment: Assignment): void;
   /** Records of one partition in offset order. Partitions are handled concurrently. */
   onBatch(records: readonly InRecord[], ctx: BatchContext): Promise<void>;
+  /**
+   * The member may have lost its partitions without a rebalance it took part in (its heartbeats
+   * went unanswered; the coordinator may have given them to another member): act on nothing of
+   * the last assignment until the next onAssigned. The consumer joins again by itself.
+   */
+  onRevoked?(reason: string): void;
   onCrash?(error: Error): void;
 }
 

@@ -82,6 +82,11 @@ export class InMemoryKafka implements KafkaAdapter {
     };
   }
 
+  /** Every member of `groupId` hears that its membership is in doubt (onRevoked), as when its heartbeats go unanswered. */
+  revoke(groupId: string, reason: string): void {
+    for (const m of this.#members) if (m.groupId === groupId) m.handlers?.onRevoked?.(reason);
+  }
+
   /** Resolves once `count` produce requests are waiting on `holdProduces`. */
   producesHeld(count: number): Promise<void> {
     if ((this.#held?.length ?? 0) >= count) return Promise.resolve();

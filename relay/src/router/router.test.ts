@@ -228,3 +228,23 @@ test('fetch policy: lazy only once live, past the settling time after an assignm
   assert.deepEqual(router.fetchPolicy(later()), LAZY_FETCH);
   await router.stop();
 });
+
+test('a membership in doubt (onRevoked): the router routes nothing of its old partitions, own writes, peers’ or fetched, and is not ready', async () => {
+  const kafka = await kafkaWith([presence('bob', 'gw-b', 1)]);
+  const { router, pushes, logs } = startRouter(kafka);
+  await router.start();
+  await until(() => router.ready);
+  const before = pushes.length;
+  kafka.revoke('relay', 'no heartbeat answered for 5.1 s');
+  assert.equal(router.ready, false);
+  assert.deepEqual(router.ownership(), []);
+  const m1 = message('bob', 'm1');
+  const m2 = message('bob', 'm2');
+  written(router, [m1], [1]);
+  fromPeer(router, [m2], [2]);
+  await (await kafka.producer()).send([m1, m2]);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(pushes.length, before, 'another member may own bob’s partition now');
+  assert.ok(logs.some((l) => l.includes('no partitions: no heartbeat answered')));
+  await router.stop();
+});

@@ -140,8 +140,23 @@ export class Router {
     await this.#consumer.start({
       onAssigned: (a) => this.#onAssigned(a),
       onBatch: (records, ctx) => this.#onBatch(records, ctx),
-      onCrash: (e) => this.#log(`router consumer crashed: ${e.message}; a new one joins in a moment`),
+      onRevoked: (reason) => this.#revoke(reason),
+      onCrash: (e) => this.#revoke(`its consumer crashed: ${e.message}; a new one joins in a moment`),
     });
+  }
+
+  /**
+   * The group may have given this member's partitions to another (a lost membership, a crash):
+   * route none of them, own writes and peers' hand-overs included, until assigned again. Every
+   * record is in the log, so the next owner (this one again, or another) folds it from there.
+   */
+  #revoke(why: string): void {
+    this.#generation++;
+    this.#owned.clear();
+    this.#metrics.ownedPartitions.set(0);
+    this.#metrics.consumerLag.reset();
+    this.#log(`router: generation ${this.#generation}, no partitions: ${why}`);
+    this.#updateGauges();
   }
 
   #onAssigned(a: Assignment): void {

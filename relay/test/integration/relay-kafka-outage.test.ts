@@ -1,4 +1,4 @@
-// PROTOCOL §5.2 and §12 when the whole Kafka cluster is gone: a send gets error 11 (not silence)
+// PROTOCOL §5.2 and §12 when the whole Kafka cluster is gone (or stalls): a send gets error 11 (not silence)
 // once the relay's retries are spent, /readyz says 503 meanwhile, and when Kafka is back the
 // client's resend is acknowledged and delivered.
 import { test, before, after } from 'node:test';
@@ -66,4 +66,28 @@ test('integration: with Kafka gone a send gets error 11 and /readyz 503; once Ka
   );
   await pete.waitFor((f) => isDeliver(f) && f.msgId === 'olga:1:2', 'delivery after the outage', 120_000);
   await until(async () => (await readyz()).status === 200, 'ready again', 120_000, 500);
+});
+
+test('integration: a broker that stalls past the session timeout: the relay gives its partitions up (/readyz 503), joins again once the broker answers, and delivers', async () => {
+  const pid = kafka.nodes[0]!.pid();
+  assert.ok(pid !== undefined, 'the broker runs');
+  const routes = async () => (await (await fetch(`${relay.httpUrl}/routes`)).json()) as { groupState: string; members: unknown[] };
+  await until(async () => (await readyz()).status === 200, 'ready before the stall', 120_000, 500);
+  process.kill(pid, 'SIGSTOP');
+  try {
+    // Nothing answers its heartbeats now: after the session timeout the coordinator may have
+    // given its partitions to another member, so routing them on would be a second router.
+    await until(async () => (await readyz()).status === 503, 'not ready while its membership is in doubt', 60_000, 250);
+  } finally {
+    process.kill(pid, 'SIGCONT');
+  }
+  await until(async () => (await readyz()).status === 200, 'ready again after the stall', 120_000, 500);
+  const group = await routes();
+  assert.equal(group.groupState, 'Stable');
+  assert.equal(group.members.length, 1);
+  const rita = await connectUser(relay.url, 'rita');
+  const sam = await connectUser(relay.url, 'sam');
+  clients.push(rita, sam);
+  rita.send({ t: FRAME_TYPES.send, msgId: 'rita:1:1', to: 'sam', header: new Uint8Array([1]), ciphertext: new Uint8Array([2]) });
+  await sam.waitFor((f) => isDeliver(f) && f.msgId === 'rita:1:1', 'delivery after the stall', 60_000);
 });
