@@ -4,6 +4,7 @@ import { kafkaClientError } from '../../../relay/kafka/src/errors.js';
 import { distError } from '../distributed/errors.js';
 import { gateError } from '../gate/errors.js';
 import { runError } from '../orchestrator/errors.js';
+import { loadgenError } from '../../../loadgen/src/errors.js';
 import { ExitCode } from './exit-codes.js';
 import { exitCodeFor } from './fail.js';
 
@@ -23,4 +24,9 @@ test('exit codes: infrastructure 3, bad input 2, interrupted 130, a bug 4', () =
     'RELAYBENCH_KAFKA_CLIENT names no client: bad input',
   );
   assert.equal(exitCodeFor(kafkaClientError('RB_KCLIENT_CONNECT', 'x')), ExitCode.INFRA);
+  // A worker whose relays do not answer failed on infrastructure; one refused at hello was given a wrong secret.
+  assert.equal(exitCodeFor(loadgenError('RB_LOADGEN_ROUTES', 'x')), ExitCode.INFRA);
+  assert.equal(exitCodeFor(loadgenError('RB_LOADGEN_CONNECT', 'x')), ExitCode.INFRA);
+  assert.equal(exitCodeFor(loadgenError('RB_LOADGEN_HANDSHAKE', 'x')), ExitCode.INVALID);
+  assert.equal(exitCodeFor(loadgenError('RB_LOADGEN_BAD_FLAG', 'x')), ExitCode.INVALID);
 });

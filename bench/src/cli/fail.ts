@@ -5,9 +5,10 @@ import { ExitCode, type ExitCodeValue } from './exit-codes.js';
 export function exitCodeFor(e: unknown): ExitCodeValue {
   if (!isRelaybenchError(e)) return ExitCode.INTERNAL;
   if (e.code === 'RB_RUN_INTERRUPTED') return ExitCode.INTERRUPTED;
-  // A peer or Kafka did not do its part (distributed: a joiner or a result that never came).
+  // A peer or Kafka did not do its part (distributed: a joiner or a result that never came; a
+  // worker: relays that do not answer, or a kafka-direct path that cannot be set up).
   if (
-    /^RB_(KAFKA|KCLIENT|RELAY_START|RUN_INFRA|GATE_BUILD_FAILED|GATE_TRIAL_FAILED|DIST_(NO_ASSIGNMENT|JOINERS_MISSING|WORKER_LOST|RESULTS_MISSING))/.test(
+    /^RB_(KAFKA|KCLIENT|RELAY_START|RUN_INFRA|GATE_BUILD_FAILED|GATE_TRIAL_FAILED|DIST_(NO_ASSIGNMENT|JOINERS_MISSING|WORKER_LOST|RESULTS_MISSING)|LOADGEN_(ROUTES|CONNECT|TIMEOUT|KAFKA_DIRECT))/.test(
       e.code,
     ) &&
     // …unless what failed was the input: a bad option, or a Kafka client this build does not have.

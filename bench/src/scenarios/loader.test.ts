@@ -46,6 +46,12 @@ test('broken scenario: unknown field → path, line, and a suggestion', () => {
   assert.match(e.message, /unknown-field\.yaml:10:3: workload: unknown field "recipents" \(did you mean "recipients"\?\)/);
 });
 
+test('broken scenario: a misspelled required field is named as unknown, at its line, with a suggestion (not as missing)', () => {
+  const e = errorOf(() => loadScenario(join(FIXTURES, 'misspelled-required.yaml')));
+  assert.equal(e.code, 'RB_SCENARIO_INVALID');
+  assert.match(e.message, /misspelled-required\.yaml:3:1: unknown field "partitons" \(did you mean "partitions"\?\)/);
+});
+
 test('broken scenario: wrong type → path, expectation and the value given', () => {
   const e = errorOf(() => loadScenario(join(FIXTURES, 'wrong-type.yaml')));
   assert.equal(e.code, 'RB_SCENARIO_INVALID');

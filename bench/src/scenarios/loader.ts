@@ -72,7 +72,12 @@ export function parseScenario(text: string, path: string): Scenario {
     );
   const parsed = scenarioSchema.safeParse(doc.toJS(), { reportInput: true });
   if (!parsed.success) {
-    const issue = firstIssue(parsed.error.issues);
+    // A misspelled required field is both unknown and missing: name the spelling, with its hint.
+    const issues = parsed.error.issues;
+    const issue = firstIssue([
+      ...issues.filter((i) => i.code === 'unrecognized_keys'),
+      ...issues.filter((i) => i.code !== 'unrecognized_keys'),
+    ]);
     const at = issue.code === 'unrecognized_keys' ? keyPosition(doc, lines, issue.path, issue.keys[0]!) : where(doc, lines, issue.path);
     throw scenarioError('RB_SCENARIO_INVALID', `${shown}:${at}: ${describeIssue(issue, doc)}`);
   }

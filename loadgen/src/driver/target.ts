@@ -11,7 +11,7 @@ import type { ClientFrame, ServerFrame } from '../../../relay/protocol/src/index
 
 export interface UserCredentials {
   readonly userId: string;
-  /** Signed token (relay/protocol signToken) for hello. */
+  /** Signed token (relay/protocol signToken) for hello; '' on the kafka-direct path (no relay, no secret). */
   readonly token: string;
 }
 

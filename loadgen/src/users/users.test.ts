@@ -50,15 +50,20 @@ test('ledger.onReplay: a copy of a delivered msgId is a re-delivery, a copy unde
 });
 
 /** Users a and b connected to an in-process relay stand-in, with the ledger and errors they share. */
-async function connectedPair(readDelayMs: number, clock: Clock = systemClock, latency: MeasurementSink['latency'] = () => {}) {
-  const target = new LoopbackTarget();
+async function connectedPair(
+  readDelayMs: number,
+  clock: Clock = systemClock,
+  latency: MeasurementSink['latency'] = () => {},
+  { kind = 'relay', tokenSecret = 'a-test-secret-of-32-bytes-length' }: { kind?: 'relay' | 'kafka-direct'; tokenSecret?: string } = {},
+) {
+  const target = new LoopbackTarget(kind);
   const ledger = new Ledger();
   const errors: string[] = [];
   const sink: MeasurementSink = { latency, sent: () => {}, acked: () => {}, delivered: () => {}, error: (c) => errors.push(c) };
   const readQueue = new DelayQueue(readDelayMs);
   const deps = {
     target,
-    tokenSecret: 'a-test-secret-of-32-bytes-length',
+    tokenSecret,
     ledger,
     sink,
     clock,
@@ -158,4 +163,13 @@ test('the produce hops are recorded once per live delivery, also when the delive
     assert.deepEqual(errors, [], order);
     readQueue.close();
   }
+});
+
+test('on the kafka-direct path a user needs no token secret (there is no relay to present a token to)', async () => {
+  const { ledger, errors, readQueue, a } = await connectedPair(0, systemClock, () => {}, { kind: 'kafka-direct', tokenSecret: '' });
+  assert.ok(a.send('b', systemClock.nowUs()));
+  for (let i = 0; i < 400 && ledger.liveCounts().readReceipts < 1; i++) await new Promise((r) => setTimeout(r, 5));
+  assert.equal(ledger.liveCounts().readReceipts, 1);
+  assert.deepEqual(errors, []);
+  readQueue.close();
 });

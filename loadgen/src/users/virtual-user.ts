@@ -162,7 +162,9 @@ export class VirtualUser {
   }
 
   async #connect(): Promise<void> {
-    const token = signToken({ sub: this.id, expMs: Date.now() + 24 * 3_600_000 }, this.#deps.tokenSecret);
+    // The kafka-direct path has no relay to present a token to, and its plans carry no secret.
+    const token =
+      this.#deps.target.kind === 'relay' ? signToken({ sub: this.id, expMs: Date.now() + 24 * 3_600_000 }, this.#deps.tokenSecret) : '';
     const connGen = ++this.#connGen;
     const conn = await this.#deps.target.connect(
       { userId: this.id, token },

@@ -19,7 +19,8 @@ import {
 import type { Connection, ConnectionEvents, ConnectionState, Target, UserCredentials } from '../../src/driver/target.js';
 
 export class LoopbackTarget implements Target {
-  readonly kind = 'relay' as const;
+  /** 'kafka-direct' plays the bare-Kafka path's part where it differs (no token). */
+  constructor(readonly kind: Target['kind'] = 'relay') {}
   readonly #conns = new Map<string, LoopConn>();
   readonly #pending = new Map<string, ServerFrame[]>();
   readonly #keys = new Map<string, { identityKey: Uint8Array; signedPrekey: Uint8Array; signature: Uint8Array }>();

@@ -65,7 +65,8 @@ export function registerLoadgen(program: Command): void {
 Either --plan (the bench orchestrator) or the ad-hoc flags. stdout: one JSON line per event,
 {"event":"progress",...} about once a second and {"event":"done","result":"<path>"} at the end;
 human progress on stderr. SIGTERM/SIGINT stop early and still write the result. A generator-bound
-run completes (exit 0) but is marked invalid in the result. Bad input: exit 2.
+run completes (exit 0) but is marked invalid in the result. Bad input: exit 2; relays (or Kafka) that do
+not answer: exit 3.
 --join <run-id>: the plans come from the run's coordinator (\`relaybench run --remote-workers\`);
 only --brokers, --worker-name, --join-timeout, --metrics-port, --source-addresses and --result
 (a folder for local copies of the results) apply. Exit 0 when the coordinator ended the run, 3 when
