@@ -311,6 +311,25 @@ test('§5.2 received/read for a message not delivered on this connection is refu
   await stillServes(c, 'after error 6');
 });
 
+test('§5.2 read without received sends the sender ✓✓ then read; a repeat after the read gets error 6 and the connection stays', async () => {
+  const bn = user('rr-b');
+  const a = await connect(r1, user('rr-a'));
+  const b = await connect(r2, bn);
+  a.send(sendFrame('rr:1', bn));
+  await b.waitFor(isDeliver, 'deliver');
+  b.send({ t: FRAME_TYPES.read, msgId: 'rr:1' });
+  await a.waitFor((f) => isReceipt(f) && f.kind === RECEIPT_KIND.read, 'read receipt');
+  assert.deepEqual(
+    a.frames.filter(isReceipt).map((f) => (f as { kind: number }).kind),
+    [RECEIPT_KIND.delivered, RECEIPT_KIND.read],
+  );
+  b.send({ t: FRAME_TYPES.read, msgId: 'rr:1' });
+  const e = await b.waitFor(isError, 'error for the repeat');
+  assert.equal(e.code, WIRE_ERRORS.FORBIDDEN.code);
+  assert.equal(e.msgId, 'rr:1');
+  await stillServes(b, 'after the repeated read');
+});
+
 test("§4 §5.2 receiptSeen for a receipt the user does not hold (someone else's) is a no-op, without an error", async () => {
   const c = await connect(r2, user('seen'));
   c.send({ t: FRAME_TYPES.receiptSeen, msgId: 'other:1', kind: RECEIPT_KIND.delivered, more: [['other:2', RECEIPT_KIND.read]] });
