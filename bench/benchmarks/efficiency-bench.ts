@@ -29,7 +29,7 @@ import { HOP_STAGES, type Stage } from '../../loadgen/src/stats/stages.js';
 import type { ResourceUsage } from '../src/resources/accounting.js';
 import type { RunSummary } from '../src/results/summary.js';
 import { REPO_ROOT } from '../src/scenarios/loader.js';
-import { benchArgs } from './cli-args.js';
+import { benchArgs, refuseBenchArgs } from '../../test/helpers/bench-args.js';
 import { fmt, spread, statuses } from './spread.js';
 
 benchArgs({
@@ -56,10 +56,7 @@ const resultsDir = at >= 0 ? argv[at + 1]! : mkdtempSync(join(tmpdir(), 'relaybe
 const skipRamp = argv.includes('--skip-ramp');
 const runsAt = argv.indexOf('--smoke-runs');
 const smokeRuns = runsAt >= 0 ? Number(argv[runsAt + 1]) : 3;
-if (!Number.isInteger(smokeRuns) || smokeRuns < 1) {
-  process.stderr.write(`RB_BENCH_ARGS: --smoke-runs ${argv[runsAt + 1]}: expected a whole number ≥ 1. See --help.\n`);
-  process.exit(2);
-}
+if (!Number.isInteger(smokeRuns) || smokeRuns < 1) refuseBenchArgs(`--smoke-runs ${argv[runsAt + 1]}: expected a whole number ≥ 1.`);
 
 function run(scenario: string, ...flags: string[]): RunSummary {
   const runId = `efficiency-${scenario}-${Date.now()}`;

@@ -1,8 +1,9 @@
 import type { ErrorTable } from '../../relay/protocol/src/relaybench-error.js';
 
 /**
- * RB_BENCH_*: the benchmarks under bench/benchmarks/ (not the CLI). They print these codes
- * themselves (`RB_BENCH_ARGS: …`); the table is what docs/errors.md is checked against.
+ * RB_BENCH_*: the benchmarks under bench/benchmarks/ and loadgen/bench/ (not the CLI). They print
+ * these codes themselves, as the CLI does (`error RB_BENCH_ARGS: …`); the table is what
+ * docs/errors.md is checked against.
  */
 export const benchErrors = {
   RB_BENCH_ARGS: { message: 'A benchmark was given an option it does not know, one without its value, or a bad value.', retriable: false },

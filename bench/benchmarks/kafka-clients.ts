@@ -24,7 +24,7 @@
  * ran (the figures are reported, not judged), 1 when one failed or none is installed, 2 on bad
  * arguments.
  */
-import { benchArgs } from './cli-args.js';
+import { benchArgs } from '../../test/helpers/bench-args.js';
 import { fork } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
@@ -281,7 +281,7 @@ function parseOptions(argv: string[]): Options {
   const [rate, seconds, rounds] = [Number(value('--rate', '200')), Number(value('--seconds', '20')), Number(value('--rounds', '3'))];
   if (bad.length > 0 || !(rate > 0) || !(seconds > 0) || !Number.isInteger(rounds) || rounds < 1) {
     process.stderr.write(
-      `kafka-clients: RB_BENCH_ARGS: ${bad.length > 0 ? `unknown client ${bad.join(', ')}` : 'rate, seconds and rounds must be positive'}.\n${USAGE}\n`,
+      `error RB_BENCH_ARGS: kafka-clients: ${bad.length > 0 ? `unknown client ${bad.join(', ')}` : 'rate, seconds and rounds must be positive'}.\n${USAGE}\n`,
     );
     process.exit(2);
   }
@@ -365,7 +365,7 @@ const fmt = (r: RoundResult) =>
 async function main(o: Options): Promise<void> {
   const clients = await available(o);
   if (clients.length === 0) {
-    process.stderr.write('kafka-clients: RB_BENCH_NO_CLIENT: none of the clients asked for is installed; nothing to measure.\n');
+    process.stderr.write('error RB_BENCH_NO_CLIENT: kafka-clients: none of the clients asked for is installed; nothing to measure.\n');
     process.exitCode = 1;
     return;
   }

@@ -1,7 +1,7 @@
-# The shell benchmarks' argument check (cli-args.ts does it for the JavaScript ones), sourced:
+# The shell benchmarks' argument check (test/helpers/bench-args.ts does it for the JavaScript ones), sourced:
 #   bench_args SCRIPT FROM TO MAX "EXIT CODES" "$@"
 # --help prints SCRIPT's comment lines FROM–TO and the exit codes, exit 0. A first argument that
-# is not a whole number, or more than MAX arguments, is RB_BENCH_ARGS, exit 2, before any work.
+# is not a whole number, or more than MAX arguments, is `error RB_BENCH_ARGS: …`, exit 2, before any work.
 bench_args() {
   local script=$1 from=$2 to=$3 max=$4 codes=$5
   shift 5
@@ -13,11 +13,11 @@ bench_args() {
       ;;
   esac
   if [ -n "${1:-}" ] && ! [[ "$1" =~ ^[0-9]+$ ]]; then
-    echo "RB_BENCH_ARGS: the first argument must be a whole number, not '$1'. See --help." >&2
+    echo "error RB_BENCH_ARGS: the first argument must be a whole number, not '$1'. See --help." >&2
     exit 2
   fi
   if [ $# -gt "$max" ]; then
-    echo "RB_BENCH_ARGS: too many arguments ($*). See --help." >&2
+    echo "error RB_BENCH_ARGS: too many arguments ($*). See --help." >&2
     exit 2
   fi
 }

@@ -11,6 +11,7 @@
  *   5. The floor: benchmark 1's frames with nothing else (see floorRoundTrip).
  * The relay is a protocol stand-in (fake-relay.ts) in its own process, so only the loadgen's CPU
  * is counted. Run: node --expose-gc dist/loadgen/bench/loadgen-bench.js [--quick] [--cpu-only | --sender-only | --floor-only]
+ * (`--help`: the usage; an unknown option is `error RB_BENCH_ARGS: …`, exit 2, before anything starts)
  * (`--cpu-only`: benchmark 1 alone, e.g. under `--cpu-prof`; `--sender-only`: benchmark 4 alone; `--floor-only`: 5 alone).
  */
 import { spawn } from 'node:child_process';
@@ -29,6 +30,25 @@ import { LocalWorker } from '../src/worker/local-worker.js';
 import { makePlan } from '../src/worker/plan.js';
 import type { WorkerResult } from '../src/worker/contract.js';
 import { runPaced } from '../src/worker/pacing.js';
+import { benchArgs } from '../../test/helpers/bench-args.js';
+
+benchArgs({
+  usage: `usage: node --expose-gc dist/loadgen/bench/loadgen-bench.js [--quick] [--cpu-only | --sender-only | --floor-only]
+
+The loadgen's own costs, against a stand-in for the relay (fake-relay.js, its own process; no Kafka):
+  1. CPU per encrypted message round trip in the loadgen process → sends per core-second
+  2. the largest rate one worker holds without going generator-bound (schedule-lag p99 ≤ 10 ms)
+  3. memory per idle connected user, after GC (node --expose-gc; without it, no GC first)
+  4. the sender alone: encrypt + encode + ws send of one send frame, and the same unencrypted
+  5. the floor: benchmark 1's frames with nothing else
+  --quick         shorter runs and fewer rate steps
+  --cpu-only      benchmark 1 alone (e.g. under node --cpu-prof)
+  --sender-only   benchmark 4 alone
+  --floor-only    benchmark 5 alone
+  -h, --help      this text
+exit codes: 0 the figures were printed, whatever they are; 1 a benchmark failed; 2 bad arguments.`,
+  switches: ['--quick', '--cpu-only', '--sender-only', '--floor-only'],
+});
 
 const SECRET = 'bench-secret-0123456789';
 const quick = process.argv.includes('--quick');

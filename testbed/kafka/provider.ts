@@ -9,7 +9,7 @@ export type ProviderKind = 'external' | 'docker' | 'local';
 export interface ProvisionOptions {
   /** --brokers host:port,…; wins over KAFKA_BROKERS. */
   readonly brokers?: string;
-  /** Force a provider; by default: external if brokers are given, docker if an engine answers, else local. */
+  /** Force a provider; by default: external if brokers are given, docker if an engine answers and count is 1, else local. */
   readonly provider?: ProviderKind | 'auto';
   /** Size of a provisioned cluster. */
   readonly count?: 1 | 3;

@@ -26,7 +26,9 @@ export function registerKafka(program: Command): void {
 
   kafka
     .command('up')
-    .description('start a Kafka cluster (local jars, or Docker when an engine answers), print its bootstrap servers, stay up until Ctrl-C')
+    .description(
+      'start a Kafka cluster (one broker: Docker when an engine answers, else local jars; three: local jars), print its bootstrap servers, stay up until Ctrl-C',
+    )
     .option('-n, --count <n>', 'number of brokers: 1 or 3', '1')
     .option('--provider <kind>', 'auto | local | docker', 'auto')
     .option('--dir <path>', 'folder for broker data and logs (default: a new temporary folder)')

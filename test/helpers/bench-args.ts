@@ -1,9 +1,11 @@
 /**
  * The benchmarks' own argument check, run before any work: `-h`/`--help` prints the usage and
  * exits 0; an unknown flag, a flag without its value, too many positionals or a positional that
- * is not a number where one is expected exits 2 with `RB_BENCH_ARGS: …` (a benchmark that ignored
- * a typo would run for minutes with the wrong settings). A benchmark's internal child mode
+ * is not a number where one is expected exits 2 with `error RB_BENCH_ARGS: …` (a benchmark that
+ * ignored a typo would run for minutes with the wrong settings). A benchmark's internal child mode
  * (`--child`, `--peer`) is left alone. Everything after `--` is passed through unchecked.
+ * Here, not in bench/, so that both bench/benchmarks and loadgen/bench may use it (loadgen never
+ * imports bench; .dependency-cruiser.cjs).
  */
 
 export interface BenchArgsSpec {
@@ -47,8 +49,11 @@ export function benchArgs(spec: BenchArgsSpec, argv: readonly string[] = process
     process.stdout.write(`${spec.usage.trim()}\n`);
     process.exit(0);
   }
-  if (problem !== null) {
-    process.stderr.write(`RB_BENCH_ARGS: ${problem} See --help.\n`);
-    process.exit(2);
-  }
+  if (problem !== null) refuseBenchArgs(problem);
+}
+
+/** Prints `error RB_BENCH_ARGS: <problem> See --help.` and exits 2 (for a check of a value's range). */
+export function refuseBenchArgs(problem: string): never {
+  process.stderr.write(`error RB_BENCH_ARGS: ${problem} See --help.\n`);
+  process.exit(2);
 }
