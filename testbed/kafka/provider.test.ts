@@ -30,6 +30,8 @@ test('Docker is chosen when an engine answers and one broker is wanted; local ot
 test('a forced provider is honoured', async () => {
   assert.equal((await chooseProvider({ env: {}, provider: 'local' }, docker(true))).kind, 'local');
   assert.equal((await chooseProvider({ env: {}, provider: 'docker' }, docker(false))).kind, 'docker');
+  // Docker runs one broker: asking it for three is refused, not quietly served with one.
+  await assert.rejects(chooseProvider({ env: {}, provider: 'docker', count: 3 }, docker(true)), /RB_KAFKA_BAD_OPTION|runs one broker/);
   await assert.rejects(chooseProvider({ env: {}, provider: 'external' }, docker(false)), /RB_KAFKA_BAD_OPTION|needs --brokers/);
 });
 

@@ -45,9 +45,11 @@ export async function chooseProvider(options: ProvisionOptions, dockerAnswers: (
       throw e;
     }
   }
+  const count = options.count ?? 1;
+  if (forced === 'docker' && count !== 1)
+    throw kafkaError('RB_KAFKA_BAD_OPTION', `The docker provider runs one broker; ${count} run from the local jars (--provider local).`);
   if (forced === 'docker') return { kind: 'docker', reason: 'asked for docker' };
   if (forced === 'local') return { kind: 'local', reason: 'asked for local' };
-  const count = options.count ?? 1;
   if (count === 1 && (await dockerAnswers())) return { kind: 'docker', reason: 'a Docker engine answers' };
   return { kind: 'local', reason: count === 1 ? 'no Docker engine answers' : 'three brokers run from the local jars' };
 }
