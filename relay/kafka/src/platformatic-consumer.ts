@@ -75,7 +75,7 @@ function crash(c: ConsumerState, e: unknown): void {
   c.running = false;
   c.session = null;
   c.lease?.stop();
-  if (c.consumer !== undefined) void leave(c.consumer);
+  if (c.consumer !== undefined) void abandon(c.consumer);
   c.handlers?.onCrash?.(kafkaClientError('RB_KCLIENT_CONSUMER_CRASHED', messageOf(e), e));
 }
 
@@ -245,13 +245,16 @@ async function recover(
   await failed(c, `fetch from broker ${leader}`, e);
 }
 
-/** The coordinator may have given this member's partitions to another: let them go, join again. */
+/** The coordinator may have given this member's partitions to another: let them go (shared groups), join again. */
 function lostGroup(c: ConsumerState, why: string): void {
   if (!c.running || c.rejoining) return;
   c.rejoining = true;
-  const held = c.session !== null;
-  c.session = null;
-  c.ride.log(`kafka: consumer ${c.o.groupId}: ${why}; its partitions are given up until it has joined again`);
+  const shared = c.o.sharedGroup === true;
+  const held = shared && c.session !== null;
+  if (shared) c.session = null;
+  c.ride.log(
+    `kafka: consumer ${c.o.groupId}: ${why}; ${shared ? 'its partitions are given up until it has joined again' : 'joining again'}`,
+  );
   if (held) c.handlers?.onRevoked?.(why);
   void join(c).then(
     () => (c.rejoining = false),
@@ -263,7 +266,31 @@ function lostGroup(c: ConsumerState, why: string): void {
 }
 
 const join = (c: ConsumerState) =>
-  rideOut(`consumer ${c.o.groupId} join`, () => c.consumer!.joinGroup({}), { ...c.ride, retriable: isRetriablePlatformaticError });
+  rideOut(
+    `consumer ${c.o.groupId} join`,
+    async () => {
+      if (!(await coordinatorKnown(c))) throw Object.assign(new Error(COORDINATOR_GONE), { coordinatorGone: true });
+      return c.consumer!.joinGroup({});
+    },
+    // Riding out a gone coordinator would only retry it: this consumer crashes, and a new one joins.
+    { ...c.ride, retriable: (e) => (e as { coordinatorGone?: boolean }).coordinatorGone !== true && isRetriablePlatformaticError(e) },
+  );
+
+const COORDINATOR_GONE = 'its group coordinator left the cluster; a new consumer finds the new one';
+
+/**
+ * The library finds the group's coordinator once and never again, and a group operation whose
+ * coordinator is no longer in the metadata throws in a callback (reading `host` of undefined in
+ * its connection pool), which ends the process. So before a join or a clean leave: is the
+ * coordinator it would use still a broker? If not, this consumer is given up (a new one joins).
+ */
+async function coordinatorKnown(c: ConsumerState): Promise<boolean> {
+  const pk = c.consumer!;
+  const id = pk.coordinatorId;
+  if (id === null || id === undefined) return true; // not found yet: the library will ask the cluster
+  const md = await deadline(pk.metadata({ topics: [...c.o.topics], forceUpdate: true }), 5000, 'metadata');
+  return md.brokers.has(id);
+}
 
 async function start(c: ConsumerState, h: ConsumerHandlers): Promise<void> {
   const pk = await loadPk();
@@ -284,18 +311,19 @@ async function start(c: ConsumerState, h: ConsumerHandlers): Promise<void> {
   c.consumer.on('consumer:group:join', (payload: JoinPayload) => onJoin(c, payload));
   c.consumer.topics.trackAll(...c.o.topics);
   c.running = true;
-  c.lease = watchMembership(c.consumer, {
-    sessionMs: c.o.sessionTimeoutMs ?? 10000,
-    intervalMs: c.o.heartbeatIntervalMs ?? 1000,
-    holding: () => c.session !== null,
-    lost: (why) => lostGroup(c, why),
-  });
+  if (c.o.sharedGroup === true)
+    c.lease = watchMembership(c.consumer, {
+      sessionMs: c.o.sessionTimeoutMs ?? 10000,
+      intervalMs: c.o.heartbeatIntervalMs ?? 1000,
+      holding: () => c.session !== null,
+      lost: (why) => lostGroup(c, why),
+    });
   try {
     await join(c);
   } catch (e) {
     c.running = false;
     c.lease?.stop();
-    void leave(c.consumer);
+    void abandon(c.consumer);
     throw kafkaClientError('RB_KCLIENT_CONNECT', messageOf(e), e);
   }
 }
@@ -305,7 +333,10 @@ async function stop(c: ConsumerState): Promise<void> {
   c.running = false;
   c.session = null;
   c.lease?.stop();
-  if (c.consumer !== undefined) await leave(c.consumer);
+  if (c.consumer !== undefined) {
+    const clean = await coordinatorKnown(c).catch(() => false);
+    await (clean ? leave(c.consumer) : abandon(c.consumer));
+  }
   if (wasOpen) c.closed();
 }
 
@@ -364,5 +395,17 @@ export function decode(
 
 /** Closes the consumer, leaving the group (a clean leave makes the rebalance immediate); errors are moot by then. */
 const leave = (c: PkConsumer): Promise<void> => new Promise((resolve) => c.close(true, () => resolve()));
+
+/**
+ * Closes the consumer's connections without a group operation (see coordinatorKnown): for a
+ * consumer given up, whose coordinator may be gone. The group drops the member after its
+ * session timeout. The library's Consumer.close always leaves the group first, so this is its
+ * base client's close.
+ */
+const abandon = (c: PkConsumer): Promise<void> =>
+  new Promise((resolve) => {
+    const base = Object.getPrototypeOf(Object.getPrototypeOf(c)) as { close(cb: () => void): void };
+    base.close.call(c, () => resolve());
+  });
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -75,6 +75,12 @@ export interface ConsumerHandlers {
 
 export interface ConsumerOptions {
   readonly groupId: string;
+  /**
+   * Members split the partitions (the routers' `relay` group): a member that may have lost its
+   * membership gives its partitions up at once (onRevoked) and joins again, or two members would
+   * act on one partition. A group of one (a gateway's own, a run's) keeps fetching meanwhile.
+   */
+  readonly sharedGroup?: boolean;
   readonly topics: readonly string[];
   /** Start at the log start when the group has no committed offset (the relay never commits). */
   readonly fromBeginning: boolean;

@@ -128,6 +128,7 @@ export class Router {
     const make = () =>
       this.#kafka.consumer({
         groupId: 'relay',
+        sharedGroup: true,
         topics: [this.#config.topics.mailbox],
         fromBeginning: true,
         sessionTimeoutMs: this.#config.sessionTimeoutMs,
