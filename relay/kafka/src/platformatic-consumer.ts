@@ -75,7 +75,7 @@ function crash(c: ConsumerState, e: unknown): void {
   c.running = false;
   c.session = null;
   c.lease?.stop();
-  if (c.consumer !== undefined) void abandon(c.consumer);
+  void release(c);
   c.handlers?.onCrash?.(kafkaClientError('RB_KCLIENT_CONSUMER_CRASHED', messageOf(e), e));
 }
 
@@ -323,7 +323,7 @@ async function start(c: ConsumerState, h: ConsumerHandlers): Promise<void> {
   } catch (e) {
     c.running = false;
     c.lease?.stop();
-    void abandon(c.consumer);
+    void release(c);
     throw kafkaClientError('RB_KCLIENT_CONNECT', messageOf(e), e);
   }
 }
@@ -333,10 +333,7 @@ async function stop(c: ConsumerState): Promise<void> {
   c.running = false;
   c.session = null;
   c.lease?.stop();
-  if (c.consumer !== undefined) {
-    const clean = await coordinatorKnown(c).catch(() => false);
-    await (clean ? leave(c.consumer) : abandon(c.consumer));
-  }
+  await release(c);
   if (wasOpen) c.closed();
 }
 
@@ -391,6 +388,17 @@ export function decode(
     }
   }
   return { records, next };
+}
+
+/**
+ * Closes the library's consumer, however this one ends (stopped, crashed, never joined): leaving
+ * the group when its coordinator is still a broker, else without a group operation (see
+ * coordinatorKnown).
+ */
+async function release(c: ConsumerState): Promise<void> {
+  if (c.consumer === undefined) return;
+  const clean = await coordinatorKnown(c).catch(() => false);
+  await (clean ? leave(c.consumer) : abandon(c.consumer));
 }
 
 /** Closes the consumer, leaving the group (a clean leave makes the rebalance immediate); errors are moot by then. */
