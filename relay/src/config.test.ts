@@ -21,6 +21,17 @@ test('bad configuration is refused with a reason', () => {
   assert.throws(() => resolveConfig({ brokers: 'a:1', tokenSecret: secret, partitions: 0 }), /partitions must be a positive integer/);
   assert.throws(() => fromEnv({ RELAY_PORT: 'eighty' }), /RELAY_PORT="eighty" is not a number/);
   assert.throws(() => fromEnv({ RELAY_TEST_HOOKS: '{' }), /RELAY_TEST_HOOKS/);
+  assert.throws(
+    () => resolveConfig({ brokers: 'a:1', tokenSecret: secret, writeTimeoutMs: 0 }),
+    /writeTimeoutMs must be a positive integer/,
+  );
+});
+
+test('the write timeout: 30 s unless RELAY_WRITE_TIMEOUT_MS or the flag says otherwise', () => {
+  assert.equal(resolveConfig({ brokers: 'a:1', tokenSecret: secret }).writeTimeoutMs, 30_000);
+  const env = fromEnv({ KAFKA_BROKERS: 'a:1', RELAY_TOKEN_SECRET: secret, RELAY_WRITE_TIMEOUT_MS: '8000' });
+  assert.equal(resolveConfig(env).writeTimeoutMs, 8000);
+  assert.equal(resolveConfig(env, { writeTimeoutMs: 5000 }).writeTimeoutMs, 5000);
 });
 
 test('the rate burst follows the rate limit unless set', () => {

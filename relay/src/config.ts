@@ -38,6 +38,12 @@ export interface RelayConfig {
   /** Pushes waiting per connection before it counts as a slow reader whatever the time. */
   readonly maxBacklogItems: number;
   readonly sessionTimeoutMs: number;
+  /**
+   * How long a Kafka write may take, its retries in place included, before its writers hear
+   * error 11 (PROTOCOL §5.2). Longer than a partition leader's failover; shorter only where a
+   * whole-cluster outage must surface sooner (a test of it, a client with its own deadline).
+   */
+  readonly writeTimeoutMs: number;
   /** Delivered-but-unconfirmed message ids remembered per connection (for received/read checks). */
   readonly maxUnconfirmedPerConnection: number;
   readonly drainTimeoutMs: number;
@@ -64,6 +70,7 @@ export const RELAY_DEFAULTS = {
   slowReaderMs: 3000,
   maxBacklogItems: 100_000,
   sessionTimeoutMs: 6000,
+  writeTimeoutMs: 30_000,
   maxUnconfirmedPerConnection: 20_000,
   drainTimeoutMs: 10_000,
   topics: { mailbox: 'relay.mailbox', keys: 'relay.keys', deliverPrefix: 'relay.deliver.' },
@@ -108,6 +115,7 @@ export function fromEnv(env: NodeJS.ProcessEnv): RelayOptions {
     maxConnections: envNumber(env, 'RELAY_MAX_CONNECTIONS'),
     rateLimitPerSec: envNumber(env, 'RELAY_RATE_LIMIT_PER_SEC'),
     highWaterBytes: envNumber(env, 'RELAY_HIGH_WATER_BYTES'),
+    writeTimeoutMs: envNumber(env, 'RELAY_WRITE_TIMEOUT_MS'),
     heartbeatMs: envNumber(env, 'RELAY_HEARTBEAT_MS'),
     tlsCertFile: env.RELAY_TLS_CERT,
     tlsKeyFile: env.RELAY_TLS_KEY,
@@ -153,6 +161,7 @@ export function resolveConfig(...layers: RelayOptions[]): RelayConfig {
     'rateBurst',
     'heartbeatMs',
     'highWaterBytes',
+    'writeTimeoutMs',
   ];
   for (const k of positive) {
     const v = config[k];

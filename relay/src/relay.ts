@@ -11,7 +11,7 @@ import {
 import type { RelayConfig } from './config.js';
 import { relayError } from './errors.js';
 import { createRelayMetrics, type RelayMetrics } from './metrics.js';
-import { BatchingProducer } from './producer/batching-producer.js';
+import { BatchingProducer, PRODUCE_RETRY } from './producer/batching-producer.js';
 import { Gateway } from './gateway/gateway.js';
 import { startGatewayConsumer } from './gateway/gateway-consumer.js';
 import { Router, toDurable } from './router/router.js';
@@ -170,8 +170,10 @@ function wireMessagePath(
   // The router applies this process's writes to partitions it owns from their produce answers
   // (Router.applyDurable), and the peer links hand the rest to their owners. In the next loop
   // phase, so the writers' ✓ frames go out first.
+  const retry = { ...PRODUCE_RETRY, totalMs: config.writeTimeoutMs };
   const producer = new BatchingProducer(kafkaProducer, {
     metrics,
+    retry,
     onWritten: (records, offsets) =>
       setImmediate(() => {
         const durable = toDurable(config.topics.mailbox, records, offsets);
@@ -189,6 +191,7 @@ function wireMessagePath(
     admin,
     metrics,
     draining,
+    retry,
   });
   const router = new Router(config, kafka, metrics, delivery.deliver, delivery.notifyReplaced, log);
   const peers = new PeerLinks({

@@ -43,7 +43,7 @@ export interface BatchingProducerOptions {
    * batch for one partition above it is rejected whole.
    */
   readonly maxBatchBytes?: number;
-  readonly retry?: ProduceRetry;
+  readonly retry?: ProduceRetry | undefined;
   readonly lazyLingerMs?: number;
   /**
    * Told of every successful request, after its callers were resolved: the records and the offset

@@ -6,7 +6,7 @@
 import type { Admin, OutRecord, Producer } from '../../kafka/src/index.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { RelayMetrics } from '../metrics.js';
-import { BatchingProducer } from '../producer/batching-producer.js';
+import { BatchingProducer, type ProduceRetry } from '../producer/batching-producer.js';
 import type { Push, Replaced } from './mailbox.js';
 import { encodeValue } from './records.js';
 import type { Deliver, NotifyReplaced } from './router.js';
@@ -23,6 +23,8 @@ export interface DeliveryOptions {
   readonly metrics: RelayMetrics;
   /** True once the relay drains: a failed deliver produce is not retried any more. */
   readonly draining: () => boolean;
+  /** The relay's write retries (its `writeTimeoutMs`); default PRODUCE_RETRY. */
+  readonly retry?: ProduceRetry;
 }
 
 export interface Delivery {
@@ -44,6 +46,7 @@ export function createDelivery(o: DeliveryOptions): Delivery {
   // retry. Dropped items stay pending and replay when their users reconnect elsewhere.
   const deliverProducer = new BatchingProducer(o.kafkaProducer, {
     metrics: o.metrics,
+    retry: o.retry,
     keepForRetry: async (records) => {
       if (o.draining()) return records.map(() => false);
       const topics = new Set(await o.admin.listTopics());

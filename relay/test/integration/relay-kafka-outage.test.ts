@@ -16,7 +16,8 @@ const clients: TestClient[] = [];
 
 before(async () => {
   kafka = await startTestKafka(1);
-  relay = await startRelayProcess(kafka.brokers, { gatewayId: 'k1', partitions: 4 });
+  // 8 s of write retries instead of 30: the same give-up path (error 11), 22 s sooner.
+  relay = await startRelayProcess(kafka.brokers, { gatewayId: 'k1', partitions: 4, env: { RELAY_WRITE_TIMEOUT_MS: '8000' } });
   await waitAllReady([relay]);
 });
 after(async () => {
