@@ -1,5 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { archiveMaps, classArchivePath } from '../../../testbed/kafka/local/class-archive.js';
+import { javaBinary } from '../../../testbed/kafka/local/jars.js';
 import { adapterFor, kafkaForFile, waitFor } from '../../../test/helpers/kafka.js';
 import type { InRecord } from '../../../relay/kafka/src/index.js';
 
@@ -55,4 +58,19 @@ test('integration: 1 broker — 10,000 keyed records with acks=all all arrive, i
       `order holds for ${key}`,
     );
   }
+});
+
+// `make test` runs `relaybench kafka fetch` first, which makes the archive; a developer's bare
+// `node --test` may not have, and then only CI insists.
+test('integration: the broker runs on the class archive `kafka fetch` made, and the JVM maps it', (t) => {
+  const archive = classArchivePath(javaBinary());
+  if (!existsSync(archive)) {
+    assert.notEqual(process.env.CI, 'true', `CI ran \`kafka fetch\`, so ${archive} must exist`);
+    return t.skip(`no class archive yet (${archive}): run relaybench kafka fetch`);
+  }
+  const pid = cluster().nodes[0]!.pid();
+  assert.ok(pid !== undefined);
+  const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  assert.ok(args.includes(`-XX:SharedArchiveFile=${archive}`), `broker flags: ${args.filter((a) => a.startsWith('-X')).join(' ')}`);
+  assert.ok(archiveMaps(javaBinary(), archive), 'java -Xshare:on maps the archive');
 });

@@ -11,6 +11,7 @@ import type { LocalKafkaCluster, LocalNode } from '../cluster.js';
 import { freePorts } from '../../process/ports.js';
 import { spawnSupervised, stopSupervised, type Supervised } from '../../process/supervisor.js';
 import { checkJava, ensureKafkaJars, javaBinary, kafkaClasspath, KAFKA_VERSION } from './jars.js';
+import { classArchiveFlags, classArchivePath, ensureClassArchive } from './class-archive.js';
 import { LOG4J2_PROPERTIES, nodeProperties, randomClusterId, type NodePorts } from './properties.js';
 
 export interface LocalClusterOptions {
@@ -22,6 +23,8 @@ export interface LocalClusterOptions {
   readonly heapMb?: number;
   readonly readyTimeoutMs?: number;
   readonly log?: (line: string) => void;
+  /** Write the brokers' class archive here when the JVM exits (class-archive.ts); one broker, with `dir`. */
+  readonly archiveTo?: string;
 }
 
 /**
@@ -42,6 +45,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     dir,
     log4j: join(dir, 'log4j2.properties'),
     heapMb: options.heapMb ?? (count === 1 ? 512 : 384),
+    cds: options.archiveTo !== undefined ? [`-XX:ArchiveClassesAtExit=${options.archiveTo}`] : classArchiveFlags(classArchivePath(java)),
   };
   const nodes = await prepareNodes(layout, count);
   await formatNodes(layout, nodes, randomClusterId(randomBytes));
@@ -55,10 +59,12 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
-    // Controlled shutdown first (fast on an idle cluster); SIGKILL after a grace period.
-    await Promise.all([...procs.values()].map((p) => stopSupervised(p, 8000)));
-    // A temporary folder of ours goes with the cluster; a folder the caller named is kept.
-    if (options.dir === undefined && process.env.RELAYBENCH_KEEP_KAFKA_DIR === undefined) rmSync(dir, { recursive: true, force: true });
+    // A temporary folder of ours goes with the cluster, and then a controlled shutdown has
+    // nothing to keep: SIGKILL (three brokers stopping together wait ≈ 5 s for a quorum that is
+    // gone). A folder the caller named is kept: controlled shutdown first, SIGKILL after a grace.
+    const discard = options.dir === undefined && process.env.RELAYBENCH_KEEP_KAFKA_DIR === undefined;
+    await Promise.all([...procs.values()].map((p) => stopSupervised(p, 8000, discard ? 'SIGKILL' : 'SIGTERM')));
+    if (discard) rmSync(dir, { recursive: true, force: true });
   };
   const readyTimeoutMs = options.readyTimeoutMs ?? 90_000;
 
@@ -100,6 +106,8 @@ interface Layout {
   readonly dir: string;
   readonly log4j: string;
   readonly heapMb: number;
+  /** The class archive flag: map it, or (archiveTo) write it at exit. */
+  readonly cds: readonly string[];
 }
 
 const nodeDirOf = (layout: Layout, nodeId: number) => join(layout.dir, `node-${nodeId}`);
@@ -129,6 +137,7 @@ async function formatNodes(layout: Layout, nodes: readonly NodePorts[], clusterI
     try {
       await run(layout.java, [
         '-Xmx128m',
+        ...layout.cds.filter((f) => f.startsWith('-XX:SharedArchiveFile=')),
         `-Dlog4j2.configurationFile=${layout.log4j}`,
         '-cp',
         layout.cp,
@@ -158,6 +167,7 @@ function launchNode(layout: Layout, node: NodePorts): Supervised {
   const jvm = [
     `-Xms${layout.heapMb}m`,
     `-Xmx${layout.heapMb}m`,
+    ...layout.cds,
     // Serial GC, not G1: a broker here keeps little live data (a few MB of metadata and
     // indexes; the log lives in the page cache), so a young collection takes a few ms, and G1's
     // write barriers and concurrent refinement threads cost CPU on every request on a 2-core
@@ -230,4 +240,11 @@ export async function waitReady(brokers: readonly string[], count: number, timeo
     await sleep(300);
   }
   throw kafkaError('RB_KAFKA_NOT_READY', `Last answer: ${lastError}`);
+}
+
+/** `relaybench kafka fetch`: the brokers' class archive for the java they run on, once (class-archive.ts). */
+export async function ensureBrokerClassArchive(log?: (line: string) => void): Promise<void> {
+  const java = javaBinary();
+  checkJava(java);
+  await ensureClassArchive(java, (o) => startLocalCluster({ brokers: 1, dir: o.dir, archiveTo: o.archiveTo }), { log });
 }

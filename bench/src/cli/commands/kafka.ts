@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { createKafkajsAdapter } from '../../../../relay/kafka/src/index.js';
 import { provisionKafka, type ProviderKind } from '../../../../testbed/kafka/provider.js';
 import { cacheRoot, ensureKafkaJars, KAFKA_VERSION } from '../../../../testbed/kafka/local/jars.js';
+import { ensureBrokerClassArchive } from '../../../../testbed/kafka/local/local-cluster.js';
 import { parseBrokers, useExternalCluster } from '../../../../testbed/kafka/external.js';
 import { kafkaError } from '../../../../testbed/kafka/errors.js';
 import { failAndExit } from '../fail.js';
@@ -99,10 +100,13 @@ export function registerKafka(program: Command): void {
 
   kafka
     .command('fetch')
-    .description(`resolve the Apache Kafka ${KAFKA_VERSION} jars with Maven into the cache (${cacheRoot()}), if missing`)
+    .description(
+      `resolve the Apache Kafka ${KAFKA_VERSION} jars with Maven into the cache (${cacheRoot()}), and make the brokers' class archive for this java, if missing`,
+    )
     .action(async () => {
       try {
         const home = await ensureKafkaJars({ log: say });
+        await ensureBrokerClassArchive(say);
         say(`Kafka jars ready in ${home}`);
       } catch (e) {
         failAndExit(e);
