@@ -23,7 +23,7 @@ import { TEST_SECRET } from '../../test/helpers/client.js';
 import { freePorts } from '../../testbed/process/ports.js';
 import { inspectEnv, memoryAfterGc, type ProcessMemory } from '../../testbed/process/inspector-memory.js';
 import { FRAME_TYPES, PROTOCOL_VERSION, decodeServerFrame, encodeFrame, signToken } from '../../relay/protocol/src/index.js';
-import { benchArgs } from '../../test/helpers/bench-args.js';
+import { benchArgs } from '../../testbed/bench/args.js';
 
 benchArgs({
   usage: `usage: node dist/bench/benchmarks/connections-bench.js [users=100000] [relays=7] [clientProcs=7] [--steps 5000,15000] [--trickle 20] [--no-gc]

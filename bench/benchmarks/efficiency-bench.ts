@@ -29,7 +29,7 @@ import { HOP_STAGES, type Stage } from '../../loadgen/src/stats/stages.js';
 import type { ResourceUsage } from '../src/resources/accounting.js';
 import type { RunSummary } from '../src/results/summary.js';
 import { REPO_ROOT } from '../src/scenarios/loader.js';
-import { benchArgs, refuseBenchArgs } from '../../test/helpers/bench-args.js';
+import { benchArgs, refuseBenchArgs } from '../../testbed/bench/args.js';
 import { fmt, spread, statuses } from './spread.js';
 
 benchArgs({

@@ -8,7 +8,7 @@
  */
 import { startTestKafka } from '../../test/helpers/kafka.js';
 import { startRelayProcess, waitAllReady, type RelayProcess } from '../../test/helpers/relays.js';
-import { benchArgs } from '../../test/helpers/bench-args.js';
+import { benchArgs } from '../../testbed/bench/args.js';
 
 benchArgs({
   usage: `usage: node dist/bench/benchmarks/fresh-kafka-relay-starts.js [starts=20]

@@ -26,7 +26,7 @@ import { ALWAYS_REJECTED, FUZZ_CATEGORIES } from '../../testbed/fuzz/cases.js';
 import { codesInProtocolDoc } from '../../testbed/fuzz/documented.js';
 import { inspectEnv, memoryAfterGc } from '../../testbed/process/inspector-memory.js';
 import { freePorts } from '../../testbed/process/ports.js';
-import { benchArgs } from '../../test/helpers/bench-args.js';
+import { benchArgs } from '../../testbed/bench/args.js';
 
 benchArgs({
   usage: `usage: node dist/bench/benchmarks/fuzz-bench.js [seconds=60] [connections=300] [probesPerSec=300]

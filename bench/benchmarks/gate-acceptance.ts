@@ -14,7 +14,7 @@ import { delimiter, join } from 'node:path';
 import { effectText } from '../src/gate/decide.js';
 import type { GateReport } from '../src/gate/gate-format.js';
 import { REPO_ROOT } from '../src/scenarios/loader.js';
-import { benchArgs } from '../../test/helpers/bench-args.js';
+import { benchArgs } from '../../testbed/bench/args.js';
 
 benchArgs({
   usage: `usage: node dist/bench/benchmarks/gate-acceptance.js [K=2] [ref] [--only aa|ab] [-- gate flags…]

@@ -24,7 +24,7 @@
  * ran (the figures are reported, not judged), 1 when one failed or none is installed, 2 on bad
  * arguments.
  */
-import { benchArgs } from '../../test/helpers/bench-args.js';
+import { benchArgs } from '../../testbed/bench/args.js';
 import { fork } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';

@@ -14,7 +14,7 @@ import { startTestKafka } from '../../test/helpers/kafka.js';
 import { startRelayProcess, waitAllReady, type RelayProcess } from '../../test/helpers/relays.js';
 import { connectUser, isAck, isDeliver, type TestClient } from '../../test/helpers/client.js';
 import { FRAME_TYPES, partitionFor, nowUs } from '../../relay/protocol/src/index.js';
-import { benchArgs } from '../../test/helpers/bench-args.js';
+import { benchArgs } from '../../testbed/bench/args.js';
 
 benchArgs({
   usage: `usage: node dist/bench/benchmarks/relay-bench.js [seconds=20] [scrapeMs=0] [--throughput-only]

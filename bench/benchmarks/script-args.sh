@@ -1,4 +1,4 @@
-# The shell benchmarks' argument check (test/helpers/bench-args.ts does it for the JavaScript ones), sourced:
+# The shell benchmarks' argument check (testbed/bench/args.ts does it for the JavaScript ones), sourced:
 #   bench_args SCRIPT FROM TO MAX "EXIT CODES" "$@"
 # --help prints SCRIPT's comment lines FROM–TO and the exit codes, exit 0. A first argument that
 # is not a whole number, or more than MAX arguments, is `error RB_BENCH_ARGS: …`, exit 2, before any work.

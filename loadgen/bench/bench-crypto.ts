@@ -2,7 +2,7 @@
 // ratchet step included. Run: node dist/loadgen/bench/bench-crypto.js [iterations] (--help: the usage)
 import { ConversationReceiver, ConversationSender, type EncryptedMessage } from '../src/crypto/conversation.js';
 import { generateIdentity } from '../src/crypto/identity.js';
-import { benchArgs, refuseBenchArgs } from '../../test/helpers/bench-args.js';
+import { benchArgs, refuseBenchArgs } from '../../testbed/bench/args.js';
 
 benchArgs({
   usage: `usage: node dist/loadgen/bench/bench-crypto.js [iterations]

@@ -30,7 +30,7 @@ import { LocalWorker } from '../src/worker/local-worker.js';
 import { makePlan } from '../src/worker/plan.js';
 import type { WorkerResult } from '../src/worker/contract.js';
 import { runPaced } from '../src/worker/pacing.js';
-import { benchArgs } from '../../test/helpers/bench-args.js';
+import { benchArgs } from '../../testbed/bench/args.js';
 
 benchArgs({
   usage: `usage: node --expose-gc dist/loadgen/bench/loadgen-bench.js [--quick] [--cpu-only | --sender-only | --floor-only]

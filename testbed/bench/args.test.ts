@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkBenchArgs } from './bench-args.js';
+import { checkBenchArgs } from './args.js';
 
 const spec = { usage: 'u', valued: ['--rounds'], switches: ['--skip-ramp'], positionals: 2, numeric: [0], internal: ['--child'] };
 

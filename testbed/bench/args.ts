@@ -4,8 +4,8 @@
  * is not a number where one is expected exits 2 with `error RB_BENCH_ARGS: …` (a benchmark that
  * ignored a typo would run for minutes with the wrong settings). A benchmark's internal child mode
  * (`--child`, `--peer`) is left alone. Everything after `--` is passed through unchecked.
- * Here, not in bench/, so that both bench/benchmarks and loadgen/bench may use it (loadgen never
- * imports bench; .dependency-cruiser.cjs).
+ * In testbed/ (what runs stand on), not in bench/, so that both bench/benchmarks and
+ * loadgen/bench may use it (loadgen never imports bench; .dependency-cruiser.cjs).
  */
 
 export interface BenchArgsSpec {
