@@ -7,12 +7,12 @@ import { kafkaClasspath, kafkaHome } from './jars.js';
 
 /**
  * A dynamic CDS archive (JDK 13+, `-XX:ArchiveClassesAtExit`) of the classes a broker loads as
- * it starts: with it a broker JVM is ready ≈ 1.1 s sooner on the 2-core machine (4.2–4.6 s
- * against 5.2–6.8 s for one broker, 10.5 against 14.3 s for three; docs/kafka-local.md). It
+ * it starts: with it a broker JVM is ready ≈ 1.2 s sooner on the 2-core machine (3.9–4.3 s
+ * against 5.2–6.8 s for one broker, 10.1–10.5 against 13.6–14.3 s for three; docs/kafka-local.md). It
  * changes start-up only: the JIT compiles as before, so a run's figures do not move.
  *
  * One archive per java build, beside the jars: a JVM refuses an archive made by another build or
- * for other jars (one warning line in its server.log) and starts without it, so a stale archive
+ * for other jars (a line or two in its server.log) and starts without it, so a stale archive
  * costs only the second it would have saved.
  */
 export function classArchivePath(java: string): string {
