@@ -123,3 +123,41 @@ test('a newer connection on the same gateway is not named to be replaced (the ga
   const r = mb.apply(presenceKey('bob'), presence('gw1', 2), 0, 0);
   assert.equal(r.kind === 'presence' && r.replaced, null);
 });
+
+test('a fold names the connections that switches it saw in the last minute superseded, for their gateways to close (4011)', () => {
+  const now = 1_000_000;
+  const mb = new PartitionMailbox(0);
+  // bob: gw1 → gw2 → gw1 again, all recent; carol: gw1 → gw2 long ago; dave: twice on gw1 (the gateway closes that itself).
+  mb.apply(presenceKey('carol'), presence('gw1', 1), now - 120_000, 0);
+  mb.apply(presenceKey('carol'), presence('gw2', 2), now - 119_000, 0);
+  mb.apply(presenceKey('bob'), presence('gw1', 1), now - 3000, 0);
+  mb.apply(presenceKey('bob'), presence('gw2', 2), now - 2000, 0);
+  mb.apply(presenceKey('bob'), presence('gw1', 3), now - 1000, 0);
+  mb.apply(presenceKey('dave'), presence('gw1', 1), now - 1000, 0);
+  mb.apply(presenceKey('dave'), presence('gw1', 2), now - 500, 0);
+  mb.goLive();
+  assert.deepEqual(mb.takeFoldReplaced(now), [
+    { user: 'bob', gatewayId: 'gw1', epoch: 1 },
+    { user: 'bob', gatewayId: 'gw2', epoch: 2 },
+  ]);
+  assert.deepEqual(mb.takeFoldReplaced(now), [], 'once');
+});
+
+test('a fold never names the connection that holds presence, even when its record was written twice', () => {
+  const mb = new PartitionMailbox(0);
+  mb.apply(presenceKey('bob'), presence('gw1', 1), 10, 0);
+  mb.apply(presenceKey('bob'), presence('gw2', 2), 20, 0);
+  mb.apply(presenceKey('bob'), presence('gw1', 1), 30, 0); // a second copy of the first record
+  mb.goLive();
+  assert.deepEqual(mb.takeFoldReplaced(40), [{ user: 'bob', gatewayId: 'gw2', epoch: 2 }]);
+});
+
+test('live, a switch is told at once and not again by a later fold of the same mailbox', () => {
+  const mb = new PartitionMailbox(0);
+  mb.goLive();
+  mb.apply(presenceKey('bob'), presence('gw1', 1), 10, 0);
+  const r = mb.apply(presenceKey('bob'), presence('gw2', 2), 20, 0);
+  assert.ok(r.kind === 'presence' && r.replaced !== null);
+  assert.deepEqual(r.replaced, { user: 'bob', gatewayId: 'gw1', epoch: 1 });
+  assert.deepEqual(mb.takeFoldReplaced(30), []);
+});

@@ -64,11 +64,23 @@ const NONE: ApplyResult = { kind: 'none' };
  */
 export const RECENT_DONE_LIMIT = 20_000;
 
+/**
+ * How far back a fold looks for connections it must still close (4011). A live router tells the
+ * older connection's gateway at once; records that arrived while no router was live (a
+ * rebalance: a session timeout, then the fold) told nobody. A minute covers that gap many times;
+ * older switches were told by the router of their time.
+ */
+export const FOLD_REPLACED_WINDOW_MS = 60_000;
+/** Superseded connections remembered per user while folding (a user switching relays faster than this is an attack, not a client). */
+const FOLD_REPLACED_PER_USER = 4;
+
 export class PartitionMailbox {
   readonly partition: number;
   #users = new Map<string, UserBox>();
   #recentDone = new Set<string>();
   #live = false;
+  /** While folding: per user, the connections a newer one on another gateway superseded, with their record's time. */
+  #foldReplaced = new Map<string, { replaced: Replaced; atMs: number }[]>();
   #pendingCount = 0;
   #onlineCount = 0;
 
@@ -110,7 +122,9 @@ export class PartitionMailbox {
     if (parsed.kind === 'presence') {
       const v = value === null ? undefined : decodeMailboxValue(value);
       if (v === undefined || v.k !== 'p') return { kind: 'malformed' };
-      return v.gatewayId === null ? this.#offline(user, v.epoch, v.was) : this.#online(user, { gatewayId: v.gatewayId, epoch: v.epoch });
+      return v.gatewayId === null
+        ? this.#offline(user, v.epoch, v.was)
+        : this.#online(user, { gatewayId: v.gatewayId, epoch: v.epoch }, _timestampMs);
     }
     const isMessage = parsed.kind === 'mailbox';
     const slot = parsed.kind === 'mailbox' ? parsed.msgId : `r/${parsed.msgId}/${parsed.receiptKind}`;
@@ -150,19 +164,48 @@ export class PartitionMailbox {
     return pushes;
   }
 
-  #online(user: string, next: Presence & { gatewayId: string }): ApplyResult {
+  #online(user: string, next: Presence & { gatewayId: string }, timestampMs: number): ApplyResult {
     const box = this.#box(user);
     const current = box.presence;
     const wasOnline = current?.gatewayId != null;
     box.presence = next;
     if (!wasOnline) this.#onlineCount++;
-    if (!this.#live) return NONE;
     // One live connection per user across relays: the older one's gateway must close it (4011).
     const replaced =
       wasOnline && current!.gatewayId !== next.gatewayId ? { user, gatewayId: current!.gatewayId!, epoch: current!.epoch } : null;
+    if (!this.#live) {
+      if (replaced !== null) this.#rememberFoldReplaced(replaced, timestampMs);
+      return NONE;
+    }
     // Always a replay, empty or not: its end is the connection's `replayed` frame.
     const push = { user, gatewayId: next.gatewayId, items: [...box.pending.values()], replay: true, epoch: next.epoch };
     return { kind: 'presence', push, replaced };
+  }
+
+  #rememberFoldReplaced(replaced: Replaced, atMs: number): void {
+    const list = this.#foldReplaced.get(replaced.user) ?? [];
+    list.push({ replaced, atMs });
+    if (list.length > FOLD_REPLACED_PER_USER) list.shift();
+    this.#foldReplaced.set(replaced.user, list);
+  }
+
+  /**
+   * After `goLive()`, once: the connections superseded by records of the last
+   * FOLD_REPLACED_WINDOW_MS before `nowMs` that the fold saw, for their gateways to close (4011).
+   * A connection already gone, or already told, is not found there: the notice is then ignored.
+   * The connection holding presence is never named (a presence record written twice).
+   */
+  takeFoldReplaced(nowMs: number): Replaced[] {
+    const out: Replaced[] = [];
+    for (const [user, list] of this.#foldReplaced) {
+      const now = this.presenceOf(user);
+      for (const { replaced: r, atMs } of list) {
+        const holds = now?.gatewayId === r.gatewayId && now.epoch === r.epoch;
+        if (atMs >= nowMs - FOLD_REPLACED_WINDOW_MS && !holds) out.push(r);
+      }
+    }
+    this.#foldReplaced.clear();
+    return out;
   }
 
   /** A clean disconnect: only of the connection that holds presence (`was` = its gateway; absent in old records). */

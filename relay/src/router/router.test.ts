@@ -88,6 +88,25 @@ test('after the fold, pending mail of online users is replayed in log order to t
   await router.stop();
 });
 
+test('a switch of relays recorded while no router was live (a rebalance) is told after the fold: the older connection is closed (4011)', async () => {
+  // carol switched within her relay: that gateway closed the older connection itself.
+  const kafka = await kafkaWith([
+    presence('bob', 'gw-b', 1),
+    presence('bob', 'gw-c', 2),
+    presence('carol', 'gw-b', 1),
+    presence('carol', 'gw-b', 2),
+  ]);
+  const { router, pushes, replaced } = startRouter(kafka);
+  await router.start();
+  await until(() => router.ready);
+  assert.deepEqual(replaced, [{ user: 'bob', gatewayId: 'gw-b', epoch: 1 }]);
+  assert.deepEqual(
+    pushes.filter((p) => p.user === 'bob').map((p) => [p.gatewayId, p.epoch]),
+    [['gw-c', 2]],
+  );
+  await router.stop();
+});
+
 test('live: a new message to an online user is pushed once, to the latest presence (log order, not epochs); an offline user gets nothing', async () => {
   const kafka = await kafkaWith([presence('bob', 'gw-b', 1)]);
   const { router, pushes, replaced } = startRouter(kafka);

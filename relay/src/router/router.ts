@@ -322,6 +322,8 @@ export class Router {
       this.#metrics.replayed.inc(push.items.length);
       this.#push(push);
     }
+    // Switches recorded while no router was live (this rebalance) told no older connection (§5.1).
+    for (const replaced of owned.mailbox.takeFoldReplaced(Date.now())) this.#notifyReplaced(replaced);
   }
 
   #push(push: Push): void {

@@ -4,7 +4,7 @@ import type { LocalKafkaCluster } from '../../../testbed/kafka/cluster.js';
 import { adapterFor, startTestKafka, waitFor } from '../../../test/helpers/kafka.js';
 import { connectUser, isAck, isDeliver, type TestClient } from '../../../test/helpers/client.js';
 import { startRelayProcess, waitAllReady, type RelayProcess } from '../../../test/helpers/relays.js';
-import { FRAME_TYPES, type ServerFrame } from '../../protocol/src/index.js';
+import { FRAME_TYPES, partitionFor, type ServerFrame } from '../../protocol/src/index.js';
 
 let kafka: LocalKafkaCluster;
 let relays: RelayProcess[] = [];
@@ -156,4 +156,35 @@ test('integration: SIGTERM drains — clients are closed with 1012, the process 
   const routes = (await (await fetch(`${stay.httpUrl}/routes`)).json()) as { partitions: Record<string, string> };
   assert.deepEqual(new Set(Object.values(routes.partitions)), new Set([stay.url]));
   relays = [stay];
+});
+
+test('integration: a user who switches relays while its partition has no live router (its owner stalled) still gets the older connection closed with 4011', async () => {
+  const [x, y] = [await startRelayProcess(kafka.brokers, { gatewayId: 's4' }), await startRelayProcess(kafka.brokers, { gatewayId: 's5' })];
+  relays = [...relays, x, y];
+  await waitAllReady(relays);
+  const routesNow = async () => (await (await fetch(`${relays[0]!.httpUrl}/routes`)).json()) as { partitions: Record<string, string> };
+  await waitFor('3 routers own the 12 partitions', async () => new Set(Object.values((await routesNow()).partitions)).size === 3);
+  const partitions = (await routesNow()).partitions;
+  // A user whose partition belongs to relay O; its old connection on A, its new one on B (A, B ≠ O).
+  const user = Array.from({ length: 100 }, (_, i) => `switcher${i}`).find(
+    (u) => partitions[String(partitionFor(u, 12))] === relays[0]!.url,
+  )!;
+  const [owner, a, b] = [relays[0]!, relays[1]!, relays[2]!];
+  const older = await connectUser(a.url, user);
+  sockets.add(older);
+  await older.waitFor((f) => f.t === FRAME_TYPES.replayed, 'the first connection is live');
+  const pid = owner.proc.pid;
+  process.kill(pid, 'SIGSTOP');
+  try {
+    // Welcomed (its presence is in the log) while the only router of that partition is stalled:
+    // nobody tells relay A now; the partition's next router must, once it has read the log.
+    const newer = await connectUser(b.url, user);
+    sockets.add(newer);
+    await waitFor('the older connection closed', () => older.closeCode !== null, 60_000);
+    assert.equal(older.closeCode, 4011);
+    await newer.waitFor((f) => f.t === FRAME_TYPES.replayed, 'the newer connection is replayed by the new router');
+    assert.equal(newer.closeCode, null, 'the newer connection stays');
+  } finally {
+    process.kill(pid, 'SIGCONT');
+  }
 });
