@@ -152,7 +152,7 @@ test('a fold never names the connection that holds presence, even when its recor
   assert.deepEqual(mb.takeFoldReplaced(40), [{ user: 'bob', gatewayId: 'gw2', epoch: 2 }]);
 });
 
-test('live, a switch is told at once and not again by a later fold of the same mailbox', () => {
+test('live, a switch is told at once; only the switches a fold read wait for goLive', () => {
   const mb = new PartitionMailbox(0);
   mb.goLive();
   mb.apply(presenceKey('bob'), presence('gw1', 1), 10, 0);

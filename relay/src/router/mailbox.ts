@@ -109,8 +109,9 @@ export class PartitionMailbox {
   /**
    * `producedUs` is not a stamp of pushed items: it is the producing gateway's clock when Kafka
    * acknowledged the write (PROTOCOL §9), known to that gateway's `ack` only, not to the router.
+   * `timestampMs` is the record's time: a fold keeps the relay switches of its last minute.
    */
-  apply(key: string | null, value: Buffer | null, _timestampMs: number, routedUs: number): ApplyResult {
+  apply(key: string | null, value: Buffer | null, timestampMs: number, routedUs: number): ApplyResult {
     if (key === null) return { kind: 'malformed' };
     let parsed;
     try {
@@ -124,7 +125,7 @@ export class PartitionMailbox {
       if (v === undefined || v.k !== 'p') return { kind: 'malformed' };
       return v.gatewayId === null
         ? this.#offline(user, v.epoch, v.was)
-        : this.#online(user, { gatewayId: v.gatewayId, epoch: v.epoch }, _timestampMs);
+        : this.#online(user, { gatewayId: v.gatewayId, epoch: v.epoch }, timestampMs);
     }
     const isMessage = parsed.kind === 'mailbox';
     const slot = parsed.kind === 'mailbox' ? parsed.msgId : `r/${parsed.msgId}/${parsed.receiptKind}`;
