@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync } from
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { kafkaClasspath, kafkaHome } from './jars.js';
+import { javaVersionText, kafkaClasspath, kafkaHome } from './jars.js';
 
 /**
  * A dynamic CDS archive (JDK 13+, `-XX:ArchiveClassesAtExit`) of the classes a broker loads as
@@ -16,16 +16,12 @@ import { kafkaClasspath, kafkaHome } from './jars.js';
  * costs only the second it would have saved.
  */
 export function classArchivePath(java: string): string {
-  let path = archivePaths.get(java);
-  if (path === undefined) {
-    const version = spawnSync(java, ['-version'], { encoding: 'utf8' }).stderr ?? '';
-    const key = createHash('sha256').update(`${java}\n${version}`).digest('hex').slice(0, 16);
-    path = join(kafkaHome(), 'cds', `broker-${key}.jsa`);
-    archivePaths.set(java, path);
-  }
-  return path;
+  const key = createHash('sha256')
+    .update(`${java}\n${javaVersionText(java) ?? ''}`)
+    .digest('hex')
+    .slice(0, 16);
+  return join(kafkaHome(), 'cds', `broker-${key}.jsa`);
 }
-const archivePaths = new Map<string, string>();
 
 /** The JVM flag that maps the archive, when there is one. */
 export function classArchiveFlags(archive: string): string[] {
