@@ -45,7 +45,8 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     dir,
     log4j: join(dir, 'log4j2.properties'),
     heapMb: options.heapMb ?? (count === 1 ? 512 : 384),
-    cds: options.archiveTo !== undefined ? [`-XX:ArchiveClassesAtExit=${options.archiveTo}`] : classArchiveFlags(classArchivePath(java)),
+    mapArchive: options.archiveTo === undefined ? classArchiveFlags(classArchivePath(java)) : [],
+    writeArchive: options.archiveTo === undefined ? [] : [`-XX:ArchiveClassesAtExit=${options.archiveTo}`],
   };
   const nodes = await prepareNodes(layout, count);
   await formatNodes(layout, nodes, randomClusterId(randomBytes));
@@ -106,8 +107,10 @@ interface Layout {
   readonly dir: string;
   readonly log4j: string;
   readonly heapMb: number;
-  /** The class archive flag: map it, or (archiveTo) write it at exit. */
-  readonly cds: readonly string[];
+  /** The class archive's flag for every JVM of the cluster (none while one is being written). */
+  readonly mapArchive: readonly string[];
+  /** The broker's flag that writes the archive at exit (archiveTo), else none. */
+  readonly writeArchive: readonly string[];
 }
 
 const nodeDirOf = (layout: Layout, nodeId: number) => join(layout.dir, `node-${nodeId}`);
@@ -137,7 +140,7 @@ async function formatNodes(layout: Layout, nodes: readonly NodePorts[], clusterI
     try {
       await run(layout.java, [
         '-Xmx128m',
-        ...layout.cds.filter((f) => f.startsWith('-XX:SharedArchiveFile=')),
+        ...layout.mapArchive,
         `-Dlog4j2.configurationFile=${layout.log4j}`,
         '-cp',
         layout.cp,
@@ -167,7 +170,8 @@ function launchNode(layout: Layout, node: NodePorts): Supervised {
   const jvm = [
     `-Xms${layout.heapMb}m`,
     `-Xmx${layout.heapMb}m`,
-    ...layout.cds,
+    ...layout.mapArchive,
+    ...layout.writeArchive,
     // Serial GC, not G1: a broker here keeps little live data (a few MB of metadata and
     // indexes; the log lives in the page cache), so a young collection takes a few ms, and G1's
     // write barriers and concurrent refinement threads cost CPU on every request on a 2-core
