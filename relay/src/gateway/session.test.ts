@@ -13,6 +13,7 @@ import {
 } from '../../protocol/src/index.js';
 import { TestClient, connectUser, isAck, isDeliver, isError, isReceipt, tokenFor } from '../../../test/helpers/client.js';
 import { startInMemoryRelay, until } from '../../test/support/in-memory-relay.js';
+import { decodeMailboxValue } from '../router/records.js';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 const send = (c: TestClient, to: string, msgId: string) =>
@@ -40,6 +41,40 @@ test('a bad token is refused, and a valid hello is welcomed only once its presen
     assert.equal(welcome.t === FRAME_TYPES.welcome && welcome.userId, 'alice');
     assert.ok(kafka.journal().some((r) => r.key === presenceKey('alice') && r.value !== null));
     c.close();
+  } finally {
+    await stop();
+  }
+});
+
+test('a connection closed before its welcome is not recorded online by a later request (it would supersede the next one)', async () => {
+  const { kafka, relay, url, stop } = await startInMemoryRelay();
+  try {
+    const release = kafka.holdProduces();
+    const bob = new TestClient(url);
+    await bob.opened;
+    bob.send({ t: FRAME_TYPES.hello, v: PROTOCOL_VERSION, token: tokenFor('bob'), epoch: 1 });
+    await kafka.producesHeld(1); // bob's presence is in flight: alice's queues behind it
+    const alice = new TestClient(url);
+    await alice.opened;
+    alice.send({ t: FRAME_TYPES.hello, v: PROTOCOL_VERSION, token: tokenFor('alice'), epoch: 1 });
+    const count = async (m: { get(): Promise<{ values: { value: number; labels: object }[] }> }, labels: object = {}) =>
+      (await m.get()).values
+        .filter((v) => Object.entries(labels).every(([k, x]) => (v.labels as Record<string, unknown>)[k] === x))
+        .reduce((n, v) => n + v.value, 0);
+    await until(async () => (await count(relay.metrics.framesIn, { type: 'hello' })) === 2, 'both hellos read');
+    alice.close();
+    await until(async () => (await count(relay.metrics.closes)) >= 1, 'alice gone');
+    release();
+    await bob.waitFor((f) => f.t === FRAME_TYPES.welcome, 'welcome');
+    await until(() => kafka.journal().some((r) => r.key === presenceKey('alice')), "alice's disconnect record");
+    const alicePresence = kafka.journal().filter((r) => r.key === presenceKey('alice'));
+    const online = alicePresence.filter((r) => {
+      const v = r.value === null ? undefined : decodeMailboxValue(r.value);
+      return v?.k === 'p' && v.gatewayId !== null;
+    });
+    assert.equal(online.length, 0, 'alice was recorded online after she had gone');
+    assert.ok(!alice.frames.some((f) => f.t === FRAME_TYPES.welcome));
+    bob.close();
   } finally {
     await stop();
   }

@@ -413,9 +413,13 @@ export class Session {
     const replaced = this.#ctx.register(this);
     replaced?.close('REPLACED', 'a newer connection of this user');
     // Welcome only once the presence record is durable: from then on the router pushes here.
+    // A connection gone before that is not recorded by a later attempt: a write that kept being
+    // retried (Kafka failing over) would land after the client's next connection on another
+    // relay and supersede it there (4011), leaving the user with none (PROTOCOL §5.1).
     this.#produce(
       { key: presenceKey(sub), to: sub, value: { k: 'p', gatewayId: this.#ctx.config.gatewayId, epoch: this.#epoch } },
       'presence',
+      { wanted: () => !this.#closed },
     ).then(
       () => {
         this.write({
@@ -429,7 +433,9 @@ export class Session {
         this.#early = null;
         if (early.length > 0) this.#pushOutgoing(early);
       },
-      () => this.#fail('UNAVAILABLE', 'SERVICE_RESTART', 'Kafka is unavailable'),
+      () => {
+        if (!this.#closed) this.#fail('UNAVAILABLE', 'SERVICE_RESTART', 'Kafka is unavailable');
+      },
     );
   }
 
@@ -496,7 +502,7 @@ export class Session {
    * only replays the item, which the client drops by id (PROTOCOL §5.4).
    */
   #tombstone(key: string, user: string): void {
-    this.#produce({ key, to: user, value: null }, 'tombstone', true).catch(() => {});
+    this.#produce({ key, to: user, value: null }, 'tombstone', { lazy: true }).catch(() => {});
   }
 
   async #publishKeys(
@@ -536,7 +542,11 @@ export class Session {
   }
 
   /** Writes to `to`'s mailbox partition; `lazy` for what no frame waits on (BatchingProducer.produceLazy). */
-  #produce(r: { key: string; to: string; value: Parameters<typeof encodeValue>[0] | null }, kind: string, lazy = false): Promise<void> {
+  #produce(
+    r: { key: string; to: string; value: Parameters<typeof encodeValue>[0] | null },
+    kind: string,
+    how: { lazy?: boolean; wanted?: () => boolean } = {},
+  ): Promise<void> {
     const { config, producer } = this.#ctx;
     const record = {
       topic: config.topics.mailbox,
@@ -544,7 +554,7 @@ export class Session {
       key: r.key,
       value: r.value === null ? null : encodeValue(r.value),
     };
-    return lazy ? producer.produceLazy(record, kind) : producer.produce(record, kind);
+    return how.lazy === true ? producer.produceLazy(record, kind) : producer.produce(record, kind, how.wanted);
   }
 
   #remember(msgId: string, from: string): void {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BatchingProducer } from './batching-producer.js';
+import { BatchingProducer, WithdrawnError } from './batching-producer.js';
 import type { OutRecord } from '../../kafka/src/index.js';
 import { fakeProducer } from '../../kafka/test-support/fake-producer.js';
 
@@ -232,6 +232,35 @@ test('keepForRetry drops records before a retry: they are rejected, the rest are
   assert.deepEqual(
     f.requests.map((r) => r.map((x) => x.key)),
     [['a', 'gone'], ['a'], ['b']],
+  );
+});
+
+test('a record its writer withdraws is not sent again after a failed attempt, nor at all if still queued; the others go on', async () => {
+  const f = fakeProducer();
+  const p = new BatchingProducer(f.producer, { retry: { attempts: 3, delayMs: () => 0, totalMs: 60_000 } });
+  let wantA = true;
+  let wantC = true;
+  f.setFail(true);
+  const a = p.produce(rec('a'), 'presence', () => wantA);
+  const b = p.produce(rec('b'));
+  await f.nextRequest();
+  const c = p.produce(rec('c'), 'presence', () => wantC); // queued behind the failing request
+  const d = p.produce(rec('d'));
+  wantA = false; // its connection closed while [a, b] waits for its retry
+  wantC = false;
+  f.release.shift()!();
+  await assert.rejects(a, WithdrawnError);
+  await f.nextRequest();
+  f.setFail(false);
+  f.release.shift()!(); // the retry: b alone
+  await b;
+  await assert.rejects(c, WithdrawnError);
+  await f.nextRequest();
+  f.release.shift()!();
+  await d;
+  assert.deepEqual(
+    f.requests.map((r) => r.map((x) => x.key)),
+    [['a', 'b'], ['b'], ['d']],
   );
 });
 

@@ -69,6 +69,15 @@ interface Queued {
   readonly kind: string;
   readonly resolve: () => void;
   readonly reject: (e: unknown) => void;
+  /** False once the record must not be written any more (checked before each attempt). */
+  readonly wanted: (() => boolean) | undefined;
+}
+
+/** The rejection of a record whose writer withdrew it (`wanted` false) before an attempt. */
+export class WithdrawnError extends Error {
+  constructor() {
+    super('withdrawn by its writer before it was written');
+  }
 }
 
 /**
@@ -119,9 +128,14 @@ export class BatchingProducer {
     this.#keepForRetry = options.keepForRetry;
   }
 
-  produce(record: OutRecord, kind = 'message'): Promise<void> {
+  /**
+   * `wanted`, when given, is asked before each attempt (the first one included): once it says
+   * false, the record is not sent (again) and its promise rejects with WithdrawnError. An attempt
+   * already under way may still write it.
+   */
+  produce(record: OutRecord, kind = 'message', wanted?: () => boolean): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.#queue.push({ record, kind, resolve, reject });
+      this.#queue.push({ record, kind, resolve, reject, wanted });
       this.#due = this.#queue.length;
       this.#start();
     });
@@ -130,7 +144,7 @@ export class BatchingProducer {
   /** Like `produce`, but the record may wait up to `lazyLingerMs` for a request that goes anyway. */
   produceLazy(record: OutRecord, kind = 'tombstone'): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.#queue.push({ record, kind, resolve, reject });
+      this.#queue.push({ record, kind, resolve, reject, wanted: undefined });
       if (this.#inFlight === null) this.#armLinger();
     });
   }
@@ -175,7 +189,7 @@ export class BatchingProducer {
       // Lazy records queued behind the due ones ride along: the request goes anyway.
       const batch = this.#queue.splice(0, this.#batchSize());
       this.#due = Math.max(0, this.#due - batch.length);
-      await this.#send(batch);
+      await this.#send(withdrawUnwanted(batch));
     }
     this.#inFlight = null;
     this.#armLinger();
@@ -195,6 +209,7 @@ export class BatchingProducer {
   }
 
   async #send(batch: Queued[]): Promise<void> {
+    if (batch.length === 0) return;
     const start = performance.now();
     let sent: Sent;
     try {
@@ -234,7 +249,7 @@ export class BatchingProducer {
         const left = giveUpAt - performance.now();
         if (attempt + 1 >= this.#retry.attempts || left <= 0) throw e;
         await new Promise((r) => setTimeout(r, Math.min(left, this.#retry.delayMs(attempt))));
-        batch = await this.#keep(batch, e);
+        batch = await this.#keep(withdrawUnwanted(batch), e);
         if (batch.length === 0) return { batch, offsets: [] };
       }
     }
@@ -253,6 +268,17 @@ export class BatchingProducer {
     await this.flush();
     await this.#producer.close();
   }
+}
+
+/** The records still wanted; the others are rejected with WithdrawnError. */
+function withdrawUnwanted(batch: Queued[]): Queued[] {
+  if (batch.every((b) => b.wanted === undefined || b.wanted())) return batch;
+  const kept: Queued[] = [];
+  for (const b of batch) {
+    if (b.wanted === undefined || b.wanted()) kept.push(b);
+    else b.reject(new WithdrawnError());
+  }
+  return kept;
 }
 
 /**
