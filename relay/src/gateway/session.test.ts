@@ -57,13 +57,11 @@ test('a connection closed before its welcome is not recorded online by a later r
     const alice = new TestClient(url);
     await alice.opened;
     alice.send({ t: FRAME_TYPES.hello, v: PROTOCOL_VERSION, token: tokenFor('alice'), epoch: 1 });
-    const count = async (m: { get(): Promise<{ values: { value: number; labels: object }[] }> }, labels: object = {}) =>
-      (await m.get()).values
-        .filter((v) => Object.entries(labels).every(([k, x]) => (v.labels as Record<string, unknown>)[k] === x))
-        .reduce((n, v) => n + v.value, 0);
-    await until(async () => (await count(relay.metrics.framesIn, { type: 'hello' })) === 2, 'both hellos read');
+    const hellosRead = async () => (await relay.metrics.framesIn.get()).values.find((v) => v.labels.type === 'hello')?.value ?? 0;
+    const closes = async () => (await relay.metrics.closes.get()).values.reduce((n, v) => n + v.value, 0);
+    await until(async () => (await hellosRead()) === 2, 'both hellos read');
     alice.close();
-    await until(async () => (await count(relay.metrics.closes)) >= 1, 'alice gone');
+    await until(async () => (await closes()) >= 1, 'alice gone');
     release();
     await bob.waitFor((f) => f.t === FRAME_TYPES.welcome, 'welcome');
     await until(() => kafka.journal().some((r) => r.key === presenceKey('alice')), "alice's disconnect record");

@@ -235,7 +235,7 @@ export class BatchingProducer {
     );
   }
 
-  /** Sends the batch, retrying in place; what `keepForRetry` drops on the way is rejected and left out. */
+  /** Sends the batch, retrying in place; what `#keep` drops on the way is rejected and left out. */
   async #sendRetrying(batch: Queued[]): Promise<Sent> {
     const giveUpAt = performance.now() + this.#retry.totalMs;
     for (let attempt = 0; ; attempt++) {
@@ -249,13 +249,15 @@ export class BatchingProducer {
         const left = giveUpAt - performance.now();
         if (attempt + 1 >= this.#retry.attempts || left <= 0) throw e;
         await new Promise((r) => setTimeout(r, Math.min(left, this.#retry.delayMs(attempt))));
-        batch = await this.#keep(withdrawUnwanted(batch), e);
+        batch = await this.#keep(batch, e);
         if (batch.length === 0) return { batch, offsets: [] };
       }
     }
   }
 
-  async #keep(batch: Queued[], e: unknown): Promise<Queued[]> {
+  /** The records of the next attempt: those still wanted by their writers, then what `keepForRetry` keeps. */
+  async #keep(all: Queued[], e: unknown): Promise<Queued[]> {
+    const batch = withdrawUnwanted(all);
     if (this.#keepForRetry === undefined) return batch;
     // A failing check keeps every record: retrying too much is safe, dropping is not.
     const keep = await this.#keepForRetry(batch.map((b) => b.record)).catch(() => []);
