@@ -226,6 +226,46 @@ test('--reference-timing: a bad value, a rate without alongside, alongside with 
   assert.throws(() => planSegments(cfg.scenario, cfg.referenceTiming), /one relay segment/);
 });
 
+test('firstWarmup: the first segment (and an alongside reference) warms up longer, later ones for warmup; --warmup longer than it wins; --first-warmup overrides', () => {
+  const warmups = (name: string, flags = {}, env = {}) => {
+    const cfg = resolveRunConfig(loadScenario(name), flags, env);
+    return planSegments(cfg.scenario, cfg.referenceTiming).map((g) => [g.name, g.warmupMs]);
+  };
+  assert.deepEqual(warmups('ramp').slice(0, 3), [
+    ['rate-300', 30_000],
+    ['rate-600', 5_000],
+    ['rate-900', 5_000],
+  ]);
+  assert.deepEqual(warmups('scale-out', { reference: 'kafka-direct' }), [
+    ['one-relay', 30_000],
+    ['two-relays', 5_000],
+    ['three-relays', 5_000],
+    ['reference', 5_000],
+  ]);
+  assert.deepEqual(warmups('ramp', { warmup: '40s' }).slice(0, 2), [
+    ['rate-300', 40_000],
+    ['rate-600', 40_000],
+  ]);
+  assert.deepEqual(warmups('ramp', { firstWarmup: '2s', warmup: '1s' }).slice(0, 2), [
+    ['rate-300', 2_000],
+    ['rate-600', 1_000],
+  ]);
+  assert.deepEqual(warmups('ramp', {}, { RELAYBENCH_FIRST_WARMUP: '0s' })[0], ['rate-300', 5_000]);
+  const alongside = { reference: 'kafka-direct', referenceTiming: 'alongside', firstWarmup: '30s' };
+  assert.deepEqual(warmups('smoke', alongside), [
+    ['main', 30_000],
+    ['reference', 30_000],
+  ]);
+  assert.deepEqual(warmups('smoke', { reference: 'kafka-direct' }), [
+    ['main', 15_000],
+    ['reference', 15_000],
+  ]);
+  assert.throws(
+    () => resolveRunConfig(loadScenario('ramp'), { firstWarmup: 'soon' }, {}),
+    (e: unknown) => e instanceof RelaybenchError && e.code === 'RB_RUN_BAD_OPTION' && /--first-warmup soon/.test(e.message),
+  );
+});
+
 test('--kafka-client: platformatic by default, kafkajs from the environment or a flag (the flag wins), anything else refused', () => {
   const smoke = loadScenario('smoke');
   assert.equal(resolveRunConfig(smoke, {}, {}).kafkaClient, 'platformatic');

@@ -99,6 +99,15 @@ test('same build on both sides: pass (exit 0), every trial in gate.json, Kafka s
   assert.deepEqual(g.pruned, [['/b/A', '/b/B']], "older cached builds are pruned once, sparing both of this gate's");
 });
 
+test("a scenario's firstWarmup is dropped: every trial warms up for the gate's --warmup, and an older build would refuse the key", async () => {
+  const g = await gate(() => 2, { scenario: loadScenario('scale-out') });
+  assert.match(loadScenario('scale-out').file, /scale-out\.yaml$/);
+  for (const side of ['base', 'new']) {
+    assert.match(g.files[side]!, /^warmup: 5s$/m, side);
+    assert.doesNotMatch(g.files[side]!, /firstWarmup/, side);
+  }
+});
+
 test('NEW 25 % slower in every trial: regression (exit 1) with a junit failure', async () => {
   const g = await gate((side) => (side === 'new' ? 2.5 : 2));
   assert.equal(g.report.exitCode, 1);

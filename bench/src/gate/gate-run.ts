@@ -344,6 +344,9 @@ async function sideScenario(c: GateConfig, side: Side): Promise<string> {
   const doc = parse(await readFile(c.scenario.file, 'utf8')) as Record<string, unknown>;
   doc.duration = formatDurationMs(c.durationMs);
   doc.warmup = formatDurationMs(c.warmupMs);
+  // Every trial warms up for the gate's --warmup; and a base build older than `firstWarmup`
+  // would refuse the key.
+  delete doc.firstWarmup;
   doc.reference = 'kafka-direct';
   // Latency counts from the intended send time, so a generator that lags a little adds noise the
   // interval absorbs; one that falls far behind (p99 lag above this for 2 s) is still rerun.

@@ -4,7 +4,7 @@
  * process.env; callers pass `env` explicitly so the precedence is testable.
  *
  *   env: RELAYBENCH_RESULTS_DIR, RELAYBENCH_PROMETHEUS (auto|off|URL), KAFKA_BROKERS (read by
- *        the Kafka provider itself), RELAYBENCH_DURATION, RELAYBENCH_RATE,
+ *        the Kafka provider itself), RELAYBENCH_DURATION, RELAYBENCH_WARMUP, RELAYBENCH_FIRST_WARMUP, RELAYBENCH_RATE,
  *        RELAYBENCH_GENERATOR_PRIORITY (realtime|normal), RELAYBENCH_KAFKA_CLIENT (kafkajs|platformatic).
  */
 import { parseDurationMs } from '../../../loadgen/src/duration.js';
@@ -12,7 +12,7 @@ import { DEFAULT_KAFKA_CLIENT, KAFKA_CLIENTS, type KafkaClientName } from '../..
 import type { Scenario } from '../scenarios/scenario.js';
 import { runError } from './errors.js';
 import { GENERATOR_PRIORITY_MODES, type GeneratorPriorityMode } from './generator-priority.js';
-import type { ReferenceTiming } from './segments.js';
+import { firstSegmentWarmupMs, type ReferenceTiming } from './segments.js';
 
 export interface RunFlags {
   readonly brokers?: string;
@@ -22,6 +22,7 @@ export interface RunFlags {
   readonly runId?: string;
   readonly duration?: string;
   readonly warmup?: string;
+  readonly firstWarmup?: string;
   readonly rate?: string;
   readonly workers?: string;
   readonly relays?: string;
@@ -81,6 +82,13 @@ export function resolveRunConfig(scenario: Scenario, flags: RunFlags, env: NodeJ
   };
   const durationMs = layered('duration', scenario.durationMs, env.RELAYBENCH_DURATION, flags.duration, sendingTime);
   const warmupMs = layered('warmup', scenario.warmupMs, env.RELAYBENCH_WARMUP, flags.warmup, duration);
+  const firstWarmupMs = layered<number | undefined>(
+    'first-warmup',
+    scenario.firstWarmupMs,
+    env.RELAYBENCH_FIRST_WARMUP,
+    flags.firstWarmup,
+    duration,
+  );
   const ratePerSec = layered('rate', scenario.workload.ratePerSec, env.RELAYBENCH_RATE, flags.rate, positive);
   const workers = layered('workers', scenario.workers, undefined, flags.workers, wholeIn(1, 16));
   const relays = layered('relays', scenario.relays, undefined, flags.relays, wholeIn(1, 16));
@@ -103,6 +111,7 @@ export function resolveRunConfig(scenario: Scenario, flags: RunFlags, env: NodeJ
     ...scenario,
     durationMs,
     warmupMs,
+    firstWarmupMs,
     workers,
     relays,
     reference,
@@ -182,9 +191,15 @@ export function describeConfig(c: RunConfig): string[] {
   return [
     `scenario ${s.name} (${s.file})`,
     `brokers=${s.brokers} partitions=${s.partitions} relays=${s.relays} (${c.sources.relays}) workers=${s.workers} (${c.sources.workers})`,
-    `rate=${s.workload.ratePerSec}/s (${c.sources.rate}) users=${s.workload.users} duration=${s.durationMs}ms (${c.sources.duration}) warmup=${s.warmupMs}ms (${c.sources.warmup}) drain=${s.drainMs}ms`,
+    `rate=${s.workload.ratePerSec}/s (${c.sources.rate}) users=${s.workload.users} duration=${s.durationMs}ms (${c.sources.duration}) warmup=${s.warmupMs}ms (${c.sources.warmup})${firstWarmupNote(c)} drain=${s.drainMs}ms`,
     `reference=${s.reference === undefined ? 'none' : `${s.reference}, ${c.referenceTiming.timing}`} (${c.sources.reference}) kafka=${c.brokers ?? c.kafkaProvider} prometheus=${c.prometheus} (${c.sources.prometheus}) results=${c.resultsDir} (${c.sources['results-dir']})`,
     `generator-priority=${c.generatorPriority} (${c.sources['generator-priority']}) kafka-client=${c.kafkaClient} (${c.sources['kafka-client']})`,
     `objectives: ${s.objectives.map((o) => o.expr).join(' · ')}`,
   ];
+}
+
+/** ` first-warmup=15000ms (scenario)` when the first segment warms up longer than the others. */
+function firstWarmupNote(c: RunConfig): string {
+  const first = firstSegmentWarmupMs(c.scenario);
+  return first === c.scenario.warmupMs ? '' : ` first-warmup=${first}ms (${c.sources['first-warmup']})`;
 }

@@ -6,6 +6,8 @@
  * `reference` segment in kafka-direct mode at the first segment's rate, at the end.
  * Faults (a plain scenario's `faults:`) fire in the relay segment only; they are checked again
  * here because flags (--relays, --duration, --warmup) may have moved the ground under them.
+ * The first segment (and an alongside reference, which shares its window) warms up for
+ * firstSegmentWarmupMs; every later one for `warmup`.
  */
 import { faultProblems } from '../faults/spec.js';
 import type { Scenario } from '../scenarios/scenario.js';
@@ -32,17 +34,30 @@ export interface ReferenceTiming {
   readonly ratePerSec?: number;
 }
 
+/**
+ * The first segment's warm-up: the scenario's `firstWarmup` when it is longer than `warmup`.
+ * A run starts its broker and relays fresh, and they are slower until their JIT compilers have
+ * compiled the hot paths (the broker's compilers settle ≈ 40 s into its life). On a ramp's first
+ * step (300 msg/s) a 5 s warm-up measured the broker at 0.61 core and e2e p99 45 ms; 30 s,
+ * 0.29–0.41 core and 17–35 ms (docs/architecture.md, "Early morning of 2026-12-07"). Later
+ * segments find the system warm.
+ */
+export function firstSegmentWarmupMs(s: Scenario): number {
+  return Math.max(s.warmupMs, s.firstWarmupMs ?? 0);
+}
+
 export function planSegments(s: Scenario, ref: ReferenceTiming = { timing: 'after' }): SegmentSpec[] {
+  const firstWarmupMs = firstSegmentWarmupMs(s);
   const problem = faultProblems(s.faults, {
     relays: s.relays,
     brokers: s.brokers,
-    sendingMs: s.warmupMs + s.durationMs,
+    sendingMs: firstWarmupMs + s.durationMs,
     multiSegment: s.phases.length > 0 || s.ramp !== undefined,
   })[0];
   if (problem !== undefined)
     throw runError(
       'RB_RUN_BAD_OPTION',
-      `${problem.index < 0 ? 'faults' : `faults[${problem.index}]${problem.field === null ? '' : `.${problem.field}`}`}: ${problem.message}, got ${JSON.stringify(problem.input)} (with the effective relays=${s.relays}, warmup=${s.warmupMs} ms, duration=${s.durationMs} ms).`,
+      `${problem.index < 0 ? 'faults' : `faults[${problem.index}]${problem.field === null ? '' : `.${problem.field}`}`}: ${problem.message}, got ${JSON.stringify(problem.input)} (with the effective relays=${s.relays}, warmup=${firstWarmupMs} ms, duration=${s.durationMs} ms).`,
     );
   const out: SegmentSpec[] = [];
   if (s.ramp !== undefined) {
@@ -54,18 +69,18 @@ export function planSegments(s: Scenario, ref: ReferenceTiming = { timing: 'afte
         relays: s.relays,
         ratePerSec: rate,
         durationMs: r.stepDurationMs,
-        warmupMs: s.warmupMs,
+        warmupMs: i === 0 ? firstWarmupMs : s.warmupMs,
         stopWhenBroken: true,
       });
   } else if (s.phases.length > 0) {
-    for (const p of s.phases)
+    for (const [i, p] of s.phases.entries())
       out.push({
         name: p.name,
         mode: 'relay',
         relays: p.relays,
         ratePerSec: p.ratePerSec,
         durationMs: p.durationMs,
-        warmupMs: s.warmupMs,
+        warmupMs: i === 0 ? firstWarmupMs : s.warmupMs,
         stopWhenBroken: false,
       });
   } else {
@@ -75,7 +90,7 @@ export function planSegments(s: Scenario, ref: ReferenceTiming = { timing: 'afte
       relays: s.relays,
       ratePerSec: s.workload.ratePerSec,
       durationMs: s.durationMs,
-      warmupMs: s.warmupMs,
+      warmupMs: firstWarmupMs,
       stopWhenBroken: false,
     });
   }
@@ -93,7 +108,7 @@ export function planSegments(s: Scenario, ref: ReferenceTiming = { timing: 'afte
       relays: 0,
       ratePerSec: alongside ? (ref.ratePerSec ?? first.ratePerSec / 4) : first.ratePerSec,
       durationMs: first.durationMs,
-      warmupMs: s.warmupMs,
+      warmupMs: alongside ? first.warmupMs : s.warmupMs,
       stopWhenBroken: false,
       ...(alongside ? { alongside: true } : {}),
     });

@@ -107,6 +107,12 @@ test('more schema rules: required fields, durations, cross-field checks', () => 
     /workload\.recipients(\.kind)?: /,
   );
   assert.match(errorOf(() => parseScenario('- a\n- b\n', '/tmp/x.yaml')).message, /expected a mapping/);
+  assert.equal(parseScenario(base, '/tmp/x.yaml').firstWarmupMs, undefined);
+  assert.equal(parseScenario(`${base}firstWarmup: 20s\n`, '/tmp/x.yaml').firstWarmupMs, 20_000);
+  assert.match(
+    errorOf(() => parseScenario(`${base}firstWarmup: later\n`, '/tmp/x.yaml')).message,
+    /11:14: firstWarmup: expected a duration/,
+  );
 });
 
 test('objective expressions parse with kinds and units', () => {

@@ -110,6 +110,7 @@ function toScenario(f: ScenarioFile, objectives: Objective[], file: string): Sce
     workers: f.workers,
     durationMs: f.duration,
     warmupMs: f.warmup,
+    firstWarmupMs: f.firstWarmup,
     drainMs: f.drain,
     maxScheduleLagUs: Math.round(f.maxScheduleLag * 1000),
     connectRatePerSec: f.connectRate,

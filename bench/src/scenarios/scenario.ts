@@ -18,6 +18,8 @@ export interface Scenario {
   readonly workers: number;
   readonly durationMs: number;
   readonly warmupMs: number;
+  /** Warm-up of the run's first segment when longer than warmupMs (firstSegmentWarmupMs). */
+  readonly firstWarmupMs?: number | undefined;
   readonly drainMs: number;
   readonly maxScheduleLagUs: number;
   readonly connectRatePerSec: number | undefined;

@@ -156,6 +156,7 @@ export const scenarioSchema = z
     workers: wholeIn(1, 16),
     duration: positiveDuration,
     warmup: duration().default(5_000),
+    firstWarmup: duration().optional(),
     drain: duration().default(10_000),
     maxScheduleLag: positiveDuration.default(10),
     connectRate: positive.optional(),
@@ -225,7 +226,7 @@ export const scenarioSchema = z
     const problems = faultProblems(s.faults ?? [], {
       relays: s.relays,
       brokers: s.brokers,
-      sendingMs: s.warmup + s.duration,
+      sendingMs: Math.max(s.warmup, s.firstWarmup ?? 0) + s.duration,
       multiSegment: s.phases !== undefined || s.ramp !== undefined,
     });
     for (const p of problems)

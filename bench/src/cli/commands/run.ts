@@ -29,6 +29,10 @@ export function registerRun(program: Command): void {
     .option('--run-id <id>', 'run folder name (default YYYYMMDD-HHMMSS-<scenario>, UTC)')
     .option('--duration <time>', 'override the measured duration (30s, 5m; env RELAYBENCH_DURATION)')
     .option('--warmup <time>', 'override the warm-up (env RELAYBENCH_WARMUP)')
+    .option(
+      '--first-warmup <time>',
+      "override the first segment's warm-up, used when longer than --warmup: a fresh broker and relays are still compiling (env RELAYBENCH_FIRST_WARMUP)",
+    )
     .option('--rate <msg/s>', 'override the total send rate (env RELAYBENCH_RATE)')
     .option('--workers <n>', 'override the number of load-generator processes')
     .option('--relays <n>', 'override the number of relay processes')
