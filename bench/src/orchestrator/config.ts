@@ -198,7 +198,7 @@ export function describeConfig(c: RunConfig): string[] {
   ];
 }
 
-/** ` first-warmup=15000ms (scenario)` when the first segment warms up longer than the others. */
+/** ` first-warmup=30000ms (scenario)` when the first segment warms up longer than the others. */
 function firstWarmupNote(c: RunConfig): string {
   const first = firstSegmentWarmupMs(c.scenario);
   return first === c.scenario.warmupMs ? '' : ` first-warmup=${first}ms (${c.sources['first-warmup']})`;
