@@ -100,8 +100,9 @@ test('same build on both sides: pass (exit 0), every trial in gate.json, Kafka s
 });
 
 test("a scenario's firstWarmup is dropped: every trial warms up for the gate's --warmup, and an older build would refuse the key", async () => {
-  const g = await gate(() => 2, { scenario: loadScenario('scale-out') });
-  assert.match(await readFile(loadScenario('scale-out').file, 'utf8'), /^firstWarmup: /m, 'the scenario given sets it');
+  const scaleOut = loadScenario('scale-out');
+  const g = await gate(() => 2, { scenario: scaleOut });
+  assert.match(await readFile(scaleOut.file, 'utf8'), /^firstWarmup: /m, 'the scenario given sets it');
   for (const side of ['base', 'new']) {
     assert.match(g.files[side]!, /^warmup: 5s$/m, side);
     assert.doesNotMatch(g.files[side]!, /firstWarmup/, side);

@@ -9,10 +9,10 @@
  */
 import { parseDurationMs } from '../../../loadgen/src/duration.js';
 import { DEFAULT_KAFKA_CLIENT, KAFKA_CLIENTS, type KafkaClientName } from '../../../relay/kafka/src/index.js';
-import type { Scenario } from '../scenarios/scenario.js';
+import { firstSegmentWarmupMs, type Scenario } from '../scenarios/scenario.js';
 import { runError } from './errors.js';
 import { GENERATOR_PRIORITY_MODES, type GeneratorPriorityMode } from './generator-priority.js';
-import { firstSegmentWarmupMs, type ReferenceTiming } from './segments.js';
+import type { ReferenceTiming } from './segments.js';
 
 export interface RunFlags {
   readonly brokers?: string;
@@ -200,6 +200,6 @@ export function describeConfig(c: RunConfig): string[] {
 
 /** ` first-warmup=30000ms (scenario)` when the first segment warms up longer than the others. */
 function firstWarmupNote(c: RunConfig): string {
-  const first = firstSegmentWarmupMs(c.scenario);
+  const first = firstSegmentWarmupMs(c.scenario.warmupMs, c.scenario.firstWarmupMs);
   return first === c.scenario.warmupMs ? '' : ` first-warmup=${first}ms (${c.sources['first-warmup']})`;
 }

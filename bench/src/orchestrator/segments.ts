@@ -10,7 +10,7 @@
  * firstSegmentWarmupMs; every later one for `warmup`.
  */
 import { faultProblems } from '../faults/spec.js';
-import type { Scenario } from '../scenarios/scenario.js';
+import { firstSegmentWarmupMs, type Scenario } from '../scenarios/scenario.js';
 import { runError } from './errors.js';
 
 export interface SegmentSpec {
@@ -34,20 +34,8 @@ export interface ReferenceTiming {
   readonly ratePerSec?: number;
 }
 
-/**
- * The first segment's warm-up: the scenario's `firstWarmup` when it is longer than `warmup`.
- * A run starts its broker and relays fresh, and they are slower until their JIT compilers have
- * compiled the hot paths (the broker's compilers settle ≈ 40 s into its life). On a ramp's first
- * step (300 msg/s) a 5 s warm-up measured the broker at 0.61 core and e2e p99 45 ms; 30 s,
- * 0.29–0.41 core and 17–35 ms (docs/architecture.md, "Early morning of 2026-12-07"). Later
- * segments find the system warm.
- */
-export function firstSegmentWarmupMs(s: Scenario): number {
-  return Math.max(s.warmupMs, s.firstWarmupMs ?? 0);
-}
-
 export function planSegments(s: Scenario, ref: ReferenceTiming = { timing: 'after' }): SegmentSpec[] {
-  const firstWarmupMs = firstSegmentWarmupMs(s);
+  const firstWarmupMs = firstSegmentWarmupMs(s.warmupMs, s.firstWarmupMs);
   const problem = faultProblems(s.faults, {
     relays: s.relays,
     brokers: s.brokers,
@@ -69,18 +57,18 @@ export function planSegments(s: Scenario, ref: ReferenceTiming = { timing: 'afte
         relays: s.relays,
         ratePerSec: rate,
         durationMs: r.stepDurationMs,
-        warmupMs: i === 0 ? firstWarmupMs : s.warmupMs,
+        warmupMs: s.warmupMs,
         stopWhenBroken: true,
       });
   } else if (s.phases.length > 0) {
-    for (const [i, p] of s.phases.entries())
+    for (const p of s.phases)
       out.push({
         name: p.name,
         mode: 'relay',
         relays: p.relays,
         ratePerSec: p.ratePerSec,
         durationMs: p.durationMs,
-        warmupMs: i === 0 ? firstWarmupMs : s.warmupMs,
+        warmupMs: s.warmupMs,
         stopWhenBroken: false,
       });
   } else {
@@ -90,10 +78,11 @@ export function planSegments(s: Scenario, ref: ReferenceTiming = { timing: 'afte
       relays: s.relays,
       ratePerSec: s.workload.ratePerSec,
       durationMs: s.durationMs,
-      warmupMs: firstWarmupMs,
+      warmupMs: s.warmupMs,
       stopWhenBroken: false,
     });
   }
+  out[0] = { ...out[0]!, warmupMs: firstWarmupMs };
   if (s.reference === 'kafka-direct') {
     const first = out[0]!;
     const alongside = ref.timing === 'alongside';

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { faultProblems, type FaultSpec } from '../faults/spec.js';
 import { parseDurationMs } from '../../../loadgen/src/duration.js';
+import { firstSegmentWarmupMs } from './scenario.js';
 
 const positive = z.number({ error: 'expected a positive number' }).positive({ error: 'expected a positive number' });
 const fraction = (what: string) =>
@@ -226,7 +227,7 @@ export const scenarioSchema = z
     const problems = faultProblems(s.faults ?? [], {
       relays: s.relays,
       brokers: s.brokers,
-      sendingMs: Math.max(s.warmup, s.firstWarmup ?? 0) + s.duration,
+      sendingMs: firstSegmentWarmupMs(s.warmup, s.firstWarmup) + s.duration,
       multiSegment: s.phases !== undefined || s.ramp !== undefined,
     });
     for (const p of problems)
