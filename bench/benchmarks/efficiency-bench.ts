@@ -13,7 +13,7 @@
  *      ramp stops at the first step that breaks that one);
  *   4. smoke relay ÷ kafka-direct e2e p50 and p99: from run 1's reference segment.
  * Run 1 is repeated (`--smoke-runs`, default 3) and figures 1 and 4 are the median with the range:
- * one smoke run moves by ±15 % with the host (docs/architecture.md), so one run cannot meet or
+ * one smoke run moves by ±15 % with the host (docs/measurements.md), so one run cannot meet or
  * miss a target; a target counts as met when the median meets it.
  * Beside figure 1: the run's context switches per message and the CPU each cost, and the
  * kafka-direct reference's own cores (Kafka + worker with no relay: a floor for figure 1).

@@ -63,7 +63,7 @@ export function sameMachine(a: Comparable['machine'], b: Comparable['machine']):
 /**
  * How each side's workers were scheduled, when the sides differ (else null). A real-time worker
  * sends on time where a normal one waits for a core, so the schedule lag and some of the latency
- * move with the scheduler, not the code (docs/architecture.md, "the load generator served first").
+ * move with the scheduler, not the code (docs/measurements.md, "the load generator served first").
  */
 export function schedulerDifference(base: readonly Trial[], candidate: readonly Trial[]): { base: string; new: string } | null {
   // No field: a run from before --generator-priority (a committed baseline, say), whose workers ran normally.

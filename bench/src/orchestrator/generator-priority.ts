@@ -11,7 +11,7 @@
  * kernel's own. `nice -n -20` does not do it (measured: lag as without it); EEVDF weights shares,
  * while a real-time thread runs the moment it wakes. The system's latency then includes the
  * contention the generator causes, which is what a user on the same host would see; the CPU is
- * the same (A/B in docs/architecture.md, "Night of 2026-12-04").
+ * the same (A/B in docs/measurements.md, "Night of 2026-12-04").
  *
  * Two guards. A measured live-lock: two workers with every thread real-time on 2 cores never got
  * past Node's start-up (each main thread spun on a CPU while the helper threads it waited for, at
@@ -19,7 +19,7 @@
  * libuv's threads are normal, and get the 5 % of every second the kernel keeps for normal threads,
  * sched_rt_runtime_us), at most one core per worker. That alone ended the live-lock: two such
  * workers on 2 cores ran `smoke`, `ramp --workers 2` to 1,500 msg/s and `steady`'s connect phase
- * and 90 s of its load (docs/architecture.md, "Late night"). And no more real-time workers than
+ * and 90 s of its load (docs/measurements.md, "Late night"). And no more real-time workers than
  * cores: a worker's event loop blocks on I/O (0.3–0.4 core each at the ramp's top), so the system
  * under test keeps the rest; more workers than cores could hold every core between them.
  *

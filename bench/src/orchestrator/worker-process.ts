@@ -27,7 +27,7 @@ export interface ProcessWorkerOptions {
  * hands work to helper threads and its main thread (real-time priority, generator-priority.ts)
  * waits for them, while they take the other core from the relays and Kafka. On this 2-core host
  * that put a spike in the run's per-second e2e p99 every ≈ 7.5 s; without the helpers, `smoke`'s
- * e2e p99 fell in 6 of 6 interleaved pairs (docs/architecture.md, night of 2026-12-05/06).
+ * e2e p99 fell in 6 of 6 interleaved pairs (docs/measurements.md, night of 2026-12-05/06).
  */
 export const WORKER_NODE_FLAGS: readonly string[] = ['--single-threaded-gc'];
 

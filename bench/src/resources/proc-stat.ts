@@ -4,7 +4,7 @@
  * Linux this runs on); memory is VmRSS and VmHWM (the process' peak resident set) in bytes.
  * Context switches are summed over the process' threads (/proc/<pid>/task/<tid>/status): on a VM
  * each one (a thread going to sleep and being woken, or preempted) has a price of its own, often
- * larger than the work it wakes for (docs/architecture.md, "What a message costs").
+ * larger than the work it wakes for (docs/measurements.md, "What a message costs").
  * Readers return undefined for a process that is gone or a /proc that does not exist (macOS):
  * accounting is then absent, never wrong.
  */

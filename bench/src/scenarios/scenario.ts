@@ -73,7 +73,7 @@ export interface ScenarioRamp {
  * A run starts its broker and relays fresh, and they are slower until their JIT compilers have
  * compiled the hot paths (the broker's compilers settle ≈ 40 s into its life). On a ramp's first
  * step (300 msg/s) a 5 s warm-up measured the broker at 0.61 core and e2e p99 45 ms; 30 s,
- * 0.29–0.41 core and 17–35 ms (docs/architecture.md, "Early morning of 2026-12-07"). Later
+ * 0.29–0.41 core and 17–35 ms (docs/measurements.md, "Early morning of 2026-12-07"). Later
  * segments find the system warm.
  */
 export function firstSegmentWarmupMs(warmupMs: number, firstWarmupMs: number | undefined): number {

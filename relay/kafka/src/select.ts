@@ -1,7 +1,7 @@
 /**
  * Which client the message path uses: @platformatic/kafka unless RELAYBENCH_KAFKA_CLIENT=kafkajs.
  * The default is the one that measured cheaper with the whole fault suite passing
- * (docs/architecture.md, "a second adapter behind relay/kafka"). The relay reads it from its
+ * (docs/measurements.md, "a second adapter behind relay/kafka"). The relay reads it from its
  * environment; `relaybench run --kafka-client` sets that for the relays it starts.
  */
 import { kafkaClientError } from './errors.js';

@@ -2,7 +2,7 @@
  * The narrow Kafka surface the project uses. Two clients sit behind it: @platformatic/kafka
  * (platformatic-adapter.ts, the default) and kafkajs (kafkajs-adapter.ts); select.ts picks one,
  * and the relay's code depends on this interface alone. bench/benchmarks/kafka-clients.ts
- * compares the clients on the relay's pattern (docs/architecture.md, "a second adapter behind
+ * compares the clients on the relay's pattern (docs/measurements.md, "a second adapter behind
  * relay/kafka": why platformatic is the default). Offsets are decimal strings (int64 does not
  * fit a JS number).
  */

@@ -28,7 +28,7 @@ export const PRODUCE_RETRY: ProduceRetry = {
  * How long a lazy record (a tombstone) may wait for a request that goes anyway. Nobody waits for a
  * tombstone (no client frame answers it), and at the rates that matter a prompt request leaves
  * every few ms, so lazy records ride along for free: in `smoke`, ≈ 0.5 fewer produce requests
- * per message and ≈ 0.1 core less over Kafka and the relays (docs/architecture.md). Bounded so
+ * per message and ≈ 0.1 core less over Kafka and the relays (docs/measurements.md). Bounded so
  * an idle relay still deletes delivered mail promptly; a crash in the wait re-delivers (clients
  * drop duplicates), as a crash between a receipt and its tombstone always could.
  */
@@ -86,7 +86,7 @@ export class WithdrawnError extends Error {
  * is out, new records queue and go together next.
  * That keeps per-partition order equal to call order (a sender's messages stay in order) and
  * batches naturally under load without a linger timer at low load. Requests in flight together
- * for disjoint partitions were tried and not kept (docs/architecture.md, "produce requests in
+ * for disjoint partitions were tried and not kept (docs/measurements.md, "produce requests in
  * flight together"): the broker reads one request per connection at a time, so on one connection
  * the second request only waits there instead; on a second connection the e2e p99 got worse.
  *

@@ -1,6 +1,6 @@
 /**
  * Consumer settings the relay's two consumers share (router on relay.mailbox, gateway on
- * relay.deliver.<id> + relay.keys), measured on a 2-core host (docs/architecture.md, "Measured").
+ * relay.deliver.<id> + relay.keys), measured on a 2-core host (docs/measurements.md).
  *
  * - maxWaitMs 200, minBytes 1: a record is returned the moment it is appended; an idle consumer
  *   asks the broker 5 times a second. A larger minBytes would batch only by delaying every
@@ -16,7 +16,7 @@ export const CONSUMER_TUNING = { maxWaitMs: 200, fetchLingerMs: 1 } as const;
  * it until 1 MiB is there or 50 ms passed. It then only checks what was applied and fills a gap
  * a lost hand-over left (a peer crashed between its produce answer and the hand-over), so such a
  * record waits at most ≈ 50 ms, and the broker answers ≈ 20 fetches a second per relay instead of
- * one per write (docs/architecture.md, "peer links").
+ * one per write (docs/measurements.md, "peer links").
  */
 export const LAZY_FETCH = { maxWaitMs: 50, minBytes: 1_048_576 } as const;
 

@@ -37,7 +37,7 @@ export function jarsPresent(version = KAFKA_VERSION): boolean {
  * The java that runs the brokers: `$JAVA_HOME/bin/java` when JAVA_HOME is set, as Kafka's own
  * scripts choose it, else `java` on PATH. Kafka recommends the newest LTS JDK for efficiency;
  * on the 2-core reference machine JDK 25 cost the broker ≈ 10 % less CPU than JDK 17
- * (docs/architecture.md, "What a message costs").
+ * (docs/measurements.md, "What a message costs").
  */
 export function javaBinary(env: NodeJS.ProcessEnv = process.env): string {
   const home = env.JAVA_HOME;

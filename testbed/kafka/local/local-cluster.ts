@@ -175,7 +175,7 @@ function launchNode(layout: Layout, node: NodePorts): Supervised {
     // Serial GC, not G1: a broker here keeps little live data (a few MB of metadata and
     // indexes; the log lives in the page cache), so a young collection takes a few ms, and G1's
     // write barriers and concurrent refinement threads cost CPU on every request on a 2-core
-    // host. Measured in docs/architecture.md ("Measured").
+    // host. Measured in docs/measurements.md.
     '-XX:+UseSerialGC',
     '-XX:MaxInlineLevel=15',
     '-XX:+ExitOnOutOfMemoryError',

@@ -48,7 +48,7 @@ export function registerRun(program: Command): void {
     )
     .option(
       '--kafka-client <name>',
-      'platformatic (default: @platformatic/kafka) | kafkajs: the Kafka client of the relays and the kafka-direct reference (env RELAYBENCH_KAFKA_CLIENT); see docs/architecture.md',
+      'platformatic (default: @platformatic/kafka) | kafkajs: the Kafka client of the relays and the kafka-direct reference (env RELAYBENCH_KAFKA_CLIENT); see docs/measurements.md',
     )
     .option('--no-progress', 'no live progress lines')
     .option(
