@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RecordsBatch } from '@platformatic/kafka';
-import { decode } from './platformatic-consumer.js';
+import { decode, pauseBeforeNextFetchMs } from './platformatic-consumer.js';
 
 const record = (offsetDelta: number, key: string | null, value: string | null, headers: [string, string][] = []) => ({
   length: 0,
@@ -58,4 +58,10 @@ test('a control batch (a transaction marker) is skipped but moves the position p
 
 test('no batches: the position stays', () => {
   assert.deepEqual(decode('t', 0, [], 42n), { records: [], next: 42n });
+});
+
+test('the fetch linger follows a fetch that brought records, not one whose wait ran out empty', () => {
+  assert.equal(pauseBeforeNextFetchMs(1, 3), 1);
+  assert.equal(pauseBeforeNextFetchMs(1, 0), 0);
+  assert.equal(pauseBeforeNextFetchMs(0, 3), 0);
 });
