@@ -7,7 +7,7 @@
  *   1. whole-machine CPU at 200 msg/s: `run smoke --reference kafka-direct`, the main segment's
  *      busy cores of the whole host (/proc/stat) and of the run's own processes;
  *   2. relay + Kafka CPU per delivered message at 1,000 msg/s, 2,000 users, Poisson, full flow:
- *      `run steady --duration 30s` (the steady workload, 30 s measured);
+ *      `run steady --duration 30s --rate 1000` (the steady workload at the issue's rate, 30 s measured);
  *   3. the highest rate that holds: `run ramp --workers 2`, judged by the issue's rule (e2e p99
  *      ≤ 50 ms, lost 0, not generator-bound), beside the scenario's own verdict (p99 ≤ 250 ms; the
  *      ramp stops at the first step that breaks that one);
@@ -36,7 +36,7 @@ benchArgs({
   usage: `usage: node dist/bench/benchmarks/efficiency-bench.js [--skip-ramp] [--smoke-runs N] [--results-dir DIR]
 
 Issue 12's four efficiency figures, each from a normal \`relaybench run\` (smoke with the
-kafka-direct reference, N times; steady 30 s; ramp with 2 workers), printed beside their targets:
+kafka-direct reference, N times; steady 30 s at 1,000 msg/s; ramp with 2 workers), printed beside their targets:
 figures 1 and 4 as the median of the smoke runs with their range. About 2 minutes per smoke run,
 1.5 for steady, plus the ramp; take the machine lock first on shared cores (\`rb-heavy node …\`).
 The Kafka client is the runs' default, or RELAYBENCH_KAFKA_CLIENT.
@@ -119,7 +119,7 @@ const refSwitches = spread(
 ).text;
 rows.push(['1b. kafka-direct reference, no relay (Kafka + worker), cores', `${refCores} (${refSwitches} switches/msg)`, '—', null]);
 
-const steady = run('steady', '--duration', '30s');
+const steady = run('steady', '--duration', '30s', '--rate', '1000');
 const rk = roleUs(main(steady), 'relay', 'kafka');
 rows.push([
   '2. relay + Kafka at 1,000 msg/s (steady 30 s), µs/msg',

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { workerCommand } from './worker-process.js';
 
-test('workerCommand: the priority prefix, then Node with single-threaded GC, then the loadgen command', () => {
+test('workerCommand: the priority prefix, then Node with single-threaded GC and a small young generation, then the loadgen command', () => {
   const argv = workerCommand('/x/cli.js', ['chrt', '--fifo', '1'], '/r/w0.plan.json', '/r/w0.result.json');
   assert.deepEqual(argv, [
     'chrt',
@@ -10,6 +10,7 @@ test('workerCommand: the priority prefix, then Node with single-threaded GC, the
     '1',
     process.execPath,
     '--single-threaded-gc',
+    '--max-semi-space-size=4',
     '/x/cli.js',
     'loadgen',
     '--plan',

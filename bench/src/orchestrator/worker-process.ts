@@ -28,8 +28,15 @@ export interface ProcessWorkerOptions {
  * waits for them, while they take the other core from the relays and Kafka. On this 2-core host
  * that put a spike in the run's per-second e2e p99 every ≈ 7.5 s; without the helpers, `smoke`'s
  * e2e p99 fell in 6 of 6 interleaved pairs (docs/measurements.md, night of 2026-12-05/06).
+ * `--max-semi-space-size=4` (MiB; V8's default grows to 16): a scavenge stops the event loop for
+ * as long as it takes to copy the survivors and to sweep the native objects (a cipher, HMACs and
+ * their buffers per message) that died since the last one. At 500 msg/s per worker, a 16 MiB
+ * young generation meant one ≈ 12 ms pause a second, and those pauses made 60 s of `steady` at
+ * 1,000 msg/s generator-bound in 3 of 4 runs (schedule lag p99 > 10 ms two seconds running; 0 of
+ * 4 with the cap). At 4 MiB the pauses are ≈ 3–4 ms, four times as many, 10–20 % more GC time
+ * in all (≈ 0.003 core per worker at that rate); measured in docs/measurements.md, 2026-12-07.
  */
-export const WORKER_NODE_FLAGS: readonly string[] = ['--single-threaded-gc'];
+export const WORKER_NODE_FLAGS: readonly string[] = ['--single-threaded-gc', '--max-semi-space-size=4'];
 
 /** The worker's command line: `[prefix…] node [flags…] <cli> loadgen --plan … --result …`. */
 export function workerCommand(cli: string, prefix: readonly string[], planPath: string, resultPath: string): string[] {
