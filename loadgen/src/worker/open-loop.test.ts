@@ -1,22 +1,25 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { ManualClock } from '../rate/clock.js';
 import { createSchedule } from '../rate/schedule.js';
 import { OpenLoop } from './open-loop.js';
 
-/** A loop over a constant 1,000/s schedule starting 1 ms from now, ending after `arrivals` of them. */
-function loopOf(clock: ManualClock, arrivals: number, sent: number[]): { loop: OpenLoop; startUs: number } {
-  const startUs = clock.nowUs() + 1000;
-  const schedule = createSchedule({ kind: 'constant', ratePerSec: 1000, startUs, seed: 1 });
-  const loop = new OpenLoop({ schedule, endUs: startUs + arrivals * 1000, clock, dispatch: (us) => sent.push(us) });
-  return { loop, startUs };
-}
-
-test('OpenLoop: a late tick dispatches every arrival due, each with its own intended time, and none early', (t) => {
+/**
+ * Mock timers (nothing fires by itself) and a loop over a constant 1,000/s schedule starting 1 ms
+ * from now, ending after `arrivals` of them; `sent` collects the intended times dispatched.
+ */
+function setUp(t: TestContext, arrivals: number): { clock: ManualClock; sent: number[]; loop: OpenLoop; startUs: number } {
   t.mock.timers.enable({ apis: ['setTimeout', 'setImmediate'] });
   const clock = new ManualClock();
   const sent: number[] = [];
-  const { loop, startUs } = loopOf(clock, 10, sent);
+  const startUs = clock.nowUs() + 1000;
+  const schedule = createSchedule({ kind: 'constant', ratePerSec: 1000, startUs, seed: 1 });
+  const loop = new OpenLoop({ schedule, endUs: startUs + arrivals * 1000, clock, dispatch: (us) => sent.push(us) });
+  return { clock, sent, loop, startUs };
+}
+
+test('OpenLoop: a late tick dispatches every arrival due, each with its own intended time, and none early', (t) => {
+  const { clock, sent, loop, startUs } = setUp(t, 10);
   void loop.run();
   assert.deepEqual(sent, [], 'the first arrival is 1 ms away');
   clock.advanceUs(3500);
@@ -27,10 +30,7 @@ test('OpenLoop: a late tick dispatches every arrival due, each with its own inte
 });
 
 test('OpenLoop: the run ends at the end of the schedule, with no arrival at or after it', async (t) => {
-  t.mock.timers.enable({ apis: ['setTimeout', 'setImmediate'] });
-  const clock = new ManualClock();
-  const sent: number[] = [];
-  const { loop } = loopOf(clock, 3, sent);
+  const { clock, sent, loop } = setUp(t, 3);
   const done = loop.run();
   clock.advanceUs(10_000);
   t.mock.timers.tick(1);
@@ -39,10 +39,7 @@ test('OpenLoop: the run ends at the end of the schedule, with no arrival at or a
 });
 
 test('OpenLoop: stop() ends the run and nothing is dispatched after it', async (t) => {
-  t.mock.timers.enable({ apis: ['setTimeout', 'setImmediate'] });
-  const clock = new ManualClock();
-  const sent: number[] = [];
-  const { loop } = loopOf(clock, 10, sent);
+  const { clock, sent, loop } = setUp(t, 10);
   const done = loop.run();
   loop.stop();
   await done;
