@@ -152,5 +152,16 @@ test('without receipts expected, an entry retires on ack + delivery; retired mem
   }
   assert.equal(l.pending, 0);
   assert.equal(l.onDeliver('m0', 'b', 0, 0).outcome, 'unexpected', 'oldest retired id forgotten');
+  assert.equal(l.onDeliver('m1', 'b', 1, 0).outcome, 'redelivered');
   assert.equal(l.onDeliver('m2', 'b', 2, 0).outcome, 'redelivered');
+  assert.equal(l.expect('m1', exp(1)), false, 'a remembered id is not expected again');
+  assert.equal(l.expect('m0', exp(0)), true, 'a forgotten one is');
+});
+
+test('with no retired memory, a retired id is forgotten at once', () => {
+  const l = new Ledger({ expectDeliveredReceipts: false, expectReadReceipts: false, retiredMemory: 0 });
+  l.expect('m0', exp(0));
+  l.onAck('m0', 0);
+  assert.equal(l.onDeliver('m0', 'b', 0, 0).outcome, 'first');
+  assert.equal(l.onDeliver('m0', 'b', 0, 0).outcome, 'unexpected');
 });
