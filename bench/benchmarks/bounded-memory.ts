@@ -13,7 +13,7 @@
  * first (`rb-heavy node …`). About 10 s. Exit 0 (reported, not judged).
  */
 import { LRUCache } from 'lru-cache';
-import { benchArgs, refuseBenchArgs } from '../../testbed/bench/args.js';
+import { benchArgs, benchCount } from '../../testbed/bench/args.js';
 
 benchArgs({
   usage: `usage: node dist/bench/benchmarks/bounded-memory.js [--inserts N]
@@ -26,10 +26,7 @@ exit codes: 0 the figures were printed (reported, not judged); 2 bad arguments.`
   valued: ['--inserts'],
 });
 
-const argv = process.argv.slice(2);
-const at = argv.indexOf('--inserts');
-const INSERTS = at >= 0 ? Number(argv[at + 1]) : 300_000;
-if (!Number.isInteger(INSERTS) || INSERTS < 1) refuseBenchArgs(`--inserts must be a positive integer, got ${argv[at + 1]}.`);
+const INSERTS = benchCount('--inserts', 300_000);
 
 interface Memory {
   has(id: string): boolean;

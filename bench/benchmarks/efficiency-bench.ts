@@ -29,7 +29,7 @@ import { HOP_STAGES, type Stage } from '../../loadgen/src/stats/stages.js';
 import type { ResourceUsage } from '../src/resources/accounting.js';
 import type { RunSummary } from '../src/results/summary.js';
 import { REPO_ROOT } from '../src/scenarios/loader.js';
-import { benchArgs, refuseBenchArgs } from '../../testbed/bench/args.js';
+import { benchArgs, benchCount } from '../../testbed/bench/args.js';
 import { fmt, spread, statuses } from './spread.js';
 
 benchArgs({
@@ -54,9 +54,7 @@ const argv = process.argv.slice(2);
 const at = argv.indexOf('--results-dir');
 const resultsDir = at >= 0 ? argv[at + 1]! : mkdtempSync(join(tmpdir(), 'relaybench-efficiency-'));
 const skipRamp = argv.includes('--skip-ramp');
-const runsAt = argv.indexOf('--smoke-runs');
-const smokeRuns = runsAt >= 0 ? Number(argv[runsAt + 1]) : 3;
-if (!Number.isInteger(smokeRuns) || smokeRuns < 1) refuseBenchArgs(`--smoke-runs ${argv[runsAt + 1]}: expected a whole number ≥ 1.`);
+const smokeRuns = benchCount('--smoke-runs', 3);
 
 function run(scenario: string, ...flags: string[]): RunSummary {
   const runId = `efficiency-${scenario}-${Date.now()}`;

@@ -18,7 +18,7 @@ import { fork } from 'node:child_process';
 import { fstatSync } from 'node:fs';
 import { createConnection, createServer, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { benchArgs } from '../../testbed/bench/args.js';
+import { benchArgs, benchCount } from '../../testbed/bench/args.js';
 
 benchArgs({
   usage: `usage: node dist/bench/benchmarks/wake-cost.js [--rounds N]
@@ -33,8 +33,7 @@ exit codes: 0 the figures were printed (reported, not judged); 2 bad arguments.`
 });
 
 const argv = process.argv.slice(2);
-const at = argv.indexOf('--rounds');
-const ROUNDS = at >= 0 ? Number(argv[at + 1]) : 1000;
+const ROUNDS = benchCount('--rounds', 1000);
 
 const cpuUs = (u: NodeJS.CpuUsage) => u.user + u.system;
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkBenchArgs } from './args.js';
+import { benchCount, checkBenchArgs } from './args.js';
 
 const spec = { usage: 'u', valued: ['--rounds'], switches: ['--skip-ramp'], positionals: 2, numeric: [0], internal: ['--child'] };
 
@@ -21,4 +21,17 @@ test('an unknown flag, a missing value, a stray positional or a non-number is a 
 
 test("a benchmark's internal child mode is not checked", () => {
   assert.equal(checkBenchArgs(['--child', '{"x":1}'], spec), null);
+});
+
+test('benchCount: a whole number ≥ 1, the fallback when absent, anything else refused with exit 2', (t) => {
+  assert.equal(benchCount('--rounds', 7, ['5', '--rounds', '12']), 12);
+  assert.equal(benchCount('--rounds', 7, ['5']), 7);
+  const exit = t.mock.method(process, 'exit', (code: number) => {
+    throw new Error(`exit ${code}`);
+  });
+  const written: string[] = [];
+  t.mock.method(process.stderr, 'write', (s: string) => written.push(s));
+  for (const bad of ['0', '2.5', 'x', '-3']) assert.throws(() => benchCount('--rounds', 7, ['--rounds', bad]), /exit 2/);
+  assert.equal(exit.mock.callCount(), 4);
+  assert.match(written[0]!, /^error RB_BENCH_ARGS: --rounds 0: expected a whole number ≥ 1\. See --help\./);
 });

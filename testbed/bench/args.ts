@@ -52,6 +52,19 @@ export function benchArgs(spec: BenchArgsSpec, argv: readonly string[] = process
   if (problem !== null) refuseBenchArgs(problem);
 }
 
+/**
+ * The value of the valued flag `flag` as a whole number ≥ 1, or `fallback` when it is absent; any
+ * other value exits 2 with `error RB_BENCH_ARGS: …` (call after benchArgs, which has checked that
+ * the value is there).
+ */
+export function benchCount(flag: string, fallback: number, argv: readonly string[] = process.argv.slice(2)): number {
+  const at = argv.indexOf(flag);
+  if (at < 0) return fallback;
+  const n = Number(argv[at + 1]);
+  if (!Number.isInteger(n) || n < 1) refuseBenchArgs(`${flag} ${argv[at + 1]}: expected a whole number ≥ 1.`);
+  return n;
+}
+
 /** Prints `error RB_BENCH_ARGS: <problem> See --help.` and exits 2 (for a check of a value's range). */
 export function refuseBenchArgs(problem: string): never {
   process.stderr.write(`error RB_BENCH_ARGS: ${problem} See --help.\n`);
