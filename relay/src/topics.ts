@@ -51,6 +51,11 @@ function topicSpecs(config: RelayConfig, deliverTopic: string): TopicSpec[] {
         'retention.ms': String(30 * 24 * 3600 * 1000),
         // Segments roll in minutes so compaction can delete delivered mail soon (default: 7 days).
         'segment.ms': '60000',
+        // Each segment rolls 30–60 s after its first record, drawn afresh per segment. Without
+        // it all partitions roll in the same tenth of a second, and the cleaner then compacts all
+        // of them in one 1–2 s burst: on a 2-core host those were the run's slowest seconds
+        // (docs/measurements.md, afternoon of 2026-12-07).
+        'segment.jitter.ms': '30000',
         'min.cleanable.dirty.ratio': '0.1',
         'delete.retention.ms': '300000',
         'min.insync.replicas': minIsr,
