@@ -52,8 +52,8 @@ function topicSpecs(config: RelayConfig, deliverTopic: string): TopicSpec[] {
         // Segments roll in minutes so compaction can delete delivered mail soon (default: 7 days).
         'segment.ms': '60000',
         // Each segment rolls 30–60 s after its first record, drawn afresh per segment. Without
-        // it all partitions roll in the same tenth of a second, and the cleaner then compacts all
-        // of them in one 1–2 s burst: on a 2-core host those were the run's slowest seconds
+        // it all partitions roll within 0.2 s of each other, and the cleaner then compacts all of
+        // them in one burst of 1–3 s: on a 2-core host those were a run's slowest seconds
         // (docs/measurements.md, afternoon of 2026-12-07).
         'segment.jitter.ms': '30000',
         'min.cleanable.dirty.ratio': '0.1',
