@@ -8,15 +8,16 @@
  * log-cleaner pass). Each measured second goes in one group: `cleaner` when the cleaner worked
  * on relay.mailbox in that second or the one before, else `roll` when a relay.mailbox segment
  * rolled then, else `rest`. Per group: the seconds, the median, p90 and max over those seconds of
- * the ack p99 (the worst worker's; a second's percentiles are never averaged), and how many
- * seconds were over --slow-ms. A group much slower than `rest` is a broker event the run's
+ * the second's ack p99 (all workers' acks of that second in one histogram, never percentiles
+ * combined), and how many seconds were over --slow-ms. A group much slower than `rest` is a broker event the run's
  * latency carries. Exit 0 (reported, not judged); 2 bad arguments or not a run folder.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeFromCompressedBase64 } from 'hdr-histogram-js';
-import type { WorkerResult } from '../../loadgen/src/worker/contract.js';
 import { benchArgs, benchCount, refuseBenchArgs } from '../../testbed/bench/args.js';
+import { readWorkerResult } from '../src/orchestrator/worker-process.js';
+import { mergeWorkerResults } from '../src/results/merge.js';
 import { eventGroup, readBrokerLog, type BrokerEventSeconds, type EventGroup } from './broker-log.js';
 
 benchArgs({
@@ -32,18 +33,19 @@ exit codes: 0 the figures were printed (reported, not judged); 2 bad arguments o
   positionals: 1,
 });
 
-/** The worst worker's ack p99 (ms) in each wall-clock second of the measured window. */
-function ackP99BySecond(dir: string): Map<number, number> {
+/**
+ * Each second's ack p99 (ms) over all workers: the workers' 1 s histograms merged per second by
+ * mergeWorkerResults, as the run's own series are, and keyed by the wall-clock second they began in.
+ */
+async function ackP99BySecond(dir: string): Promise<Map<number, number>> {
+  const files = readdirSync(dir).filter((f) => f.endsWith('.result.json'));
+  const results = await Promise.all(files.map((f) => readWorkerResult(join(dir, f), f)));
   const bySecond = new Map<number, number>();
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.result.json'))) {
-    const result = JSON.parse(readFileSync(join(dir, file), 'utf8')) as WorkerResult;
-    for (const interval of result.intervals) {
-      const encoded = interval.histograms.ack;
-      if (encoded === undefined) continue;
-      const p99 = decodeFromCompressedBase64(encoded).getValueAtPercentile(99) / 1000;
-      const second = Math.floor(interval.startMs / 1000);
-      bySecond.set(second, Math.max(bySecond.get(second) ?? 0, p99));
-    }
+  for (const interval of mergeWorkerResults(results).intervals) {
+    const ack = decodeFromCompressedBase64(interval.histograms.ack);
+    if (ack.totalCount === 0) continue;
+    const second = Math.floor(interval.startMs / 1000);
+    bySecond.set(second, Math.max(bySecond.get(second) ?? 0, ack.getValueAtPercentile(99) / 1000));
   }
   return bySecond;
 }
@@ -64,14 +66,14 @@ function describe(values: number[], slowMs: number): string {
   return `${sorted.length} s · ack p99 median ${at(0.5)} · p90 ${at(0.9)} · max ${at(1)} ms · over ${slowMs} ms: ${slow} s`;
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const runDir = process.argv.slice(2).find((a, i, all) => !a.startsWith('-') && all[i - 1] !== '--slow-ms');
   if (runDir === undefined) refuseBenchArgs('name a run folder.');
   const slowMs = benchCount('--slow-ms', 50);
   let ack: Map<number, number>;
   let events: BrokerEventSeconds;
   try {
-    ack = ackP99BySecond(join(runDir, 'workers'));
+    ack = await ackP99BySecond(join(runDir, 'workers'));
     events = brokerEvents(join(runDir, 'kafka'));
   } catch (e) {
     refuseBenchArgs(`${runDir} is not a run folder with a local broker's log (${(e as Error).message}).`);
@@ -81,4 +83,4 @@ function main(): void {
   for (const g of ['cleaner', 'roll', 'rest'] as const) process.stdout.write(`${g.padEnd(8)} ${describe(groups[g], slowMs)}\n`);
 }
 
-main();
+await main();
