@@ -15,12 +15,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeFromCompressedBase64 } from 'hdr-histogram-js';
-import { benchArgs, benchCount, refuseBenchArgs } from '../../testbed/bench/args.js';
+import { benchArgs, benchCount, benchPositionals, refuseBenchArgs, type BenchArgsSpec } from '../../testbed/bench/args.js';
 import { readWorkerResult } from '../src/orchestrator/worker-process.js';
 import { mergeWorkerResults } from '../src/results/merge.js';
 import { eventGroup, readBrokerLog, type BrokerEventSeconds, type EventGroup } from './broker-log.js';
 
-benchArgs({
+const ARGS: BenchArgsSpec = {
   usage: `usage: node dist/bench/benchmarks/broker-events.js <run-dir> [--slow-ms N]
 
 Groups a run's measured seconds by what the local broker logged then (log-cleaner passes and
@@ -31,7 +31,8 @@ segment rolls of relay.mailbox) and prints each group's per-second ack p99.
 exit codes: 0 the figures were printed (reported, not judged); 2 bad arguments or not a run folder.`,
   valued: ['--slow-ms'],
   positionals: 1,
-});
+};
+benchArgs(ARGS);
 
 /**
  * Each second's ack p99 (ms) over all workers: the workers' 1 s histograms merged per second by
@@ -67,7 +68,7 @@ function describe(values: number[], slowMs: number): string {
 }
 
 async function main(): Promise<void> {
-  const runDir = process.argv.slice(2).find((a, i, all) => !a.startsWith('-') && all[i - 1] !== '--slow-ms');
+  const [runDir] = benchPositionals(ARGS);
   if (runDir === undefined) refuseBenchArgs('name a run folder.');
   const slowMs = benchCount('--slow-ms', 50);
   let ack: Map<number, number>;

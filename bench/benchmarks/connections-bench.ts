@@ -23,9 +23,9 @@ import { TEST_SECRET } from '../../test/helpers/client.js';
 import { freePorts } from '../../testbed/process/ports.js';
 import { inspectEnv, memoryAfterGc, type ProcessMemory } from '../../testbed/process/inspector-memory.js';
 import { FRAME_TYPES, PROTOCOL_VERSION, decodeServerFrame, encodeFrame, signToken } from '../../relay/protocol/src/index.js';
-import { benchArgs } from '../../testbed/bench/args.js';
+import { benchArgs, benchPositionals, type BenchArgsSpec } from '../../testbed/bench/args.js';
 
-benchArgs({
+const ARGS: BenchArgsSpec = {
   usage: `usage: node dist/bench/benchmarks/connections-bench.js [users=100000] [relays=7] [clientProcs=7] [--steps 5000,15000] [--trickle 20] [--no-gc]
 
 Many concurrent users on one machine: users spread over several relay processes and client
@@ -42,7 +42,8 @@ exit codes: 0 ran (figures reported); 1 the benchmark failed; 2 bad arguments.`,
   positionals: 3,
   numeric: [0, 1, 2],
   internal: ['--child'],
-});
+};
+benchArgs(ARGS);
 
 const SOURCES = ['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4'];
 
@@ -211,7 +212,7 @@ async function memoryFromMetrics(relay: RelayProcess): Promise<Memory> {
 }
 
 function parseArgs(argv: string[]) {
-  const positional = argv.filter((a, i) => !a.startsWith('--') && !(argv[i - 1] ?? '').match(/^--(steps|trickle)$/));
+  const positional = benchPositionals(ARGS, argv);
   const flag = (name: string) => {
     const i = argv.indexOf(name);
     return i >= 0 ? argv[i + 1] : undefined;

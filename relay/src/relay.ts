@@ -131,7 +131,7 @@ async function connectKafka(
   let admin: Admin;
   try {
     admin = await kafka.admin();
-    await ensureTopics(admin, config, c.deliverTopic);
+    await ensureTopics(admin, config, c.deliverTopic, relayLog);
   } catch (e) {
     c.server.close();
     throw relayError('RB_RELAY_START_FAILED', `Kafka at ${config.brokers.join(',')}: ${e instanceof Error ? e.message : String(e)}`, e);

@@ -1,7 +1,8 @@
 /**
- * The relay's topics, created at start if missing: several relays start together and race to
- * create the shared ones, and a broker may not serve fresh metadata at once — both are retried
- * here so startRelay reads as "ensure the topics" and nothing more.
+ * The relay's topics, created at start if missing and given the settings they lack: several
+ * relays start together and race to create the shared ones, and a broker may not serve fresh
+ * metadata at once — both are retried here so startRelay reads as "ensure the topics" and
+ * nothing more.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin, TopicSpec } from '../kafka/src/index.js';
@@ -13,11 +14,18 @@ import { relayError } from './errors.js';
 const TOPICS_BACKOFF = { initialMs: 200, maxMs: 2000, random: Math.random };
 
 /**
- * Creates relay.mailbox, relay.keys and this gateway's relay.deliver topic if missing, and checks
- * relay.mailbox has the configured partition count (else RB_RELAY_BAD_CONFIG).
+ * Creates relay.mailbox, relay.keys and this gateway's relay.deliver topic if missing, checks
+ * relay.mailbox has the configured partition count (else RB_RELAY_BAD_CONFIG), and adds to
+ * existing topics the settings they lack (alignTopicConfigs).
  */
-export async function ensureTopics(admin: Admin, config: RelayConfig, deliverTopic: string): Promise<void> {
-  await createTopics(admin, topicSpecs(config, deliverTopic));
+export async function ensureTopics(admin: Admin, config: RelayConfig, deliverTopic: string, log: (line: string) => void): Promise<void> {
+  const specs = topicSpecs(config, deliverTopic);
+  await createTopics(admin, specs);
+  await checkPartitions(admin, config);
+  for (const spec of specs) await alignTopicConfigs(admin, spec, log);
+}
+
+async function checkPartitions(admin: Admin, config: RelayConfig): Promise<void> {
   // Right after creation a broker may not host the metadata yet ("does not host this
   // topic-partition"): ask again for a few seconds before calling it a failure.
   let actual = 0;
@@ -34,6 +42,50 @@ export async function ensureTopics(admin: Admin, config: RelayConfig, deliverTop
     throw relayError(
       'RB_RELAY_BAD_CONFIG',
       `${config.topics.mailbox} has ${actual} partitions but this relay is configured for ${config.partitions}.`,
+    );
+  }
+}
+
+interface Differing {
+  readonly name: string;
+  readonly wanted: string;
+  readonly actual: string;
+}
+
+/** What a topic's own settings lack of the wanted ones, and which it sets otherwise. */
+export function configDrift(
+  wanted: Readonly<Record<string, string>>,
+  actual: Readonly<Record<string, string>>,
+): { missing: Record<string, string>; differing: Differing[] } {
+  const missing: Record<string, string> = {};
+  const differing: Differing[] = [];
+  for (const [name, value] of Object.entries(wanted)) {
+    const set = actual[name];
+    if (set === undefined) missing[name] = value;
+    else if (set !== value) differing.push({ name, wanted: value, actual: set });
+  }
+  return { missing, differing };
+}
+
+/**
+ * Topics outlive relays (a persistent cluster, an upgrade), and Kafka applies a topic's settings
+ * only when it is created: a topic made by an older relay lacks the settings added since (such as
+ * relay.mailbox's segment.jitter.ms). Those are added. A setting the topic has with another value
+ * is left as it is and logged: an operator may have chosen it, and the relay cannot tell. Best
+ * effort: a relay that may not read or alter topic settings (a cluster's ACLs) logs that and
+ * starts with the topics as they are.
+ */
+async function alignTopicConfigs(admin: Admin, spec: TopicSpec, log: (line: string) => void): Promise<void> {
+  try {
+    const { missing, differing } = configDrift(spec.configs ?? {}, await admin.topicConfigs(spec.name));
+    for (const d of differing) log(`${spec.name}: ${d.name} is ${d.actual} on the topic, not this relay's ${d.wanted}; left as it is`);
+    const added = Object.entries(missing);
+    if (added.length === 0) return;
+    await admin.setTopicConfigs(spec.name, missing);
+    log(`${spec.name}: added the settings it lacked: ${added.map(([k, v]) => `${k}=${v}`).join(', ')}`);
+  } catch (e) {
+    log(
+      `${spec.name}: could not check or add its settings (${e instanceof Error ? e.message : String(e)}); going on with the topic as it is`,
     );
   }
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { benchCount, checkBenchArgs } from './args.js';
+import { benchCount, benchPositionals, checkBenchArgs } from './args.js';
 
 const spec = { usage: 'u', valued: ['--rounds'], switches: ['--skip-ramp'], positionals: 2, numeric: [0], internal: ['--child'] };
 
@@ -17,6 +17,11 @@ test('an unknown flag, a missing value, a stray positional or a non-number is a 
   assert.match(checkBenchArgs(['--rounds'], spec)!, /--rounds needs a value/);
   assert.match(checkBenchArgs(['1', '2', '3'], spec)!, /too many arguments/);
   assert.match(checkBenchArgs(['ten'], spec)!, /ten is not a number/);
+});
+
+test('benchPositionals: neither flags nor the values of valued flags, nothing after --', () => {
+  assert.deepEqual(benchPositionals(spec, ['--rounds', '3', '5', '--skip-ramp', 'ref', '--', 'x']), ['5', 'ref']);
+  assert.deepEqual(benchPositionals(spec, ['--rounds', '3']), []);
 });
 
 test("a benchmark's internal child mode is not checked", () => {

@@ -24,22 +24,38 @@ export interface BenchArgsSpec {
 /** The problem with `argv` (null when fine), or 'help'. */
 export function checkBenchArgs(argv: readonly string[], spec: BenchArgsSpec): 'help' | string | null {
   if (argv[0] !== undefined && (spec.internal ?? []).includes(argv[0])) return null;
-  const own = argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv;
+  const own = ownArgs(argv);
   if (own.includes('-h') || own.includes('--help')) return 'help';
-  const positionals: string[] = [];
-  for (let i = 0; i < own.length; i++) {
-    const a = own[i]!;
-    if ((spec.valued ?? []).includes(a)) {
-      if (own[i + 1] === undefined || own[i + 1]!.startsWith('-')) return `${a} needs a value.`;
-      i++;
-    } else if ((spec.switches ?? []).includes(a)) continue;
-    else if (a.startsWith('-')) return `unknown option ${a}.`;
-    else positionals.push(a);
-  }
+  const { positionals, problem } = scan(own, spec);
+  if (problem !== null) return problem;
   if (positionals.length > (spec.positionals ?? 0)) return `too many arguments (${positionals.join(' ')}).`;
   for (const i of spec.numeric ?? [])
     if (positionals[i] !== undefined && !Number.isFinite(Number(positionals[i]))) return `${positionals[i]} is not a number.`;
   return null;
+}
+
+/** The positionals of `argv` (after benchArgs checked it): neither a flag nor a valued flag's value. */
+export function benchPositionals(spec: BenchArgsSpec, argv: readonly string[] = process.argv.slice(2)): string[] {
+  return scan(ownArgs(argv), spec).positionals;
+}
+
+/** What comes before `--` (the rest is passed through). */
+function ownArgs(argv: readonly string[]): readonly string[] {
+  return argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv;
+}
+
+function scan(own: readonly string[], spec: BenchArgsSpec): { positionals: string[]; problem: string | null } {
+  const positionals: string[] = [];
+  for (let i = 0; i < own.length; i++) {
+    const a = own[i]!;
+    if ((spec.valued ?? []).includes(a)) {
+      if (own[i + 1] === undefined || own[i + 1]!.startsWith('-')) return { positionals, problem: `${a} needs a value.` };
+      i++;
+    } else if ((spec.switches ?? []).includes(a)) continue;
+    else if (a.startsWith('-')) return { positionals, problem: `unknown option ${a}.` };
+    else positionals.push(a);
+  }
+  return { positionals, problem: null };
 }
 
 /** Checks `process.argv`: prints the usage and exits 0 on --help, exits 2 on a problem. */

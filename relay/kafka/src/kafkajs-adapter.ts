@@ -232,6 +232,23 @@ async function createAdmin(kafka: KjsKafka, ride: RideOutOptions): Promise<Admin
         const md = await admin.fetchTopicMetadata({ topics: [topic] });
         return md.topics[0]?.partitions.length ?? 0;
       }),
+    topicConfigs: (topic) => wrap('topicConfigs', () => topicOverrides(admin, topic)),
+    // AlterConfigs (kafkajs has no incremental form) replaces all of a topic's own settings, so
+    // the ones already set are sent again beside the new ones.
+    setTopicConfigs: (topic, configs) =>
+      wrap('setTopicConfigs', async () => {
+        const merged = { ...(await topicOverrides(admin, topic)), ...configs };
+        await admin.alterConfigs({
+          validateOnly: false,
+          resources: [
+            {
+              type: kafkajs.ConfigResourceTypes.TOPIC,
+              name: topic,
+              configEntries: Object.entries(merged).map(([name, value]) => ({ name, value })),
+            },
+          ],
+        });
+      }),
     describeGroup: (groupId) =>
       wrap('describeGroup', async () => {
         const { groups } = await admin.describeGroups([groupId]);
@@ -248,6 +265,15 @@ async function createAdmin(kafka: KjsKafka, ride: RideOutOptions): Promise<Admin
       }),
     close: () => admin.disconnect(),
   };
+}
+
+async function topicOverrides(admin: KjsAdmin, topic: string): Promise<Record<string, string>> {
+  const { resources } = await admin.describeConfigs({
+    resources: [{ type: kafkajs.ConfigResourceTypes.TOPIC, name: topic }],
+    includeSynonyms: false,
+  });
+  const own = (resources[0]?.configEntries ?? []).filter((e) => e.configSource === kafkajs.ConfigSource.TOPIC_CONFIG);
+  return Object.fromEntries(own.map((e) => [e.configName, e.configValue]));
 }
 
 function decodeAssignment(buf: Buffer): Record<string, number[]> {

@@ -148,6 +148,10 @@ export interface Admin {
   describeCluster(): Promise<ClusterInfo>;
   topicOffsets(topic: string): Promise<PartitionOffsets[]>;
   partitionCount(topic: string): Promise<number>;
+  /** The settings set on the topic itself (not those it inherits from the broker's defaults). */
+  topicConfigs(topic: string): Promise<Record<string, string>>;
+  /** Sets these settings on the topic; the others set on it stay as they are. */
+  setTopicConfigs(topic: string, configs: Readonly<Record<string, string>>): Promise<void>;
   describeGroup(groupId: string): Promise<{ state: string; members: GroupMember[] }>;
   close(): Promise<void>;
 }

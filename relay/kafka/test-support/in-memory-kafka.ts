@@ -38,6 +38,8 @@ interface Member {
 export class InMemoryKafka implements KafkaAdapter {
   readonly brokers = ['in-memory:9092'] as const;
   readonly #topics = new Map<string, InRecord[][]>();
+  /** Each topic's own settings, as Admin.topicConfigs reports them. */
+  readonly #topicConfigs = new Map<string, Record<string, string>>();
   readonly #members = new Set<Member>();
   /** Every appended record, across topics and partitions, in append order. */
   readonly #journal: InRecord[] = [];
@@ -146,14 +148,19 @@ export class InMemoryKafka implements KafkaAdapter {
     return {
       createTopics: async (specs: readonly TopicSpec[]) => {
         for (const s of specs)
-          if (!this.#topics.has(s.name))
+          if (!this.#topics.has(s.name)) {
             this.#topics.set(
               s.name,
               Array.from({ length: s.partitions }, () => []),
             );
+            this.#topicConfigs.set(s.name, { ...s.configs });
+          }
       },
       deleteTopics: async (names) => {
-        for (const n of names) this.#topics.delete(n);
+        for (const n of names) {
+          this.#topics.delete(n);
+          this.#topicConfigs.delete(n);
+        }
       },
       listTopics: async () => [...this.#topics.keys()],
       describeCluster: async (): Promise<ClusterInfo> => ({
@@ -164,6 +171,10 @@ export class InMemoryKafka implements KafkaAdapter {
       topicOffsets: async (topic): Promise<PartitionOffsets[]> =>
         this.#partitions(topic).map((log, partition) => ({ partition, low: '0', high: String(log.length) })),
       partitionCount: async (topic) => this.#topics.get(topic)?.length ?? 0,
+      topicConfigs: async (topic) => ({ ...this.#configsOf(topic) }),
+      setTopicConfigs: async (topic, configs) => {
+        this.#topicConfigs.set(topic, { ...this.#configsOf(topic), ...configs });
+      },
       describeGroup: async (groupId) => {
         const members = [...this.#members].filter((m) => m.groupId === groupId);
         return {
@@ -173,6 +184,11 @@ export class InMemoryKafka implements KafkaAdapter {
       },
       close: async () => {},
     };
+  }
+
+  #configsOf(topic: string): Record<string, string> {
+    this.#partitions(topic); // the same error for a missing topic
+    return this.#topicConfigs.get(topic) ?? {};
   }
 
   #partitions(topic: string): InRecord[][] {
