@@ -35,11 +35,11 @@ export interface ProcessWorkerOptions {
  * 1,000 msg/s generator-bound in 3 of 4 runs (schedule lag p99 > 10 ms two seconds running; 0 of
  * 4 with the cap). At 4 MiB the pauses are ≈ 3–4 ms, four times as many, 10–20 % more GC time
  * in all (≈ 0.003 core per worker at that rate); measured in docs/measurements.md, 2026-12-07.
- * The old generation's compaction still stops the loop ≈ 10 ms every ≈ 6 s, mostly to free dead
- * ArrayBuffers. Helper threads for it only (`--no-parallel-scavenge` or
- * `--no-concurrent-marking` instead of `--single-threaded-gc`) halved that pause but let
- * scavenges stall up to 90 ms, and the finer flag combinations crash V8 (notebook, late
- * afternoon of 2026-12-07).
+ * The old generation's compaction still stops the loop every ≈ 6 s (≈ 7 ms since the ratchet
+ * keeps its chain keys in place, ≈ 10 ms before), much of it freeing dead ArrayBuffers. Helper
+ * threads for it only (`--no-parallel-scavenge` or `--no-concurrent-marking` instead of
+ * `--single-threaded-gc`) halved that pause but let scavenges stall up to 90 ms, and the finer
+ * flag combinations crash V8 (notebook, late afternoon of 2026-12-07).
  */
 export const WORKER_NODE_FLAGS: readonly string[] = ['--single-threaded-gc', '--max-semi-space-size=4'];
 

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConversationReceiver, ConversationSender, type EncryptedMessage } from './conversation.js';
@@ -84,6 +85,29 @@ test('ratchet: receiver keys equal sender keys; skipped keys held then dropped a
   assert.equal(recv.skippedCount, 1);
   assert.deepEqual(recv.prepare(0), { ok: false, reason: 'replay' });
   assert.deepEqual(recv.prepare(2), { ok: false, reason: 'replay' });
+});
+
+test('ratchet: the chain key advances in place, leaving the keys handed out and the key passed in as they were', () => {
+  const key = new Uint8Array(32).fill(9);
+  const hmacOf = (k: Uint8Array, input: number) => createHmac('sha256', k).update(Buffer.of(input)).digest();
+  const send = new SendingChain(key);
+  const recv = new ReceivingChain(key);
+  let chainKey: Uint8Array = Buffer.from(key);
+  const handedOut: [Buffer, Uint8Array, Uint8Array][] = [];
+  for (let n = 0; n < 5; n++) {
+    const step = send.next();
+    const prepared = recv.prepare(n);
+    assert.ok(prepared.ok);
+    recv.commit(prepared);
+    assert.deepEqual(Buffer.from(step.messageKey), hmacOf(chainKey, 0x01), `message key ${n} as the header comment says`);
+    handedOut.push([Buffer.from(step.messageKey), step.messageKey, prepared.messageKey]);
+    chainKey = hmacOf(chainKey, 0x02);
+  }
+  for (const [copy, sent, received] of handedOut) {
+    assert.deepEqual(Buffer.from(sent), copy);
+    assert.deepEqual(Buffer.from(received), copy);
+  }
+  assert.deepEqual(key, new Uint8Array(32).fill(9));
 });
 
 test('seal/open: round trip; wrong key, short input and wrong key length fail without throwing', () => {
