@@ -1,5 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { generateIdentity } from '../crypto/identity.js';
 import { publishKeysFrame, verifyBundle } from './conversations.js';
 import { DelayQueue } from './delay-queue.js';
@@ -170,6 +172,27 @@ test('on the kafka-direct path a user needs no token secret (there is no relay t
   assert.ok(a.send('b', systemClock.nowUs()));
   for (let i = 0; i < 400 && ledger.liveCounts().readReceipts < 1; i++) await new Promise((r) => setTimeout(r, 5));
   assert.equal(ledger.liveCounts().readReceipts, 1);
+  assert.deepEqual(errors, []);
+  readQueue.close();
+});
+
+test('a delivery waiting to be read holds its msgId, not its frame (whose views hold the socket read it came in)', async () => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const { target, ledger, errors, readQueue, a } = await connectedPair(60_000);
+  const frames: WeakRef<object>[] = [];
+  const delivered = target.delivered.bind(target);
+  target.delivered = (c, f) => {
+    frames.push(new WeakRef(f));
+    delivered(c, f);
+  };
+  assert.ok(a.send('b', systemClock.nowUs()));
+  for (let i = 0; i < 400 && ledger.liveCounts().delivered < 1; i++) await new Promise((r) => setTimeout(r, 5));
+  assert.equal(frames.length, 1);
+  assert.equal(readQueue.size, 1, 'the read is still waiting');
+  await new Promise((r) => setImmediate(r)); // a WeakRef keeps its target until the job that made it ends
+  gc();
+  assert.equal(frames[0]!.deref(), undefined, 'the deliver frame was collected');
   assert.deepEqual(errors, []);
   readQueue.close();
 });
