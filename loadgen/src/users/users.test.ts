@@ -51,6 +51,12 @@ test('ledger.onReplay: a copy of a delivered msgId is a re-delivery, a copy unde
   assert.equal(l.liveCounts().duplicated, 1);
 });
 
+/** Waits (up to ≈ 1 s, in 5 ms steps) until `ok()` holds, then asserts it, naming `what`. */
+async function until(what: string, ok: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !ok(); i++) await new Promise((r) => setTimeout(r, 5));
+  assert.ok(ok(), what);
+}
+
 /** Users a and b connected to an in-process relay stand-in, with the ledger and errors they share. */
 async function connectedPair(
   readDelayMs: number,
@@ -94,10 +100,6 @@ test('a user who goes offline while fetching a sender’s keys counts no decrypt
 test('a read due after the delivering socket died goes out on the new one naming the sender, and the receipt arrives', async () => {
   const { target, ledger, errors, readQueue, a } = await connectedPair(30);
   assert.ok(a.send('b', systemClock.nowUs()));
-  const until = async (what: string, ok: () => boolean) => {
-    for (let i = 0; i < 200 && !ok(); i++) await new Promise((r) => setTimeout(r, 5));
-    assert.ok(ok(), what);
-  };
   await until('✓✓', () => ledger.liveCounts().deliveredReceipts === 1);
   // b read nothing yet (30 ms read delay); its socket dies and the connection dials again at once.
   target.reconnect('b');
@@ -187,7 +189,7 @@ test('a delivery waiting to be read holds its msgId, not its frame (whose views 
     delivered(c, f);
   };
   assert.ok(a.send('b', systemClock.nowUs()));
-  for (let i = 0; i < 400 && ledger.liveCounts().delivered < 1; i++) await new Promise((r) => setTimeout(r, 5));
+  await until('delivered', () => ledger.liveCounts().delivered === 1);
   assert.equal(frames.length, 1);
   assert.equal(readQueue.size, 1, 'the read is still waiting');
   await new Promise((r) => setImmediate(r)); // a WeakRef keeps its target until the job that made it ends
