@@ -41,6 +41,7 @@ export function defineRelayCommand(command: Command, fail: (e: unknown) => never
     .option('--rate-limit <frames/s>', 'per-connection frame rate limit (close 4008 above it)', int)
     .option('--high-water <bytes>', 'send buffer high-water mark (slow readers are closed with 4009)', int)
     .option('--write-timeout <ms>', 'a Kafka write retries in place this long before its senders get error 11 (default 30000)', int)
+    .option('--produce-linger <ms>', 'under load, a Kafka write waits up to this long to share its request; 0 = never (default 1)', int)
     .option('--tls-cert <file>', 'PEM certificate: serve wss:// and https:// (with --tls-key)')
     .option('--tls-key <file>', 'PEM private key for --tls-cert')
     .addHelpText(
@@ -65,6 +66,7 @@ export function defineRelayCommand(command: Command, fail: (e: unknown) => never
             rateLimitPerSec: o.rateLimit,
             highWaterBytes: o.highWater,
             writeTimeoutMs: o.writeTimeout,
+            produceLingerMs: o.produceLinger,
             tlsCertFile: o.tlsCert,
             tlsKeyFile: o.tlsKey,
           }).filter(([, v]) => v !== undefined),

@@ -34,6 +34,18 @@ test('the write timeout: 30 s unless RELAY_WRITE_TIMEOUT_MS or the flag says oth
   assert.equal(resolveConfig(env, { writeTimeoutMs: 5000 }).writeTimeoutMs, 5000);
 });
 
+test('the produce linger: 1 ms unless RELAY_PRODUCE_LINGER_MS or the flag says otherwise; 0 turns it off; a bad one refused', () => {
+  assert.equal(resolveConfig({ brokers: 'a:1', tokenSecret: secret }).produceLingerMs, 1);
+  const env = fromEnv({ KAFKA_BROKERS: 'a:1', RELAY_TOKEN_SECRET: secret, RELAY_PRODUCE_LINGER_MS: '0' });
+  assert.equal(resolveConfig(env).produceLingerMs, 0);
+  assert.equal(resolveConfig(env, { produceLingerMs: 3 }).produceLingerMs, 3);
+  for (const bad of [-1, 0.5, 5000])
+    assert.throws(
+      () => resolveConfig({ brokers: 'a:1', tokenSecret: secret, produceLingerMs: bad }),
+      /RB_RELAY_BAD_CONFIG|produceLingerMs must be a whole number of ms from 0 to 1000/,
+    );
+});
+
 test('the rate burst follows the rate limit unless set', () => {
   assert.equal(resolveConfig({ brokers: 'a:1', tokenSecret: secret, rateLimitPerSec: 300 }).rateBurst, 600);
 });

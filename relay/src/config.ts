@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { DEFAULT_MAX_FRAME_BYTES, GATEWAY_ID_PATTERN } from '../protocol/src/index.js';
 import { relayError } from './errors.js';
+import { PROMPT_LINGER_MS } from './producer/batching-producer.js';
 
 /**
  * Relay configuration: defaults → environment (RELAY_*) → explicit options (CLI flags).
@@ -44,6 +45,12 @@ export interface RelayConfig {
    * whole-cluster outage must surface sooner (a test of it, a client with its own deadline).
    */
   readonly writeTimeoutMs: number;
+  /**
+   * Once Kafka writes come at least one per this many ms, a write waits up to this long for
+   * others to share its request (0 = never): fewer requests, ≈ 1 ms more on a ✓ under load.
+   * Why, and what it saves: PROMPT_LINGER_MS in producer/batching-producer.ts.
+   */
+  readonly produceLingerMs: number;
   /** Delivered-but-unconfirmed message ids remembered per connection (for received/read checks). */
   readonly maxUnconfirmedPerConnection: number;
   readonly drainTimeoutMs: number;
@@ -71,6 +78,7 @@ export const RELAY_DEFAULTS = {
   maxBacklogItems: 100_000,
   sessionTimeoutMs: 6000,
   writeTimeoutMs: 30_000,
+  produceLingerMs: PROMPT_LINGER_MS,
   maxUnconfirmedPerConnection: 20_000,
   drainTimeoutMs: 10_000,
   topics: { mailbox: 'relay.mailbox', keys: 'relay.keys', deliverPrefix: 'relay.deliver.' },
@@ -116,6 +124,7 @@ export function fromEnv(env: NodeJS.ProcessEnv): RelayOptions {
     rateLimitPerSec: envNumber(env, 'RELAY_RATE_LIMIT_PER_SEC'),
     highWaterBytes: envNumber(env, 'RELAY_HIGH_WATER_BYTES'),
     writeTimeoutMs: envNumber(env, 'RELAY_WRITE_TIMEOUT_MS'),
+    produceLingerMs: envNumber(env, 'RELAY_PRODUCE_LINGER_MS'),
     heartbeatMs: envNumber(env, 'RELAY_HEARTBEAT_MS'),
     tlsCertFile: env.RELAY_TLS_CERT,
     tlsKeyFile: env.RELAY_TLS_KEY,
@@ -168,6 +177,8 @@ export function resolveConfig(...layers: RelayOptions[]): RelayConfig {
     if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0)
       throw relayError('RB_RELAY_BAD_CONFIG', `${k} must be a positive integer, not ${String(v)}.`);
   }
+  if (!Number.isInteger(config.produceLingerMs) || config.produceLingerMs < 0 || config.produceLingerMs > 1000)
+    throw relayError('RB_RELAY_BAD_CONFIG', `produceLingerMs must be a whole number of ms from 0 to 1000, not ${config.produceLingerMs}.`);
   if ((config.tlsCertFile === undefined) !== (config.tlsKeyFile === undefined))
     throw relayError('RB_RELAY_BAD_CONFIG', 'TLS needs both a certificate and a key file.');
   if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65535)

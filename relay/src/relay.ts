@@ -174,6 +174,7 @@ function wireMessagePath(
   const producer = new BatchingProducer(kafkaProducer, {
     metrics,
     retry,
+    lingerMs: config.produceLingerMs,
     onWritten: (records, offsets) =>
       setImmediate(() => {
         const durable = toDurable(config.topics.mailbox, records, offsets);

@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { BatchingProducer, WithdrawnError } from './batching-producer.js';
 import type { OutRecord } from '../../kafka/src/index.js';
@@ -304,4 +304,80 @@ test('a request Kafka never answers fails at the retry bound, with what queued b
     f.requests.at(-1)!.map((r) => r.key),
     ['c'],
   );
+});
+
+/**
+ * A producer with a 4 ms prompt linger on a clock the test moves, after 50 records `gapMs` apart
+ * (each sent and answered), so its smoothed gap is ≈ `gapMs`. Timers are mocked.
+ */
+async function afterRecordsApart(t: TestContext, gapMs: number) {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  let clock = 0;
+  const f = fakeProducer();
+  const p = new BatchingProducer(f.producer, { lingerMs: 4, now: () => clock });
+  for (let i = 0; i < 50; i++) {
+    clock += gapMs;
+    const done = p.produce(rec(`w${i}`));
+    await tick();
+    t.mock.timers.tick(4);
+    await tick();
+    f.release.shift()!();
+    await done;
+  }
+  f.requests.length = 0;
+  return { f, p, advance: (ms: number) => (clock += ms) };
+}
+
+test('from one prompt record per linger on, a request waits up to the linger for the records of later turns', async (t) => {
+  const { f, p, advance } = await afterRecordsApart(t, 1);
+  const a = p.produce(rec('a'));
+  await tick();
+  assert.equal(f.requests.length, 0, 'the first record waits for company');
+  advance(1);
+  const b = p.produce(rec('b'));
+  await tick();
+  t.mock.timers.tick(3);
+  await tick();
+  assert.equal(f.requests.length, 0, 'the linger counts from the first record');
+  t.mock.timers.tick(1);
+  await tick();
+  assert.deepEqual(
+    f.requests.map((r) => r.map((x) => x.key)),
+    [['a', 'b']],
+  );
+  f.release.shift()!();
+  await Promise.all([a, b]);
+});
+
+test('below one prompt record per linger, a record does not wait for company', async (t) => {
+  const { f, p, advance } = await afterRecordsApart(t, 10);
+  advance(10);
+  const a = p.produce(rec('a'));
+  await tick();
+  assert.deepEqual(
+    f.requests.map((r) => r.map((x) => x.key)),
+    [['a']],
+  );
+  f.release.shift()!();
+  await a;
+});
+
+test('records that waited out the linger behind a request in flight go as soon as it ends', async (t) => {
+  const { f, p, advance } = await afterRecordsApart(t, 1);
+  const a = p.produce(rec('a'));
+  await tick();
+  t.mock.timers.tick(4);
+  await tick();
+  advance(1);
+  const b = p.produce(rec('b'));
+  advance(5);
+  f.release.shift()!();
+  await a;
+  await tick();
+  assert.deepEqual(
+    f.requests.map((r) => r.map((x) => x.key)),
+    [['a'], ['b']],
+  );
+  f.release.shift()!();
+  await b;
 });

@@ -34,6 +34,21 @@ export const PRODUCE_RETRY: ProduceRetry = {
  */
 export const LAZY_LINGER_MS = 100;
 
+/**
+ * The relay's prompt linger (its `produceLingerMs`): once prompt records come at least one per
+ * linger, a record waits up to this long for company before its request leaves. Each request
+ * costs the broker and the relay a wake-up on both sides (≈ 150–300 µs of CPU here, more than
+ * its records); at 1,000 msg/s a 1 ms linger took the relays from 1.7 to 1.0 produce requests per
+ * message (docs/measurements.md, night of 2026-12-07). Below that rate a record would wait the
+ * whole linger and rarely share it, so it does not wait: low load keeps its latency.
+ */
+export const PROMPT_LINGER_MS = 1;
+
+/** Weight of the newest gap in the smoothed gap between prompt records. */
+const GAP_WEIGHT = 1 / 8;
+/** Gaps are counted up to this (ms), so one idle minute does not take minutes of load to forget. */
+const MAX_GAP_MS = 1000;
+
 export interface BatchingProducerOptions {
   readonly metrics?: RelayMetrics | undefined;
   /** Records per request. */
@@ -45,6 +60,10 @@ export interface BatchingProducerOptions {
   readonly maxBatchBytes?: number;
   readonly retry?: ProduceRetry | undefined;
   readonly lazyLingerMs?: number;
+  /** See PROMPT_LINGER_MS. Default 0: no prompt linger. */
+  readonly lingerMs?: number;
+  /** The clock of the prompt linger's rate (ms); default performance.now. */
+  readonly now?: () => number;
   /**
    * Told of every successful request, after its callers were resolved: the records and the offset
    * each was written at (-1 where unknown). The relay's router applies its own writes from it.
@@ -85,7 +104,8 @@ export class WithdrawnError extends Error {
  * records of one event-loop turn go together, and one request is in flight at a time: while it
  * is out, new records queue and go together next.
  * That keeps per-partition order equal to call order (a sender's messages stay in order) and
- * batches naturally under load without a linger timer at low load. Requests in flight together
+ * batches naturally under load without a linger timer at low load; from one prompt record per
+ * `lingerMs` on, a request also waits up to `lingerMs` from its first record (PROMPT_LINGER_MS). Requests in flight together
  * for disjoint partitions were tried and not kept (docs/measurements.md, "produce requests in
  * flight together"): the broker reads one request per connection at a time, so on one connection
  * the second request only waits there instead; on a second connection the e2e p99 got worse.
@@ -108,12 +128,18 @@ export class BatchingProducer {
   #inFlight: Promise<void> | null = null;
   #lingerTimer: NodeJS.Timeout | null = null;
   #failing = false;
+  /** Smoothed gap between prompt records (ms), when the last one came, and when the oldest one not yet in a request did. */
+  #gapMs = MAX_GAP_MS;
+  #lastPromptAt = -Infinity;
+  #waitingSince: number | null = null;
   readonly #producer: Producer;
   readonly #metrics: RelayMetrics | undefined;
   readonly #maxBatch: number;
   readonly #maxBatchBytes: number;
   readonly #retry: ProduceRetry;
   readonly #lazyLingerMs: number;
+  readonly #lingerMs: number;
+  readonly #now: () => number;
   readonly #onWritten: BatchingProducerOptions['onWritten'];
   readonly #keepForRetry: BatchingProducerOptions['keepForRetry'];
 
@@ -124,6 +150,8 @@ export class BatchingProducer {
     this.#maxBatchBytes = options.maxBatchBytes ?? 768 * 1024;
     this.#retry = options.retry ?? PRODUCE_RETRY;
     this.#lazyLingerMs = options.lazyLingerMs ?? LAZY_LINGER_MS;
+    this.#lingerMs = options.lingerMs ?? 0;
+    this.#now = options.now ?? (() => performance.now());
     this.#onWritten = options.onWritten;
     this.#keepForRetry = options.keepForRetry;
   }
@@ -137,6 +165,7 @@ export class BatchingProducer {
     return new Promise((resolve, reject) => {
       this.#queue.push({ record, kind, resolve, reject, wanted });
       this.#due = this.#queue.length;
+      this.#notePrompt();
       this.#start();
     });
   }
@@ -165,6 +194,22 @@ export class BatchingProducer {
     return this.#failing;
   }
 
+  #notePrompt(): void {
+    if (this.#lingerMs <= 0) return;
+    const now = this.#now();
+    this.#gapMs += (Math.min(now - this.#lastPromptAt, MAX_GAP_MS) - this.#gapMs) * GAP_WEIGHT;
+    this.#lastPromptAt = now;
+    this.#waitingSince ??= now;
+  }
+
+  /** Waits out the prompt linger of the next request, if records come fast enough to share it. */
+  async #linger(): Promise<void> {
+    if (this.#waitingSince === null || this.#gapMs > this.#lingerMs) return;
+    const wait = this.#waitingSince + this.#lingerMs - this.#now();
+    // Node's timers count whole ms: a shorter wait would take a whole one.
+    if (wait >= this.#lingerMs / 2) await new Promise((r) => setTimeout(r, wait));
+  }
+
   #start(): void {
     if (this.#due > 0 && this.#inFlight === null) this.#inFlight = this.#drain();
   }
@@ -186,9 +231,12 @@ export class BatchingProducer {
     // the turn (the frames of every socket read in it, a fetched batch's pushes) shares it.
     await new Promise((resolve) => setImmediate(resolve));
     while (this.#due > 0) {
+      await this.#linger();
       // Lazy records queued behind the due ones ride along: the request goes anyway.
       const batch = this.#queue.splice(0, this.#batchSize());
       this.#due = Math.max(0, this.#due - batch.length);
+      // Records the byte cap left behind have waited already.
+      this.#waitingSince = this.#due > 0 ? -Infinity : null;
       await this.#send(withdrawUnwanted(batch));
     }
     this.#inFlight = null;
