@@ -46,7 +46,7 @@ export const PROMPT_LINGER_MS = 1;
 
 /** Weight of the newest gap in the smoothed gap between prompt records. */
 const GAP_WEIGHT = 1 / 8;
-/** Gaps are counted up to this (ms), so one idle minute does not take minutes of load to forget. */
+/** Gaps are counted up to this (ms): the first record's is infinite, and a pause is forgotten within a few dozen records. */
 const MAX_GAP_MS = 1000;
 
 export interface BatchingProducerOptions {
@@ -105,10 +105,11 @@ export class WithdrawnError extends Error {
  * is out, new records queue and go together next.
  * That keeps per-partition order equal to call order (a sender's messages stay in order) and
  * batches naturally under load without a linger timer at low load; from one prompt record per
- * `lingerMs` on, a request also waits up to `lingerMs` from its first record (PROMPT_LINGER_MS). Requests in flight together
- * for disjoint partitions were tried and not kept (docs/measurements.md, "produce requests in
- * flight together"): the broker reads one request per connection at a time, so on one connection
- * the second request only waits there instead; on a second connection the e2e p99 got worse.
+ * `lingerMs` on, a request also waits up to `lingerMs` from its first record (PROMPT_LINGER_MS).
+ * Requests in flight together for disjoint partitions were tried and not kept
+ * (docs/measurements.md, "produce requests in flight together"): the broker reads one request per
+ * connection at a time, so on one connection the second request only waits there instead; on a
+ * second connection the e2e p99 got worse.
  *
  * `produce()` resolves when the record is durable (acks=all) and rejects if the batch failed.
  * `produceLazy()` is the same for a record nobody is waiting on: it goes with the next prompt
@@ -239,6 +240,8 @@ export class BatchingProducer {
       this.#waitingSince = this.#due > 0 ? -Infinity : null;
       await this.#send(withdrawUnwanted(batch));
     }
+    // Nothing prompt is queued (a failed request rejected what was).
+    this.#waitingSince = null;
     this.#inFlight = null;
     this.#armLinger();
   }
