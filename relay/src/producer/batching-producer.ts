@@ -240,8 +240,6 @@ export class BatchingProducer {
       this.#waitingSince = this.#due > 0 ? -Infinity : null;
       await this.#send(withdrawUnwanted(batch));
     }
-    // Nothing prompt is queued (a failed request rejected what was).
-    this.#waitingSince = null;
     this.#inFlight = null;
     this.#armLinger();
   }
@@ -270,6 +268,7 @@ export class BatchingProducer {
       // ahead of the failed records' resends.
       const behind = this.#queue.splice(0);
       this.#due = 0;
+      this.#waitingSince = null;
       for (const b of [...batch, ...behind]) b.reject(e);
       return;
     }
