@@ -82,7 +82,9 @@ function line(o: Outcome, i: number): string {
   if (o.report === null) return `  ${o.kind} #${i}: exit ${o.exit}, no gate.json`;
   const rows = o.report.decision.rows.map(
     (r) =>
-      `${r.stage} ${r.percentile} ${effectText({ ...r.effect, low: r.effect.low ?? 0, high: r.effect.high ?? Infinity }, o.report!.options.level)}`,
+      `${r.stage} ${r.percentile} ${effectText({ ...r.effect, low: r.effect.low ?? 0, high: r.effect.high ?? Infinity }, o.report!.options.level)}` +
+      // Reports from before noiseSd have none (JSON: null or absent).
+      (typeof r.noiseSd === 'number' ? ` · noise sd ${r.noiseSd.toFixed(3)}` : ''),
   );
   const reruns = o.report.reruns.base + o.report.reruns.new;
   return `  ${o.kind} #${i}: exit ${o.exit} (${o.report.decision.verdict}) · ${Math.round(o.wallS)} s · ${o.report.plan.perSide}/side, ${reruns} rerun(s)\n    ${rows.join('\n    ')}`;

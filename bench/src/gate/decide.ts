@@ -18,7 +18,7 @@
  * −58 … +74 %) and was called PASS before this rule; the A/A gates' p50 intervals reached +11 … +45 %.
  */
 import type { Stage } from '../../../loadgen/src/stats/stages.js';
-import { hodgesLehmann, minimumAttainable, type ShiftEstimate } from './estimate.js';
+import { hodgesLehmann, minimumAttainable, pooledLogSd, type ShiftEstimate } from './estimate.js';
 
 export type Side = 'base' | 'new';
 export type Pct = 'p50' | 'p99';
@@ -70,6 +70,8 @@ export interface GateRow {
   readonly new: number;
   readonly effect: ShiftEstimate;
   readonly n: { readonly base: number; readonly new: number };
+  /** The trials' spread: sd of ln(ratio) within a side, pooled (estimate.ts, pooledLogSd). */
+  readonly noiseSd: number;
   readonly verdict: GateRowVerdict;
 }
 
@@ -102,7 +104,17 @@ export function decide(trials: readonly GateTrial[], o: GateOptions = DEFAULT_GA
       else if (effect.low > threshold) verdict = 'regression';
       else if (effect.high < 1 / threshold) verdict = 'improvement';
       else if (percentile === 'p50' && o.resolution !== undefined && effect.high > o.resolution) verdict = 'inconclusive';
-      rows.push({ stage, percentile, threshold, base: med(xs), new: med(ys), effect, n: { base: xs.length, new: ys.length }, verdict });
+      rows.push({
+        stage,
+        percentile,
+        threshold,
+        base: med(xs),
+        new: med(ys),
+        effect,
+        n: { base: xs.length, new: ys.length },
+        noiseSd: pooledLogSd(xs, ys),
+        verdict,
+      });
     }
   }
   if (invalidReasons.length === 0 && rows.every((r) => r.verdict === 'no-data'))

@@ -113,6 +113,24 @@ export function detectableWith(n: number, p: Pick<TrialPlanInput, 'threshold' | 
   return Math.exp(Math.log(p.threshold) + (inverseNormal(1 - (1 - p.level) / 2) + inverseNormal(0.9)) * se);
 }
 
+/**
+ * The trials' own noise: the sd of ln(value) within each side, pooled over both (NaN without two
+ * values on a side). `--noise-sd` is this figure assumed before the trials; the report sets the
+ * measured one beside it, so a gate on a quiet machine does not understate what it could see.
+ */
+export function pooledLogSd(...sides: readonly (readonly number[])[]): number {
+  let squares = 0;
+  let df = 0;
+  for (const xs of sides) {
+    if (xs.length < 2) continue;
+    const logs = xs.map(Math.log);
+    const mean = logs.reduce((a, b) => a + b, 0) / logs.length;
+    squares += logs.reduce((a, x) => a + (x - mean) ** 2, 0);
+    df += logs.length - 1;
+  }
+  return df === 0 ? NaN : Math.sqrt(squares / df);
+}
+
 /** Fewest trials per side for which an interval at `level` exists. */
 export function minimumAttainable(level: number): number {
   for (let n = 2; n < 30; n++) if (criticalRank(n, n, level).k > 0) return n;

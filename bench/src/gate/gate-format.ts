@@ -2,6 +2,7 @@
 import { junitDocument, xml } from '../outputs/junit-xml.js';
 import type { GateDecision, GateOptions, GateRow, GateTrial, Side } from './decide.js';
 import { effectText, percentChange } from './decide.js';
+import { detectableWith } from './estimate.js';
 
 export interface GateSideInfo {
   readonly spec: string;
@@ -87,8 +88,22 @@ function method(r: GateReport): string {
   return (
     `Each value is one trial's relay percentile ÷ the same trial's kafka-direct reference percentile. Effect = Hodges–Lehmann NEW ÷ BASE with its exact ${lvl(r)} interval; ` +
     `regression = the whole interval above the limit (p50 ${percentChange(r.options.thresholds.p50)}, p99 ${percentChange(r.options.thresholds.p99)}, set from A/A runs). ` +
-    `${r.plan.perSide} trials per side (${r.plan.orderMode} order, seed ${r.plan.seed}): ~${percentChange(r.plan.detectable)} detectable in 9 of 10 gates (asked: ${percentChange(r.plan.mde)}).`
+    `${r.plan.perSide} trials per side (${r.plan.orderMode} order, seed ${r.plan.seed}): ~${percentChange(r.plan.detectable)} detectable in 9 of 10 gates (asked: ${percentChange(r.plan.mde)}).` +
+    measuredNoise(r)
   );
+}
+
+/**
+ * The plan's power assumes `--noise-sd`; the trials say what it was. The p50 row with the most
+ * spread decides what this gate could have seen (gate.json keeps every row's noiseSd).
+ */
+function measuredNoise(r: GateReport): string {
+  const rows = r.decision.rows.filter((x) => x.percentile === 'p50' && Number.isFinite(x.noiseSd));
+  if (rows.length === 0) return '';
+  const worst = rows.reduce((a, b) => (b.noiseSd > a.noiseSd ? b : a));
+  const n = Math.min(worst.n.base, worst.n.new);
+  const detectable = detectableWith(n, { threshold: worst.threshold, noiseSd: worst.noiseSd, level: r.options.level });
+  return ` Measured in these trials: noise sd ${worst.noiseSd.toFixed(2)} of ln ratio (${worst.stage} p50; the plan assumed ${r.plan.noiseSd}), so ~${percentChange(detectable)} was detectable.`;
 }
 
 export function formatGateText(r: GateReport): string {

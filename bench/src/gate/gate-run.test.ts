@@ -10,7 +10,7 @@ import { loadScenario } from '../scenarios/loader.js';
 import type { Build } from './builds.js';
 import { DEFAULT_GATE, type GateTrial, type Side } from './decide.js';
 import { runGate, type GateConfig, type GateDeps } from './gate-run.js';
-import { minSec } from './gate-format.js';
+import { formatGateMarkdown, formatGateText, minSec } from './gate-format.js';
 import { createPrng } from '../../../loadgen/src/rate/prng.js';
 
 async function gate(ratioOf: (side: Side, index: number, attempt: number) => number | 'invalid', extra: Partial<GateConfig> = {}) {
@@ -153,4 +153,18 @@ test('time left prints whole minutes and the seconds past them', () => {
   assert.equal(minSec(119_700), '2 min 0 s');
   assert.equal(minSec(42_000), '42 s');
   assert.equal(minSec(-5), '0 s');
+});
+
+test('the report sets the noise the trials measured beside the one the plan assumed, and what it could detect', async () => {
+  const g = await gate(() => 2);
+  const said =
+    /Measured in these trials: noise sd (\d\.\d\d) of ln ratio \((ack|e2eCorrected) p50; the plan assumed 0\.08\), so ~\+(\d+(?:\.\d)?) % was detectable\./;
+  const m = said.exec(formatGateText(g.report));
+  assert.ok(m, formatGateText(g.report));
+  assert.match(formatGateMarkdown(g.report), said);
+  // The fake trials jitter ±2 %: far quieter than the assumed 0.08, so less than the plan's figure.
+  assert.ok(Number(m[1]) > 0 && Number(m[1]) < 0.03, m[1]);
+  assert.ok(Number(m[3]) < (g.report.plan.detectable - 1) * 100, `${m[3]} vs plan ${g.report.plan.detectable}`);
+  const worst = Math.max(...g.report.decision.rows.filter((r) => r.percentile === 'p50').map((r) => r.noiseSd));
+  assert.equal(worst.toFixed(2), m[1]);
 });

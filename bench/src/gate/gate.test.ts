@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decide, effectText, DEFAULT_GATE, type GateTrial, type Side } from './decide.js';
-import { criticalRank, hodgesLehmann, planTrials, smallestP } from './estimate.js';
+import { criticalRank, hodgesLehmann, planTrials, pooledLogSd, smallestP } from './estimate.js';
 import { createPrng } from '../../../loadgen/src/rate/prng.js';
 import { runTrialLoop, trialOrder } from './trials.js';
 
@@ -201,4 +201,22 @@ test('trial planning: enough trials for an interval, more for a smaller effect, 
   assert.equal(tight.budgetBound, true);
   assert.ok(tight.perSide >= 5);
   assert.equal(DEFAULT_GATE.level, 0.95);
+});
+
+test("the trials' own noise: sd of ln values within each side, pooled; none without two values on a side", () => {
+  const e = Math.exp;
+  assert.ok(Math.abs(pooledLogSd([e(0), e(2)], [e(1), e(3)]) - Math.SQRT2) < 1e-12);
+  assert.ok(Math.abs(pooledLogSd([e(0), e(2)], [5]) - Math.SQRT2) < 1e-12, 'a side of one adds nothing');
+  assert.ok(Number.isNaN(pooledLogSd([1], [2])));
+  // A shift between the sides is the effect, not noise.
+  assert.equal(pooledLogSd([2, 2, 2], [3, 3, 3]), 0);
+  const j = jitter(7);
+  const d = decide(
+    sides(
+      10,
+      () => 2 * j(),
+      () => 2.5 * j(),
+    ),
+  );
+  for (const r of d.rows) assert.ok(r.noiseSd > 0.005 && r.noiseSd < 0.03, `${r.stage} ${r.percentile}: ${r.noiseSd}`);
 });
