@@ -21,5 +21,7 @@ export function fakeProducer() {
   const nextRequest = async () => {
     while (release.length === 0) await new Promise((r) => setTimeout(r, 1));
   };
-  return { producer, requests, release, nextRequest, setFail: (f: boolean) => (fail = f) };
+  /** Each request's record keys, in the order sent: what most assertions compare. */
+  const keys = () => requests.map((r) => r.map((x) => x.key));
+  return { producer, requests, release, nextRequest, keys, setFail: (f: boolean) => (fail = f) };
 }
