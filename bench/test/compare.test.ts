@@ -205,6 +205,36 @@ test('a baseline file works as BASE; bad flags and scenario mismatch are bad inp
   await updateBaseline([cut], { out: join(dir, 'forced.json'), force: true });
 });
 
+test("a baseline's age beside NEW's runs is said; from a week on, with the advice to make it again (never gated)", async () => {
+  const t0 = 1_780_000_000_000;
+  const baseDir = join(dir, 'age-base');
+  const made = syntheticRun({ intervals: 6, seed: 30, startMs: t0 });
+  await writeRunFolder(baseDir, made.summary, made.segments);
+  const out = join(dir, 'baselines', 'aged.json');
+  await updateBaseline([baseDir], { out, note: 'five runs of abc123' });
+  const later = async (hours: number) => {
+    const folder = join(dir, `age-new-${hours}`);
+    const r = syntheticRun({ intervals: 6, seed: 31, startMs: t0 + hours * 3_600_000 });
+    await writeRunFolder(folder, r.summary, r.segments);
+    return folder;
+  };
+  const fresh = await runCompare(out, await later(2), {});
+  assert.equal(fresh.exitCode, 0, fresh.text);
+  assert.equal(fresh.report.baseline?.note, 'five runs of abc123');
+  assert.equal(fresh.report.baseline?.stale, false);
+  assert.match(fresh.text, /BASE is the baseline \S*aged\.json, its newest run 2026-\d\d-\d\d \d\d:\d\d UTC, 2\.0 h before NEW\)/);
+  const old = await runCompare(out, await later(24 * 10), {});
+  assert.equal(old.exitCode, 0, old.text);
+  assert.ok(Math.abs(old.report.baseline!.daysBeforeNew - 10) < 1e-9);
+  assert.match(
+    old.text,
+    /10\.0 days before NEW: a baseline 7\+ days older .* make it again from fresh runs \(`relaybench baseline update`\)/,
+  );
+  const runs = await runCompare(baseDir, await later(24 * 10), {});
+  assert.equal(runs.report.baseline, null);
+  assert.doesNotMatch(runs.text, /BASE is the baseline/);
+});
+
 test('the CLI maps verdicts to exit codes (0 pass or descriptive, 1 regression, 2 invalid)', async () => {
   const cli = join(REPO_ROOT, 'dist', 'bench', 'src', 'cli', 'main.js');
   const exec = promisify(execFile);

@@ -52,6 +52,8 @@ export interface Comparable {
   readonly trials: readonly Trial[];
   /** The machine the runs were made on (null when the files do not say). */
   readonly machine?: RunSummary['machine'] | null;
+  /** The baseline file the side was read from, with its own note (absent for runs). */
+  readonly baseline?: { readonly path: string; readonly note: string } | null;
 }
 
 /** Same machine for timing purposes: core count and CPU model (memory and OS do not set speed). */
@@ -128,7 +130,8 @@ export async function readComparable(path: string): Promise<Comparable> {
           'RB_RESULTS_BAD_FILE',
           `${path}: a baseline needs schemaVersion ${BASELINE_SCHEMA_VERSION}, a scenario and at least one trial.`,
         );
-      return { sources: [path], scenario: b.scenario, trials: b.trials, machine: b.machine ?? null };
+      const baseline = { path, note: typeof b.note === 'string' ? b.note : '' };
+      return { sources: [path], scenario: b.scenario, trials: b.trials, machine: b.machine ?? null, baseline };
     }
   }
   const { summary } = await readSummary(path);
@@ -142,5 +145,12 @@ export async function readSide(paths: readonly string[]): Promise<Comparable> {
   if (scenarios.size > 1) throw resultsError('RB_RESULTS_BAD_FILE', `${paths.join(', ')}: mixes scenarios ${[...scenarios].join(', ')}.`);
   const machines = parts.map((p) => p.machine ?? null);
   const machine = machines.every((m) => sameMachine(m, machines[0] ?? null)) ? (machines[0] ?? null) : null;
-  return { sources: parts.flatMap((p) => p.sources), scenario: parts[0]!.scenario, trials: parts.flatMap((p) => p.trials), machine };
+  const baseline = parts.find((p) => p.baseline != null)?.baseline ?? null;
+  return {
+    sources: parts.flatMap((p) => p.sources),
+    scenario: parts[0]!.scenario,
+    trials: parts.flatMap((p) => p.trials),
+    machine,
+    baseline,
+  };
 }

@@ -17,6 +17,7 @@
  * ratio survives a faster or slower machine); stages the reference lacks are shown, not gated.
  * BASE and NEW from different machines (core count, CPU model): absolute times are never
  * compared — only reference-normalised rows get a change.
+ * A baseline file as BASE is named in the report with its runs' age beside NEW's (said, not gated).
  * Any invalid trial (lost > 0, generator-bound, nothing sent) makes the comparison invalid.
  * Pure and synchronous.
  */
@@ -78,6 +79,42 @@ export interface CompareReport {
   readonly workersScheduled: { readonly base: string; readonly new: string } | null;
   /** Which Kafka client each side's relays used, when the sides differ (shown, not gated). */
   readonly kafkaClient: { readonly base: string; readonly new: string } | null;
+  /** When BASE is a baseline file: how much older its runs are than NEW's (shown, not gated). */
+  readonly baseline: BaselineAge | null;
+}
+
+export interface BaselineAge {
+  readonly path: string;
+  readonly note: string;
+  /** The newest of the baseline's runs. */
+  readonly madeAt: string;
+  /** From that run to NEW's newest (negative when NEW is older); NaN when a side's times are unknown. */
+  readonly daysBeforeNew: number;
+  /** At least STALE_BASELINE_DAYS old. */
+  readonly stale: boolean;
+}
+
+/**
+ * A baseline this much older than NEW's runs is named as possibly stale. Not a verdict: a build
+ * that changed what a run measures makes a baseline stale at once, and a quiet week leaves it
+ * good; the date only tells the reader to ask (on 2026-12-08 a two-day-old baseline was 34 %
+ * slower than the code it guarded, docs/measurements.md, "the committed baseline again").
+ */
+export const STALE_BASELINE_DAYS = 7;
+const DAY_MS = 86_400_000;
+
+function baselineAge(base: Comparable, candidate: Comparable): BaselineAge | null {
+  if (base.baseline == null) return null;
+  const newest = (trials: readonly Trial[]) => Math.max(...trials.map((t) => Date.parse(t.createdAt)).filter(Number.isFinite));
+  const made = newest(base.trials);
+  const days = (newest(candidate.trials) - made) / DAY_MS;
+  return {
+    path: base.baseline.path,
+    note: base.baseline.note,
+    madeAt: Number.isFinite(made) ? new Date(made).toISOString() : '',
+    daysBeforeNew: Number.isFinite(days) ? days : Number.NaN,
+    stale: days >= STALE_BASELINE_DAYS,
+  };
 }
 
 const GATE_EXCLUDED: ReadonlySet<Stage> = new Set(['scheduleLag']);
@@ -121,6 +158,7 @@ export function compareRuns(base: Comparable, candidate: Comparable, options: Co
     sameMachine: machine,
     workersScheduled: schedulerDifference(base.trials, candidate.trials),
     kafkaClient: clientDifference(base.trials, candidate.trials),
+    baseline: baselineAge(base, candidate),
   };
 }
 

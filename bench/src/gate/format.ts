@@ -1,5 +1,5 @@
 // Renders a CompareReport as text (terminal), Markdown (CI comment) or JSON.
-import type { CompareReport, CompareRow } from './compare.js';
+import { STALE_BASELINE_DAYS, type CompareReport, type CompareRow } from './compare.js';
 import { formatUs } from './evaluate.js';
 
 export type CompareFormat = 'text' | 'md' | 'json';
@@ -46,7 +46,26 @@ function headline(r: CompareReport): string {
     s === null ? '' : `; BASE's workers ran ${s.base}, NEW's ${s.new} (run --generator-priority): the changes include the scheduler's`;
   const c = r.kafkaClient;
   const clients = c === null ? '' : `; BASE's relays used ${c.base}, NEW's ${c.new} (run --kafka-client)`;
-  return `compare ${r.scenario}: ${what}${why} (${r.method}: ${r.base.trials} base trial(s) vs ${r.new.trials} new; thresholds p50 ×${r.options.thresholdP50}, p99 ×${r.options.thresholdP99}; alpha ${r.options.alpha}${machines}${schedulers}${clients})`;
+  return `compare ${r.scenario}: ${what}${why} (${r.method}: ${r.base.trials} base trial(s) vs ${r.new.trials} new; thresholds p50 ×${r.options.thresholdP50}, p99 ×${r.options.thresholdP99}; alpha ${r.options.alpha}${machines}${schedulers}${clients}${baselineText(r)})`;
+}
+
+/** When BASE is a baseline file: when its runs were made, and a nudge once it is a week older than NEW's. */
+function baselineText(r: CompareReport): string {
+  const b = r.baseline;
+  if (b === null || b.madeAt === '') return '';
+  const made = `${b.madeAt.slice(0, 16).replace('T', ' ')} UTC`;
+  const d = b.daysBeforeNew;
+  const gap = !Number.isFinite(d)
+    ? ''
+    : d < 0
+      ? ', after NEW'
+      : d < 1
+        ? `, ${(d * 24).toFixed(1)} h before NEW`
+        : `, ${d.toFixed(1)} days before NEW`;
+  const stale = b.stale
+    ? `: a baseline ${STALE_BASELINE_DAYS}+ days older than what it is compared with may predate changes to what it measures; make it again from fresh runs (\`relaybench baseline update\`) when the code has changed`
+    : '';
+  return `; BASE is the baseline ${b.path}, its newest run ${made}${gap}${stale}`;
 }
 
 export function formatCompare(r: CompareReport, format: CompareFormat): string {
