@@ -90,7 +90,9 @@ intervals of one run are not independent samples). With ≥ --min-trials runs pe
 separated), regression = the whole Hodges–Lehmann interval of NEW ÷ BASE (per-trial percentiles)
 above the threshold. With the in-run kafka-direct reference on both sides, ratios to it are
 compared instead of absolute times; runs from different machines are never compared in absolute
-time. The CI decision is \`relaybench gate BASE NEW\` (both builds, interleaved, same machine).
+time. A baseline file as BASE is named with its newest run's time (from 7 days older than NEW's
+on, with a reminder to make it again). The CI decision is \`relaybench gate BASE NEW\` (both
+builds, interleaved, same machine).
 Exit: 0 pass or descriptive · 1 regression · 2 invalid input or invalid run (lost > 0, generator-bound).`,
     )
     .action(async (base: string, candidate: string, flags: CompareFlags) => {
