@@ -54,18 +54,17 @@ function baselineText(r: CompareReport): string {
   const b = r.baseline;
   if (b === null || b.madeAt === '') return '';
   const made = `${b.madeAt.slice(0, 16).replace('T', ' ')} UTC`;
-  const d = b.daysBeforeNew;
-  const gap = !Number.isFinite(d)
-    ? ''
-    : d < 0
-      ? ', after NEW'
-      : d < 1
-        ? `, ${(d * 24).toFixed(1)} h before NEW`
-        : `, ${d.toFixed(1)} days before NEW`;
   const stale = b.stale
     ? `: a baseline ${STALE_BASELINE_DAYS}+ days older than what it is compared with may predate changes to what it measures; make it again from fresh runs (\`relaybench baseline update\`) when the code has changed`
     : '';
-  return `; BASE is the baseline ${b.path}, its newest run ${made}${gap}${stale}`;
+  return `; BASE is the baseline ${b.path}, its newest run ${made}${gapText(b.daysBeforeNew)}${stale}`;
+}
+
+/** How long before NEW's newest run the baseline's was made: hours under a day, else days. */
+function gapText(days: number): string {
+  if (!Number.isFinite(days)) return '';
+  if (days < 0) return ', after NEW';
+  return days < 1 ? `, ${(days * 24).toFixed(1)} h before NEW` : `, ${days.toFixed(1)} days before NEW`;
 }
 
 export function formatCompare(r: CompareReport, format: CompareFormat): string {
